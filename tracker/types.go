@@ -1,0 +1,211 @@
+package tracker
+
+import (
+	"time"
+)
+
+// APIVersion is the path prefix of the current JSON API.
+const APIVersion = "v1"
+
+// Evidence says how the wizard knows a service is set up on a key.
+type Evidence string
+
+// Evidence levels, strongest first.
+const (
+	// EvidenceOnKey: the wizard read the credential back from the key itself.
+	EvidenceOnKey Evidence = "verified-on-key"
+	// EvidenceBySystem: the service or OS confirmed the registration.
+	EvidenceBySystem Evidence = "verified-by-system"
+	// EvidenceSelf: the person said so and nothing could check it.
+	EvidenceSelf Evidence = "self-attested"
+)
+
+// KeyRole distinguishes the two keys every person carries.
+type KeyRole string
+
+// Key roles.
+const (
+	RoleEveryday KeyRole = "everyday" // the Nano that stays in the laptop
+	RoleBackup   KeyRole = "backup"   // the NFC/5Ci kept elsewhere
+)
+
+// KeyStatus is the life-cycle state of a key.
+type KeyStatus string
+
+// Key statuses. Only active keys count towards completion.
+const (
+	KeyActive  KeyStatus = "active"
+	KeyLost    KeyStatus = "lost"
+	KeyRetired KeyStatus = "retired"
+)
+
+// Default service IDs. Organisations may add their own (see [ValidServiceID]).
+const (
+	ServiceGoogle    = "google"
+	ServiceMacOS     = "macos"
+	ServiceAWS       = "aws"
+	Service1Password = "1password"
+	ServiceGitHub    = "github"
+	// ServiceOTP's item means "OTP disabled on this key".
+	ServiceOTP = "otp"
+)
+
+// DefaultServices are the services every person must register both keys with,
+// in dashboard column order. OTP is tracked separately.
+var DefaultServices = []string{ServiceGoogle, ServiceMacOS, ServiceAWS, Service1Password, ServiceGitHub}
+
+// OverdueAfter is how long after their start date a person who is not
+// complete counts as overdue ("within your first month").
+const OverdueAfter = 30 * 24 * time.Hour
+
+// Person is someone being onboarded, a manager, or IT.
+type Person struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	Name        string    `json:"name"`
+	Team        string    `json:"team"`
+	ManagerID   string    `json:"manager_id,omitempty"`
+	StartDate   string    `json:"start_date"` // YYYY-MM-DD
+	Admin       bool      `json:"admin"`
+	CreatedAt   time.Time `json:"created_at"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+}
+
+// Key is one YubiKey assigned to a person.
+type Key struct {
+	Serial     uint32    `json:"serial"`
+	PersonID   string    `json:"person_id"`
+	Model      string    `json:"model"`
+	Role       KeyRole   `json:"role"`
+	Status     KeyStatus `json:"status"`
+	Firmware   string    `json:"firmware,omitempty"`
+	FormFactor string    `json:"form_factor,omitempty"`
+	// Genuine is true when a PIV attestation chained to a Yubico root.
+	Genuine bool `json:"genuine"`
+	// GenuineDetail says why a key is not (yet) known to be genuine.
+	GenuineDetail string    `json:"genuine_detail,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Item records that a service is set up on a key.
+type Item struct {
+	PersonID   string    `json:"person_id"`
+	Serial     uint32    `json:"serial"`
+	Service    string    `json:"service"`
+	Evidence   Evidence  `json:"evidence"`
+	At         time.Time `json:"at"`
+	AppVersion string    `json:"app_version"`
+}
+
+// AuditEntry is one line of the append-only audit log. Actor and Subject are
+// opaque person IDs, never e-mail addresses, so erasing a person leaves the
+// log free of their personal data.
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Report is what the wizard sends after working through a key. It always
+// describes the caller's own key.
+type Report struct {
+	// IdempotencyKey is chosen by the client when the report is queued; the
+	// server stores each (person, key) pair once, however often it is sent.
+	IdempotencyKey string `json:"idempotency_key"`
+	// PersonEmail, if set, must be the caller's own address; it lets the
+	// server refuse a report made under the wrong account.
+	PersonEmail string       `json:"person_email,omitempty"`
+	Serial      uint32       `json:"serial"`
+	Model       string       `json:"model"`
+	Role        KeyRole      `json:"role"`
+	AppVersion  string       `json:"app_version"`
+	Items       []ReportItem `json:"items"`
+	Attestation *Attestation `json:"attestation,omitempty"`
+}
+
+// ReportItem is one service result inside a [Report].
+type ReportItem struct {
+	Service  string    `json:"service"`
+	Evidence Evidence  `json:"evidence"`
+	At       time.Time `json:"at"`
+}
+
+// Attestation carries a key's PIV attestation: the device's attestation
+// certificate (slot F9) and the certificate it issued for a key generated in
+// a slot, both DER, base64 in JSON.
+type Attestation struct {
+	Certificate []byte `json:"certificate"`
+	Slot        []byte `json:"slot"`
+}
+
+// ReportResult is the server's answer to a [Report].
+type ReportResult struct {
+	// Duplicate is true when the idempotency key had been seen before and
+	// the report was not applied again.
+	Duplicate bool `json:"duplicate"`
+	Genuine   bool `json:"genuine"`
+	// GenuineDetail explains a failed or missing attestation.
+	GenuineDetail string `json:"genuine_detail,omitempty"`
+	Complete      bool   `json:"complete"`
+}
+
+// CreatePerson is the body of POST /v1/people.
+type CreatePerson struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Team  string `json:"team"`
+	// ManagerEmail names an existing person; empty for the top of the tree.
+	ManagerEmail string `json:"manager_email,omitempty"`
+	StartDate    string `json:"start_date"`
+	Admin        bool   `json:"admin,omitempty"`
+}
+
+// Exchange is the body of POST /v1/auth/exchange.
+type Exchange struct {
+	InviteCode string `json:"invite_code"`
+	// Device names the machine the token is for, shown to IT.
+	Device string `json:"device,omitempty"`
+}
+
+// ExchangeResult returns the new bearer token. The server keeps only its hash.
+type ExchangeResult struct {
+	Token  string `json:"token"`
+	Person Person `json:"person"`
+}
+
+// Invite is the answer to POST /v1/people/{id}/invite.
+type Invite struct {
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// KeyStatusChange is the body of POST /v1/people/{id}/keys/{serial}/status,
+// an IT recovery action.
+type KeyStatusChange struct {
+	Status KeyStatus `json:"status"`
+	Reason string    `json:"reason"`
+}
+
+// Reasoned is the body of recovery actions that need only a reason (erase,
+// revoke tokens, re-invite).
+type Reasoned struct {
+	Reason string `json:"reason"`
+}
+
+// PersonExport is everything stored about one person (GET /v1/people/{id}/export).
+type PersonExport struct {
+	Person Person       `json:"person"`
+	Keys   []Key        `json:"keys"`
+	Items  []Item       `json:"items"`
+	Audit  []AuditEntry `json:"audit"`
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}

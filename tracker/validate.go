@@ -1,0 +1,287 @@
+package tracker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FieldError reports an invalid request field by its JSON name.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Limits on request contents. They bound what one client can make the server
+// store, and keep the dashboard readable.
+const (
+	MaxBodyBytes   = 64 << 10
+	maxItems       = 64
+	maxText        = 200
+	maxReason      = 500
+	maxCertBytes   = 8 << 10
+	maxIdempotency = 64
+)
+
+var (
+	serviceRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	idempotencyRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+	dateRE        = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// ValidServiceID reports whether s is an acceptable service identifier:
+// the defaults plus any organisation-specific lower-case slug.
+func ValidServiceID(s string) bool { return serviceRE.MatchString(s) }
+
+// Valid reports whether e is a known evidence level.
+func (e Evidence) Valid() bool {
+	return e == EvidenceOnKey || e == EvidenceBySystem || e == EvidenceSelf
+}
+
+// Valid reports whether r is a known key role.
+func (r KeyRole) Valid() bool { return r == RoleEveryday || r == RoleBackup }
+
+// Valid reports whether s is a known key status.
+func (s KeyStatus) Valid() bool { return s == KeyActive || s == KeyLost || s == KeyRetired }
+
+// ParseDate parses a YYYY-MM-DD date.
+func ParseDate(s string) (time.Time, error) {
+	if !dateRE.MatchString(s) {
+		return time.Time{}, errors.New("must be YYYY-MM-DD")
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, errors.New("must be YYYY-MM-DD")
+	}
+	return t, nil
+}
+
+// checkText rejects empty (if required), over-long, invalid UTF-8 and control
+// characters, which would otherwise end up in CSV exports and Slack messages.
+func checkText(field, s string, required bool, max int) error {
+	if s == "" {
+		if required {
+			return fieldErr(field, "required")
+		}
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		return fieldErr(field, "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return fieldErr(field, "at most %d characters", max)
+	}
+	if strings.TrimSpace(s) != s {
+		return fieldErr(field, "must not start or end with spaces")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fieldErr(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func checkEmail(field, s string, required bool) error {
+	if err := checkText(field, s, required, 254); err != nil || s == "" {
+		return err
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return fieldErr(field, "must be a plain e-mail address")
+	}
+	if s != strings.ToLower(s) {
+		return fieldErr(field, "must be lower case")
+	}
+	return nil
+}
+
+// Validate checks every field of a report.
+func (r *Report) Validate() error {
+	if !idempotencyRE.MatchString(r.IdempotencyKey) {
+		return fieldErr("idempotency_key", "must be 8 to %d letters, digits, '-' or '_'", maxIdempotency)
+	}
+	if err := checkEmail("person_email", r.PersonEmail, false); err != nil {
+		return err
+	}
+	if r.Serial == 0 {
+		return fieldErr("serial", "required")
+	}
+	if err := checkText("model", r.Model, true, 64); err != nil {
+		return err
+	}
+	if !r.Role.Valid() {
+		return fieldErr("role", "must be %q or %q", RoleEveryday, RoleBackup)
+	}
+	if err := checkText("app_version", r.AppVersion, true, 64); err != nil {
+		return err
+	}
+	if len(r.Items) > maxItems {
+		return fieldErr("items", "at most %d items", maxItems)
+	}
+	seen := make(map[string]bool, len(r.Items))
+	for i, it := range r.Items {
+		p := fmt.Sprintf("items[%d].", i)
+		if !ValidServiceID(it.Service) {
+			return fieldErr(p+"service", "must match %s", serviceRE)
+		}
+		if seen[it.Service] {
+			return fieldErr(p+"service", "duplicate service %q", it.Service)
+		}
+		seen[it.Service] = true
+		if !it.Evidence.Valid() {
+			return fieldErr(p+"evidence", "must be %q, %q or %q", EvidenceOnKey, EvidenceBySystem, EvidenceSelf)
+		}
+		if it.At.IsZero() {
+			return fieldErr(p+"at", "required (RFC 3339 time)")
+		}
+		if y := it.At.Year(); y < 2000 || y > 9999 {
+			return fieldErr(p+"at", "out of range")
+		}
+	}
+	if a := r.Attestation; a != nil {
+		if len(a.Certificate) == 0 || len(a.Certificate) > maxCertBytes {
+			return fieldErr("attestation.certificate", "required, at most %d bytes of DER", maxCertBytes)
+		}
+		if len(a.Slot) == 0 || len(a.Slot) > maxCertBytes {
+			return fieldErr("attestation.slot", "required, at most %d bytes of DER", maxCertBytes)
+		}
+	}
+	return nil
+}
+
+// Validate checks every field of a new person.
+func (c *CreatePerson) Validate() error {
+	if err := checkEmail("email", c.Email, true); err != nil {
+		return err
+	}
+	if err := checkText("name", c.Name, true, maxText); err != nil {
+		return err
+	}
+	if err := checkText("team", c.Team, false, maxText); err != nil {
+		return err
+	}
+	if err := checkEmail("manager_email", c.ManagerEmail, false); err != nil {
+		return err
+	}
+	if c.ManagerEmail == c.Email {
+		return fieldErr("manager_email", "must not be the person themselves")
+	}
+	if _, err := ParseDate(c.StartDate); err != nil {
+		return fieldErr("start_date", "%v", err)
+	}
+	return nil
+}
+
+// Validate checks an invite exchange.
+func (e *Exchange) Validate() error {
+	if e.InviteCode == "" {
+		return fieldErr("invite_code", "required")
+	}
+	if len(e.InviteCode) > 128 {
+		return fieldErr("invite_code", "too long")
+	}
+	return checkText("device", e.Device, false, 100)
+}
+
+// Validate checks a key status change.
+func (k *KeyStatusChange) Validate() error {
+	if !k.Status.Valid() {
+		return fieldErr("status", "must be %q, %q or %q", KeyActive, KeyLost, KeyRetired)
+	}
+	return checkText("reason", k.Reason, true, maxReason)
+}
+
+// Validate checks that a reason was given.
+func (r *Reasoned) Validate() error { return checkText("reason", r.Reason, true, maxReason) }
+
+// validator is implemented by every request body.
+type validator interface{ Validate() error }
+
+// Decode reads one JSON request body into v, strictly: unknown fields,
+// trailing data and oversize bodies are errors. It then validates v. Every
+// error is a *FieldError.
+func Decode[T any, P interface {
+	*T
+	validator
+}](r io.Reader) (T, error) {
+	var v T
+	data, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return v, &FieldError{Msg: "reading body failed"}
+	}
+	if len(data) > MaxBodyBytes {
+		return v, &FieldError{Msg: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, jsonFieldError(err)
+	}
+	if dec.More() {
+		return v, &FieldError{Msg: "body must be a single JSON object"}
+	}
+	if err := P(&v).Validate(); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// jsonFieldError turns encoding/json's errors into field errors without
+// echoing the request's contents back.
+func jsonFieldError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		f := te.Field
+		if f == "" {
+			return &FieldError{Msg: "body must be a JSON object"}
+		}
+		return fieldErr(f, "must be a %s", jsonKind(te.Type.Kind().String()))
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return &FieldError{Msg: "times must be RFC 3339"}
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return fieldErr(strings.Trim(rest, `"`), "unknown field")
+	}
+	if errors.Is(err, io.EOF) {
+		return &FieldError{Msg: "body required"}
+	}
+	return &FieldError{Msg: "malformed JSON"}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "array or base64 string"
+	case "struct", "ptr", "map":
+		return "object"
+	default:
+		return "number in range"
+	}
+}
