@@ -1,0 +1,185 @@
+package tracker
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// TeamView is what a manager sees: one row per person in their reporting
+// tree. The dashboard, GET /v1/team and the app's team view all render it.
+type TeamView struct {
+	// Manager is the person whose team this is; empty ID means "everyone".
+	Manager     Person    `json:"manager"`
+	Services    []string  `json:"services"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Rows        []Row     `json:"rows"`
+	// LostKeys lists keys reported lost, newest first.
+	LostKeys []LostKey `json:"lost_keys"`
+	Summary  Summary   `json:"summary"`
+}
+
+// Summary counts the rows by state.
+type Summary struct {
+	People   int `json:"people"`
+	Complete int `json:"complete"`
+	Overdue  int `json:"overdue"`
+}
+
+// Row is one person in a [TeamView].
+type Row struct {
+	Person   Person `json:"person"`
+	Everyday Cell   `json:"everyday"`
+	Backup   Cell   `json:"backup"`
+	Complete bool   `json:"complete"`
+	Overdue  bool   `json:"overdue"`
+	// DaysSinceStart is negative before the start date.
+	DaysSinceStart int `json:"days_since_start"`
+}
+
+// Cell is one key's column group in a [Row]. A zero Serial means the person
+// has no active key in that role yet.
+type Cell struct {
+	Serial      uint32              `json:"serial,omitempty"`
+	Model       string              `json:"model,omitempty"`
+	Firmware    string              `json:"firmware,omitempty"`
+	Genuine     bool                `json:"genuine"`
+	OTPDisabled bool                `json:"otp_disabled"`
+	Services    map[string]Evidence `json:"services"`
+}
+
+// Has reports whether service s is registered on this key.
+func (c Cell) Has(s string) bool { _, ok := c.Services[s]; return ok }
+
+// done reports whether the key is present, has every service and OTP off.
+func (c Cell) done(services []string) bool {
+	if c.Serial == 0 || !c.OTPDisabled {
+		return false
+	}
+	for _, s := range services {
+		if !c.Has(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// LostKey is a key reported lost, with its owner.
+type LostKey struct {
+	Key    Key    `json:"key"`
+	Person Person `json:"person"`
+}
+
+// BuildTeamView assembles the view-model from stored records. people are the
+// team members (not the manager), keys and items belong to them; services are
+// the required services in column order. Keys in people's records that are
+// not active are only listed as lost keys. Rows are ordered overdue first,
+// then incomplete, then complete, each by start date then name.
+func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, services []string, now time.Time) TeamView {
+	v := TeamView{
+		Manager:     manager,
+		Services:    slices.Clone(services),
+		GeneratedAt: now.UTC(),
+		Rows:        make([]Row, 0, len(people)),
+		LostKeys:    []LostKey{},
+	}
+	byID := make(map[string]Person, len(people))
+	for _, p := range people {
+		byID[p.ID] = p
+	}
+	type slot struct {
+		person string
+		role   KeyRole
+	}
+	active := make(map[slot]Key)
+	activeSerial := make(map[uint32]bool)
+	for _, k := range keys {
+		switch k.Status {
+		case KeyActive:
+			s := slot{k.PersonID, k.Role}
+			// Two active keys in one role should not happen; prefer the
+			// most recently updated so the view shows current work.
+			if old, ok := active[s]; !ok || k.UpdatedAt.After(old.UpdatedAt) {
+				active[s] = k
+			}
+		case KeyLost:
+			if p, ok := byID[k.PersonID]; ok {
+				v.LostKeys = append(v.LostKeys, LostKey{Key: k, Person: p})
+			}
+		}
+	}
+	for _, k := range active {
+		activeSerial[k.Serial] = true
+	}
+	evidence := make(map[uint32]map[string]Evidence)
+	for _, it := range items {
+		if !activeSerial[it.Serial] {
+			continue
+		}
+		m := evidence[it.Serial]
+		if m == nil {
+			m = make(map[string]Evidence)
+			evidence[it.Serial] = m
+		}
+		m[it.Service] = it.Evidence
+	}
+	cell := func(p string, r KeyRole) Cell {
+		k, ok := active[slot{p, r}]
+		if !ok {
+			return Cell{Services: map[string]Evidence{}}
+		}
+		c := Cell{Serial: k.Serial, Model: k.Model, Firmware: k.Firmware, Genuine: k.Genuine, Services: map[string]Evidence{}}
+		for s, e := range evidence[k.Serial] {
+			if s == ServiceOTP {
+				c.OTPDisabled = true
+				continue
+			}
+			c.Services[s] = e
+		}
+		return c
+	}
+	for _, p := range people {
+		r := Row{Person: p, Everyday: cell(p.ID, RoleEveryday), Backup: cell(p.ID, RoleBackup)}
+		r.Complete = r.Everyday.done(services) && r.Backup.done(services)
+		if start, err := ParseDate(p.StartDate); err == nil {
+			r.DaysSinceStart = int(now.Sub(start).Hours() / 24)
+			r.Overdue = !r.Complete && now.Sub(start) > OverdueAfter
+		}
+		v.Rows = append(v.Rows, r)
+		v.Summary.People++
+		if r.Complete {
+			v.Summary.Complete++
+		}
+		if r.Overdue {
+			v.Summary.Overdue++
+		}
+	}
+	rank := func(r Row) int {
+		switch {
+		case r.Overdue:
+			return 0
+		case !r.Complete:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(v.Rows, func(a, b Row) int {
+		return cmp.Or(
+			cmp.Compare(rank(a), rank(b)),
+			cmp.Compare(a.Person.StartDate, b.Person.StartDate),
+			cmp.Compare(a.Person.Name, b.Person.Name),
+			cmp.Compare(a.Person.ID, b.Person.ID),
+		)
+	})
+	slices.SortFunc(v.LostKeys, func(a, b LostKey) int {
+		return cmp.Or(b.Key.UpdatedAt.Compare(a.Key.UpdatedAt), cmp.Compare(a.Key.Serial, b.Key.Serial))
+	})
+	return v
+}
+
+// Complete reports whether one person's keys and items make them complete;
+// the server uses it to decide when to send the completion webhook.
+func Complete(p Person, keys []Key, items []Item, services []string) bool {
+	v := BuildTeamView(Person{}, []Person{p}, keys, items, services, time.Time{})
+	return len(v.Rows) == 1 && v.Rows[0].Complete
+}
