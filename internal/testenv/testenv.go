@@ -9,11 +9,11 @@
 package testenv
 
 import (
-	"net"
+	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // LockFile is the lock every process using vpcd slots takes (flock).
@@ -40,13 +40,31 @@ func LockVPCD(tb testing.TB) {
 }
 
 // RequirePCSCD fails the test unless pcscd is running with vpcd listening
-// on 127.0.0.1:35963.
+// on TCP 35963. It looks at the kernel's socket table rather than connecting:
+// a connection to vpcd is a card insertion and would disturb other tests.
 func RequirePCSCD(tb testing.TB) {
 	tb.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:35963", 2*time.Second)
-	if err != nil {
-		tb.Fatalf("pcscd with vsmartcard-vpcd is not running (%v); run `make test`, or scripts/deps.sh test && scripts/pcscd.sh", err)
+	if _, err := os.Stat("/run/pcscd/pcscd.comm"); err == nil && listening(0x8C7B) {
+		return
 	}
-	// Closing at once is harmless: vpcd treats it as a card that left.
-	c.Close()
+	tb.Fatalf("pcscd with vsmartcard-vpcd is not running; run `make test`, or scripts/deps.sh test && scripts/pcscd.sh")
+}
+
+// listening reports whether /proc/net/tcp or tcp6 has a LISTEN socket on port.
+func listening(port int) bool {
+	want := fmt.Sprintf(":%04X ", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			// fields[1] is local address:port, fields[3] the state (0A = LISTEN).
+			if len(fields) > 3 && strings.Contains(fields[1]+" ", want) && fields[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
 }
