@@ -92,7 +92,13 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 		role   KeyRole
 	}
 	active := make(map[slot]Key)
-	activeSerial := make(map[uint32]bool)
+	// Evidence is keyed by person and serial: a retired key handed to
+	// someone else must not carry its previous owner's items.
+	type owned struct {
+		person string
+		serial uint32
+	}
+	activeSerial := make(map[owned]bool)
 	for _, k := range keys {
 		switch k.Status {
 		case KeyActive:
@@ -109,17 +115,18 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 		}
 	}
 	for _, k := range active {
-		activeSerial[k.Serial] = true
+		activeSerial[owned{k.PersonID, k.Serial}] = true
 	}
-	evidence := make(map[uint32]map[string]Evidence)
+	evidence := make(map[owned]map[string]Evidence)
 	for _, it := range items {
-		if !activeSerial[it.Serial] {
+		o := owned{it.PersonID, it.Serial}
+		if !activeSerial[o] {
 			continue
 		}
-		m := evidence[it.Serial]
+		m := evidence[o]
 		if m == nil {
 			m = make(map[string]Evidence)
-			evidence[it.Serial] = m
+			evidence[o] = m
 		}
 		m[it.Service] = it.Evidence
 	}
@@ -129,7 +136,7 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 			return Cell{Services: map[string]Evidence{}}
 		}
 		c := Cell{Serial: k.Serial, Model: k.Model, Firmware: k.Firmware, Genuine: k.Genuine, Services: map[string]Evidence{}}
-		for s, e := range evidence[k.Serial] {
+		for s, e := range evidence[owned{p, k.Serial}] {
 			if s == ServiceOTP {
 				c.OTPDisabled = true
 				continue

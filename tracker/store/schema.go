@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// schemaVersion is bumped with each migration appended to migrations.
+const schemaVersion = 1
+
+// migrations are portable SQL; {{autoid}} is the only dialect difference.
+var migrations = []string{
+	1: `
+CREATE TABLE IF NOT EXISTS people (
+	id TEXT PRIMARY KEY,
+	email TEXT NOT NULL UNIQUE,
+	name TEXT NOT NULL,
+	team TEXT NOT NULL,
+	manager_id TEXT NOT NULL DEFAULT '',
+	start_date TEXT NOT NULL,
+	admin INTEGER NOT NULL DEFAULT 0,
+	created_at BIGINT NOT NULL,
+	completed_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS people_manager ON people (manager_id);
+CREATE TABLE IF NOT EXISTS keys (
+	serial BIGINT PRIMARY KEY,
+	person_id TEXT NOT NULL,
+	model TEXT NOT NULL,
+	role TEXT NOT NULL,
+	status TEXT NOT NULL,
+	firmware TEXT NOT NULL DEFAULT '',
+	form_factor TEXT NOT NULL DEFAULT '',
+	genuine INTEGER NOT NULL DEFAULT 0,
+	genuine_detail TEXT NOT NULL DEFAULT '',
+	updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keys_person ON keys (person_id);
+CREATE TABLE IF NOT EXISTS items (
+	person_id TEXT NOT NULL,
+	serial BIGINT NOT NULL,
+	service TEXT NOT NULL,
+	evidence TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	app_version TEXT NOT NULL,
+	PRIMARY KEY (person_id, serial, service)
+);
+CREATE TABLE IF NOT EXISTS reports (
+	person_id TEXT NOT NULL,
+	idempotency_key TEXT NOT NULL,
+	received_at BIGINT NOT NULL,
+	PRIMARY KEY (person_id, idempotency_key)
+);
+CREATE TABLE IF NOT EXISTS invites (
+	selector TEXT PRIMARY KEY,
+	hash TEXT NOT NULL,
+	person_id TEXT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS invites_person ON invites (person_id);
+CREATE TABLE IF NOT EXISTS tokens (
+	selector TEXT PRIMARY KEY,
+	hash TEXT NOT NULL,
+	person_id TEXT NOT NULL,
+	device TEXT NOT NULL DEFAULT '',
+	expires_at BIGINT NOT NULL DEFAULT 0,
+	revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tokens_person ON tokens (person_id);
+CREATE TABLE IF NOT EXISTS audit (
+	id {{autoid}},
+	at BIGINT NOT NULL,
+	actor TEXT NOT NULL,
+	action TEXT NOT NULL,
+	subject TEXT NOT NULL DEFAULT '',
+	reason TEXT NOT NULL DEFAULT '',
+	detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject);
+CREATE TABLE IF NOT EXISTS digests (day TEXT PRIMARY KEY);
+`,
+}
+
+func (s *sqlStore) migrate(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connecting to database: %w", err)
+	}
+	defer conn.Close()
+	if s.d == postgres {
+		// Several instances may start at once; CREATE TABLE IF NOT EXISTS
+		// is not safe against itself in PostgreSQL.
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7419001)"); err != nil {
+			return fmt.Errorf("locking schema: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7419001)")
+	}
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
+		return fmt.Errorf("creating schema: %w", err)
+	}
+	var v int
+	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_version").Scan(&v); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("database schema version %d is newer than this tracker (%d); upgrade keywizard", v, schemaVersion)
+	}
+	autoid := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if s.d == postgres {
+		autoid = "BIGSERIAL PRIMARY KEY"
+	}
+	for n := v + 1; n <= schemaVersion; n++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrating schema: %w", err)
+		}
+		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[n], "{{autoid}}", autoid), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrating schema to version %d: %w", n, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO schema_version (version) VALUES (?)"), n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrating schema: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrating schema: %w", err)
+		}
+	}
+	return nil
+}

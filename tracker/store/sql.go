@@ -1,0 +1,769 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+)
+
+type job struct {
+	ctx context.Context
+	fn  func(tx *sql.Tx) error
+	res chan error
+}
+
+type sqlStore struct {
+	db *sql.DB
+	d  dialect
+
+	mu     sync.RWMutex // guards closed against concurrent write()
+	closed bool
+	jobs   chan job
+	done   chan struct{}
+	// stopped is closed when the writer has finished the last batch.
+	stopped chan struct{}
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// maxBatch bounds how many requests share one transaction, so a burst does
+// not hold the write lock for long.
+const maxBatch = 128
+
+func (s *sqlStore) Backend() string {
+	if s.d == postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// stmt returns the prepared form of q, preparing it on first use.
+func (s *sqlStore) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.d.rebind(q))
+	if err != nil {
+		return nil, fmt.Errorf("preparing statement: %w", err)
+	}
+	s.stmts[q] = st
+	return st, nil
+}
+
+func (s *sqlStore) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.done)
+	<-s.stopped
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
+
+// write runs fn in a transaction shared with other concurrent writes. fn may
+// run with a savepoint around it; if it returns an error its changes are
+// rolled back and the error returned.
+func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	j := job{ctx: ctx, fn: fn, res: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	// The writer always answers, even when closing, so this cannot hang;
+	// not selecting on ctx here means a caller never mistakes a committed
+	// write for a failed one.
+	return <-j.res
+}
+
+func (s *sqlStore) writer() {
+	defer close(s.stopped)
+	for {
+		var batch []job
+		select {
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		case <-s.done:
+			// No sender can be active once done is closed (Close took
+			// the write lock first); finish what is queued.
+			for {
+				select {
+				case j := <-s.jobs:
+					s.runBatch([]job{j})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *sqlStore) runBatch(batch []job) {
+	errs := make([]error, len(batch))
+	answer := func() {
+		for i, j := range batch {
+			j.res <- errs[i]
+		}
+	}
+	// The transaction outlives any one caller's context.
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("beginning transaction: %w", err)
+		}
+		answer()
+		return
+	}
+	savepoints := len(batch) > 1
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				errs[i] = fmt.Errorf("savepoint: %w", err)
+				continue
+			}
+		}
+		errs[i] = j.fn(tx)
+		if !savepoints {
+			continue
+		}
+		if errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				// The transaction is unusable; fail everyone.
+				tx.Rollback()
+				for k := range errs {
+					if errs[k] == nil {
+						errs[k] = fmt.Errorf("rolling back: %w", err)
+					}
+				}
+				answer()
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil && errs[i] == nil {
+			errs[i] = fmt.Errorf("releasing savepoint: %w", err)
+		}
+	}
+	if !savepoints && errs[0] != nil {
+		tx.Rollback()
+		answer()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("committing: %w", err)
+			}
+		}
+	}
+	answer()
+}
+
+func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// queryer is *sql.Tx or *sql.DB's prepared statement; q runs q on tx if not
+// nil, else on the pool.
+func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		// Let Scan report it: prepare errors are also query errors.
+		return s.db.QueryRowContext(ctx, s.d.rebind(q), args...)
+	}
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+const personCols = "id, email, name, team, manager_id, start_date, admin, created_at, completed_at"
+
+type scanner interface{ Scan(...any) error }
+
+func scanPerson(r scanner) (tracker.Person, error) {
+	var (
+		p             tracker.Person
+		admin         int
+		created, done int64
+	)
+	if err := r.Scan(&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done); err != nil {
+		return p, err
+	}
+	p.Admin = admin != 0
+	p.CreatedAt = fromMicros(created)
+	p.CompletedAt = fromMicros(done)
+	return p, nil
+}
+
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *sqlStore) appendAudit(ctx context.Context, tx *sql.Tx, e tracker.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := s.exec(ctx, tx, "INSERT INTO audit (at, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
+		micros(e.At), e.Actor, e.Action, e.Subject, e.Reason, e.Detail)
+	if err != nil {
+		return fmt.Errorf("appending audit entry: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) AppendAudit(ctx context.Context, e tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, e) })
+}
+
+func (s *sqlStore) CreatePerson(ctx context.Context, p tracker.Person, audit tracker.AuditEntry) (tracker.Person, error) {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := s.queryRow(ctx, tx, "SELECT 1 FROM people WHERE email = ?", p.Email).Scan(&one)
+		if err == nil {
+			return &ConflictError{"email", "a person with this e-mail already exists"}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("checking e-mail: %w", err)
+		}
+		if p.ManagerID != "" {
+			if err := s.queryRow(ctx, tx, "SELECT 1 FROM people WHERE id = ?", p.ManagerID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return &ConflictError{"manager_email", "no such person"}
+			} else if err != nil {
+				return fmt.Errorf("checking manager: %w", err)
+			}
+		}
+		if _, err := s.exec(ctx, tx, "INSERT INTO people ("+personCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Email, p.Name, p.Team, p.ManagerID, p.StartDate, b2i(p.Admin), micros(p.CreatedAt), micros(p.CompletedAt)); err != nil {
+			if isUnique(err) {
+				return &ConflictError{"email", "a person with this e-mail already exists"}
+			}
+			return fmt.Errorf("inserting person: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+	return p, err
+}
+
+func isUnique(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "unique") || strings.Contains(m, "duplicate key")
+}
+
+func (s *sqlStore) Person(ctx context.Context, id string) (tracker.Person, error) {
+	p, err := scanPerson(s.queryRow(ctx, nil, "SELECT "+personCols+" FROM people WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("reading person: %w", err)
+	}
+	return p, nil
+}
+
+func (s *sqlStore) PersonByEmail(ctx context.Context, email string) (tracker.Person, error) {
+	p, err := scanPerson(s.queryRow(ctx, nil, "SELECT "+personCols+" FROM people WHERE email = ?", email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("reading person: %w", err)
+	}
+	return p, nil
+}
+
+func (s *sqlStore) People(ctx context.Context) ([]tracker.Person, error) {
+	rows, err := s.query(ctx, nil, "SELECT "+personCols+" FROM people ORDER BY email")
+	ps, err := collect(rows, err, scanPerson)
+	if err != nil {
+		return nil, fmt.Errorf("listing people: %w", err)
+	}
+	return ps, nil
+}
+
+// treeCTE selects the IDs of everyone below the manager given as its one
+// parameter. UNION (not UNION ALL) stops at any cycle.
+const treeCTE = `WITH RECURSIVE tree(id) AS (
+	SELECT id FROM people WHERE manager_id = ?
+	UNION SELECT p.id FROM people p JOIN tree t ON p.manager_id = t.id) `
+
+func (s *sqlStore) Reports(ctx context.Context, managerID string) ([]tracker.Person, error) {
+	if managerID == "" {
+		return nil, ErrNotFound
+	}
+	rows, err := s.query(ctx, nil, treeCTE+"SELECT "+personCols+" FROM people WHERE id IN (SELECT id FROM tree)", managerID)
+	ps, err := collect(rows, err, scanPerson)
+	if err != nil {
+		return nil, fmt.Errorf("listing reports: %w", err)
+	}
+	return ps, nil
+}
+
+func (s *sqlStore) Manages(ctx context.Context, managerID, personID string) (bool, error) {
+	if managerID == "" || personID == "" || managerID == personID {
+		return false, nil
+	}
+	var one int
+	err := s.queryRow(ctx, nil, `WITH RECURSIVE up(id, mid) AS (
+		SELECT id, manager_id FROM people WHERE id = ?
+		UNION SELECT p.id, p.manager_id FROM people p JOIN up ON p.id = up.mid)
+		SELECT 1 FROM up WHERE mid = ? LIMIT 1`, personID, managerID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking management chain: %w", err)
+	}
+	return true, nil
+}
+
+const keyCols = "serial, person_id, model, role, status, firmware, form_factor, genuine, genuine_detail, updated_at"
+
+func scanKey(r scanner) (tracker.Key, error) {
+	var (
+		k       tracker.Key
+		serial  int64
+		genuine int
+		updated int64
+	)
+	err := r.Scan(&serial, &k.PersonID, &k.Model, &k.Role, &k.Status, &k.Firmware, &k.FormFactor, &genuine, &k.GenuineDetail, &updated)
+	k.Serial = uint32(serial)
+	k.Genuine = genuine != 0
+	k.UpdatedAt = fromMicros(updated)
+	return k, err
+}
+
+const itemCols = "person_id, serial, service, evidence, at, app_version"
+
+func scanItem(r scanner) (tracker.Item, error) {
+	var (
+		it     tracker.Item
+		serial int64
+		at     int64
+	)
+	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion)
+	it.Serial = uint32(serial)
+	it.At = fromMicros(at)
+	return it, err
+}
+
+func (s *sqlStore) Records(ctx context.Context, ids []string) ([]tracker.Key, []tracker.Item, error) {
+	if ids == nil {
+		rows, err := s.query(ctx, nil, "SELECT "+keyCols+" FROM keys")
+		keys, err := collect(rows, err, scanKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing keys: %w", err)
+		}
+		rows, err = s.query(ctx, nil, "SELECT "+itemCols+" FROM items")
+		items, err := collect(rows, err, scanItem)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing items: %w", err)
+		}
+		return keys, items, nil
+	}
+	keys, items := []tracker.Key{}, []tracker.Item{}
+	// Chunks keep the statement under both databases' parameter limits
+	// and let a handful of statement shapes be prepared and reused.
+	const chunk = 64
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		part := ids[:n]
+		ids = ids[n:]
+		args := make([]any, chunk)
+		for i := range args {
+			// Padding with a repeated ID keeps one statement shape.
+			args[i] = part[min(i, len(part)-1)]
+		}
+		in := "(" + strings.TrimSuffix(strings.Repeat("?, ", chunk), ", ") + ")"
+		rows, err := s.query(ctx, nil, "SELECT "+keyCols+" FROM keys WHERE person_id IN "+in, args...)
+		k, err := collect(rows, err, scanKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing keys: %w", err)
+		}
+		rows, err = s.query(ctx, nil, "SELECT "+itemCols+" FROM items WHERE person_id IN "+in, args...)
+		it, err := collect(rows, err, scanItem)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing items: %w", err)
+		}
+		keys = append(keys, k...)
+		items = append(items, it...)
+	}
+	return keys, items, nil
+}
+
+func (s *sqlStore) AddInvite(ctx context.Context, c Credential, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		// A new invite replaces any unused one: only the latest code works.
+		if _, err := s.exec(ctx, tx, "UPDATE invites SET used = 1 WHERE person_id = ? AND used = 0", c.PersonID); err != nil {
+			return fmt.Errorf("retiring old invites: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, "INSERT INTO invites (selector, hash, person_id, expires_at, used) VALUES (?, ?, ?, ?, 0)",
+			c.Selector, c.Hash, c.PersonID, micros(c.ExpiresAt)); err != nil {
+			return fmt.Errorf("storing invite: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}
+
+func (s *sqlStore) RedeemInvite(ctx context.Context, selector string, check func(Credential) bool, token Credential, now time.Time) (tracker.Person, error) {
+	var p tracker.Person
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var (
+			c       = Credential{Selector: selector}
+			expires int64
+			used    int
+		)
+		err := s.queryRow(ctx, tx, "SELECT hash, person_id, expires_at, used FROM invites WHERE selector = ?", selector).
+			Scan(&c.Hash, &c.PersonID, &expires, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrInvalid
+		} else if err != nil {
+			return fmt.Errorf("reading invite: %w", err)
+		}
+		c.ExpiresAt, c.Used = fromMicros(expires), used != 0
+		// Check the secret first so timing does not reveal which of
+		// used/expired applies to a guessed selector.
+		if !check(c) || c.Used || !now.Before(c.ExpiresAt) {
+			return ErrInvalid
+		}
+		if n, err := s.exec(ctx, tx, "UPDATE invites SET used = 1 WHERE selector = ? AND used = 0", selector); err != nil {
+			return fmt.Errorf("using invite: %w", err)
+		} else if n != 1 {
+			return ErrInvalid
+		}
+		p, err = scanPerson(s.queryRow(ctx, tx, "SELECT "+personCols+" FROM people WHERE id = ?", c.PersonID))
+		if err != nil {
+			return fmt.Errorf("reading person: %w", err)
+		}
+		token.PersonID = c.PersonID
+		if err := s.addToken(ctx, tx, token); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, tracker.AuditEntry{At: now, Actor: c.PersonID, Action: "token.exchange", Subject: c.PersonID, Detail: "invite exchanged for a token"})
+	})
+	return p, err
+}
+
+func (s *sqlStore) addToken(ctx context.Context, tx *sql.Tx, c Credential) error {
+	if _, err := s.exec(ctx, tx, "INSERT INTO tokens (selector, hash, person_id, device, expires_at, revoked) VALUES (?, ?, ?, ?, ?, 0)",
+		c.Selector, c.Hash, c.PersonID, c.Device, micros(c.ExpiresAt)); err != nil {
+		return fmt.Errorf("storing token: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) AddToken(ctx context.Context, c Credential, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.addToken(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}
+
+func (s *sqlStore) Token(ctx context.Context, selector string) (Credential, error) {
+	c := Credential{Selector: selector}
+	var (
+		expires int64
+		revoked int
+	)
+	err := s.queryRow(ctx, nil, "SELECT hash, person_id, device, expires_at, revoked FROM tokens WHERE selector = ?", selector).
+		Scan(&c.Hash, &c.PersonID, &c.Device, &expires, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrInvalid
+	}
+	if err != nil {
+		return c, fmt.Errorf("reading token: %w", err)
+	}
+	c.ExpiresAt, c.Used = fromMicros(expires), revoked != 0
+	return c, nil
+}
+
+func (s *sqlStore) RevokeTokens(ctx context.Context, personID string, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "UPDATE tokens SET revoked = 1 WHERE person_id = ?", personID); err != nil {
+			return fmt.Errorf("revoking tokens: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, "UPDATE invites SET used = 1 WHERE person_id = ?", personID); err != nil {
+			return fmt.Errorf("revoking invites: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}
+
+const (
+	upsertKeyPlain = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
+	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, model = excluded.model, role = excluded.role,
+	updated_at = excluded.updated_at`
+	upsertKeyAttested = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
+	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, model = excluded.model, role = excluded.role,
+	firmware = excluded.firmware, form_factor = excluded.form_factor, genuine = excluded.genuine,
+	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at`
+	upsertItem = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
+	app_version = excluded.app_version WHERE excluded.at >= items.at`
+)
+
+func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error) {
+	var out ReportOutcome
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		out = ReportOutcome{}
+		n, err := s.exec(ctx, tx, "INSERT INTO reports (person_id, idempotency_key, received_at) VALUES (?, ?, ?) ON CONFLICT (person_id, idempotency_key) DO NOTHING",
+			personID, r.IdempotencyKey, micros(now))
+		if err != nil {
+			return fmt.Errorf("recording report: %w", err)
+		}
+		if n == 0 {
+			out.Duplicate = true
+			return nil
+		}
+		var (
+			owner, status string
+		)
+		err = s.queryRow(ctx, tx, "SELECT person_id, status FROM keys WHERE serial = ?", int64(r.Serial)).Scan(&owner, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("reading key: %w", err)
+		case owner != personID && tracker.KeyStatus(status) != tracker.KeyRetired:
+			return &ConflictError{"serial", "key is registered to another person; IT must retire it first"}
+		case owner != personID:
+			// A retired key handed to someone new starts afresh.
+			if _, err := s.exec(ctx, tx, "UPDATE keys SET status = 'active' WHERE serial = ?", int64(r.Serial)); err != nil {
+				return fmt.Errorf("reassigning key: %w", err)
+			}
+		}
+		if k.Verified {
+			_, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
+				k.Firmware, k.FormFactor, b2i(k.Genuine), k.GenuineDetail, micros(now))
+		} else {
+			_, err = s.exec(ctx, tx, upsertKeyPlain, int64(r.Serial), personID, r.Model, string(r.Role), micros(now))
+		}
+		if err != nil {
+			return fmt.Errorf("storing key: %w", err)
+		}
+		for _, it := range r.Items {
+			if _, err := s.exec(ctx, tx, upsertItem, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion); err != nil {
+				return fmt.Errorf("storing item: %w", err)
+			}
+		}
+		var done int64
+		if err := s.queryRow(ctx, tx, "SELECT completed_at FROM people WHERE id = ?", personID).Scan(&done); err != nil {
+			return fmt.Errorf("reading person: %w", err)
+		}
+		if done != 0 {
+			out.Complete = true
+			return nil
+		}
+		rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ?", personID)
+		keys, err := collect(rows, err, scanKey)
+		if err != nil {
+			return fmt.Errorf("reading keys: %w", err)
+		}
+		rows, err = s.query(ctx, tx, "SELECT "+itemCols+" FROM items WHERE person_id = ?", personID)
+		items, err := collect(rows, err, scanItem)
+		if err != nil {
+			return fmt.Errorf("reading items: %w", err)
+		}
+		if !tracker.Complete(tracker.Person{ID: personID}, keys, items, services) {
+			return nil
+		}
+		out.Complete = true
+		n, err = s.exec(ctx, tx, "UPDATE people SET completed_at = ? WHERE id = ? AND completed_at = 0", micros(now), personID)
+		if err != nil {
+			return fmt.Errorf("marking complete: %w", err)
+		}
+		out.NewlyComplete = n == 1
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		n, err := s.exec(ctx, tx, "UPDATE keys SET status = ?, updated_at = ? WHERE serial = ? AND person_id = ?",
+			string(status), micros(audit.At), int64(serial), personID)
+		if err != nil {
+			return fmt.Errorf("updating key: %w", err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}
+
+const auditCols = "id, at, actor, action, subject, reason, detail"
+
+func scanAudit(r scanner) (tracker.AuditEntry, error) {
+	var (
+		e  tracker.AuditEntry
+		at int64
+	)
+	err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &e.Reason, &e.Detail)
+	e.At = fromMicros(at)
+	return e, err
+}
+
+func (s *sqlStore) Audit(ctx context.Context, subject string, limit int) ([]tracker.AuditEntry, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 10000
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if subject == "" {
+		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit ORDER BY id DESC LIMIT ?", limit)
+	} else {
+		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit WHERE subject = ? OR actor = ? ORDER BY id DESC LIMIT ?", subject, subject, limit)
+	}
+	es, err := collect(rows, err, scanAudit)
+	if err != nil {
+		return nil, fmt.Errorf("reading audit log: %w", err)
+	}
+	return es, nil
+}
+
+func (s *sqlStore) Export(ctx context.Context, personID string) (tracker.PersonExport, error) {
+	var x tracker.PersonExport
+	p, err := s.Person(ctx, personID)
+	if err != nil {
+		return x, err
+	}
+	x.Person = p
+	if x.Keys, x.Items, err = s.Records(ctx, []string{personID}); err != nil {
+		return x, err
+	}
+	if x.Audit, err = s.Audit(ctx, personID, 0); err != nil {
+		return x, err
+	}
+	return x, nil
+}
+
+func (s *sqlStore) Erase(ctx context.Context, personID string, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var manager string
+		err := s.queryRow(ctx, tx, "SELECT manager_id FROM people WHERE id = ?", personID).Scan(&manager)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("reading person: %w", err)
+		}
+		for _, t := range []string{"items", "keys", "reports", "invites", "tokens"} {
+			if _, err := s.exec(ctx, tx, "DELETE FROM "+t+" WHERE person_id = ?", personID); err != nil {
+				return fmt.Errorf("erasing %s: %w", t, err)
+			}
+		}
+		// Their reports move up a level so nobody falls out of the tree.
+		if _, err := s.exec(ctx, tx, "UPDATE people SET manager_id = ? WHERE manager_id = ?", manager, personID); err != nil {
+			return fmt.Errorf("re-parenting reports: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, "DELETE FROM people WHERE id = ?", personID); err != nil {
+			return fmt.Errorf("erasing person: %w", err)
+		}
+		// The audit log is append-only except here: free-text reasons about
+		// the person may hold personal data, so they are blanked. What was
+		// done, when and by whom stays, against the now meaningless ID.
+		if _, err := s.exec(ctx, tx, "UPDATE audit SET reason = '', detail = '' WHERE subject = ?", personID); err != nil {
+			return fmt.Errorf("redacting audit log: %w", err)
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}
+
+func (s *sqlStore) ClaimDigest(ctx context.Context, day string) (bool, error) {
+	var first bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		n, err := s.exec(ctx, tx, "INSERT INTO digests (day) VALUES (?) ON CONFLICT (day) DO NOTHING", day)
+		if err != nil {
+			return fmt.Errorf("claiming digest: %w", err)
+		}
+		first = n == 1
+		return nil
+	})
+	return first, err
+}
+
+func (s *sqlStore) ReportCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, nil, "SELECT COUNT(*) FROM reports").Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting reports: %w", err)
+	}
+	return n, nil
+}
