@@ -1,0 +1,75 @@
+# keywizard. Two commands on a fresh Debian/Ubuntu or macOS machine:
+#   make run    install what is missing, build, start the app
+#   make test   install what the tests need, start pcscd (+ vpcd) and
+#               PostgreSQL, run every check and test
+# Other targets: build, bench, screenshots, package, lint, cross, fuzz, clean.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+export LANG := en_US.UTF-8
+export CGO_ENABLED := 1
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+TAGS := migrated_fynedo
+LDFLAGS := -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN := bin/keywizard
+
+.PHONY: run build test check lint vet fmt-check cross test-go bench screenshots package fuzz clean deps deps-test go-check
+
+go-check:
+	@command -v go >/dev/null || { echo "Go 1.26 or newer is needed: https://go.dev/dl/ (Debian's golang package is too old)"; exit 1; }
+
+deps: go-check
+	@scripts/deps.sh run
+
+deps-test: go-check
+	@scripts/deps.sh test
+
+build: deps
+	go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/keywizard
+
+run: build
+	@if [ "$$(uname -s)" = Linux ] && [ -f /etc/reader.conf.d/vpcd ] || command -v pcscd >/dev/null; then scripts/pcscd.sh >/dev/null 2>&1 || true; fi
+	./$(BIN)
+
+# test runs every check CI runs. Services the tests use are started by the
+# project's scripts, never by hand.
+test: deps-test
+	scripts/pcscd.sh
+	$(MAKE) --no-print-directory check
+	source <(scripts/postgres.sh env) && go test -tags $(TAGS) -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory cross
+
+check: fmt-check vet lint
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet -tags $(TAGS) ./...
+
+lint:
+	go run $(STATICCHECK) -tags $(TAGS) ./...
+
+# cross checks the cross-platform claim: the whole app for Windows with
+# Debian's mingw, and the pure-Go packages vetted for macOS.
+cross:
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -tags $(TAGS) -o /dev/null ./cmd/keywizard
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go vet -tags $(TAGS) $$(CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go list -tags $(TAGS) -f '{{if not .CgoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v -e /cmd/ -e /libfido2 -e /pcsc -e /device/piv$$)
+
+bench: deps-test build
+	scripts/pcscd.sh
+	source <(scripts/postgres.sh env) && scripts/bench.sh
+
+screenshots: deps-test
+	scripts/screenshots.sh
+
+package: deps
+	scripts/package.sh
+
+fuzz:
+	@for p in $$(go list ./...); do for f in $$(go test -list 'Fuzz.*' $$p 2>/dev/null | grep ^Fuzz); do go test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$p || exit 1; done; done
+
+clean:
+	rm -rf bin dist screenshots

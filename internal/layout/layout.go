@@ -1,0 +1,31 @@
+// Package layout holds the architecture's import rules (see ARCHITECTURE.md)
+// and the test that enforces them on the real dependency graph, as
+// tailscale's tstest/deptest does: a rule broken in code fails `make test`.
+package layout
+
+// Module is the module path every rule is relative to.
+const Module = "github.com/keywizard/keywizard"
+
+// Rule forbids a set of packages, directly or transitively, to the packages
+// matching From (a path relative to Module; a trailing "/..." matches the
+// subtree).
+type Rule struct {
+	From      string
+	Forbidden []string // import path prefixes; relative ones are under Module
+	Why       string
+}
+
+// Rules are the arrows of ARCHITECTURE.md, written as what may not be reached.
+var Rules = []Rule{
+	{From: "device", Forbidden: []string{"fyne.io/", "steps", "ui", "tracker", "device/", "github.com/go-piv/", "github.com/keys-pub/"},
+		Why: "the device root is pure types and errors; everything builds on it"},
+	{From: "device/...", Forbidden: []string{"fyne.io/", "steps", "ui", "tracker", "github.com/zalando/go-keyring", "github.com/pkg/browser"},
+		Why: "the hardware layer knows nothing of the wizard, the UI or the tracker"},
+	{From: "steps/...", Forbidden: []string{"fyne.io/", "ui", "device/pcsc", "device/piv", "device/scan", "device/sim", "device/fido/libfido2",
+		"github.com/go-piv/", "github.com/keys-pub/", "github.com/zalando/go-keyring", "github.com/pkg/browser", "tracker/server", "tracker/store"},
+		Why: "steps is the wizard's logic: it asks for keys, browser, keychain and tracker through its own interfaces"},
+	{From: "ui/...", Forbidden: []string{"fyne.io/fyne/v2/app", "device/", "github.com/go-piv/", "github.com/keys-pub/", "tracker/server", "tracker/store"},
+		Why: "ui renders state: no hardware, and only cmd creates the Fyne app"},
+	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
+		Why: "the tracker server and client build without cgo or a display"},
+}
