@@ -1,0 +1,166 @@
+// Package cli implements keywizard's command-line commands (keys, otp, sim)
+// on top of injected devices and IO, so they are tested without a terminal
+// and, through the simulator, without hardware. cmd/keywizard wires the real
+// devices in; the GUI starts when no command is given.
+//
+// Errors map to documented exit codes (README.md) through errors.Is/As on
+// the device package's typed errors, never through their text.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// Exit codes, documented in README.md.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitNotFound    = 3
+	ExitAmbiguous   = 4
+	ExitLocked      = 5
+	ExitRemoved     = 6
+	ExitUnsupported = 7
+)
+
+// Devices is what the commands need from the hardware layer.
+type Devices interface {
+	// Keys lists the connected keys; withPIV also reads PIV state.
+	Keys(ctx context.Context, withPIV bool) ([]device.Key, error)
+	// DisableOTP disables OTP over USB (and NFC when nfc is set) on the key
+	// with that serial (0: the only key), waits for it to restart, reads the
+	// result back and reports what changed.
+	DisableOTP(ctx context.Context, req OTPRequest) (OTPResult, error)
+	Close() error
+}
+
+// OTPRequest asks to disable OTP on one key.
+type OTPRequest struct {
+	Serial   uint32 // 0: the only connected key
+	NFC      bool
+	LockCode []byte // nil: none given
+}
+
+// OTPResult says what DisableOTP did.
+type OTPResult struct {
+	Key     device.Key // as read back after the change
+	Changed []string   // human lines, e.g. "USB: OTP disabled"
+}
+
+// Env is everything the commands touch outside themselves.
+type Env struct {
+	Out, Err io.Writer
+	In       io.Reader
+	// OpenDevices opens the hardware layer; called only by commands that need it.
+	OpenDevices func(ctx context.Context) (Devices, error)
+	// RunSim runs one simulated key until ctx ends (keywizard sim).
+	RunSim func(ctx context.Context, opts SimOptions) error
+}
+
+// SimOptions are the flags of keywizard sim.
+type SimOptions struct {
+	Serial   uint32
+	Model    string
+	Firmware string
+	Slot     int
+}
+
+// usageError marks errors in flags and arguments (exit code 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// ExitCode maps an error from a command to the documented exit code.
+func ExitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, device.ErrAmbiguous):
+		return ExitAmbiguous
+	case errors.Is(err, device.ErrLocked):
+		return ExitLocked
+	case errors.Is(err, device.ErrRemoved):
+		return ExitRemoved
+	case errors.Is(err, device.ErrUnsupported):
+		return ExitUnsupported
+	case errors.Is(err, device.ErrNotFound):
+		return ExitNotFound
+	}
+	return ExitError
+}
+
+// NewRoot builds the keywizard command tree. gui runs when no command is
+// given; extra commands (the tracker's) are mounted as they are.
+func NewRoot(env Env, version string, gui func(simulate bool) error, extra ...*cobra.Command) *cobra.Command {
+	var simulate bool
+	root := &cobra.Command{
+		Use:   "keywizard",
+		Short: "Set up YubiKeys for work, and prove it",
+		Long: "keywizard walks you through registering both of your YubiKeys with every work service,\n" +
+			"verifies what can be verified, disables OTP, and reports completion.\n\n" +
+			"With no command it starts the app. Exit codes: 0 ok, 1 error, 2 usage, 3 key not found,\n" +
+			"4 several keys match (pass --serial), 5 configuration locked, 6 key removed, 7 unsupported.",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return gui(simulate)
+		},
+	}
+	root.Flags().BoolVar(&simulate, "simulate", false, "run the wizard against two simulated keys (no hardware needed)")
+	root.SetOut(env.Out)
+	root.SetErr(env.Err)
+	root.SetIn(env.In)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newKeysCmd(env), newOTPCmd(env), newSimCmd(env))
+	root.AddCommand(extra...)
+	return root
+}
+
+// Execute runs root with args and returns the exit code, printing errors as
+// "keywizard: error: ..." on stderr.
+func Execute(ctx context.Context, root *cobra.Command, args []string) int {
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if ue := (*usageError)(nil); errors.As(err, &ue) || isCobraUsage(err) {
+			fmt.Fprintf(root.ErrOrStderr(), "keywizard: %v\nRun 'keywizard --help' for usage.\n", err)
+			return ExitUsage
+		}
+		fmt.Fprintf(root.ErrOrStderr(), "keywizard: error: %v\n", err)
+	}
+	return ExitCode(err)
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of args), which cobra returns untyped.
+func isCobraUsage(err error) bool {
+	var ae *argsError
+	return errors.As(err, &ae)
+}
+
+// argsError wraps cobra argument validation so it maps to ExitUsage.
+type argsError struct{ err error }
+
+func (e *argsError) Error() string { return e.err.Error() }
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &argsError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

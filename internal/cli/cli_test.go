@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+type fakeDevices struct {
+	keys   []device.Key
+	err    error
+	gotReq *OTPRequest
+	closed bool
+}
+
+func (f *fakeDevices) Keys(ctx context.Context, withPIV bool) ([]device.Key, error) {
+	return f.keys, f.err
+}
+
+func (f *fakeDevices) DisableOTP(ctx context.Context, req OTPRequest) (OTPResult, error) {
+	f.gotReq = &req
+	if f.err != nil {
+		return OTPResult{}, f.err
+	}
+	k := f.keys[0]
+	k.Info.USBEnabled &^= device.CapOTP
+	return OTPResult{Key: k, Changed: []string{"USB: OTP disabled"}}, nil
+}
+
+func (f *fakeDevices) Close() error { f.closed = true; return nil }
+
+func nano() device.Key {
+	info := device.Info{Serial: 12345678, Version: device.Version{Major: 5, Minor: 4, Patch: 3},
+		FormFactor: device.FormUSBCNano, USBSupported: 0x033F, USBEnabled: 0x033F}
+	return device.Key{Serial: 12345678, Model: info.Model(), Info: info, Reader: "Virtual PCD 00 00",
+		FIDO: &device.FIDOState{PINSet: true, PINRetries: 8}, FIDOMatch: device.MatchUnique}
+}
+
+func run(t *testing.T, f *fakeDevices, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := Env{Out: &out, Err: &errb, In: strings.NewReader(stdin),
+		OpenDevices: func(context.Context) (Devices, error) { return f, nil },
+		RunSim:      func(context.Context, SimOptions) error { return nil }}
+	root := NewRoot(env, "test", func(bool) error { return errors.New("no gui in tests") })
+	code := Execute(context.Background(), root, args)
+	return out.String(), errb.String(), code
+}
+
+func TestKeysJSON(t *testing.T) {
+	f := &fakeDevices{keys: []device.Key{nano()}}
+	out, _, code := run(t, f, "", "keys", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %d keys", len(got))
+	}
+	k := got[0]
+	if k["serial"] != float64(12345678) || k["model"] != "YubiKey 5C Nano" || k["form_factor"] != "Nano (USB-C)" ||
+		k["firmware"] != "5.4.3" || k["fido_pin_set"] != true || k["reader"] != "Virtual PCD 00 00" {
+		t.Fatalf("fields wrong: %v", k)
+	}
+	usb, _ := k["usb_enabled"].([]any)
+	if fmt.Sprint(usb) != "[OTP U2F FIDO2 OATH PIV OPENPGP HSMAUTH]" {
+		t.Fatalf("usb_enabled = %v", usb)
+	}
+	if nfc, ok := k["nfc_enabled"].([]any); !ok || len(nfc) != 0 {
+		t.Fatalf("nfc_enabled must be an empty array, got %#v", k["nfc_enabled"])
+	}
+	if !f.closed {
+		t.Fatal("devices not closed")
+	}
+}
+
+func TestKeysJSONUnknownFIDOIsNull(t *testing.T) {
+	k := nano()
+	k.FIDO, k.FIDOMatch = nil, device.MatchAmbiguous
+	out, _, _ := run(t, &fakeDevices{keys: []device.Key{k}}, "", "keys", "--json")
+	if !strings.Contains(out, `"fido_pin_set": null`) || !strings.Contains(out, `"fido_match": "ambiguous"`) {
+		t.Fatalf("an untied FIDO interface must be reported as unknown, got\n%s", out)
+	}
+}
+
+func TestKeysTableAndEmpty(t *testing.T) {
+	out, _, code := run(t, &fakeDevices{keys: []device.Key{nano()}}, "", "keys")
+	if code != 0 || !strings.Contains(out, "12345678") || !strings.Contains(out, "set (8 tries left)") {
+		t.Fatalf("table: exit %d\n%s", code, out)
+	}
+	out, _, code = run(t, &fakeDevices{}, "", "keys")
+	if code != 0 || !strings.Contains(out, "No YubiKey found") {
+		t.Fatalf("empty: exit %d %q", code, out)
+	}
+	out, _, _ = run(t, &fakeDevices{}, "", "keys", "--json")
+	if strings.TrimSpace(out) != "[]" {
+		t.Fatalf("empty JSON must be [], got %q", out)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		code int
+	}{
+		{&device.AmbiguousError{Serials: []uint32{1, 2}}, ExitAmbiguous},
+		{&device.KeyNotFoundError{Serial: 9}, ExitNotFound},
+		{fmt.Errorf("writing config: %w", device.ErrLocked), ExitLocked},
+		{fmt.Errorf("reading back: %w", device.ErrRemoved), ExitRemoved},
+		{device.ErrUnsupported, ExitUnsupported},
+		{errors.New("boom"), ExitError},
+	}
+	for _, tc := range tests {
+		_, stderr, code := run(t, &fakeDevices{keys: []device.Key{nano()}, err: tc.err}, "", "otp", "disable")
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d", tc.err, code, tc.code)
+		}
+		if !strings.HasPrefix(stderr, "keywizard: error: ") {
+			t.Errorf("%v: stderr %q", tc.err, stderr)
+		}
+	}
+}
+
+func TestOTPDisable(t *testing.T) {
+	f := &fakeDevices{keys: []device.Key{nano()}}
+	out, _, code := run(t, f, "", "otp", "disable", "--serial", "12345678", "--nfc")
+	if code != 0 || f.gotReq == nil || f.gotReq.Serial != 12345678 || !f.gotReq.NFC {
+		t.Fatalf("exit %d req %+v", code, f.gotReq)
+	}
+	if !strings.Contains(out, "USB: OTP disabled") || strings.Contains(out, "Now enabled over USB: OTP") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
+
+func TestOTPLockCodeFromStdin(t *testing.T) {
+	f := &fakeDevices{keys: []device.Key{nano()}}
+	_, _, code := run(t, f, "00112233445566778899aabbccddeeff\n", "otp", "disable", "--lock-code-stdin")
+	if code != 0 || len(f.gotReq.LockCode) != 16 || f.gotReq.LockCode[15] != 0xff {
+		t.Fatalf("exit %d req %+v", code, f.gotReq)
+	}
+	f = &fakeDevices{keys: []device.Key{nano()}}
+	_, stderr, code := run(t, f, "secretbutnothex\n", "otp", "disable", "--lock-code-stdin")
+	if code != ExitUsage || f.gotReq != nil || strings.Contains(stderr, "secret") {
+		t.Fatalf("bad lock code: exit %d, sent %v, stderr %q", code, f.gotReq, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"otp", "disable", "--serial", "abc"},
+		{"otp", "disable", "--bogus"},
+		{"keys", "extra"},
+		{"nonsense"},
+		{"sim", "--slot", "0"},
+		{"sim", "--serial", "5", "--slot", "2"},
+	} {
+		f := &fakeDevices{keys: []device.Key{nano()}}
+		_, stderr, code := run(t, f, "", args...)
+		if code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, stderr)
+		}
+		if f.gotReq != nil {
+			t.Errorf("%v: a usage error reached the key", args)
+		}
+	}
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"keys", "--help"}, {"otp", "--help"}, {"otp", "disable", "--help"}, {"sim", "--help"}} {
+		out, _, code := run(t, &fakeDevices{}, "", args...)
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// KeyJSON is one element of `keywizard keys --json`. Its field names are a
+// stable interface for scripts: add fields, never rename them.
+type KeyJSON struct {
+	Serial       uint32            `json:"serial"`
+	Model        string            `json:"model"`
+	FormFactor   string            `json:"form_factor"`
+	Firmware     string            `json:"firmware"`
+	USBSupported []string          `json:"usb_supported"`
+	USBEnabled   []string          `json:"usb_enabled"`
+	NFCSupported []string          `json:"nfc_supported"`
+	NFCEnabled   []string          `json:"nfc_enabled"`
+	ConfigLocked bool              `json:"config_locked"`
+	FIDOPINSet   *bool             `json:"fido_pin_set"` // null: FIDO interface not found or not tied to this key
+	FIDOMatch    string            `json:"fido_match"`
+	FIDO         *device.FIDOState `json:"fido,omitempty"`
+	PIV          *device.PIVState  `json:"piv,omitempty"`
+	Reader       string            `json:"reader"`
+}
+
+// ToJSON converts a key to its JSON form.
+func ToJSON(k device.Key) KeyJSON {
+	j := KeyJSON{
+		Serial:       k.Serial,
+		Model:        k.Model,
+		FormFactor:   k.Info.FormFactor.String(),
+		Firmware:     k.Info.Version.String(),
+		USBSupported: k.Info.USBSupported.Names(),
+		USBEnabled:   k.Info.USBEnabled.Names(),
+		NFCSupported: k.Info.NFCSupported.Names(),
+		NFCEnabled:   k.Info.NFCEnabled.Names(),
+		ConfigLocked: k.Info.ConfigLocked,
+		FIDOMatch:    string(k.FIDOMatch),
+		FIDO:         k.FIDO,
+		PIV:          k.PIV,
+		Reader:       k.Reader,
+	}
+	if j.FIDOMatch == "" {
+		j.FIDOMatch = "none"
+	}
+	if k.FIDO != nil {
+		set := k.FIDO.PINSet
+		j.FIDOPINSet = &set
+	}
+	return j
+}
+
+func newKeysCmd(env Env) *cobra.Command {
+	var asJSON, withPIV bool
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "List the connected YubiKeys",
+		Long: "List the connected YubiKeys: serial, model, form factor, firmware, applications enabled\n" +
+			"over USB and NFC, FIDO2 PIN state and the reader each sits in.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			devs, err := env.OpenDevices(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer devs.Close()
+			keys, err := devs.Keys(cmd.Context(), withPIV)
+			if err != nil {
+				return fmt.Errorf("listing keys: %w", err)
+			}
+			if asJSON {
+				out := make([]KeyJSON, 0, len(keys))
+				for _, k := range keys {
+					out = append(out, ToJSON(k))
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			if len(keys) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "No YubiKey found. Plug one in and run this again.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERIAL\tMODEL\tFIRMWARE\tUSB ENABLED\tNFC ENABLED\tFIDO2 PIN\tREADER")
+			for _, k := range keys {
+				j := ToJSON(k)
+				nfc := "-"
+				if k.Info.HasNFC {
+					nfc = orNone(j.NFCEnabled)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Serial, k.Model, j.Firmware,
+					orNone(j.USBEnabled), nfc, pinText(k), k.Reader)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (fields: serial, model, form_factor, firmware, usb_enabled, nfc_enabled, fido_pin_set, reader, ...)")
+	cmd.Flags().BoolVar(&withPIV, "piv", false, "also read PIV state (PIN/PUK retries, factory defaults)")
+	return cmd
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ",")
+}
+
+func pinText(k device.Key) string {
+	switch {
+	case k.FIDO == nil && k.FIDOMatch == device.MatchAmbiguous:
+		return "? (cannot tell keys apart)"
+	case k.FIDO == nil:
+		return "?"
+	case !k.FIDO.PINSet:
+		return "not set"
+	case k.FIDO.PINRetries >= 0:
+		return fmt.Sprintf("set (%d tries left)", k.FIDO.PINRetries)
+	}
+	return "set"
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func newSimCmd(env Env) *cobra.Command {
+	var o SimOptions
+	var serial uint64
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run a simulated YubiKey on vsmartcard's virtual reader",
+		Long: "Run one simulated YubiKey 5 attached to pcscd through vsmartcard-vpcd (slot 0 is reader\n" +
+			"\"Virtual PCD 00 00\", slot 1 \"Virtual PCD 00 01\") until interrupted. keywizard, piv-go and\n" +
+			"ykman (--reader \"Virtual PCD 00 00\") then see it as a key.\n\n" +
+			"Models: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if serial == 0 || serial > 0xFFFFFFFF {
+				return usagef("--serial is required: a number between 1 and 4294967295")
+			}
+			if o.Slot != 0 && o.Slot != 1 {
+				return usagef("--slot must be 0 or 1 (vpcd has two virtual readers)")
+			}
+			o.Serial = uint32(serial)
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			if err := env.RunSim(ctx, o); err != nil {
+				return fmt.Errorf("simulated key %d: %w", o.Serial, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&serial, "serial", 0, "serial number of the simulated key (required)")
+	cmd.Flags().StringVar(&o.Model, "model", "5c-nano", "model: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c")
+	cmd.Flags().StringVar(&o.Firmware, "firmware", "5.4.3", "firmware version X.Y.Z")
+	cmd.Flags().IntVar(&o.Slot, "slot", 0, "vpcd slot: 0 or 1")
+	return cmd
+}
