@@ -38,7 +38,7 @@ run: build
 test: deps-test
 	scripts/pcscd.sh
 	$(MAKE) --no-print-directory check
-	source <(scripts/postgres.sh env) && go test -tags $(TAGS) -count=1 -timeout 30m ./...
+	export KEYWIZARD_TEST_POSTGRES="$$(scripts/postgres.sh)" && go test -tags $(TAGS) -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory cross
 
 check: fmt-check vet lint
@@ -60,7 +60,7 @@ cross:
 
 bench: deps-test build
 	scripts/pcscd.sh
-	source <(scripts/postgres.sh env) && scripts/bench.sh
+	export KEYWIZARD_TEST_POSTGRES="$$(scripts/postgres.sh)" && scripts/bench.sh
 
 screenshots: deps-test
 	scripts/screenshots.sh

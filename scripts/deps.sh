@@ -29,8 +29,8 @@ Linux)
 		sudo=""
 		[ "$(id -u)" -ne 0 ] && sudo="sudo"
 		echo "deps: installing ${need[*]}"
-		$sudo apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+		$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	fi
 	;;
 Darwin)
