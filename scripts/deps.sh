@@ -7,7 +7,7 @@ set -euo pipefail
 what="${1:-run}"
 
 debian_run=(gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libpcsclite-dev pcscd libfido2-dev)
-debian_test=(vsmartcard-vpcd yubikey-manager xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps)
+debian_test=(vsmartcard-vpcd yubikey-manager xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps hyperfine)
 
 missing_debian() {
 	local p

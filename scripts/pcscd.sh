@@ -13,7 +13,10 @@ if [ ! -f /etc/reader.conf.d/vpcd ]; then
 	echo "pcscd.sh: vsmartcard-vpcd is not installed; run scripts/deps.sh test" >&2
 	exit 1
 fi
-running() { pgrep -x pcscd >/dev/null && [ -S "$sock" ] && (ss -ltn 2>/dev/null || netstat -ltn 2>/dev/null) | grep -q ':35963 '; }
+# vpcd listening on 35963 (0x8C7B), read from the kernel's table (state 0A =
+# LISTEN): connecting to it would insert a card.
+listening() { awk '$4 == "0A" && $2 ~ /:8C7B$/ {found=1} END {exit !found}' /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+running() { pgrep -x pcscd >/dev/null && [ -S "$sock" ] && listening; }
 if running; then
 	exit 0
 fi
