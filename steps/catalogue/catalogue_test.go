@@ -1,0 +1,197 @@
+package catalogue
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/keywizard/keywizard/tracker"
+)
+
+func ids(c *Catalogue) []string {
+	var out []string
+	for _, s := range c.Services {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if got, want := ids(c), []string{"google", "aws", "1password", "github", "macos"}; !slices.Equal(got, want) {
+		t.Fatalf("services = %v, want %v", got, want)
+	}
+	// Every default service is one the tracker counts (tracker.DefaultServices).
+	for _, id := range tracker.DefaultServices {
+		if _, ok := c.Service(id); !ok {
+			t.Errorf("tracker default service %q missing from the catalogue", id)
+		}
+	}
+	g, _ := c.Service("google")
+	if g.URL != "https://myaccount.google.com/signinoptions/passkeys" {
+		t.Errorf("google url = %q", g.URL)
+	}
+	if len(g.AlternateURLs) != 1 || g.AlternateURLs[0].URL != "https://myaccount.google.com/signinoptions/two-step-verification?flow=sk&opendialog=addsk" {
+		t.Errorf("google alternate = %+v", g.AlternateURLs)
+	}
+	if g.Verification != (Verification{Kind: KindFIDOCredential, RPID: "google.com", User: UserEmail}) || g.PasskeyHint == "" {
+		t.Errorf("google verification = %+v hint %q", g.Verification, g.PasskeyHint)
+	}
+	gh, _ := c.Service("github")
+	if gh.Verification != (Verification{Kind: KindFIDOCredential, RPID: "github.com", User: UserAccount}) || gh.AccountLabel == "" || gh.PasskeyHint == "" {
+		t.Errorf("github = %+v", gh)
+	}
+	for _, id := range []string{"aws", "1password"} {
+		s, _ := c.Service(id)
+		if s.Verification.Kind != KindSelfAttest {
+			t.Errorf("%s verification = %q, want self-attest (services.md §3, §4)", id, s.Verification.Kind)
+		}
+	}
+	m, _ := c.Service("macos")
+	if m.Verification.Kind != KindSCAuth || !m.AppliesOn("darwin") || m.AppliesOn("linux") || m.AppliesOn("windows") {
+		t.Errorf("macos = %+v", m)
+	}
+	if !g.AppliesOn("linux") || !g.AppliesOn("windows") {
+		t.Error("google should apply everywhere")
+	}
+}
+
+func TestMergeOrgCatalogue(t *testing.T) {
+	org := `{
+	  "schema": 1,
+	  "services": [
+	    {"id": "aws", "disabled": true},
+	    {"id": "github", "url": "https://github.com/settings/security?org=acme"},
+	    {"id": "okta", "name": "Okta", "url": "https://acme.okta.com/enduser/settings",
+	     "instructions": ["Click Set up next to Security Key or Biometric Authenticator."],
+	     "verification": {"kind": "fido-credential", "rp_id": "acme.okta.com", "user": "email"}},
+	    {"id": "slack", "name": "Slack", "url": "https://acme.slack.com/account/settings",
+	     "instructions": ["Nothing to click; Slack uses Okta."], "verification": {"kind": "self-attest"}}
+	  ]
+	}`
+	base := Default()
+	c, err := Merge(base, "org.json", []byte(org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ids(c), []string{"google", "1password", "github", "macos", "okta", "slack"}; !slices.Equal(got, want) {
+		t.Fatalf("services = %v, want %v", got, want)
+	}
+	gh, _ := c.Service("github")
+	if gh.URL != "https://github.com/settings/security?org=acme" {
+		t.Errorf("github url not replaced: %q", gh.URL)
+	}
+	// Fields the org file did not set are kept.
+	orig, _ := base.Service("github")
+	if !slices.Equal(gh.Instructions, orig.Instructions) || gh.Verification != orig.Verification || gh.PasskeyHint != orig.PasskeyHint {
+		t.Errorf("github fields lost: %+v", gh)
+	}
+	// The base is not modified.
+	if _, ok := base.Service("aws"); !ok || len(base.Services) != 5 {
+		t.Errorf("base modified: %v", ids(base))
+	}
+	ok, _ := c.Service("okta")
+	if ok.Verification.RPID != "acme.okta.com" || ok.Name != "Okta" {
+		t.Errorf("okta = %+v", ok)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	c, err := Load("")
+	if err != nil || len(c.Services) != 5 {
+		t.Fatalf("Load(\"\") = %v, %v", c, err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "catalogue.json")
+	if err := os.WriteFile(p, []byte(`{"schema":1,"services":[{"id":"1password","disabled":true}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Service("1password"); ok {
+		t.Error("1password not dropped")
+	}
+	if _, err := Load(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	okta := func(extra string) string {
+		return `{"schema":1,"services":[{"id":"okta","name":"Okta","url":"https://x.okta.com/","instructions":["a"],` + extra + `}]}`
+	}
+	tests := []struct {
+		name, json, field, msg string
+	}{
+		{"not json", `{`, "", "not valid"},
+		{"trailing data", `{"schema":1,"services":[]} {}`, "", "after the JSON"},
+		{"no schema", `{"services":[]}`, "schema", "missing"},
+		{"future schema", `{"schema":2,"services":[]}`, "schema", "is 2"},
+		{"unknown field", `{"schema":1,"services":[{"id":"github","rpid":"x"}]}`, "", `unknown field "rpid"`},
+		{"wrong type", `{"schema":1,"services":[{"id":"github","instructions":"x"}]}`, "services.instructions", "not valid"},
+		{"bad id", `{"schema":1,"services":[{"id":"Okta"}]}`, "services[0].id", "slug"},
+		{"reserved id", `{"schema":1,"services":[{"id":"otp"}]}`, "services[0].id", "own steps"},
+		{"duplicate id", `{"schema":1,"services":[{"id":"github"},{"id":"github"}]}`, "services[1].id", "twice"},
+		{"missing name", `{"schema":1,"services":[{"id":"okta","url":"https://x.okta.com/","instructions":["a"],"verification":{"kind":"self-attest"}}]}`, "services[0].name", "missing"},
+		{"missing instructions", `{"schema":1,"services":[{"id":"okta","name":"Okta","url":"https://x.okta.com/","verification":{"kind":"self-attest"}}]}`, "services[0].instructions", "missing"},
+		{"empty instruction", okta(`"verification":{"kind":"self-attest"},"instructions":[" "]`), "services[0].instructions[0]", "empty"},
+		{"no kind", okta(`"verification":{}`), "services[0].verification.kind", "must be"},
+		{"bad rp id", okta(`"verification":{"kind":"fido-credential","rp_id":"https://okta.com","user":"email"}`), "services[0].verification.rp_id", "domain"},
+		{"bad user", okta(`"verification":{"kind":"fido-credential","rp_id":"okta.com","user":"login"}`), "services[0].verification.user", "must be"},
+		{"account without label", okta(`"verification":{"kind":"fido-credential","rp_id":"okta.com","user":"account"}`), "services[0].account_label", "needed"},
+		{"rp id on self-attest", okta(`"verification":{"kind":"self-attest","rp_id":"okta.com"}`), "services[0].verification", "only"},
+		{"http url", `{"schema":1,"services":[{"id":"github","url":"http://github.com/settings/security"}]}`, "services[0].url", "https"},
+		{"missing url", `{"schema":1,"services":[{"id":"okta","name":"Okta","instructions":["a"],"verification":{"kind":"self-attest"}}]}`, "services[0].url", "missing"},
+		{"alternate without label", `{"schema":1,"services":[{"id":"github","alternate_urls":[{"url":"https://github.com/"}]}]}`, "services[0].alternate_urls[0].label", "missing"},
+		{"alternate bad url", `{"schema":1,"services":[{"id":"github","alternate_urls":[{"label":"x","url":"github.com"}]}]}`, "services[0].alternate_urls[0].url", "https"},
+		{"bad platform", `{"schema":1,"services":[{"id":"github","platforms":["macos"]}]}`, "services[0].platforms[0]", "darwin"},
+		{"nothing left", `{"schema":1,"services":[{"id":"google","disabled":true},{"id":"aws","disabled":true},{"id":"1password","disabled":true},{"id":"github","disabled":true},{"id":"macos","disabled":true}]}`, "services", "no services"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Merge(Default(), "org.json", []byte(tt.json))
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want *FieldError", err)
+			}
+			if fe.File != "org.json" || fe.Field != tt.field || !strings.Contains(fe.Msg, tt.msg) {
+				t.Errorf("got file %q field %q msg %q; want field %q msg containing %q", fe.File, fe.Field, fe.Msg, tt.field, tt.msg)
+			}
+			if !strings.Contains(err.Error(), "fix the file") {
+				t.Errorf("message does not say what to do: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseRequiresCompleteServices(t *testing.T) {
+	_, err := Parse("x.json", []byte(`{"schema":1,"services":[{"id":"github","url":"https://github.com/"}]}`))
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "services[0].name" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// FuzzMerge: any bytes give a valid catalogue or a *FieldError, never a panic.
+func FuzzMerge(f *testing.F) {
+	f.Add(defaultJSON)
+	f.Add([]byte(`{"schema":1,"services":[{"id":"aws","disabled":true}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Merge(Default(), "fuzz", data)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error is not a *FieldError: %v", err)
+			}
+			return
+		}
+		if len(c.Services) == 0 {
+			t.Fatal("valid catalogue with no services")
+		}
+	})
+}
