@@ -1,0 +1,34 @@
+// Package sim is a software YubiKey 5: the management and PIV applications
+// implemented at the APDU level, faithful enough that Yubico's own ykman and
+// piv-go identify, configure and use it like hardware.
+//
+// A [Key] is one simulated physical key. It can be used two ways:
+//
+//   - in process, through [Key.Card], a [device.Card] whose Transmit runs the
+//     applets directly (no pcscd needed; for other packages' unit tests);
+//   - as a smart card in the real pcscd, through vsmartcard's vpcd driver
+//     ([Attach]): the simulator is vpcd's TCP client and pcscd shows it in
+//     the reader "Virtual PCD 00 00" (slot 0) or "Virtual PCD 00 01" (slot 1).
+//
+// The key keeps its persistent state (configuration, PINs, keys, objects)
+// across power cycles, reboots and re-attachment, and clears session state
+// (selected application, PIN verified, management key authenticated) on
+// power off and reset, as a card does (yubikey-protocol.md §6.3).
+//
+// # Fault injection
+//
+// Clients' error paths are tested with [Key.RemoveAfter] (the key is pulled
+// out mid-operation), [Key.BlockPIV] (PIN and PUK have no retries left),
+// [Config.LockCode] / [Key.SetLockCode] (configuration lock) and
+// [Key.MangleNext] / [Key.TruncateNext] (the next response is malformed).
+//
+// # Fidelity notes
+//
+// Where the reference (../shared/reference/yubikey-protocol.md) and real
+// clients disagree the simulator follows the clients (ykman 4.0.9, piv-go
+// v2.6.0) and says so in a comment. Known simplifications: touch is always
+// given at once (touch policies are recorded and reported, never waited for);
+// the attestation key (slot F9) is ECDSA P-256, where real keys use RSA-2048,
+// and chains to a per-process "Simulated Yubico PIV Root CA"
+// ([AttestationRoot]) instead of Yubico's.
+package sim
