@@ -227,7 +227,7 @@ func Decode[T any, P interface {
 	var v T
 	data, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil {
-		return v, &FieldError{Msg: "reading body failed"}
+		return v, &FieldError{Msg: fmt.Sprintf("body unreadable or larger than %d bytes", MaxBodyBytes)}
 	}
 	if len(data) > MaxBodyBytes {
 		return v, &FieldError{Msg: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}

@@ -100,4 +100,3 @@ func ForEach(t *testing.T, f func(t *testing.T, b Backend)) {
 		t.Run(b.Name, func(t *testing.T) { f(t, b) })
 	}
 }
-

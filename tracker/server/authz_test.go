@@ -1,0 +1,181 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/internal/testdb"
+	"github.com/keywizard/keywizard/tracker/server"
+)
+
+// roles in the matrix. The unauthenticated ones are first.
+var (
+	anonRoles = []string{"none", "forged", "expired", "revoked", "malformed"}
+	userRoles = []string{"ann", "mid", "boss", "eve", "it"}
+)
+
+type expect map[string]int
+
+// users gives every signed-in role the same status.
+func users(code int) expect {
+	e := expect{}
+	for _, r := range userRoles {
+		e[r] = code
+	}
+	return e
+}
+
+func adminOnly(code int) expect {
+	e := users(http.StatusForbidden)
+	e["it"] = code
+	return e
+}
+
+func (x expect) with(kv ...any) expect {
+	out := expect{}
+	for k, v := range x {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1].(int)
+	}
+	return out
+}
+
+type authCase struct {
+	name         string
+	method, path string // path's route pattern, for coverage
+	url          func(e *env, role string, n int) string
+	body         func(e *env, role string, n int) any
+	want         expect
+	anon         int // status for the unauthenticated roles; default 401
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		// Extra credentials for the unauthenticated roles.
+		exp, err := server.AdminToken(ctx, e.st, e.id("ann"), "old", time.Hour, start.Add(-2*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev, err := server.AdminToken(ctx, e.st, e.id("bob"), "old", 0, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens["expired"] = exp
+		e.tokens["revoked"] = rev
+		e.do("it", "POST", "/v1/people/"+e.id("bob")+"/revoke-tokens", tracker.Reasoned{Reason: "laptop stolen"}, http.StatusNoContent, nil)
+		// A well-formed token for ann with the wrong secret.
+		e.tokens["forged"] = e.tokens["ann"][:len("kwt_")+17] + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		e.tokens["malformed"] = "not-a-token"
+		// Ann already has a key, for the status change.
+		e.do("ann", "POST", "/v1/reports", fullReport("ann-initial-key", 5000, tracker.RoleEveryday), http.StatusOK, nil)
+
+		fixed := func(p string) func(*env, string, int) string { return func(*env, string, int) string { return p } }
+		of := func(name, suffix string) func(*env, string, int) string {
+			return func(e *env, _ string, _ int) string { return "/v1/people/" + e.id(name) + suffix }
+		}
+		cases := []authCase{
+			{name: "health", method: "GET", path: "/healthz", url: fixed("/healthz"), want: users(200), anon: 200},
+			{name: "openapi", method: "GET", path: "/v1/openapi.json", url: fixed("/v1/openapi.json"), want: users(200), anon: 200},
+			{name: "exchange bad code", method: "POST", path: "/v1/auth/exchange", url: fixed("/v1/auth/exchange"),
+				body: func(*env, string, int) any { return tracker.Exchange{InviteCode: "kwi_0123456789abcdef_nope"} }, want: users(401)},
+			{name: "me", method: "GET", path: "/v1/me", url: fixed("/v1/me"), want: users(200)},
+			{name: "report own key", method: "POST", path: "/v1/reports", url: fixed("/v1/reports"),
+				body: func(_ *env, role string, n int) any {
+					return fullReport(fmt.Sprintf("matrix-%s-%d", role, n), uint32(7000+n), tracker.RoleBackup)
+				}, want: users(200)},
+			{name: "report for someone else", method: "POST", path: "/v1/reports", url: fixed("/v1/reports"),
+				body: func(_ *env, role string, n int) any {
+					r := fullReport(fmt.Sprintf("other-%s-%d", role, n), uint32(8000+n), tracker.RoleBackup)
+					r.PersonEmail = "zed@example.com"
+					return r
+				}, want: users(403)},
+			{name: "own team", method: "GET", path: "/v1/team", url: fixed("/v1/team"), want: users(200)},
+			{name: "team of mid", method: "GET", path: "/v1/team", url: func(e *env, _ string, _ int) string { return "/v1/team?manager=" + e.id("mid") },
+				want: expect{"ann": 403, "mid": 200, "boss": 200, "eve": 403, "it": 200}},
+			{name: "team of eve", method: "GET", path: "/v1/team", url: func(e *env, _ string, _ int) string { return "/v1/team?manager=" + e.id("eve") },
+				want: expect{"ann": 403, "mid": 403, "boss": 403, "eve": 200, "it": 200}},
+			{name: "list people", method: "GET", path: "/v1/people", url: fixed("/v1/people"), want: adminOnly(200)},
+			{name: "create person", method: "POST", path: "/v1/people", url: fixed("/v1/people"),
+				body: func(_ *env, role string, n int) any {
+					return tracker.CreatePerson{Email: fmt.Sprintf("new%d-%s@example.com", n, role), Name: "New", StartDate: "2026-03-02"}
+				}, want: adminOnly(201)},
+			{name: "get ann", method: "GET", path: "/v1/people/{id}", url: of("ann", ""), want: expect{"ann": 200, "mid": 200, "boss": 200, "eve": 403, "it": 200}},
+			{name: "get zed", method: "GET", path: "/v1/people/{id}", url: of("zed", ""), want: expect{"ann": 403, "mid": 403, "boss": 403, "eve": 200, "it": 200}},
+			{name: "get nobody", method: "GET", path: "/v1/people/{id}", url: fixed("/v1/people/p_nobody"), want: users(403).with("it", 404)},
+			{name: "export ann", method: "GET", path: "/v1/people/{id}/export", url: of("ann", "/export"), want: expect{"ann": 200, "mid": 403, "boss": 403, "eve": 403, "it": 200}},
+			{name: "erase", method: "POST", path: "/v1/people/{id}/erase",
+				url: func(e *env, role string, n int) string {
+					var p tracker.Person
+					e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: fmt.Sprintf("victim%d-%s@example.com", n, role), Name: "V", StartDate: "2026-01-01"}, 201, &p)
+					return "/v1/people/" + p.ID + "/erase"
+				},
+				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "erasure request"} }, want: adminOnly(204)},
+			{name: "invite", method: "POST", path: "/v1/people/{id}/invite", url: of("zed", "/invite"),
+				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "new laptop"} }, want: adminOnly(201)},
+			{name: "revoke tokens", method: "POST", path: "/v1/people/{id}/revoke-tokens", url: of("bob", "/revoke-tokens"),
+				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "offboarding"} }, want: adminOnly(204)},
+			{name: "key status", method: "POST", path: "/v1/people/{id}/keys/{serial}/status", url: of("ann", "/keys/5000/status"),
+				body: func(*env, string, int) any { return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"} }, want: adminOnly(204)},
+			{name: "audit", method: "GET", path: "/v1/audit", url: fixed("/v1/audit"), want: adminOnly(200)},
+			{name: "csv", method: "GET", path: "/v1/export.csv", url: fixed("/v1/export.csv"), want: users(200)},
+			{name: "csv of mid", method: "GET", path: "/v1/export.csv", url: func(e *env, _ string, _ int) string { return "/v1/export.csv?manager=" + e.id("mid") },
+				want: expect{"ann": 403, "mid": 200, "boss": 200, "eve": 403, "it": 200}},
+			{name: "json", method: "GET", path: "/v1/export.json", url: fixed("/v1/export.json"), want: users(200)},
+			{name: "json of eve", method: "GET", path: "/v1/export.json", url: func(e *env, _ string, _ int) string { return "/v1/export.json?manager=" + e.id("eve") },
+				want: expect{"ann": 403, "mid": 403, "boss": 403, "eve": 200, "it": 200}},
+			{name: "dashboard", method: "GET", path: "/dashboard", url: fixed("/dashboard"), want: users(200), anon: 303},
+			{name: "dashboard of mid", method: "GET", path: "/dashboard", url: func(e *env, _ string, _ int) string { return "/dashboard?manager=" + e.id("mid") },
+				want: expect{"ann": 403, "mid": 200, "boss": 200, "eve": 403, "it": 200}, anon: 303},
+			{name: "login form", method: "GET", path: "/login", url: fixed("/login"), want: users(200), anon: 200},
+			{name: "login bad", method: "POST", path: "/login", url: fixed("/login"), want: users(401)},
+			{name: "logout", method: "POST", path: "/logout", url: fixed("/logout"), want: users(303), anon: 303},
+		}
+		covered := map[string]bool{}
+		n := 0
+		for _, c := range cases {
+			covered[c.method+" "+c.path] = true
+			for _, role := range append(append([]string{}, anonRoles...), userRoles...) {
+				n++
+				want, ok := c.want[role]
+				if !ok {
+					want = c.anon
+					if want == 0 {
+						want = http.StatusUnauthorized
+					}
+				}
+				var body any
+				if c.body != nil {
+					body = c.body(e, role, n)
+				}
+				who := role
+				if role == "none" {
+					who = ""
+				}
+				code, data := e.call(who, c.method, c.url(e, role, n), body)
+				if code != want {
+					t.Errorf("%s as %s: %d %s, want %d", c.name, role, code, data, want)
+				}
+				if code == 401 || code == 403 {
+					// No data on refusal: nothing about any person.
+					if strings.Contains(string(data), "@example.com") || strings.Contains(string(data), e.id("ann")) {
+						t.Errorf("%s as %s: refusal leaks data: %s", c.name, role, data)
+					}
+				}
+			}
+		}
+		for _, r := range e.srv.Routes() {
+			if !covered[r.Method+" "+r.Path] {
+				t.Errorf("route %s %s is not in the authorization matrix", r.Method, r.Path)
+			}
+		}
+	})
+}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/keywizard/keywizard/tracker"
+)
+
+//go:embed web/dashboard.html
+var webFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"even": func(i int) bool { return i%2 == 0 },
+}).ParseFS(webFS, "web/dashboard.html"))
+
+// dashCell is one rendered matrix cell.
+type dashCell struct{ Class, Symbol, Title string }
+
+type dashRow struct {
+	tracker.Row
+	Cells []dashCell
+}
+
+type dashData struct {
+	Title  string
+	Caller tracker.Person
+	View   tracker.TeamView
+	Rows   []dashRow
+	Query  string
+	Error  string
+}
+
+func evidenceCell(c tracker.Cell, has bool, e tracker.Evidence, what string) dashCell {
+	switch {
+	case c.Serial == 0:
+		return dashCell{"none", "·", "no active key yet"}
+	case !has:
+		return dashCell{"no", "✗", what + ": missing"}
+	case e == tracker.EvidenceOnKey:
+		return dashCell{"key", "✓", what + ": verified on the key"}
+	case e == tracker.EvidenceBySystem:
+		return dashCell{"sys", "✓", what + ": verified by the service"}
+	}
+	return dashCell{"self", "?", what + ": self-attested"}
+}
+
+// cells flattens a row into the matrix's column order: each service for
+// (everyday, backup), then OTP, then genuine.
+func cells(services []string, r tracker.Row) []dashCell {
+	out := make([]dashCell, 0, 2*len(services)+4)
+	for _, s := range services {
+		for _, c := range []tracker.Cell{r.Everyday, r.Backup} {
+			e, ok := c.Services[s]
+			out = append(out, evidenceCell(c, ok, e, s))
+		}
+	}
+	for _, c := range []tracker.Cell{r.Everyday, r.Backup} {
+		out = append(out, evidenceCell(c, c.OTPDisabled, tracker.EvidenceOnKey, "OTP disabled"))
+	}
+	for _, c := range []tracker.Cell{r.Everyday, r.Backup} {
+		switch {
+		case c.Serial == 0:
+			out = append(out, dashCell{"none", "·", "no active key yet"})
+		case c.Genuine:
+			out = append(out, dashCell{"key", "✓", "genuine YubiKey, serial " + itoa(c.Serial) + ", firmware " + c.Firmware})
+		default:
+			out = append(out, dashCell{"no", "✗", "not attested, serial " + itoa(c.Serial)})
+		}
+	}
+	return out
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) error {
+	m := r.URL.Query().Get("manager")
+	v, _, _, err := s.teamView(r.Context(), c, m)
+	if err != nil {
+		return err
+	}
+	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows))}
+	d.Title = "Team of " + v.Manager.Name
+	if v.Manager.ID == "" {
+		d.Title = "Everyone"
+	}
+	if m != "" {
+		d.Query = "?manager=" + url.QueryEscape(m)
+	}
+	for i, row := range v.Rows {
+		d.Rows[i] = dashRow{Row: row, Cells: cells(v.Services, row)}
+	}
+	return render(w, http.StatusOK, "dashboard", d)
+}
+
+func render(w http.ResponseWriter, code int, name string, d dashData) error {
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, name, d); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	// No external assets and no scripts: the policy says so to the browser.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(code)
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+// toLogin sends browsers without a valid session to the sign-in page.
+func toLogin(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		err := h(w, r)
+		if errors.Is(err, errUnauthorized) {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		return err
+	}
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	return render(w, http.StatusOK, "login", dashData{Title: "Sign in"})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	ip := clientIP(r)
+	if !s.limiter.take(ip) {
+		return render(w, http.StatusTooManyRequests, "login", dashData{Title: "Sign in", Error: "Too many attempts; wait a minute."})
+	}
+	if err := r.ParseForm(); err != nil {
+		return &HTTPError{Code: http.StatusBadRequest, Msg: "credential: form unreadable", Field: "credential"}
+	}
+	cred := strings.TrimSpace(r.PostForm.Get("credential"))
+	var tok string
+	switch {
+	case strings.HasPrefix(cred, invitePrefix):
+		_, t, err := s.redeem(r.Context(), tracker.Exchange{InviteCode: cred, Device: "browser"})
+		if err != nil {
+			var he *HTTPError
+			if errors.As(err, &he) && he.Code < 500 {
+				return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: "That invite code is unknown, used or expired."})
+			}
+			return err
+		}
+		tok = t
+	default:
+		if _, err := s.checkToken(r.Context(), cred); err != nil {
+			return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: "That token is not valid."})
+		}
+		tok = cred
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.TokenTTL.Seconds())})
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }

@@ -1,0 +1,391 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/store"
+)
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET", "/healthz", s.health},
+		{"GET", "/v1/openapi.json", s.openAPI},
+		{"POST", "/v1/auth/exchange", s.exchange},
+		{"GET", "/v1/me", s.user(s.me)},
+		{"POST", "/v1/reports", s.user(s.report)},
+		{"GET", "/v1/team", s.user(s.team)},
+		{"GET", "/v1/people", s.admin(s.listPeople)},
+		{"POST", "/v1/people", s.admin(s.createPerson)},
+		{"GET", "/v1/people/{id}", s.user(s.getPerson)},
+		{"GET", "/v1/people/{id}/export", s.user(s.exportPerson)},
+		{"POST", "/v1/people/{id}/erase", s.admin(s.erase)},
+		{"POST", "/v1/people/{id}/invite", s.admin(s.invite)},
+		{"POST", "/v1/people/{id}/revoke-tokens", s.admin(s.revokeTokens)},
+		{"POST", "/v1/people/{id}/keys/{serial}/status", s.admin(s.keyStatus)},
+		{"GET", "/v1/audit", s.admin(s.audit)},
+		{"GET", "/v1/export.csv", s.page(s.exportCSV)},
+		{"GET", "/v1/export.json", s.page(s.exportJSON)},
+		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},
+		{"GET", "/login", s.loginForm},
+		{"POST", "/login", s.login},
+		{"POST", "/logout", s.logout},
+	}
+}
+
+type authedFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
+
+// user requires a bearer token.
+func (s *Server) user(h authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.authenticate(r, false)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}
+
+// page accepts the dashboard cookie as well; only for GET routes, which
+// change nothing, so cross-site requests gain nothing.
+func (s *Server) page(h authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.authenticate(r, true)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}
+
+// admin requires an IT administrator's bearer token.
+func (s *Server) admin(h authedFunc) handlerFunc {
+	return s.user(func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		if !c.Admin {
+			return errForbidden
+		}
+		return h(w, r, c)
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": s.cfg.Store.Backend()})
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(tracker.OpenAPI)
+	return err
+}
+
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
+	if !s.limiter.take(clientIP(r)) {
+		return errRateLimited
+	}
+	req, err := tracker.Decode[tracker.Exchange](r.Body)
+	if err != nil {
+		return err
+	}
+	p, tok, err := s.redeem(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tracker.ExchangeResult{Token: tok, Person: p})
+}
+
+var errBadInvite = &HTTPError{Code: http.StatusUnauthorized, Msg: "invite code unknown, already used or expired; ask IT for a new one", Field: "invite_code"}
+
+func (s *Server) redeem(ctx context.Context, req tracker.Exchange) (tracker.Person, string, error) {
+	selector, sec, ok := splitSecret(invitePrefix, req.InviteCode)
+	if !ok {
+		return tracker.Person{}, "", errBadInvite
+	}
+	tok := newSecret(tokenPrefix)
+	now := s.cfg.Now()
+	p, err := s.cfg.Store.RedeemInvite(ctx, selector, func(c store.Credential) bool { return matches(c.Hash, sec) },
+		store.Credential{Selector: tok.selector, Hash: tok.hash, Device: req.Device, ExpiresAt: now.Add(s.cfg.TokenTTL)}, now)
+	if errors.Is(err, store.ErrInvalid) {
+		return p, "", errBadInvite
+	}
+	if err != nil {
+		return p, "", err
+	}
+	return p, tok.full, nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return writeJSON(w, http.StatusOK, c.Person)
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error {
+	rep, err := tracker.Decode[tracker.Report](r.Body)
+	if err != nil {
+		return err
+	}
+	if rep.PersonEmail != "" && rep.PersonEmail != c.Email {
+		return &HTTPError{Code: http.StatusForbidden, Msg: "reports can only be made about yourself", Field: "person_email"}
+	}
+	info, res := s.checkAttestation(rep)
+	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	res.Duplicate, res.Complete = out.Duplicate, out.Complete
+	if out.NewlyComplete {
+		s.notifyComplete(c.Person)
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// checkAttestation verifies a report's attestation, if any.
+func (s *Server) checkAttestation(rep tracker.Report) (store.KeyInfo, tracker.ReportResult) {
+	var res tracker.ReportResult
+	if rep.Attestation == nil {
+		res.GenuineDetail = "no attestation received"
+		return store.KeyInfo{}, res
+	}
+	if s.cfg.Verifier == nil {
+		res.GenuineDetail = "this tracker does not check attestations"
+		return store.KeyInfo{}, res
+	}
+	info := store.KeyInfo{Verified: true}
+	a, err := s.cfg.Verifier.Verify(rep.Attestation.Certificate, rep.Attestation.Slot)
+	var ng *attest.NotGenuineError
+	switch {
+	case errors.As(err, &ng):
+		info.GenuineDetail = ng.Error()
+	case err != nil:
+		info.GenuineDetail = "attestation could not be checked"
+	case a.Serial != rep.Serial:
+		info.GenuineDetail = "attestation is for serial " + strconv.FormatUint(uint64(a.Serial), 10) + ", not the reported key"
+	default:
+		info.Genuine, info.Firmware, info.FormFactor = true, a.Firmware, a.FormFactor
+		info.GenuineDetail = "attested by " + a.Root
+	}
+	res.Genuine, res.GenuineDetail = info.Genuine, info.GenuineDetail
+	return info, res
+}
+
+// scope decides whose team the caller may see: their own reporting tree by
+// default; another manager's tree if that manager is below them; anyone's
+// (or, with no manager parameter, everyone) for admins.
+func (s *Server) scope(ctx context.Context, c *caller, managerParam string) (manager tracker.Person, people []tracker.Person, err error) {
+	switch {
+	case managerParam == "" && c.Admin:
+		ps, err := s.cfg.Store.People(ctx)
+		return tracker.Person{Name: "Everyone"}, ps, err
+	case managerParam == "" || managerParam == c.ID:
+		manager = c.Person
+	default:
+		ok := c.Admin
+		if !ok {
+			if ok, err = s.cfg.Store.Manages(ctx, c.ID, managerParam); err != nil {
+				return manager, nil, err
+			}
+		}
+		if !ok {
+			return manager, nil, errForbidden
+		}
+		if manager, err = s.cfg.Store.Person(ctx, managerParam); err != nil {
+			return manager, nil, err
+		}
+	}
+	people, err = s.cfg.Store.Reports(ctx, manager.ID)
+	return manager, people, err
+}
+
+// TeamView builds the view-model for the caller's scope; the dashboard,
+// GET /v1/team and the exports all use it.
+func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (tracker.TeamView, []tracker.Key, []tracker.Item, error) {
+	manager, people, err := s.scope(ctx, c, managerParam)
+	if err != nil {
+		return tracker.TeamView{}, nil, nil, err
+	}
+	var ids []string
+	if manager.ID != "" {
+		ids = make([]string, 0, len(people))
+		for _, p := range people {
+			ids = append(ids, p.ID)
+		}
+	}
+	var keys []tracker.Key
+	var items []tracker.Item
+	if ids == nil || len(ids) > 0 {
+		if keys, items, err = s.cfg.Store.Records(ctx, ids); err != nil {
+			return tracker.TeamView{}, nil, nil, err
+		}
+	}
+	return tracker.BuildTeamView(manager, people, keys, items, s.cfg.Services, s.cfg.Now()), keys, items, nil
+}
+
+func (s *Server) team(w http.ResponseWriter, r *http.Request, c *caller) error {
+	v, _, _, err := s.teamView(r.Context(), c, r.URL.Query().Get("manager"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) listPeople(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ps, err := s.cfg.Store.People(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ps)
+}
+
+func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, c *caller) error {
+	req, err := tracker.Decode[tracker.CreatePerson](r.Body)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+	if req.ManagerEmail != "" {
+		m, err := s.cfg.Store.PersonByEmail(r.Context(), req.ManagerEmail)
+		if errors.Is(err, store.ErrNotFound) {
+			return &HTTPError{Code: http.StatusBadRequest, Msg: "manager_email: no such person", Field: "manager_email"}
+		} else if err != nil {
+			return err
+		}
+		p.ManagerID = m.ID
+	}
+	p, err = s.cfg.Store.CreatePerson(r.Context(), p, tracker.AuditEntry{At: now, Actor: c.ID, Action: "person.create", Subject: p.ID})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, p)
+}
+
+// target loads the {id} person and checks the caller may see them.
+func (s *Server) target(r *http.Request, c *caller, managersToo bool) (tracker.Person, error) {
+	id := r.PathValue("id")
+	allowed := c.Admin || id == c.ID
+	if !allowed && managersToo {
+		ok, err := s.cfg.Store.Manages(r.Context(), c.ID, id)
+		if err != nil {
+			return tracker.Person{}, err
+		}
+		allowed = ok
+	}
+	if !allowed {
+		// 403 whether or not the person exists, so IDs cannot be probed.
+		return tracker.Person{}, errForbidden
+	}
+	return s.cfg.Store.Person(r.Context(), id)
+}
+
+func (s *Server) getPerson(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.target(r, c, true)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) exportPerson(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.target(r, c, false)
+	if err != nil {
+		return err
+	}
+	x, err := s.cfg.Store.Export(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.AppendAudit(r.Context(), tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.export", Subject: p.ID}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-export.json"`)
+	return writeJSON(w, http.StatusOK, x)
+}
+
+func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error {
+	req, err := tracker.Decode[tracker.Reasoned](r.Body)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if id == c.ID {
+		return &HTTPError{Code: http.StatusConflict, Msg: "an admin cannot erase themselves"}
+	}
+	// The reason is kept, so it must not name the person; the UI says so.
+	err = s.cfg.Store.Erase(r.Context(), id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: req.Reason, Detail: "all personal data erased"})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) error {
+	req, err := tracker.Decode[tracker.Reasoned](r.Body)
+	if err != nil {
+		return err
+	}
+	p, err := s.cfg.Store.Person(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	inv, err := IssueInvite(r.Context(), s.cfg.Store, p.ID, c.ID, req.Reason, s.cfg.InviteTTL, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, inv)
+}
+
+func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *caller) error {
+	req, err := tracker.Decode[tracker.Reasoned](r.Body)
+	if err != nil {
+		return err
+	}
+	p, err := s.cfg.Store.Person(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.RevokeTokens(r.Context(), p.ID, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "token.revoke", Subject: p.ID, Reason: req.Reason}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) keyStatus(w http.ResponseWriter, r *http.Request, c *caller) error {
+	serial, err := strconv.ParseUint(r.PathValue("serial"), 10, 32)
+	if err != nil || serial == 0 {
+		return &HTTPError{Code: http.StatusBadRequest, Msg: "serial: must be a key serial number", Field: "serial"}
+	}
+	req, err := tracker.Decode[tracker.KeyStatusChange](r.Body)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	err = s.cfg.Store.SetKeyStatus(r.Context(), id, uint32(serial), req.Status, tracker.AuditEntry{
+		At: s.cfg.Now(), Actor: c.ID, Action: "key." + string(req.Status), Subject: id, Reason: req.Reason,
+		Detail: "serial " + strconv.FormatUint(serial, 10),
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) error {
+	limit := 1000
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return &HTTPError{Code: http.StatusBadRequest, Msg: "limit: must be 1 to 10000", Field: "limit"}
+		}
+		limit = n
+	}
+	es, err := s.cfg.Store.Audit(r.Context(), r.URL.Query().Get("subject"), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, es)
+}

@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/attest/attesttest"
+	"github.com/keywizard/keywizard/tracker/internal/testdb"
+	"github.com/keywizard/keywizard/tracker/server"
+	"github.com/keywizard/keywizard/tracker/store"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// hook records webhook deliveries.
+type hook struct {
+	mu   sync.Mutex
+	msgs []string
+	srv  *httptest.Server
+}
+
+func newHook(t *testing.T) *hook {
+	h := &hook{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&m)
+		h.mu.Lock()
+		h.msgs = append(h.msgs, m.Text)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hook) messages() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.msgs...)
+}
+
+// env is a tracker with an org chart:
+//
+//	it (admin)
+//	boss ── mid ── ann
+//	     └─ bob
+//	eve ── zed
+type env struct {
+	t      *testing.T
+	st     store.Store
+	srv    *server.Server
+	http   *httptest.Server
+	clock  *clock
+	hook   *hook
+	ca     *attesttest.CA
+	people map[string]tracker.Person
+	tokens map[string]string
+}
+
+var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T, b testdb.Backend) *env {
+	t.Helper()
+	st, _ := testdb.Open(t, b)
+	e := &env{t: t, st: st, clock: &clock{t: start}, hook: newHook(t), ca: attesttest.NewCA(t), people: map[string]tracker.Person{}, tokens: map[string]string{}}
+	srv, err := server.New(server.Config{
+		Store: st, Verifier: e.ca.Verifier(), Services: []string{"google", "github"}, Now: e.clock.Now,
+		Logf: t.Logf, WebhookURL: e.hook.srv.URL, AuthRate: 1000, AuthBurst: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	e.http = httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { e.http.Close(); srv.Close() })
+	ctx := context.Background()
+	p, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.people["it"], e.tokens["it"] = p, tok
+	for _, x := range []struct{ name, manager, startDate string }{
+		{"boss", "", "2025-01-01"}, {"mid", "boss", "2025-06-01"}, {"ann", "mid", "2026-01-05"},
+		{"bob", "boss", "2026-03-01"}, {"eve", "", "2025-01-01"}, {"zed", "eve", "2026-02-01"},
+	} {
+		req := tracker.CreatePerson{Email: x.name + "@example.com", Name: x.name, Team: "Eng", StartDate: x.startDate}
+		if x.manager != "" {
+			req.ManagerEmail = x.manager + "@example.com"
+		}
+		var p tracker.Person
+		e.do("it", "POST", "/v1/people", req, http.StatusCreated, &p)
+		e.people[x.name] = p
+		tok, err := server.AdminToken(ctx, st, p.ID, "test", 0, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[x.name] = tok
+	}
+	return e
+}
+
+// call makes a request as who ("" for none) and returns status and body.
+func (e *env) call(who, method, path string, body any) (int, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = bytes.NewBufferString(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.http.URL+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if tok, ok := e.tokens[who]; ok {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else if who != "" {
+		req.Header.Set("Authorization", "Bearer "+who) // a raw (forged) token
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// do is call that fails the test unless the status is want, and decodes the
+// JSON answer into out.
+func (e *env) do(who, method, path string, body any, want int, out any) {
+	e.t.Helper()
+	code, data := e.call(who, method, path, body)
+	if code != want {
+		e.t.Fatalf("%s %s as %q: %d %s, want %d", method, path, who, code, data, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("%s %s: decoding %s: %v", method, path, data, err)
+		}
+	}
+}
+
+func (e *env) id(name string) string { return e.people[name].ID }
+
+// fullReport reports a key with every required service and OTP off.
+func fullReport(key string, serial uint32, role tracker.KeyRole) tracker.Report {
+	r := tracker.Report{IdempotencyKey: key, Serial: serial, Model: "YubiKey 5C NFC", Role: role, AppVersion: "1.0.0"}
+	for _, s := range []string{"google", "github", "otp"} {
+		r.Items = append(r.Items, tracker.ReportItem{Service: s, Evidence: tracker.EvidenceOnKey, At: start})
+	}
+	return r
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+)
+
+// slackMessage is the subset of Slack's incoming-webhook payload that
+// Slack, Mattermost, Rocket.Chat and Teams' Slack-compatible hooks accept.
+type slackMessage struct {
+	Text string `json:"text"`
+}
+
+func (s *Server) notifyComplete(p tracker.Person) {
+	if s.cfg.WebhookURL == "" {
+		return
+	}
+	msg := fmt.Sprintf("%s (%s) finished YubiKey onboarding: both keys registered with %s, OTP disabled.",
+		p.Name, p.Email, strings.Join(s.cfg.Services, ", "))
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		// Delivery must not hold up the wizard's report, and must not be
+		// cut short when the report's request ends.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.post(ctx, slackMessage{Text: msg}); err != nil {
+			s.cfg.Logf("tracker: completion webhook: %v", err)
+		}
+	}()
+}
+
+// post delivers a webhook message with a few retries.
+func (s *Server) post(ctx context.Context, m slackMessage) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var last error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt) * 2 * time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.WebhookURL, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("building webhook request: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := s.cfg.HTTPClient.Do(req)
+		if err != nil {
+			// The URL holds the hook's secret; report only the kind of failure.
+			last = fmt.Errorf("sending webhook failed (attempt %d)", attempt+1)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			return nil
+		}
+		last = fmt.Errorf("webhook answered %s", resp.Status)
+		if resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests {
+			return last
+		}
+	}
+	return last
+}
+
+// SendDigest posts the daily list of overdue people, once per calendar day
+// (UTC) across all instances sharing the store. It reports whether it sent.
+func (s *Server) SendDigest(ctx context.Context) (bool, error) {
+	if s.cfg.WebhookURL == "" {
+		return false, nil
+	}
+	now := s.cfg.Now()
+	admin := &caller{tracker.Person{Admin: true}}
+	v, _, _, err := s.teamView(ctx, admin, "")
+	if err != nil {
+		return false, fmt.Errorf("building digest: %w", err)
+	}
+	var lines []string
+	for _, r := range v.Rows {
+		if r.Overdue {
+			lines = append(lines, fmt.Sprintf("• %s (%s, %s), started %s, day %d", r.Person.Name, r.Person.Email, r.Person.Team, r.Person.StartDate, r.DaysSinceStart))
+		}
+	}
+	if len(lines) == 0 {
+		return false, nil
+	}
+	first, err := s.cfg.Store.ClaimDigest(ctx, now.UTC().Format(time.DateOnly))
+	if err != nil || !first {
+		return false, err
+	}
+	text := fmt.Sprintf("%d %s past their first month without finishing YubiKey onboarding:\n%s",
+		len(lines), plural(len(lines), "person is", "people are"), strings.Join(lines, "\n"))
+	if err := s.post(ctx, slackMessage{Text: text}); err != nil {
+		return false, fmt.Errorf("sending digest: %w", err)
+	}
+	return true, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// RunDigest sends the digest every day at hour:00 UTC until ctx ends.
+// after is the timer function (time.After in production) so tests need not
+// wait a day.
+func (s *Server) RunDigest(ctx context.Context, hour int, after func(time.Duration) <-chan time.Time) {
+	if after == nil {
+		after = time.After
+	}
+	for {
+		now := s.cfg.Now().UTC()
+		next := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, time.UTC)
+		if !next.After(now) {
+			next = next.Add(24 * time.Hour)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-after(next.Sub(now)):
+		}
+		if _, err := s.SendDigest(ctx); err != nil {
+			s.cfg.Logf("tracker: %v", err)
+		}
+	}
+}

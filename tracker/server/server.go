@@ -1,0 +1,253 @@
+// Package server is the onboarding tracker's HTTP service: the versioned
+// JSON API described by tracker/openapi.json, the server-rendered dashboard,
+// CSV/JSON exports, the completion webhook and the daily overdue digest.
+//
+// Handlers have the shape func(w, r) error (as in tailscale's tsweb): they
+// return an error and one adapter turns it into a status code and a JSON
+// body, and logs it. Secrets (tokens, invite codes) are never logged or
+// echoed.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/store"
+)
+
+// Config configures a [Server]. Store is required; the rest have defaults.
+type Config struct {
+	Store store.Store
+	// Verifier checks PIV attestations; nil leaves keys unverified.
+	Verifier *attest.Verifier
+	// Services are the services every key must have, in column order;
+	// defaults to tracker.DefaultServices.
+	Services []string
+	// Now is the clock; defaults to time.Now.
+	Now func() time.Time
+	// Logf logs one line; defaults to log.Printf.
+	Logf func(format string, args ...any)
+	// WebhookURL receives Slack-compatible JSON on completion and in the
+	// daily digest; empty disables notifications.
+	WebhookURL string
+	// HTTPClient sends webhooks; defaults to a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// InviteTTL is how long an invite code works; default 14 days.
+	InviteTTL time.Duration
+	// TokenTTL is how long a token works; default one year. A wizard's
+	// token only needs to outlive onboarding and any key replacement.
+	TokenTTL time.Duration
+	// AuthRate and AuthBurst bound authentication attempts per client IP
+	// per minute; defaults 10 and 20.
+	AuthRate, AuthBurst int
+	// SecureCookies marks the dashboard cookie Secure (set behind TLS).
+	SecureCookies bool
+}
+
+// Server serves the tracker API and dashboard.
+type Server struct {
+	cfg     Config
+	limiter *limiter
+	mux     *http.ServeMux
+	routes  []route
+	wg      sync.WaitGroup // webhook deliveries in flight
+}
+
+// New returns a server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if len(cfg.Services) == 0 {
+		cfg.Services = tracker.DefaultServices
+	}
+	for _, s := range cfg.Services {
+		if !tracker.ValidServiceID(s) || s == tracker.ServiceOTP {
+			return nil, fmt.Errorf("server: invalid required service %q", s)
+		}
+	}
+	cfg.Services = slices.Clone(cfg.Services)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.InviteTTL == 0 {
+		cfg.InviteTTL = 14 * 24 * time.Hour
+	}
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 365 * 24 * time.Hour
+	}
+	if cfg.AuthRate == 0 {
+		cfg.AuthRate = 10
+	}
+	if cfg.AuthBurst == 0 {
+		cfg.AuthBurst = 20
+	}
+	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
+	s.mux = http.NewServeMux()
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt.h))
+	}
+	// Anything else is a JSON 404 rather than the mux's plain text.
+	s.mux.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Path == "/" && r.Method == http.MethodGet {
+			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+			return nil
+		}
+		return &HTTPError{Code: http.StatusNotFound, Msg: "no such endpoint"}
+	}))
+	return s, nil
+}
+
+// Handler returns the HTTP handler. It limits request bodies.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, tracker.MaxBodyBytes)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Close waits for webhook deliveries in flight.
+func (s *Server) Close() { s.wg.Wait() }
+
+// Route is one registered method and path pattern, as in the OpenAPI file.
+type Route struct {
+	Method, Path string
+}
+
+type route struct {
+	Method, Path string
+	h            handlerFunc
+}
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = Route{r.Method, r.Path}
+	}
+	return out
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// HTTPError is an error with a status code and a message safe to show the
+// client. Err, if set, is logged but not shown.
+type HTTPError struct {
+	Code  int
+	Msg   string
+	Field string
+	Err   error
+}
+
+func (e *HTTPError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Code, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Code, e.Msg)
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+var (
+	errUnauthorized = &HTTPError{Code: http.StatusUnauthorized, Msg: "missing or invalid credentials"}
+	errForbidden    = &HTTPError{Code: http.StatusForbidden, Msg: "not allowed"}
+	errNotFound     = &HTTPError{Code: http.StatusNotFound, Msg: "not found"}
+	errRateLimited  = &HTTPError{Code: http.StatusTooManyRequests, Msg: "too many attempts; wait a minute"}
+)
+
+// statusWriter remembers the status for the log line.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// adapt turns a handlerFunc into an http.Handler: it maps errors to status
+// codes and JSON bodies and logs one line per failed request. Paths, not
+// queries, are logged, since query strings are the one place a careless
+// client might put a secret.
+func (s *Server) adapt(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		err := h(sw, r)
+		if err == nil {
+			return
+		}
+		he := toHTTPError(err)
+		if he.Code >= 500 {
+			s.cfg.Logf("tracker: %s %s: %d: %v (%v)", r.Method, r.URL.Path, he.Code, err, s.cfg.Now().Sub(start))
+		}
+		if he.Code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "60")
+		}
+		if sw.code != 0 {
+			return // the handler had started its answer
+		}
+		writeJSON(sw, he.Code, tracker.ErrorBody{Error: he.Msg, Field: he.Field})
+	})
+}
+
+func toHTTPError(err error) *HTTPError {
+	var (
+		he *HTTPError
+		fe *tracker.FieldError
+		ce *store.ConflictError
+		mb *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &mb):
+		return &HTTPError{Code: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
+	case errors.As(err, &fe):
+		msg := fe.Error()
+		return &HTTPError{Code: http.StatusBadRequest, Msg: msg, Field: fe.Field}
+	case errors.As(err, &ce):
+		return &HTTPError{Code: http.StatusConflict, Msg: ce.Error(), Field: ce.Field}
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &HTTPError{Code: http.StatusServiceUnavailable, Msg: "request timed out", Err: err}
+	}
+	return &HTTPError{Code: http.StatusInternalServerError, Msg: "internal error", Err: err}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
