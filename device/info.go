@@ -182,77 +182,111 @@ type Info struct {
 	PartNumber       string
 }
 
-// Model is the product name as Yubico names it ("YubiKey 5C Nano",
-// "YubiKey 5C NFC", "YubiKey 5Ci", ...), following ykman's get_name for
-// firmware 5 (ykman/device.py, see yubikey-protocol.md §1.5).
+// Model is the product name as ykman 4.0.9 names it ("YubiKey 5C Nano",
+// "YubiKey 5C NFC", "YubiKey 5Ci", ...): a port of get_name in
+// /usr/lib/python3/dist-packages/ykman/device.py (yubikey-protocol.md §1.5),
+// with read_info's removal of misreported NFC ([Info.NFCPresent]) applied.
+//
+// get_name also takes the key type from the USB PID, which Info does not
+// carry. Model follows ykman's PID-less rules (serial absent and FIDO-only
+// means "Security Key by Yubico", major 3 means NEO) for firmware before
+// 5.1, and for 5.1 and later names Security Keys from the SKY form-factor
+// flag, as ykman does for their USB PID (0402, YK4 type). Quirks of ykman's
+// naming are kept on purpose, e.g. "Security Key C NFC" and
+// "YubiKey C Bio - FIDO Edition".
 func (i Info) Model() string {
 	v := i.Version
-	switch {
-	case v.Major == 5 && v.Minor == 0, v.Major == 5 && v.Minor == 2 && v.Patch < 3,
-		v.Major == 5 && v.Minor == 5 && v.Patch < 2:
-		return "YubiKey Preview"
-	case v.Major > 0 && v.Major < 5:
-		if v.Major == 4 {
-			if v.AtLeast(4, 4, 0) && v.Less(Version{4, 5, 0}) {
-				return "YubiKey 4 FIPS"
+	fidoOnly := i.USBSupported&^(CapU2F|CapFIDO2) == 0
+	if v.Less(Version{5, 1, 0}) {
+		switch {
+		case i.Serial == 0 && fidoOnly: // YUBIKEY.SKY
+			name := "Security Key by Yubico"
+			if i.USBSupported&CapFIDO2 == 0 {
+				name = "FIDO U2F Security Key" // SKY 1
 			}
-			return "YubiKey 4"
-		}
-		if v.Major == 3 {
+			if i.NFCPresent() {
+				name = "Security Key NFC"
+			}
+			return name
+		case v.Major == 3: // YUBIKEY.NEO
 			return "YubiKey NEO"
+		case v.Major == 0:
+			return fmt.Sprintf("YubiKey (%s)", v)
+		case v.Major < 4:
+			return "YubiKey"
 		}
-		return "YubiKey"
 	}
-	nfc := i.nfcTrusted()
-	var b strings.Builder
+	if isPreview(v) {
+		return "YubiKey Preview"
+	}
+	if v.Major == 4 {
+		switch {
+		case v.AtLeast(4, 4, 0) && v.Less(Version{4, 5, 0}): // is_fips_version
+			return "YubiKey FIPS"
+		case i.USBSupported == CapOTP|CapU2F:
+			return "YubiKey Edge"
+		}
+		return "YubiKey 4"
+	}
+	ff := i.FormFactor
+	nano := ff == FormUSBANano || ff == FormUSBCNano
+	bio := ff == FormUSBABio || ff == FormUSBCBio
+	c := ff == FormUSBCKeychain || ff == FormUSBCNano || ff == FormUSBCBio // not Ci
+	var parts []string
 	if i.SKY {
-		b.WriteString("Security Key")
-		if nfc {
-			b.WriteString(" NFC")
-		}
-		return b.String()
-	}
-	b.WriteString("YubiKey 5")
-	switch i.FormFactor {
-	case FormUSBCKeychain:
-		b.WriteString("C")
-	case FormUSBCNano:
-		b.WriteString("C Nano")
-	case FormUSBANano:
-		b.WriteString(" Nano")
-	case FormUSBCLightning:
-		b.WriteString("Ci")
-	case FormUSBABio, FormUSBCBio:
-		b.Reset()
-		b.WriteString("YubiKey Bio")
-		if i.FormFactor == FormUSBCBio {
-			b.WriteString("C")
-		}
-		if i.USBSupported&^(CapU2F|CapFIDO2) == 0 {
-			b.WriteString(" - FIDO Edition")
-		} else {
-			b.WriteString(" - Multi-protocol Edition")
-		}
-		return b.String()
-	case FormUSBAKeychain:
-		if !nfc {
-			b.WriteString("A")
+		parts = []string{"Security Key"}
+	} else {
+		parts = []string{"YubiKey"}
+		if !bio {
+			parts = append(parts, "5")
 		}
 	}
-	if nfc {
-		b.WriteString(" NFC")
+	if c {
+		parts = append(parts, "C")
+	} else if ff == FormUSBCLightning {
+		parts = append(parts, "Ci")
+	}
+	if nano {
+		parts = append(parts, "Nano")
+	}
+	if i.NFCPresent() {
+		parts = append(parts, "NFC")
+	} else if ff == FormUSBAKeychain {
+		parts = append(parts, "A") // only for a non-NFC USB-A keychain
+	}
+	if bio {
+		parts = append(parts, "Bio")
+		if fidoOnly {
+			parts = append(parts, "- FIDO Edition")
+		}
 	}
 	if i.FIPS {
-		b.WriteString(" FIPS")
+		parts = append(parts, "FIPS")
 	}
-	return b.String()
+	name := strings.Join(parts, " ")
+	name = strings.ReplaceAll(name, "5 C", "5C")
+	return strings.ReplaceAll(name, "5 A", "5A")
 }
 
-// nfcTrusted drops NFC reports ykman knows to be wrong: nano and Ci keys, and
-// USB-C keychains before 5.2.4.
-func (i Info) nfcTrusted() bool {
+// isPreview is ykman's _is_preview: firmware ranges shipped only on
+// preview keys.
+func isPreview(v Version) bool {
+	in := func(lo, hi Version) bool { return !v.Less(lo) && v.Less(hi) }
+	return in(Version{5, 0, 0}, Version{5, 1, 0}) ||
+		in(Version{5, 2, 0}, Version{5, 2, 3}) ||
+		in(Version{5, 5, 0}, Version{5, 5, 2})
+}
+
+// NFCPresent reports whether the key has NFC: it reported NFC_SUPPORTED and
+// is not a form factor known to misreport it. ykman read_info drops the NFC
+// tags of nano and Ci keys, and of USB-C keychains before 5.2.4, on firmware
+// 4 and later ("Known not to have NFC").
+func (i Info) NFCPresent() bool {
 	if !i.HasNFC {
 		return false
+	}
+	if !i.Version.AtLeast(4, 0, 0) {
+		return true
 	}
 	switch i.FormFactor {
 	case FormUSBANano, FormUSBCNano, FormUSBCLightning:

@@ -1,0 +1,75 @@
+"""Differential oracle for device/mgmt tests: feeds management SELECT and
+READ CONFIG responses to Yubico's own ykman 4.0.9 code (Debian package
+yubikey-manager) through a fake SmartCardConnection, and prints what ykman
+makes of them as one JSON object per input line.
+
+stdin: JSON lines {"select": hex, "config": hex, "pid": bool}
+stdout: JSON lines with ykman's decoded fields, or {"error": "..."}.
+"""
+import json
+import sys
+
+from yubikit.core import TRANSPORT, Version
+from yubikit.core.smartcard import SmartCardConnection
+from ykman.base import PID
+from ykman.device import get_name, read_info
+
+
+class FakeConn(SmartCardConnection):
+    def __init__(self, select, config):
+        self.select = select
+        self.config = config
+
+    @property
+    def transport(self):
+        return TRANSPORT.USB
+
+    def send_and_receive(self, apdu):
+        if apdu[1] == 0xA4 and bytes(apdu[5:]) == bytes.fromhex("a000000527471117"):
+            return self.select, 0x9000
+        if apdu[1] == 0x1D:
+            return self.config, 0x9000
+        return b"", 0x6A82
+
+    def close(self):
+        pass
+
+
+def cap(x):
+    return None if x is None else int(x)
+
+
+for line in sys.stdin:
+    req = json.loads(line)
+    out = {}
+    try:
+        if "version_string" in req:
+            try:
+                v = Version.from_string(req["version_string"])
+                out = {"version": list(v)}
+            except ValueError as e:
+                out = {"error": str(e)}
+            print(json.dumps(out), flush=True)
+            continue
+        pid = PID.YK4_OTP_FIDO_CCID if req["pid"] else None
+        conn = FakeConn(bytes.fromhex(req["select"]), bytes.fromhex(req["config"]))
+        info = read_info(pid, conn)
+        out = {
+            "serial": info.serial or 0,
+            "version": list(info.version),
+            "form_factor": int(info.form_factor),
+            "fips": info.is_fips,
+            "sky": info.is_sky,
+            "locked": info.is_locked,
+            "usb_supported": cap(info.supported_capabilities.get(TRANSPORT.USB)),
+            "usb_enabled": cap(info.config.enabled_capabilities.get(TRANSPORT.USB)),
+            "nfc_supported": cap(info.supported_capabilities.get(TRANSPORT.NFC)),
+            "nfc_enabled": cap(info.config.enabled_capabilities.get(TRANSPORT.NFC)),
+            "device_flags": int(info.config.device_flags or 0),
+            "auto_eject": info.config.auto_eject_timeout or 0,
+            "chalresp": info.config.challenge_response_timeout or 0,
+            "name": get_name(info, pid.get_type() if pid else None),
+        }
+    except Exception as e:  # noqa: BLE001 - every failure is a data point
+        out = {"error": type(e).__name__ + ": " + str(e)}
+    print(json.dumps(out), flush=True)

@@ -1,0 +1,191 @@
+package mgmt
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"testing"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// ykmanPython is the interpreter of Debian's yubikey-manager package (its
+// /usr/bin/ykman shebang); a pyenv python3 earlier on PATH lacks yubikit.
+const ykmanPython = "/usr/bin/python3"
+
+// ykmanResult is what testdata/ykman_info.py prints for one input.
+type ykmanResult struct {
+	Error        string `json:"error"`
+	Serial       uint32 `json:"serial"`
+	Version      []int  `json:"version"`
+	FormFactor   int    `json:"form_factor"`
+	FIPS         bool   `json:"fips"`
+	SKY          bool   `json:"sky"`
+	Locked       bool   `json:"locked"`
+	USBSupported *int   `json:"usb_supported"`
+	USBEnabled   *int   `json:"usb_enabled"`
+	NFCSupported *int   `json:"nfc_supported"`
+	NFCEnabled   *int   `json:"nfc_enabled"`
+	DeviceFlags  uint8  `json:"device_flags"`
+	AutoEject    uint16 `json:"auto_eject"`
+	ChalResp     uint8  `json:"chalresp"`
+	Name         string `json:"name"`
+}
+
+// runYkman feeds requests (JSON objects) to Yubico's ykman 4.0.9 code and
+// returns its answers in order. It fails, never skips, when ykman is missing:
+// it is the independent check of this package's decoding.
+func runYkman(t *testing.T, reqs []map[string]any) []ykmanResult {
+	t.Helper()
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for _, r := range reqs {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(ykmanPython, "testdata/ykman_info.py")
+	cmd.Stdin = &in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("running ykman's code (apt-get install yubikey-manager): %v\n%s", err, stderr.String())
+	}
+	var res []ykmanResult
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r ykmanResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("ykman oracle output %q: %v", sc.Text(), err)
+		}
+		res = append(res, r)
+	}
+	if len(res) != len(reqs) {
+		t.Fatalf("ykman oracle answered %d of %d inputs; stderr:\n%s", len(res), len(reqs), stderr.String())
+	}
+	return res
+}
+
+// TestReadInfoMatchesYkman decodes the same SELECT and READ CONFIG answers
+// with Open+ReadInfo and with ykman 4.0.9's read_info/get_name, and compares
+// every field and the product name.
+func TestReadInfoMatchesYkman(t *testing.T) {
+	type tc struct {
+		name    string
+		version device.Version // SELECT version
+		config  []byte
+		// strict marks inputs this package rejects on purpose where ykman
+		// is lenient.
+		strict bool
+	}
+	var cases []tc
+	for _, r := range []struct{ name, hex string }{{"5 NFC 5.2.3", resp5NFC523}, {"5Ci 5.2.6", resp5Ci526}, {"lab 5.4.3", resp5NFC543}} {
+		info, err := ParseInfo(unhex(t, r.hex))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, tc{name: r.name, version: info.Version, config: unhex(t, r.hex)})
+	}
+	for _, m := range modelCases {
+		v := device.Version{Major: 5, Minor: 4, Patch: 3}
+		if m.spec.version != nil {
+			v = *m.spec.version
+		}
+		cases = append(cases, tc{name: m.name, version: v, config: m.spec.bytes()})
+	}
+	cases = append(cases,
+		tc{name: "4.2.4 misreport", version: device.Version{Major: 4, Minor: 2, Patch: 4}, config: infoSpec{serial: 5, version: ver(4, 2, 4), usbSup: 0x01, usbEn: u16(0x01)}.bytes()},
+		tc{name: "no version tag: SELECT version used", version: device.Version{Major: 5, Minor: 1, Patch: 2}, config: infoSpec{serial: 5, ff: 0x03, usbSup: 0x23F, usbEn: u16(0x23F)}.bytes()},
+		tc{name: "locked, flags, repeated tag", version: device.Version{Major: 5, Minor: 4, Patch: 3}, config: infoSpec{serial: 5, version: ver(5, 4, 3), ff: 0x01, usbSup: 0x23F, usbEn: u16(0x23F), locked: true, flags: 0xC0, extra: []byte{tagUSBEnabled, 2, 0x02, 0x3E}}.bytes()},
+		tc{name: "bad length byte", version: device.Version{Major: 5, Minor: 4, Patch: 3}, config: unhex(t, "05 01 02 02 3F")},
+		tc{name: "empty", version: device.Version{Major: 5, Minor: 4, Patch: 3}, config: nil},
+		// ykman 4.0.9 slices past the end of a truncated TLV without noticing.
+		tc{name: "truncated TLV", version: device.Version{Major: 5, Minor: 4, Patch: 3}, config: unhex(t, "04 01 03 02 3F"), strict: true},
+		// ykman 4.0.9 accepts any integer width; Capability is 16 bits.
+		tc{name: "capability of 3 bytes", version: device.Version{Major: 5, Minor: 4, Patch: 3}, config: unhex(t, "05 01 03 01 02 3F"), strict: true},
+	)
+
+	reqs := make([]map[string]any, len(cases))
+	for i, c := range cases {
+		reqs[i] = map[string]any{"select": hex.EncodeToString(selectText(c.version)), "config": hex.EncodeToString(c.config), "pid": c.version.AtLeast(5, 1, 0)}
+	}
+	yk := runYkman(t, reqs)
+
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			y := yk[i]
+			card := newScript(t, c.name,
+				step{cmd: cmdSelect, resp: selectOK(c.version)},
+				step{cmd: cmdReadConfig, resp: hex.EncodeToString(c.config) + "9000"})
+			s, err := Open(context.Background(), card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := s.ReadInfo(context.Background())
+			switch {
+			case y.Error != "" && err == nil:
+				t.Fatalf("ykman rejects it (%s) but ReadInfo gave %+v", y.Error, info)
+			case y.Error != "":
+				if !errors.Is(err, device.ErrInvalidResponse) {
+					t.Errorf("ReadInfo error %v does not match ErrInvalidResponse", err)
+				}
+				return
+			case err != nil && c.strict:
+				if !errors.Is(err, device.ErrInvalidResponse) {
+					t.Errorf("ReadInfo error %v does not match ErrInvalidResponse", err)
+				}
+				return
+			case err != nil:
+				t.Fatalf("ykman accepts it but ReadInfo: %v", err)
+			case c.strict:
+				t.Fatalf("expected this package to be stricter than ykman, but it accepted %+v", info)
+			}
+			gotVer := []int{int(info.Version.Major), int(info.Version.Minor), int(info.Version.Patch)}
+			if !equalInts(gotVer, y.Version) || info.Serial != y.Serial || int(info.FormFactor) != y.FormFactor ||
+				info.SKY != y.SKY || info.ConfigLocked != y.Locked || info.DeviceFlags != y.DeviceFlags ||
+				info.AutoEjectTimeout != y.AutoEject || info.ChalRespTimeout != y.ChalResp {
+				t.Errorf("ReadInfo = %+v\nykman    = %+v", info, y)
+			}
+			// ykman marks YubiKey 4 FIPS firmware FIPS in read_info; Info
+			// keeps the form-factor flag and Model uses the version.
+			fips44 := info.Version.AtLeast(4, 4, 0) && info.Version.Less(device.Version{Major: 4, Minor: 5})
+			if (info.FIPS || fips44) != y.FIPS {
+				t.Errorf("FIPS %v, ykman %v", info.FIPS, y.FIPS)
+			}
+			if y.USBSupported == nil || int(info.USBSupported) != *y.USBSupported {
+				t.Errorf("USBSupported %#04x, ykman %v", info.USBSupported, y.USBSupported)
+			}
+			// ykman synthesises USB enabled from the PID for firmware < 5;
+			// without one (PID-less, as here below 5.1) it clears every
+			// interface's bits, which is Info's 0 = unknown.
+			if y.USBEnabled == nil || int(info.USBEnabled) != *y.USBEnabled {
+				t.Errorf("USBEnabled %#04x, ykman %v", info.USBEnabled, y.USBEnabled)
+			}
+			if info.NFCPresent() != (y.NFCSupported != nil) {
+				t.Errorf("NFCPresent %v, ykman NFC supported %v", info.NFCPresent(), y.NFCSupported)
+			} else if y.NFCSupported != nil && (int(info.NFCSupported) != *y.NFCSupported || y.NFCEnabled == nil || int(info.NFCEnabled) != *y.NFCEnabled) {
+				t.Errorf("NFC %#04x/%#04x, ykman %v/%v", info.NFCSupported, info.NFCEnabled, *y.NFCSupported, y.NFCEnabled)
+			}
+			if m := info.Model(); m != y.Name {
+				t.Errorf("Model() = %q, ykman get_name = %q", m, y.Name)
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
