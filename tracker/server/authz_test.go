@@ -124,7 +124,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{name: "revoke tokens", method: "POST", path: "/v1/people/{id}/revoke-tokens", url: of("bob", "/revoke-tokens"),
 				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "offboarding"} }, want: adminOnly(204)},
 			{name: "key status", method: "POST", path: "/v1/people/{id}/keys/{serial}/status", url: of("ann", "/keys/5000/status"),
-				body: func(*env, string, int) any { return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"} }, want: adminOnly(204)},
+				body: func(*env, string, int) any {
+					return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"}
+				}, want: adminOnly(204)},
 			{name: "audit", method: "GET", path: "/v1/audit", url: fixed("/v1/audit"), want: adminOnly(200)},
 			{name: "csv", method: "GET", path: "/v1/export.csv", url: fixed("/v1/export.csv"), want: users(200)},
 			{name: "csv of mid", method: "GET", path: "/v1/export.csv", url: func(e *env, _ string, _ int) string { return "/v1/export.csv?manager=" + e.id("mid") },
