@@ -39,11 +39,14 @@ type operation struct {
 
 // decoders maps each request schema to the server's decoder for it.
 var decoders = map[string]func([]byte) error{
-	"Report":          func(b []byte) error { _, err := tracker.Decode[tracker.Report](bytes.NewReader(b)); return err },
-	"CreatePerson":    func(b []byte) error { _, err := tracker.Decode[tracker.CreatePerson](bytes.NewReader(b)); return err },
-	"Exchange":        func(b []byte) error { _, err := tracker.Decode[tracker.Exchange](bytes.NewReader(b)); return err },
-	"Reasoned":        func(b []byte) error { _, err := tracker.Decode[tracker.Reasoned](bytes.NewReader(b)); return err },
-	"KeyStatusChange": func(b []byte) error { _, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b)); return err },
+	"Report":       func(b []byte) error { _, err := tracker.Decode[tracker.Report](bytes.NewReader(b)); return err },
+	"CreatePerson": func(b []byte) error { _, err := tracker.Decode[tracker.CreatePerson](bytes.NewReader(b)); return err },
+	"Exchange":     func(b []byte) error { _, err := tracker.Decode[tracker.Exchange](bytes.NewReader(b)); return err },
+	"Reasoned":     func(b []byte) error { _, err := tracker.Decode[tracker.Reasoned](bytes.NewReader(b)); return err },
+	"KeyStatusChange": func(b []byte) error {
+		_, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b))
+		return err
+	},
 }
 
 // TestOpenAPI keeps tracker/openapi.json true: every registered route is

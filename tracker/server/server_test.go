@@ -182,7 +182,7 @@ func TestValidationNamesField(t *testing.T) {
 	good := `{"email":"x@example.com","name":"X","start_date":"2026-03-02"}`
 	for _, c := range []struct {
 		path, body, field string
-		code          int
+		code              int
 	}{
 		{"/v1/people", strings.Replace(good, "2026-03-02", "02/03/2026", 1), "start_date", 400},
 		{"/v1/people", strings.Replace(good, "x@example.com", "X@Example.com", 1), "email", 400},

@@ -29,8 +29,9 @@ type sqlStore struct {
 	// stopped is closed when the writer has finished the last batch.
 	stopped chan struct{}
 
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
+	rebound map[string]string
 }
 
 // maxBatch bounds how many requests share one transaction, so a burst does
@@ -197,21 +198,52 @@ func (s *sqlStore) runBatch(batch []job) {
 	answer()
 }
 
+// Statement preparation differs by driver. modernc's SQLite gains from
+// database/sql prepared statements; pgx caches prepared statements per
+// connection by itself, and database/sql's Tx.Stmt would re-prepare them on
+// every transaction, costing a round trip, so PostgreSQL gets plain text.
+
 func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
-	st, err := s.stmt(ctx, q)
-	if err != nil {
-		return 0, err
+	var (
+		res sql.Result
+		err error
+	)
+	if s.d == postgres {
+		res, err = tx.ExecContext(ctx, s.sqlText(q), args...)
+	} else {
+		var st *sql.Stmt
+		if st, err = s.stmt(ctx, q); err != nil {
+			return 0, err
+		}
+		res, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
+// sqlText returns q rebound for the dialect, cached.
+func (s *sqlStore) sqlText(q string) string {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if r, ok := s.rebound[q]; ok {
+		return r
+	}
+	r := s.d.rebind(q)
+	s.rebound[q] = r
+	return r
+}
+
 // queryer is *sql.Tx or *sql.DB's prepared statement; q runs q on tx if not
 // nil, else on the pool.
 func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if s.d == postgres {
+		if tx != nil {
+			return tx.QueryContext(ctx, s.sqlText(q), args...)
+		}
+		return s.db.QueryContext(ctx, s.sqlText(q), args...)
+	}
 	st, err := s.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -223,6 +255,12 @@ func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, q string, args ...any)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if s.d == postgres {
+		if tx != nil {
+			return tx.QueryRowContext(ctx, s.sqlText(q), args...)
+		}
+		return s.db.QueryRowContext(ctx, s.sqlText(q), args...)
+	}
 	st, err := s.stmt(ctx, q)
 	if err != nil {
 		// Let Scan report it: prepare errors are also query errors.

@@ -161,7 +161,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	s := &sqlStore{db: db, d: d, jobs: make(chan job, 1024), done: make(chan struct{}), stopped: make(chan struct{}), stmts: make(map[string]*sql.Stmt)}
+	s := &sqlStore{db: db, d: d, jobs: make(chan job, 1024), done: make(chan struct{}), stopped: make(chan struct{}), stmts: make(map[string]*sql.Stmt), rebound: make(map[string]string)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
