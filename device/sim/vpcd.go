@@ -1,0 +1,347 @@
+package sim
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// VPCDPort is vpcd's TCP port for slot 0; slot n listens on VPCDPort+n
+// (vsmartcard vpcd.h VPCDPORT; yubikey-protocol.md §6.1).
+const VPCDPort = 35963
+
+// ATR is the USB (CCID) ATR of a YubiKey 5 (§2.4). Its T0 high nibble F
+// makes ykman treat the connection as USB.
+var ATR = []byte{0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40}
+
+// vpcd control messages: one byte after the length (§6.2).
+const (
+	ctrlOff   = 0x00
+	ctrlOn    = 0x01
+	ctrlReset = 0x02
+	ctrlATR   = 0x04
+)
+
+// ReaderName is the PC/SC reader name pcscd gives vpcd slot n with the
+// Debian reader.conf (FRIENDLYNAME "Virtual PCD"; §6.4).
+func ReaderName(slot int) string { return fmt.Sprintf("Virtual PCD 00 %02d", slot) }
+
+// AttachConfig tunes an attachment; zero values take the defaults.
+type AttachConfig struct {
+	// Addr is vpcd's address, default 127.0.0.1:35963 (slot 0).
+	Addr string
+	// RebootDelay is how long the key stays away after a WRITE CONFIG
+	// with REBOOT before it reconnects, default 200 ms. Real keys take about
+	// this long to re-enumerate ([UNCONFIRMED], §1.9).
+	RebootDelay time.Duration
+	// RetryDelay is the wait before reconnecting when vpcd is unreachable
+	// or drops the connection, default 200 ms.
+	RetryDelay time.Duration
+	// OnConnect, if set, is called after every successful connection with
+	// its sequence number (1 for the first, then 2, 3, ... for
+	// re-insertions after reboot, unplug or a dropped connection).
+	OnConnect func(n int)
+}
+
+// AttachState is what an attachment has seen so far.
+type AttachState struct {
+	// Connects counts successful connections to vpcd.
+	Connects int
+	// Connected says whether the key is connected right now.
+	Connected bool
+	// Polls counts vpcd's Get ATR requests on the current connection:
+	// pcscd polls card presence with them (§6.3).
+	Polls int
+	// PoweredOn says pcscd has powered the card on this connection.
+	PoweredOn bool
+	// Err is the last connection error, if any.
+	Err error
+}
+
+// Ready reports that pcscd has seen the card on the current connection:
+// it powered it on, or polled it twice (the first poll is vpcd's accept).
+func (s AttachState) Ready() bool { return s.Connected && (s.PoweredOn || s.Polls >= 2) }
+
+// Attachment is a key inserted in a vpcd slot. It keeps the key connected,
+// and reconnects after reboots, re-plugs and dropped connections, until its
+// context is cancelled.
+type Attachment struct {
+	k    *Key
+	cfg  AttachConfig
+	done chan struct{}
+
+	mu      sync.Mutex
+	state   AttachState
+	changed chan struct{}
+}
+
+// Attach inserts k into vpcd slot 0 or 1 ("Virtual PCD 00 00" / "00 01")
+// with default settings. It returns once the first connection is made, or
+// an error if vpcd cannot be reached (start pcscd with scripts/pcscd.sh).
+func Attach(ctx context.Context, k *Key, slot int) (*Attachment, error) {
+	if slot < 0 || slot > 1 {
+		return nil, fmt.Errorf("attaching to vpcd: slot %d does not exist (vpcd has slots 0 and 1): %w", slot, device.ErrInvalidArgument)
+	}
+	return AttachWith(ctx, k, AttachConfig{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(VPCDPort+slot))})
+}
+
+// AttachWith is Attach with explicit settings.
+func AttachWith(ctx context.Context, k *Key, cfg AttachConfig) (*Attachment, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(VPCDPort))
+	}
+	if cfg.RebootDelay <= 0 {
+		cfg.RebootDelay = 200 * time.Millisecond
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 200 * time.Millisecond
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("attaching %s to vpcd at %s: %w (is pcscd running with vsmartcard-vpcd? run scripts/pcscd.sh)", k, cfg.Addr, err)
+	}
+	a := &Attachment{k: k, cfg: cfg, done: make(chan struct{}), changed: make(chan struct{})}
+	go a.run(ctx, conn)
+	return a, nil
+}
+
+// Key is the attached key.
+func (a *Attachment) Key() *Key { return a.k }
+
+// Detach unplugs the key: the connection closes and pcscd sees the card
+// removed. The attachment stays alive, waiting for Reattach.
+func (a *Attachment) Detach() { a.k.Unplug() }
+
+// Reattach plugs the key back in; it reconnects to vpcd.
+func (a *Attachment) Reattach() { a.k.Plug() }
+
+// Done is closed when the attachment has stopped (its context ended).
+func (a *Attachment) Done() <-chan struct{} { return a.done }
+
+// State is a snapshot of what the attachment has seen.
+func (a *Attachment) State() AttachState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.state
+}
+
+// WaitFor blocks until cond holds for the attachment's state, or ctx ends.
+func (a *Attachment) WaitFor(ctx context.Context, cond func(AttachState) bool) error {
+	for {
+		a.mu.Lock()
+		st, ch := a.state, a.changed
+		a.mu.Unlock()
+		if cond(st) {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-a.done:
+			return fmt.Errorf("waiting for the simulated key: attachment stopped: %w", device.ErrRemoved)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the simulated key (state %+v): %w", st, ctx.Err())
+		}
+	}
+}
+
+// Ready waits until pcscd has seen the key on the current connection, so a
+// PC/SC client started now finds the card.
+func (a *Attachment) Ready(ctx context.Context) error {
+	return a.WaitFor(ctx, AttachState.Ready)
+}
+
+func (a *Attachment) update(f func(*AttachState)) {
+	a.mu.Lock()
+	f(&a.state)
+	close(a.changed)
+	a.changed = make(chan struct{})
+	a.mu.Unlock()
+}
+
+// endReason says why a connection ended.
+type endReason int
+
+const (
+	endDropped endReason = iota // vpcd closed it or an I/O error
+	endRebooted
+	endUnplugged
+	endCancelled
+)
+
+func (a *Attachment) run(ctx context.Context, conn net.Conn) {
+	defer close(a.done)
+	for {
+		if conn == nil {
+			// Wait until the key is plugged in and has a CCID interface.
+			a.k.mu.Lock()
+			present := a.k.present && a.k.hasCCIDLocked()
+			ch := a.k.changed
+			a.k.mu.Unlock()
+			if !present {
+				select {
+				case <-ch:
+					continue
+				case <-ctx.Done():
+					return
+				}
+			}
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", a.cfg.Addr)
+			if err != nil {
+				a.update(func(s *AttachState) { s.Err = err })
+				if !sleep(ctx, a.cfg.RetryDelay) {
+					return
+				}
+				continue
+			}
+			conn = c
+		}
+		var n int
+		a.update(func(s *AttachState) {
+			s.Connects++
+			n = s.Connects
+			s.Connected, s.Polls, s.PoweredOn, s.Err = true, 0, false, nil
+		})
+		if a.cfg.OnConnect != nil {
+			a.cfg.OnConnect(n)
+		}
+		reason, err := a.serve(ctx, conn)
+		conn.Close()
+		conn = nil
+		a.update(func(s *AttachState) {
+			s.Connected = false
+			if err != nil {
+				s.Err = err
+			}
+		})
+		switch reason {
+		case endCancelled:
+			return
+		case endRebooted:
+			if !sleep(ctx, a.cfg.RebootDelay) {
+				return
+			}
+		case endDropped:
+			if !sleep(ctx, a.cfg.RetryDelay) {
+				return
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// serve answers vpcd on one connection (framing §6.2) until it ends.
+func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error) {
+	k := a.k
+	k.mu.Lock()
+	gen, keyChanged := k.gen, k.changed
+	// A new insertion starts unpowered with fresh session state.
+	k.powerOffLocked()
+	k.mu.Unlock()
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		// Unblock the read when the key is pulled or the context ends.
+		select {
+		case <-ctx.Done():
+		case <-keyChanged:
+		case <-stop:
+			return
+		}
+		conn.Close()
+	}()
+
+	var hdr [2]byte
+	for {
+		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+			return a.why(ctx, gen, err)
+		}
+		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+		if _, err := io.ReadFull(conn, msg); err != nil {
+			return a.why(ctx, gen, err)
+		}
+		var resp []byte
+		reboot := false
+		if len(msg) == 1 {
+			switch msg[0] {
+			case ctrlOff, ctrlOn, ctrlReset:
+				k.mu.Lock()
+				k.powerOffLocked()
+				k.mu.Unlock()
+				if msg[0] == ctrlOn {
+					a.update(func(s *AttachState) { s.PoweredOn = true })
+				}
+				continue
+			case ctrlATR:
+				a.update(func(s *AttachState) { s.Polls++ })
+				resp = ATR
+			default:
+				continue // unknown control: vpcd expects no answer
+			}
+		} else {
+			k.mu.Lock()
+			if k.gen != gen || !k.present {
+				k.mu.Unlock()
+				return endUnplugged, nil
+			}
+			r, ok := k.transmitLocked(msg)
+			reboot = k.rebootPending
+			k.rebootPending = false
+			k.mu.Unlock()
+			if !ok {
+				// Pulled out mid-command (RemoveAfter): no answer.
+				return endUnplugged, nil
+			}
+			resp = r
+		}
+		out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
+		if _, err := conn.Write(append(out, resp...)); err != nil {
+			return a.why(ctx, gen, err)
+		}
+		if reboot {
+			// The answer is out; now the key re-enumerates: pcscd sees it
+			// removed, then inserted again after RebootDelay (§1.9, §6.3).
+			k.mu.Lock()
+			k.rebootLocked()
+			k.mu.Unlock()
+			return endRebooted, nil
+		}
+	}
+}
+
+// why classifies a read/write error on the connection.
+func (a *Attachment) why(ctx context.Context, gen uint64, err error) (endReason, error) {
+	if ctx.Err() != nil {
+		return endCancelled, nil
+	}
+	a.k.mu.Lock()
+	unplugged := a.k.gen != gen || !a.k.present
+	a.k.mu.Unlock()
+	if unplugged {
+		return endUnplugged, nil
+	}
+	if errors.Is(err, io.EOF) {
+		return endDropped, nil
+	}
+	return endDropped, err
+}
