@@ -1,0 +1,291 @@
+//go:build cgo && !windows
+
+package pcsc
+
+// Ludovic Rousseau's sample shows the call sequence:
+// https://ludovicrousseau.blogspot.com/2010/04/pcsc-sample-in-c.html
+//
+// Reader-state arrays are built in C memory and read back through small C
+// helpers, so Go never depends on SCARD_READERSTATE's layout (packed on
+// macOS, DWORD-sized fields differ between pcsc-lite on LP64 and macOS).
+
+/*
+#cgo linux pkg-config: libpcsclite
+#cgo darwin LDFLAGS: -framework PCSC
+#cgo freebsd openbsd netbsd CFLAGS: -I/usr/local/include -I/usr/local/include/PCSC
+#cgo freebsd openbsd netbsd LDFLAGS: -L/usr/local/lib -lpcsclite
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <PCSC/winscard.h>
+#include <PCSC/wintypes.h>
+
+#ifndef SCARD_E_NO_READERS_AVAILABLE
+#define SCARD_E_NO_READERS_AVAILABLE ((LONG)0x8010002E)
+#endif
+#ifndef INFINITE
+#define INFINITE 0xFFFFFFFF
+#endif
+
+static SCARD_READERSTATE *kw_states(size_t n) {
+	return (SCARD_READERSTATE *)calloc(n, sizeof(SCARD_READERSTATE));
+}
+
+static void kw_state_set(SCARD_READERSTATE *s, size_t i, const char *name, uint32_t cur) {
+	s[i].szReader = name;
+	s[i].dwCurrentState = cur;
+}
+
+static uint32_t kw_state_event(SCARD_READERSTATE *s, size_t i) {
+	return (uint32_t)s[i].dwEventState;
+}
+
+static size_t kw_state_atr(SCARD_READERSTATE *s, size_t i, unsigned char *out, size_t max) {
+	size_t n = (size_t)s[i].cbAtr;
+	if (n > max) n = max;
+	if (n > sizeof(s[i].rgbAtr)) n = sizeof(s[i].rgbAtr);
+	memcpy(out, s[i].rgbAtr, n);
+	return n;
+}
+
+static const SCARD_IO_REQUEST *kw_pci(DWORD proto) {
+	return proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+}
+
+static uint32_t kw_rc(LONG rc) { return (uint32_t)rc; }
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// maxBuffer is MAX_BUFFER_SIZE_EXTENDED: header, extended Lc, 64 KiB of data,
+// extended Le, status word.
+const maxBuffer = 4 + 3 + (1 << 16) + 3 + 2
+
+// maxATR is large enough for pcsc-lite (33), macOS and Windows (36).
+const maxATR = 36
+
+func rc(r C.LONG) error { return check(uint32(C.kw_rc(r))) }
+
+// Context is an established PC/SC context (SCardEstablishContext). See the
+// package comment on using one Context per concurrent goroutine.
+type Context struct {
+	mu       sync.Mutex
+	ctx      C.SCARDCONTEXT
+	released bool
+}
+
+// Establish connects to the smart card service. When pcscd is not running
+// the error matches [ErrNoService].
+func Establish() (*Context, error) {
+	var h C.SCARDCONTEXT
+	if err := rc(C.SCardEstablishContext(C.SCARD_SCOPE_SYSTEM, nil, nil, &h)); err != nil {
+		return nil, fmt.Errorf("connecting to the smart card service: %w", err)
+	}
+	return &Context{ctx: h}, nil
+}
+
+// Release ends the context (SCardReleaseContext). Cards connected through it
+// become unusable. Releasing twice is a no-op.
+func (c *Context) Release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.released {
+		return nil
+	}
+	c.released = true
+	return rc(C.SCardReleaseContext(c.ctx))
+}
+
+// Readers lists the readers the service knows. No readers is an empty
+// slice, not an error (pcsc-lite reports SCARD_E_NO_READERS_AVAILABLE).
+func (c *Context) Readers() ([]string, error) {
+	// The list can grow between the size query and the read; retry then.
+	for range 3 {
+		var n C.DWORD
+		r := C.SCardListReaders(c.ctx, nil, nil, &n)
+		if Code(C.kw_rc(r)) == CodeNoReaders {
+			return []string{}, nil
+		}
+		if err := rc(r); err != nil {
+			return nil, fmt.Errorf("listing readers: %w", err)
+		}
+		if n == 0 {
+			return []string{}, nil
+		}
+		buf := make([]byte, n)
+		r = C.SCardListReaders(c.ctx, nil, (*C.char)(unsafe.Pointer(&buf[0])), &n)
+		switch Code(C.kw_rc(r)) {
+		case CodeNoReaders:
+			return []string{}, nil
+		case CodeInsufficientBuf:
+			continue
+		}
+		if err := rc(r); err != nil {
+			return nil, fmt.Errorf("listing readers: %w", err)
+		}
+		return splitMultiString(buf[:n]), nil
+	}
+	return nil, fmt.Errorf("listing readers: the reader list kept changing: %w", &Error{Code: CodeInsufficientBuf})
+}
+
+// Connect connects to the card in reader, shared unless exclusive is set,
+// with T=1 or T=0. An empty reader gives an error matching
+// [device.ErrRemoved]; an unknown reader one matching [device.ErrNotFound].
+// ctx is checked before connecting; SCardConnect itself cannot be cancelled.
+func (c *Context) Connect(ctx context.Context, reader string, exclusive bool) (*Card, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	share := C.DWORD(C.SCARD_SHARE_SHARED)
+	if exclusive {
+		share = C.SCARD_SHARE_EXCLUSIVE
+	}
+	name := C.CString(reader)
+	defer C.free(unsafe.Pointer(name))
+	var (
+		h     C.SCARDHANDLE
+		proto C.DWORD
+	)
+	r := C.SCardConnect(c.ctx, name, share, C.SCARD_PROTOCOL_T0|C.SCARD_PROTOCOL_T1, &h, &proto)
+	if err := rc(r); err != nil {
+		return nil, fmt.Errorf("connecting to %q: %w", reader, err)
+	}
+	return &Card{h: h, proto: Protocol(proto), reader: reader}, nil
+}
+
+// GetStatusChange blocks in SCardGetStatusChange with an infinite timeout
+// until some reader's state differs from its CurrentState, then fills in
+// EventState and ATR. Cancelling ctx wakes it through SCardCancel and it
+// returns ctx.Err(). Include [PnPNotification] to wake on readers appearing
+// or disappearing. A reader name the service does not know gives an error
+// matching [device.ErrNotFound] (list the readers again).
+//
+// The call holds this Context for its whole duration (pcsc-lite), so wait on
+// a Context that nothing else uses meanwhile.
+func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(states) == 0 {
+		return fmt.Errorf("waiting for reader changes: no readers given: %w", device.ErrInvalidArgument)
+	}
+	n := C.size_t(len(states))
+	arr := C.kw_states(n)
+	if arr == nil {
+		return fmt.Errorf("waiting for reader changes: %w", &Error{Code: CodeNoMemory})
+	}
+	defer C.free(unsafe.Pointer(arr))
+	for i, s := range states {
+		name := C.CString(s.Reader)
+		defer C.free(unsafe.Pointer(name))
+		C.kw_state_set(arr, C.size_t(i), name, C.uint32_t(s.CurrentState))
+	}
+	stop := watchCancel(ctx, func() { C.SCardCancel(c.ctx) })
+	r := C.SCardGetStatusChange(c.ctx, C.INFINITE, arr, C.DWORD(len(states)))
+	stop()
+	var atr [maxATR]byte
+	for i := range states {
+		states[i].EventState = State(C.kw_state_event(arr, C.size_t(i)))
+		m := C.kw_state_atr(arr, C.size_t(i), (*C.uchar)(unsafe.Pointer(&atr[0])), maxATR)
+		states[i].ATR = append(states[i].ATR[:0], atr[:m]...)
+	}
+	err := rc(r)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for reader changes: %w", err)
+	}
+	return nil
+}
+
+// Card is a connection to the card in one reader. It implements
+// [device.Card]. Methods are safe for concurrent use (they serialise).
+type Card struct {
+	mu     sync.Mutex
+	h      C.SCARDHANDLE
+	proto  Protocol
+	reader string
+	buf    []byte
+	closed bool
+}
+
+var _ device.Card = (*Card)(nil)
+
+// Reader is the name of the reader the card was connected in.
+func (k *Card) Reader() string { return k.reader }
+
+// Protocol is the protocol negotiated at connect.
+func (k *Card) Protocol() Protocol { return k.proto }
+
+// Transmit sends one raw command APDU and returns the raw response with SW1
+// SW2. A card that was pulled gives an error matching [device.ErrRemoved].
+// ctx is checked before sending; a transmit in flight cannot be cancelled.
+func (k *Card) Transmit(ctx context.Context, command []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(command) == 0 {
+		return nil, fmt.Errorf("transmitting: empty command: %w", device.ErrInvalidArgument)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, fmt.Errorf("transmitting: card connection is closed: %w", &Error{Code: CodeInvalidHandle})
+	}
+	if k.buf == nil {
+		k.buf = make([]byte, maxBuffer)
+	}
+	n := C.DWORD(len(k.buf))
+	r := C.SCardTransmit(k.h, C.kw_pci(C.DWORD(k.proto)),
+		(*C.uchar)(unsafe.Pointer(&command[0])), C.DWORD(len(command)), nil,
+		(*C.uchar)(unsafe.Pointer(&k.buf[0])), &n)
+	if err := transmitError(int(n), rc(r)); err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), k.buf[:n]...), nil
+}
+
+// Begin starts a transaction (SCardBeginTransaction): other programs'
+// commands wait until End. It blocks while another program holds one.
+func (k *Card) Begin() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := rc(C.SCardBeginTransaction(k.h)); err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	return nil
+}
+
+// End ends the transaction, leaving the card as it is.
+func (k *Card) End() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := rc(C.SCardEndTransaction(k.h, C.SCARD_LEAVE_CARD)); err != nil {
+		return fmt.Errorf("ending transaction: %w", err)
+	}
+	return nil
+}
+
+// Close disconnects, leaving the card as it is (SCARD_LEAVE_CARD), so the
+// key's state is untouched for the next program. Closing twice is a no-op.
+func (k *Card) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil
+	}
+	k.closed = true
+	if err := rc(C.SCardDisconnect(k.h, C.SCARD_LEAVE_CARD)); err != nil && !isGone(err) {
+		return fmt.Errorf("disconnecting: %w", err)
+	}
+	return nil
+}
