@@ -178,6 +178,39 @@ func TestReadInfoMatchesYkman(t *testing.T) {
 	}
 }
 
+// runYkmanRaw is runYkman for requests answered with {"bytes": hex}.
+func runYkmanRaw(t *testing.T, reqs []map[string]any) []string {
+	t.Helper()
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for _, r := range reqs {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(ykmanPython, "testdata/ykman_info.py")
+	cmd.Stdin = &in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("running ykman's code (apt-get install yubikey-manager): %v\n%s", err, stderr.String())
+	}
+	var res []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r struct{ Bytes, Error string }
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Error != "" {
+			t.Fatalf("ykman oracle output %q: %v", sc.Text(), err)
+		}
+		res = append(res, r.Bytes)
+	}
+	if len(res) != len(reqs) {
+		t.Fatalf("ykman oracle answered %d of %d inputs; stderr:\n%s", len(res), len(reqs), stderr.String())
+	}
+	return res
+}
+
 func equalInts(a, b []int) bool {
 	if len(a) != len(b) {
 		return false

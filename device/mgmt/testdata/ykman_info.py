@@ -3,7 +3,12 @@ READ CONFIG responses to Yubico's own ykman 4.0.9 code (Debian package
 yubikey-manager) through a fake SmartCardConnection, and prints what ykman
 makes of them as one JSON object per input line.
 
-stdin: JSON lines {"select": hex, "config": hex, "pid": bool}
+stdin: JSON lines, one of
+  {"select": hex, "config": hex, "pid": bool}  -> read_info + get_name
+  {"version_string": str}                     -> Version.from_string
+  {"device_config": {usb, nfc, auto_eject, chalresp, flags, reboot, cur, new}}
+                                              -> DeviceConfig.get_bytes
+  {"mode": interfaces, "chalresp": n, "auto_eject": n} -> set_mode payload
 stdout: JSON lines with ykman's decoded fields, or {"error": "..."}.
 """
 import json
@@ -11,6 +16,9 @@ import sys
 
 from yubikit.core import TRANSPORT, Version
 from yubikit.core.smartcard import SmartCardConnection
+import struct
+
+from yubikit.management import CAPABILITY, DEVICE_FLAG, USB_INTERFACE, DeviceConfig, Mode
 from ykman.base import PID
 from ykman.device import get_name, read_info
 
@@ -50,6 +58,24 @@ for line in sys.stdin:
             except ValueError as e:
                 out = {"error": str(e)}
             print(json.dumps(out), flush=True)
+            continue
+        if "device_config" in req:
+            c = req["device_config"]
+            enabled = {}
+            if c.get("usb") is not None:
+                enabled[TRANSPORT.USB] = CAPABILITY(c["usb"])
+            if c.get("nfc") is not None:
+                enabled[TRANSPORT.NFC] = CAPABILITY(c["nfc"])
+            flags = c.get("flags")
+            cfg = DeviceConfig(enabled, c.get("auto_eject"), c.get("chalresp"),
+                               None if flags is None else DEVICE_FLAG(flags))
+            cur = bytes.fromhex(c["cur"]) if c.get("cur") else None
+            new = bytes.fromhex(c["new"]) if c.get("new") else None
+            print(json.dumps({"bytes": cfg.get_bytes(c.get("reboot", False), cur, new).hex()}), flush=True)
+            continue
+        if "mode" in req:
+            data = struct.pack("<BBH", Mode(USB_INTERFACE(req["mode"])).code, req["chalresp"], req["auto_eject"])
+            print(json.dumps({"bytes": data.hex()}), flush=True)
             continue
         pid = PID.YK4_OTP_FIDO_CCID if req["pid"] else None
         conn = FakeConn(bytes.fromhex(req["select"]), bytes.fromhex(req["config"]))
