@@ -1,0 +1,422 @@
+// Package client is the wizard's side of the onboarding tracker: it queues
+// reports on disk, sends them with retries and an idempotency key so each
+// arrives exactly once even across crashes, restarts and network loss,
+// exchanges invite codes for tokens kept in the OS keychain, and fetches the
+// manager's team view. With no tracker configured, [LocalRecorder] keeps the
+// record on this machine instead.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoToken: this machine has no tracker token yet; ask for an
+	// invite code.
+	ErrNoToken = errors.New("no tracker token; enter the invite code from IT")
+	// ErrUnauthorized: the tracker refused the token (revoked or expired).
+	ErrUnauthorized = errors.New("the tracker no longer accepts this machine's token; ask IT for a new invite code")
+)
+
+// TokenStore keeps the bearer token. [KeyringStore] is the production one.
+type TokenStore interface {
+	// Token returns the stored token, or ErrNoToken.
+	Token() (string, error)
+	SetToken(token string) error
+	DeleteToken() error
+}
+
+// Recorder is what the wizard hands finished keys to: a [Client] sending to
+// a tracker, or a [LocalRecorder].
+type Recorder interface {
+	// Record keeps r. A nil error means it is safe on disk; for a Client it
+	// may not have reached the tracker yet.
+	Record(ctx context.Context, r tracker.Report) error
+	// Describe says where the record goes, for the wizard to show.
+	Describe() string
+}
+
+// APIError is a non-2xx answer from the tracker.
+type APIError struct {
+	Status int
+	Body   tracker.ErrorBody
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("tracker answered %d: %s", e.Status, e.Body.Error)
+}
+
+// permanent reports whether retrying the same request cannot help.
+func (e *APIError) permanent() bool {
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusRequestTimeout:
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500
+}
+
+// Config configures a [Client].
+type Config struct {
+	// BaseURL is the tracker, e.g. https://tracker.example.com.
+	BaseURL string
+	// Dir holds the queue; it is created if missing.
+	Dir    string
+	Tokens TokenStore
+	// AppVersion is stamped on reports that do not carry one.
+	AppVersion string
+	// HTTPClient defaults to one with a 30 s timeout.
+	HTTPClient *http.Client
+	// MinBackoff and MaxBackoff bound the retry delay (defaults 1 s, 5 min).
+	MinBackoff, MaxBackoff time.Duration
+	// Sleep waits d or until ctx ends; tests inject it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logf logs retries; defaults to discarding.
+	Logf func(format string, args ...any)
+}
+
+// Client talks to one tracker. It is safe for concurrent use.
+type Client struct {
+	cfg   Config
+	base  *url.URL
+	mu    sync.Mutex // serialises Flush
+	kick  chan struct{}
+	queue string
+	dead  string
+}
+
+// New returns a client. It creates the queue directory.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tracker URL %q: must be http(s)://host", cfg.BaseURL)
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("tracker client: no token store")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = time.Second
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	c := &Client{cfg: cfg, base: u, kick: make(chan struct{}, 1), queue: filepath.Join(cfg.Dir, "outbox"), dead: filepath.Join(cfg.Dir, "rejected")}
+	for _, d := range []string{c.queue, c.dead} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("creating report queue: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Describe implements [Recorder].
+func (c *Client) Describe() string { return "Reporting to the onboarding tracker at " + c.base.String() }
+
+// NewIdempotencyKey returns a fresh random key.
+func NewIdempotencyKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Enqueue validates r, gives it an idempotency key if it has none, and
+// writes it to the queue durably. It returns the key.
+func (c *Client) Enqueue(r tracker.Report) (string, error) {
+	if r.IdempotencyKey == "" {
+		r.IdempotencyKey = NewIdempotencyKey()
+	}
+	if r.AppVersion == "" {
+		r.AppVersion = c.cfg.AppVersion
+	}
+	if err := r.Validate(); err != nil {
+		return "", fmt.Errorf("invalid report: %w", err)
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return "", err
+	}
+	// Names sort in queue order; the key makes them unique.
+	name := fmt.Sprintf("%020d-%s.json", time.Now().UnixNano(), r.IdempotencyKey)
+	if err := writeAtomic(filepath.Join(c.queue, name), data); err != nil {
+		return "", fmt.Errorf("queueing report: %w", err)
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return r.IdempotencyKey, nil
+}
+
+// writeAtomic writes data so that path either does not exist or holds all
+// of it, even across a crash: temp file, fsync, rename, fsync directory.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // not supported everywhere (Windows); best effort
+		d.Close()
+	}
+	return nil
+}
+
+// Pending returns the number of queued reports.
+func (c *Client) Pending() (int, error) {
+	names, err := c.queued()
+	return len(names), err
+}
+
+func (c *Client) queued() ([]string, error) {
+	es, err := os.ReadDir(c.queue)
+	if err != nil {
+		return nil, fmt.Errorf("reading report queue: %w", err)
+	}
+	var names []string
+	for _, e := range es {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Flush sends every queued report once, oldest first, and returns how many
+// the tracker accepted. It stops at the first failure that a retry might
+// fix and returns it; reports the tracker rejects for good are moved aside
+// to the "rejected" directory and do not stop the queue.
+func (c *Client) Flush(ctx context.Context) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names, err := c.queued()
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, name := range names {
+		path := filepath.Join(c.queue, name)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return sent, fmt.Errorf("reading queued report: %w", err)
+		}
+		var res tracker.ReportResult
+		err = c.do(ctx, http.MethodPost, "/v1/reports", data, &res)
+		var ae *APIError
+		switch {
+		case err == nil:
+			// Removing after the tracker has it: a crash in between
+			// resends it, and the idempotency key makes that harmless.
+			if err := os.Remove(path); err != nil {
+				return sent, fmt.Errorf("dequeuing report: %w", err)
+			}
+			sent++
+		case errors.As(err, &ae) && ae.permanent():
+			c.cfg.Logf("tracker: report %s rejected: %v", name, err)
+			if err := os.Rename(path, filepath.Join(c.dead, name)); err != nil {
+				return sent, fmt.Errorf("setting rejected report aside: %w", err)
+			}
+		default:
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// Run flushes the queue until ctx ends, retrying with exponential backoff
+// and jitter while the tracker is unreachable, and waking when a report is
+// enqueued.
+func (c *Client) Run(ctx context.Context) error {
+	backoff := c.cfg.MinBackoff
+	for {
+		_, err := c.Flush(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			c.cfg.Logf("tracker: will retry in %v: %v", backoff, err)
+			if err := c.cfg.Sleep(ctx, jitter(backoff)); err != nil {
+				return err
+			}
+			backoff = min(2*backoff, c.cfg.MaxBackoff)
+			continue
+		}
+		backoff = c.cfg.MinBackoff
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.kick:
+		}
+	}
+}
+
+// jitter spreads retries from many laptops over [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d < 2 {
+		return d
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(d/2)))
+	if err != nil {
+		return d
+	}
+	return d/2 + time.Duration(n.Int64())
+}
+
+// Record implements [Recorder]: it queues r and tries to send the queue
+// once. Failing to reach the tracker is not an error: the report stays
+// queued and Run (or the next Record) sends it.
+func (c *Client) Record(ctx context.Context, r tracker.Report) error {
+	if _, err := c.Enqueue(r); err != nil {
+		return err
+	}
+	if _, err := c.Flush(ctx); err != nil {
+		c.cfg.Logf("tracker: report queued, not sent yet: %v", err)
+	}
+	return nil
+}
+
+// Exchange trades an invite code for a token and stores the token.
+func (c *Client) Exchange(ctx context.Context, inviteCode, device string) (tracker.Person, error) {
+	body, err := json.Marshal(tracker.Exchange{InviteCode: strings.TrimSpace(inviteCode), Device: device})
+	if err != nil {
+		return tracker.Person{}, err
+	}
+	var res tracker.ExchangeResult
+	if err := c.send(ctx, http.MethodPost, "/v1/auth/exchange", body, &res, ""); err != nil {
+		return tracker.Person{}, err
+	}
+	if err := c.cfg.Tokens.SetToken(res.Token); err != nil {
+		return tracker.Person{}, fmt.Errorf("storing tracker token: %w", err)
+	}
+	return res.Person, nil
+}
+
+// Me returns the signed-in person.
+func (c *Client) Me(ctx context.Context) (tracker.Person, error) {
+	var p tracker.Person
+	err := c.do(ctx, http.MethodGet, "/v1/me", nil, &p)
+	return p, err
+}
+
+// Team returns the caller's team as the dashboard shows it. managerID may
+// be empty for the caller's own team.
+func (c *Client) Team(ctx context.Context, managerID string) (tracker.TeamView, error) {
+	var v tracker.TeamView
+	path := "/v1/team"
+	if managerID != "" {
+		path += "?manager=" + url.QueryEscape(managerID)
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &v)
+	return v, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	tok, err := c.cfg.Tokens.Token()
+	if err != nil {
+		return err
+	}
+	return c.send(ctx, method, path, body, out, tok)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body []byte, out any, token string) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, r)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if err != nil {
+		// Do's error names the URL, which carries no secret.
+		return fmt.Errorf("reaching tracker: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("reading tracker answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		ae := &APIError{Status: resp.StatusCode}
+		json.Unmarshal(data, &ae.Body)
+		if ae.Body.Error == "" {
+			ae.Body.Error = http.StatusText(resp.StatusCode)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && token != "" {
+			return fmt.Errorf("%w (%v)", ErrUnauthorized, ae)
+		}
+		return ae
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decoding tracker answer: %w", err)
+		}
+	}
+	return nil
+}
