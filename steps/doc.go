@@ -1,0 +1,44 @@
+// Package steps is keywizard's enrollment wizard as a state machine: it walks
+// a new hire from "who are you" through giving their two YubiKeys a role, a
+// FIDO2 PIN, registering both keys with every service of the [catalogue],
+// macOS smart-card login, disabling OTP and reporting to the tracker, to a
+// summary they can keep.
+//
+// # Frontends
+//
+// A [Wizard] owns the state. Frontends (the Fyne ui, tests) subscribe with
+// [Wizard.OnChange] and receive immutable [Snapshot]s, tailscale-Notify
+// style, and act by calling the wizard's methods ([Wizard.Start],
+// [Wizard.AssignRoles], [Wizard.SetPIN], [Wizard.OpenService],
+// [Wizard.Verify], [Wizard.Attest], [Wizard.ProvisionMac],
+// [Wizard.DisableOTP], [Wizard.Report], [Wizard.Redo], [Wizard.GoTo]). The
+// wizard asks the person through a [Prompter] (PINs, confirmations, "touch
+// your key"), like age's ClientUI: the logic asks, the frontend answers.
+//
+// Everything outside — keys, browser, clock, tracker, macOS sc_auth and the
+// progress file — is one of the small interfaces declared here ([Keys],
+// [Browser], [Clock], [Reporter], [SmartCardLogin], [Store]); cmd/keywizard
+// wires the real ones and package stepstest provides fakes.
+//
+// # Evidence
+//
+// Each key × step result carries an [Evidence] whose [Level] never claims
+// more than was checked: [VerifiedOnKey] (read back from the key: a passkey
+// for the service's RP ID, a PIN that is set), [VerifiedBySystem] (the key's
+// management application read back OTP as off; macOS sc_auth lists the
+// pairing) or [SelfAttested] (the person says so).
+//
+// # Errors
+//
+// Methods return errors to branch on with errors.Is and errors.As, never by
+// text: device errors pass through wrapped ([device.ErrRemoved],
+// [device.ErrBlocked], *[device.PINError] with retries left), plus this
+// package's own (*[WrongKeyError], *[BrowserError], *[NotVerifiedError],
+// *[NotApplicableError], [ErrReportQueued], [ErrCancelled], ...). A failed
+// action never loses saved progress; the step shows what to do next.
+//
+// # Secrets
+//
+// PINs, PUKs and management keys pass through memory only: they are not in
+// the progress file, the report, snapshots, or error messages.
+package steps

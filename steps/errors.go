@@ -1,0 +1,126 @@
+package steps
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the wizard. Messages are for people and say what to do.
+var (
+	// ErrNotStarted: the person has not said who they are yet.
+	ErrNotStarted = errors.New("start with the welcome step: tell keywizard who you are")
+	// ErrNoKeys: no key has a role yet.
+	ErrNoKeys = errors.New("no key is set up yet; plug in a key and give it a role in the Keys step")
+	// ErrUnknownStep: a step ID the wizard does not have.
+	ErrUnknownStep = errors.New("no such step")
+	// ErrNotYourKey: the serial is not one of the person's keys.
+	ErrNotYourKey = errors.New("this key is not one of your keys; assign it a role in the Keys step first")
+	// ErrWrongKey matches every *WrongKeyError.
+	ErrWrongKey = errors.New("a different key is plugged in")
+	// ErrNotApplicable matches every *NotApplicableError.
+	ErrNotApplicable = errors.New("this step does not apply here")
+	// ErrNotVerified matches every *NotVerifiedError.
+	ErrNotVerified = errors.New("not found on the key yet")
+	// ErrCannotVerify: the service can only be self-attested.
+	ErrCannotVerify = errors.New("keywizard cannot check this service; confirm it yourself once you have done it")
+	// ErrBrowser matches every *BrowserError.
+	ErrBrowser = errors.New("could not open the browser")
+	// ErrCancelled: the person cancelled a prompt.
+	ErrCancelled = errors.New("cancelled")
+	// ErrReportQueued: the report could not be sent now; it is kept and
+	// sent when the network is back.
+	ErrReportQueued = errors.New("the report is saved and will be sent when the network is back; you can carry on")
+	// ErrNoProgress: nothing was saved yet.
+	ErrNoProgress = errors.New("no saved progress")
+	// ErrDamagedProgress: the progress file cannot be read.
+	ErrDamagedProgress = errors.New("the saved progress file is damaged")
+	// ErrNeedAccount matches every *NeedAccountError.
+	ErrNeedAccount = errors.New("keywizard needs your account name for this service")
+	// ErrPrerequisite: another step must be done first.
+	ErrPrerequisite = errors.New("another step must be done first")
+)
+
+// WrongKeyError: the step needs one key and another is plugged in.
+type WrongKeyError struct {
+	Want, Got           uint32
+	WantLabel, GotLabel string
+}
+
+func (e *WrongKeyError) Error() string {
+	want := e.WantLabel
+	if want == "" {
+		want = fmt.Sprintf("the key with serial %d", e.Want)
+	}
+	got := e.GotLabel
+	if got == "" {
+		got = fmt.Sprintf("serial %d", e.Got)
+	}
+	return fmt.Sprintf("this step needs %s, but the key plugged in is %s; plug in the right key and try again", want, got)
+}
+
+// Is makes WrongKeyError match ErrWrongKey.
+func (e *WrongKeyError) Is(target error) bool { return target == ErrWrongKey }
+
+// NotApplicableError says why a step does not apply.
+type NotApplicableError struct {
+	Step   StepID
+	Reason string
+}
+
+func (e *NotApplicableError) Error() string {
+	return string(e.Step) + " does not apply: " + e.Reason
+}
+
+// Is makes NotApplicableError match ErrNotApplicable.
+func (e *NotApplicableError) Is(target error) bool { return target == ErrNotApplicable }
+
+// NotVerifiedError: the check ran and found nothing yet. Hint tells the
+// person how to make the registration checkable.
+type NotVerifiedError struct {
+	Service string // service name
+	Key     string // key label
+	What    string // what was looked for
+	Hint    string
+}
+
+func (e *NotVerifiedError) Error() string {
+	msg := fmt.Sprintf("%s: %s was not found on %s yet", e.Service, e.What, e.Key)
+	if e.Hint != "" {
+		msg += ". " + e.Hint
+	}
+	return msg
+}
+
+// Is makes NotVerifiedError match ErrNotVerified.
+func (e *NotVerifiedError) Is(target error) bool { return target == ErrNotVerified }
+
+// BrowserError: the page could not be opened; the person can open URL by
+// hand.
+type BrowserError struct {
+	URL string
+	Err error
+}
+
+func (e *BrowserError) Error() string {
+	return "could not open your browser (" + e.Err.Error() + "); open this address by hand: " + e.URL
+}
+
+// Unwrap returns the browser's error.
+func (e *BrowserError) Unwrap() error { return e.Err }
+
+// Is makes BrowserError match ErrBrowser.
+func (e *BrowserError) Is(target error) bool { return target == ErrBrowser }
+
+// NeedAccountError: a service matches passkeys by an account name the
+// person has not given yet (Wizard.SetAccount).
+type NeedAccountError struct {
+	Service string // service ID
+	Label   string // e.g. "GitHub username"
+}
+
+func (e *NeedAccountError) Error() string {
+	return "enter your " + e.Label + " first, so keywizard can find the passkey made for it"
+}
+
+// Is makes NeedAccountError match ErrNeedAccount.
+func (e *NeedAccountError) Is(target error) bool { return target == ErrNeedAccount }

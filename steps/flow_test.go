@@ -1,0 +1,30 @@
+package steps_test
+
+import (
+	"testing"
+
+	"github.com/keywizard/keywizard/steps/stepstest"
+)
+
+// TestFullFlow drives the wizard from welcome to summary with two fake keys.
+// The same flow runs against the YubiKey simulator from cmd/keywizard's
+// tests (stepstest.RunFullFlow takes any steps.Keys).
+func TestFullFlow(t *testing.T) {
+	keys := stepstest.NewFakeKeys(stepstest.NewKey(23456789, false), stepstest.NewKey(12345678, true))
+	stepstest.RunFullFlow(t, stepstest.FlowEnv{
+		Keys: keys, Everyday: 12345678, Backup: 23456789,
+		RegisterPasskey: keys.RegisterPasskey,
+	})
+	for _, s := range []uint32{12345678, 23456789} {
+		k := keys.Key(s)
+		if k.FIDOPIN != stepstest.FlowFIDOPIN || k.PIVPIN != stepstest.FlowPIVPIN || k.PIVPUK != stepstest.FlowPIVPUK || !k.MgmtProtected {
+			t.Errorf("key %d not provisioned as asked: %+v", s, k)
+		}
+		if k.Key.Info.USBEnabled&0x01 != 0 {
+			t.Errorf("key %d still has OTP over USB", s)
+		}
+	}
+	if keys.Key(23456789).Key.Info.NFCEnabled&0x01 != 0 {
+		t.Error("NFC key still has OTP over NFC")
+	}
+}

@@ -1,0 +1,183 @@
+package steps
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+// StepID names a step: one of the fixed steps below, or a service ID from
+// the catalogue.
+type StepID string
+
+// The wizard's own steps; services sit between StepFIDOPIN and StepOTP.
+const (
+	StepWelcome StepID = "welcome"
+	StepKeys    StepID = "keys"
+	StepFIDOPIN StepID = "fido-pin"
+	StepOTP     StepID = "otp"
+	StepReport  StepID = "report"
+	StepSummary StepID = "summary"
+)
+
+// Status is a step's (or a step's key's) state.
+type Status string
+
+// Statuses.
+const (
+	StatusTodo           Status = "todo"
+	StatusCurrent        Status = "current"
+	StatusDone           Status = "done"
+	StatusNotApplicable  Status = "not-applicable"
+	StatusNeedsAttention Status = "needs-attention"
+)
+
+// Kind says what sort of step a Step is, so a frontend can pick its view.
+type Kind string
+
+// Step kinds.
+const (
+	KindWelcome Kind = "welcome"
+	KindKeys    Kind = "keys"
+	KindFIDOPIN Kind = "fido-pin"
+	KindService Kind = "service" // a catalogue service registered in the browser
+	KindMacOS   Kind = "macos"   // a catalogue service of kind sc-auth
+	KindOTP     Kind = "otp"
+	KindReport  Kind = "report"
+	KindSummary Kind = "summary"
+)
+
+// Snapshot is the wizard's state at one moment. It is a deep copy: a
+// frontend may keep it and read it from any goroutine.
+type Snapshot struct {
+	// Seq increases with every published snapshot.
+	Seq uint64
+	// Started is false until the person has said who they are.
+	Started bool
+	Person  Person
+	// Deadline is the start date + 30 days; Overdue once it has passed and
+	// the wizard is not complete. DaysLeft is negative when overdue.
+	Deadline time.Time
+	DaysLeft int
+	Overdue  bool
+	Current  StepID
+	Steps    []Step
+	// Keys are the person's keys (by role, everyday first).
+	Keys []KeyView
+	// Detected are all keys plugged in now, with a suggested role.
+	Detected []KeyView
+	// Unknown are plugged-in keys that are not the person's and were not
+	// ignored (see Wizard.IgnoreKey).
+	Unknown []KeyView
+	// Messages are standing notes for the person (a missing backup key, an
+	// unknown key plugged in).
+	Messages []string
+	Complete bool
+	// Remaining lists what is left, in plain words.
+	Remaining []string
+	// Busy names the action in progress, "" when idle.
+	Busy string
+}
+
+// Step is one step of the wizard.
+type Step struct {
+	ID     StepID
+	Kind   Kind
+	Title  string
+	Status Status
+	// Reason explains NotApplicable and NeedsAttention.
+	Reason string
+	// Service is set for KindService and KindMacOS.
+	Service *catalogue.Service
+	// Keys is the per-key state for steps done on each key.
+	Keys []StepKey
+	// What the frontend may offer: open the page, verify from the key or
+	// system, self-attest.
+	CanOpen, CanVerify, CanAttest bool
+}
+
+// StepKey is a step's state on one key. A role with no key yet has Serial 0
+// and Missing set.
+type StepKey struct {
+	Serial   uint32
+	Role     Role
+	Label    string
+	Missing  bool
+	Status   Status
+	Evidence *Evidence
+	OpenedAt time.Time
+	// Attention is the last problem on this key, with what to do.
+	Attention string
+}
+
+// KeyView is a key as the person sees it.
+type KeyView struct {
+	Serial     uint32
+	Model      string
+	Role       Role // "" for keys without a role
+	Label      string
+	Connected  bool
+	FormFactor string
+	// SuggestedRole is the role keywizard proposes for a detected key.
+	SuggestedRole Role
+}
+
+// Label is how a key is named on screen: what it is, where it lives, and
+// its serial (printed on the key and shown by ykman).
+func Label(role Role, model string, serial uint32) string {
+	switch role {
+	case RoleEveryday:
+		return fmt.Sprintf("%s in your laptop · serial %d", shortModel(model), serial)
+	case RoleBackup:
+		return fmt.Sprintf("%s for your keyring (mobile + backup) · serial %d", shortModel(model), serial)
+	}
+	return fmt.Sprintf("%s · serial %d", model, serial)
+}
+
+func shortModel(model string) string {
+	if model == "" {
+		return "YubiKey"
+	}
+	return model
+}
+
+func isNano(k device.Key) bool {
+	return k.Info.FormFactor == device.FormUSBCNano || k.Info.FormFactor == device.FormUSBANano
+}
+
+// suggestRoles proposes roles for detected keys: a Nano is the everyday key
+// (it stays in the laptop), anything else the backup; ties go by serial.
+func suggestRoles(keys []device.Key) map[uint32]Role {
+	sorted := slices.Clone(keys)
+	slices.SortFunc(sorted, func(a, b device.Key) int {
+		an, bn := isNano(a), isNano(b)
+		switch {
+		case an && !bn:
+			return -1
+		case bn && !an:
+			return 1
+		}
+		return int(int64(a.Serial) - int64(b.Serial))
+	})
+	out := map[uint32]Role{}
+	for i, k := range sorted {
+		switch {
+		case i == 0 && isNano(k):
+			out[k.Serial] = RoleEveryday
+		case i == 0 && len(sorted) > 1:
+			out[k.Serial] = RoleEveryday
+		case i == 0:
+			out[k.Serial] = RoleBackup
+		case i == 1:
+			out[k.Serial] = RoleBackup
+		}
+	}
+	return out
+}
+
+// deadline is start + 30 days ("within your first month"), the tracker's
+// OverdueAfter.
+func deadline(start time.Time) time.Time { return start.Add(30 * 24 * time.Hour) }

@@ -1,0 +1,465 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+var roles = []Role{RoleEveryday, RoleBackup}
+
+func roleName(r Role) string {
+	if r == RoleEveryday {
+		return "everyday key"
+	}
+	return "backup key"
+}
+
+// stepStatusLocked derives a step's status from the progress.
+func (w *Wizard) stepStatusLocked(id StepID) Status {
+	st, _ := w.stepStatusReasonLocked(id)
+	return st
+}
+
+func (w *Wizard) stepDoneLocked(id StepID) bool { return w.stepStatusLocked(id) == StatusDone }
+
+func (w *Wizard) stepStatusReasonLocked(id StepID) (Status, string) {
+	p := w.p
+	orTodo := func() (Status, string) {
+		if note := w.stepNote[id]; note != "" {
+			return StatusNeedsAttention, note
+		}
+		if p.Current == id {
+			return StatusCurrent, ""
+		}
+		return StatusTodo, ""
+	}
+	switch id {
+	case StepWelcome:
+		if p.Person != nil {
+			return StatusDone, ""
+		}
+		return orTodo()
+	case StepKeys:
+		switch len(p.Keys) {
+		case 0:
+			return orTodo()
+		case 1:
+			missing := RoleBackup
+			if p.Keys[0].Role == RoleBackup {
+				missing = RoleEveryday
+			}
+			return StatusNeedsAttention, fmt.Sprintf("Only one key is set up. Plug in your %s when you have it and give it its role; its steps wait until then.", roleName(missing))
+		}
+		return StatusDone, ""
+	case StepReport:
+		r := p.Report
+		switch {
+		case r.Pending:
+			return StatusNeedsAttention, "Your report is saved and will be sent when the network is back."
+		case !r.SentAt.IsZero() && !w.newerThanReportLocked():
+			return StatusDone, ""
+		case !r.SentAt.IsZero():
+			st, _ := orTodo()
+			return st, "There is progress since the last report; send it again."
+		}
+		return orTodo()
+	case StepSummary:
+		return orTodo()
+	}
+	if s, ok := w.service(id); ok {
+		if why := w.notApplicable(s); why != "" {
+			return StatusNotApplicable, why
+		}
+	}
+	if len(p.Keys) == 0 {
+		return orTodo()
+	}
+	done := 0
+	for _, k := range p.Keys {
+		if msg := w.attention[id][k.Serial]; msg != "" {
+			return StatusNeedsAttention, msg
+		}
+		if p.evidence(id, k.Serial) != nil {
+			done++
+		}
+	}
+	if done == len(p.Keys) {
+		if len(p.Keys) == 2 {
+			return StatusDone, ""
+		}
+		return StatusNeedsAttention, fmt.Sprintf("Done for %s. Plug in your other key when you have it to do it there too.", Label(p.Keys[0].Role, p.Keys[0].Model, p.Keys[0].Serial))
+	}
+	return orTodo()
+}
+
+// newerThanReportLocked reports whether any evidence was recorded after
+// the last report was sent.
+func (w *Wizard) newerThanReportLocked() bool {
+	sent := w.p.Report.SentAt
+	for _, m := range w.p.Items {
+		for _, it := range m {
+			if it.Evidence != nil && it.Evidence.At.After(sent) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (w *Wizard) title(id StepID) (string, Kind, *catalogue.Service) {
+	switch id {
+	case StepWelcome:
+		return "Welcome", KindWelcome, nil
+	case StepKeys:
+		return "Your keys", KindKeys, nil
+	case StepFIDOPIN:
+		return "FIDO2 PIN", KindFIDOPIN, nil
+	case StepOTP:
+		return "Stop accidental codes (turn off OTP)", KindOTP, nil
+	case StepReport:
+		return "Tell IT", KindReport, nil
+	case StepSummary:
+		return "Summary", KindSummary, nil
+	}
+	s, _ := w.service(id)
+	kind := KindService
+	if s.Verification.Kind == catalogue.KindSCAuth {
+		kind = KindMacOS
+	}
+	return s.Name, kind, &s
+}
+
+// snapshotLocked builds a deep-copied Snapshot; the caller holds w.mu.
+func (w *Wizard) snapshotLocked() Snapshot {
+	p := w.p
+	now := w.o.Clock.Now()
+	s := Snapshot{Seq: w.seq, Current: p.Current, Busy: w.busy}
+	if p.Person != nil {
+		s.Started = true
+		s.Person = *p.Person
+		if p.Person.Accounts != nil {
+			s.Person.Accounts = map[string]string{}
+			for k, v := range p.Person.Accounts {
+				s.Person.Accounts[k] = v
+			}
+		}
+		s.Deadline = deadline(p.Person.StartDate)
+		s.DaysLeft = int(math.Ceil(s.Deadline.Sub(now).Hours() / 24))
+	}
+	for _, r := range roles {
+		if k, ok := p.keyByRole(r); ok {
+			_, conn := w.connected[k.Serial]
+			s.Keys = append(s.Keys, KeyView{Serial: k.Serial, Model: k.Model, Role: r, Label: Label(r, k.Model, k.Serial), Connected: conn, FormFactor: k.FormFactor})
+		}
+	}
+	var detected []device.Key
+	for _, serial := range sortedSerials(w.connected) {
+		detected = append(detected, w.connected[serial])
+	}
+	sugg := suggestRoles(detected)
+	for _, k := range detected {
+		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial]}
+		if a, ok := p.key(k.Serial); ok {
+			v.Role = a.Role
+			v.SuggestedRole = a.Role
+		}
+		v.Label = Label(v.SuggestedRole, k.Model, k.Serial)
+		s.Detected = append(s.Detected, v)
+		if _, mine := p.key(k.Serial); !mine && !slices.Contains(p.Ignored, k.Serial) {
+			s.Unknown = append(s.Unknown, v)
+		}
+	}
+	for _, id := range w.stepIDs() {
+		st := w.buildStepLocked(id)
+		s.Steps = append(s.Steps, st)
+		if st.Status != StatusDone && st.Status != StatusNotApplicable && id != StepSummary {
+			s.Remaining = append(s.Remaining, w.remainingLocked(st)...)
+		}
+	}
+	s.Complete = len(s.Remaining) == 0
+	s.Overdue = s.Started && !s.Complete && now.After(s.Deadline)
+	if len(p.Keys) == 1 {
+		_, r := w.stepStatusReasonLocked(StepKeys)
+		s.Messages = append(s.Messages, r)
+	}
+	for _, u := range s.Unknown {
+		if len(p.Keys) < 2 && p.Person != nil {
+			s.Messages = append(s.Messages, fmt.Sprintf("A key keywizard has not seen is plugged in (%s · serial %d). Give it a role in Your keys, or ignore it.", u.Model, u.Serial))
+		} else if p.Person != nil {
+			s.Messages = append(s.Messages, fmt.Sprintf("A key that is not one of your two keys is plugged in (%s · serial %d); keywizard leaves it alone. Unplug it, or use it instead of one of yours in Your keys.", u.Model, u.Serial))
+		}
+	}
+	return s
+}
+
+func (w *Wizard) buildStepLocked(id StepID) Step {
+	p := w.p
+	title, kind, svc := w.title(id)
+	st := Step{ID: id, Kind: kind, Title: title, Service: svc}
+	if svc != nil {
+		c := *svc
+		c.Instructions = slices.Clone(svc.Instructions)
+		c.AlternateURLs = slices.Clone(svc.AlternateURLs)
+		c.Platforms = slices.Clone(svc.Platforms)
+		st.Service = &c
+		st.CanOpen = svc.URL != ""
+		st.CanVerify = svc.Verification.Kind != catalogue.KindSelfAttest
+		st.CanAttest = svc.Verification.Kind != catalogue.KindSCAuth
+	}
+	st.Status, st.Reason = w.stepStatusReasonLocked(id)
+	if !perKey(id) || st.Status == StatusNotApplicable {
+		return st
+	}
+	for _, r := range roles {
+		k, ok := p.keyByRole(r)
+		if !ok {
+			if len(p.Keys) > 0 {
+				st.Keys = append(st.Keys, StepKey{Role: r, Label: "your " + roleName(r) + " (not set up yet)", Missing: true, Status: StatusTodo})
+			}
+			continue
+		}
+		sk := StepKey{Serial: k.Serial, Role: r, Label: Label(r, k.Model, k.Serial), Status: StatusTodo}
+		if it := p.Items[id][k.Serial]; it != nil {
+			sk.OpenedAt = it.OpenedAt
+			if it.Evidence != nil {
+				e := *it.Evidence
+				sk.Evidence = &e
+				sk.Status = StatusDone
+			}
+		}
+		if msg := w.attention[id][k.Serial]; msg != "" {
+			sk.Attention = msg
+			sk.Status = StatusNeedsAttention
+		}
+		st.Keys = append(st.Keys, sk)
+	}
+	return st
+}
+
+func (w *Wizard) remainingLocked(st Step) []string {
+	switch st.ID {
+	case StepWelcome:
+		return []string{"Tell keywizard who you are."}
+	case StepKeys:
+		if len(w.p.Keys) == 0 {
+			return []string{"Give your keys their roles."}
+		}
+		return []string{st.Reason}
+	case StepReport:
+		if w.p.Report.Pending {
+			return []string{"Send the report to IT (saved; it goes when the network is back)."}
+		}
+		return []string{"Send the report to IT."}
+	}
+	var out []string
+	for _, k := range st.Keys {
+		if k.Status != StatusDone {
+			out = append(out, fmt.Sprintf("%s: %s.", st.Title, k.Label))
+		}
+	}
+	if len(st.Keys) == 0 {
+		out = append(out, st.Title+".")
+	}
+	return out
+}
+
+// --- report and summary -------------------------------------------------
+
+// buildReportLocked assembles the report from the progress.
+func (w *Wizard) buildReportLocked(snap Snapshot) Report {
+	p := w.p
+	r := Report{Person: snap.Person, Deadline: snap.Deadline, AppVersion: w.o.AppVersion, GeneratedAt: w.o.Clock.Now(),
+		Complete: isComplete(snap), Remaining: slices.DeleteFunc(slices.Clone(snap.Remaining), func(s string) bool { return strings.HasPrefix(s, "Send the report") })}
+	for _, r0 := range roles {
+		k, ok := p.keyByRole(r0)
+		if !ok {
+			continue
+		}
+		rk := ReportKey{Serial: k.Serial, Model: k.Model, Role: k.Role, Firmware: k.Firmware, Items: []ReportItem{}}
+		for _, id := range w.stepIDs() {
+			if !perKey(id) || id == StepFIDOPIN {
+				continue
+			}
+			if s, ok := w.service(id); ok {
+				if why := w.notApplicable(s); why != "" {
+					rk.NotApplicable = append(rk.NotApplicable, ReportSkip{Service: s.ID, Reason: why})
+					continue
+				}
+			}
+			if e := p.evidence(id, k.Serial); e != nil {
+				rk.Items = append(rk.Items, ReportItem{Service: string(id), Level: e.Level, Detail: e.Detail, At: e.At})
+				if id == StepOTP {
+					rk.OTPDisabled = true
+				}
+			}
+		}
+		r.Keys = append(r.Keys, rk)
+	}
+	return r
+}
+
+// isComplete: everything but the report itself is done.
+func isComplete(s Snapshot) bool {
+	for _, st := range s.Steps {
+		if st.ID == StepReport || st.ID == StepSummary {
+			continue
+		}
+		if st.Status != StatusDone && st.Status != StatusNotApplicable {
+			return false
+		}
+	}
+	return true
+}
+
+// Report sends the report to the tracker. The key's attestation is added
+// when the key is plugged in. If sending fails (no network) the report step
+// stays pending and the error matches ErrReportQueued; progress is kept and
+// calling Report again later sends it.
+func (w *Wizard) Report(ctx context.Context) error {
+	defer w.begin("Sending your report")()
+	w.mu.Lock()
+	if err := w.checkReachableLocked(StepReport); err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	rep := w.buildReportLocked(w.snapshotLocked())
+	w.mu.Unlock()
+	for i := range rep.Keys {
+		rk := &rep.Keys[i]
+		a, err := w.o.Keys.Attestation(ctx, rk.Serial)
+		if err != nil {
+			rk.AttestationError = attestationProblem(err)
+			continue
+		}
+		rk.Attestation = &a
+	}
+	err := w.o.Reporter.Report(ctx, rep)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.p.Report.LastAttempt = w.o.Clock.Now()
+	if err != nil {
+		w.p.Report.Pending = true
+		if serr := w.saveLocked(ctx); serr != nil {
+			return errors.Join(fmt.Errorf("sending the report: %w", err), serr)
+		}
+		if errors.Is(err, ErrReportQueued) {
+			return fmt.Errorf("sending the report: %w", err)
+		}
+		return fmt.Errorf("%w: %w", ErrReportQueued, err)
+	}
+	w.p.Report.Pending = false
+	w.p.Report.SentAt = w.o.Clock.Now()
+	w.p.Report.Destination = "sent to the onboarding tracker"
+	if d, ok := w.o.Reporter.(Destination); ok {
+		w.p.Report.Destination = d.Destination()
+	}
+	if w.p.Current == StepReport {
+		w.p.Current = StepSummary
+	}
+	return w.saveLocked(ctx)
+}
+
+func attestationProblem(err error) string {
+	switch {
+	case errors.Is(err, device.ErrNotFound):
+		return "the key was not plugged in when the report was made"
+	case errors.Is(err, device.ErrRemoved):
+		return "the key was removed while it was read"
+	case errors.Is(err, device.ErrUnsupported):
+		return "the key cannot attest"
+	}
+	return "the attestation could not be read"
+}
+
+// LastReport returns the report as it would be sent now (without
+// attestations), e.g. for a frontend to show before sending.
+func (w *Wizard) LastReport() Report {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buildReportLocked(w.snapshotLocked())
+}
+
+func levelWords(l Level) string {
+	switch l {
+	case VerifiedOnKey:
+		return "verified on the key"
+	case VerifiedBySystem:
+		return "verified by the system"
+	case SelfAttested:
+		return "confirmed by you"
+	}
+	return string(l)
+}
+
+// Summary is a Markdown summary the person can keep: who, when, which key
+// is which, what is done with what evidence, and what is left.
+func (w *Wizard) Summary() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.snapshotLocked()
+	var b strings.Builder
+	b.WriteString("# Your security keys\n\n")
+	if s.Started {
+		fmt.Fprintf(&b, "%s <%s>, started %s. Deadline: %s", s.Person.Name, s.Person.Email, s.Person.StartDate.Format("2 January 2006"), s.Deadline.Format("2 January 2006"))
+		switch {
+		case s.Complete:
+			b.WriteString(" (all done).\n\n")
+		case s.Overdue:
+			b.WriteString(" (overdue).\n\n")
+		default:
+			fmt.Fprintf(&b, " (%d days left).\n\n", s.DaysLeft)
+		}
+	}
+	b.WriteString("## Keys\n\n")
+	if len(s.Keys) == 0 {
+		b.WriteString("No key set up yet.\n")
+	}
+	for _, k := range s.Keys {
+		fmt.Fprintf(&b, "- **%s**: %s\n", roleName(k.Role), k.Label)
+	}
+	b.WriteString("\n## Steps\n\n")
+	for _, st := range s.Steps {
+		if !perKey(st.ID) {
+			continue
+		}
+		fmt.Fprintf(&b, "### %s\n\n", st.Title)
+		if st.Status == StatusNotApplicable {
+			fmt.Fprintf(&b, "Does not apply: %s.\n\n", st.Reason)
+			continue
+		}
+		for _, k := range st.Keys {
+			switch {
+			case k.Evidence != nil:
+				fmt.Fprintf(&b, "- %s: done, %s, %s (%s).\n", k.Label, levelWords(k.Evidence.Level), k.Evidence.At.Format("2006-01-02 15:04 MST"), k.Evidence.Detail)
+			default:
+				fmt.Fprintf(&b, "- %s: not done yet.\n", k.Label)
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Report to IT\n\n")
+	switch r := w.p.Report; {
+	case r.Pending:
+		b.WriteString("Saved; it will be sent when the network is back.\n")
+	case !r.SentAt.IsZero():
+		fmt.Fprintf(&b, "Sent %s (%s).\n", r.SentAt.Format("2006-01-02 15:04 MST"), r.Destination)
+	default:
+		b.WriteString("Not sent yet.\n")
+	}
+	b.WriteString("\n## What is left\n\n")
+	if len(s.Remaining) == 0 {
+		b.WriteString("Nothing: you are done. Keep your backup key somewhere safe, apart from your laptop.\n")
+	}
+	for _, r := range s.Remaining {
+		fmt.Fprintf(&b, "- %s\n", r)
+	}
+	b.WriteString("\nIf you lose a key, tell IT at once and remove it from every service above with your other key.\n")
+	return b.String()
+}

@@ -1,0 +1,1130 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+// Options are the wizard's collaborators and settings. Keys, Browser,
+// Prompter, Reporter and Store are required.
+type Options struct {
+	Catalogue *catalogue.Catalogue // nil: catalogue.Default()
+	Keys      Keys
+	Browser   Browser
+	Prompter  Prompter
+	Reporter  Reporter
+	Store     Store
+	Clock     Clock          // nil: the system clock
+	SmartCard SmartCardLogin // nil: macOS smart-card login not available
+	// GOOS decides which services apply; "" means runtime.GOOS.
+	GOOS string
+	// OSUser is the login name sc_auth pairs keys with.
+	OSUser string
+	// AppVersion goes into the report.
+	AppVersion string
+	// KeepNFCOTP leaves OTP on over NFC (Yubico Authenticator for Android's
+	// "on NFC tap" needs it, services.md §6); by default it is turned off
+	// over both USB and NFC.
+	KeepNFCOTP bool
+	// TouchDelay is how long a key operation runs before the person is
+	// told to touch the key (yubikey-agent's habit); 0 means 2 seconds.
+	TouchDelay time.Duration
+}
+
+// Wizard is the enrollment state machine. Its methods are safe to call from
+// any goroutine; actions run one at a time.
+type Wizard struct {
+	o Options
+
+	act sync.Mutex // one action at a time (held across prompts and key calls)
+
+	mu        sync.Mutex // guards everything below
+	p         *Progress
+	connected map[uint32]device.Key
+	attention map[StepID]map[uint32]string
+	stepNote  map[StepID]string
+	busy      string
+	seq       uint64
+	subs      map[int]func(Snapshot)
+	nextSub   int
+
+	notify sync.Mutex // serialises deliveries to subscribers
+}
+
+// New creates a wizard, resuming saved progress from the Store if there is
+// any. A damaged progress file is an error matching ErrDamagedProgress.
+func New(ctx context.Context, o Options) (*Wizard, error) {
+	if o.Keys == nil || o.Browser == nil || o.Prompter == nil || o.Reporter == nil || o.Store == nil {
+		return nil, fmt.Errorf("steps.New needs Keys, Browser, Prompter, Reporter and Store: %w", device.ErrInvalidArgument)
+	}
+	if o.Catalogue == nil {
+		o.Catalogue = catalogue.Default()
+	} else {
+		o.Catalogue = o.Catalogue.Clone()
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.GOOS == "" {
+		o.GOOS = runtime.GOOS
+	}
+	if o.TouchDelay <= 0 {
+		o.TouchDelay = 2 * time.Second
+	}
+	p, err := o.Store.Load(ctx)
+	switch {
+	case errors.Is(err, ErrNoProgress):
+		p = newProgress()
+	case err != nil:
+		return nil, fmt.Errorf("loading your progress: %w", err)
+	}
+	w := &Wizard{
+		o: o, p: p,
+		connected: map[uint32]device.Key{},
+		attention: map[StepID]map[uint32]string{},
+		stepNote:  map[StepID]string{},
+		subs:      map[int]func(Snapshot){},
+	}
+	if !w.hasStep(p.Current) {
+		p.Current = StepWelcome
+	}
+	return w, nil
+}
+
+// OnChange subscribes f to snapshots; f is called at once with the current
+// state and then after every change, never concurrently with itself. The
+// returned function unsubscribes.
+func (w *Wizard) OnChange(f func(Snapshot)) (cancel func()) {
+	w.mu.Lock()
+	id := w.nextSub
+	w.nextSub++
+	w.subs[id] = f
+	w.mu.Unlock()
+	w.publish()
+	return func() {
+		w.mu.Lock()
+		delete(w.subs, id)
+		w.mu.Unlock()
+	}
+}
+
+// Snapshot returns the current state.
+func (w *Wizard) Snapshot() Snapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.snapshotLocked()
+}
+
+func (w *Wizard) publish() {
+	w.notify.Lock()
+	defer w.notify.Unlock()
+	w.mu.Lock()
+	w.seq++
+	s := w.snapshotLocked()
+	subs := make([]func(Snapshot), 0, len(w.subs))
+	for _, id := range sortedInts(w.subs) {
+		subs = append(subs, w.subs[id])
+	}
+	w.mu.Unlock()
+	for _, f := range subs {
+		f(s)
+	}
+}
+
+func sortedInts[V any](m map[int]V) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// begin starts an action: one at a time, shown as Busy.
+func (w *Wizard) begin(what string) func() {
+	w.act.Lock()
+	w.mu.Lock()
+	w.busy = what
+	w.mu.Unlock()
+	w.publish()
+	return func() {
+		w.mu.Lock()
+		w.busy = ""
+		w.mu.Unlock()
+		w.act.Unlock()
+		w.publish()
+	}
+}
+
+// saveLocked writes progress; the caller holds w.mu.
+func (w *Wizard) saveLocked(ctx context.Context) error {
+	w.p.UpdatedAt = w.o.Clock.Now()
+	if err := w.o.Store.Save(ctx, w.p.clone()); err != nil {
+		return fmt.Errorf("saving your progress (what you did is still on screen; try again): %w", err)
+	}
+	return nil
+}
+
+// update applies f to the progress under the lock and saves it.
+func (w *Wizard) update(ctx context.Context, f func(p *Progress)) error {
+	w.mu.Lock()
+	f(w.p)
+	err := w.saveLocked(ctx)
+	w.mu.Unlock()
+	return err
+}
+
+// --- steps and prerequisites -------------------------------------------
+
+// stepIDs is the ordered step list: fixed steps around the services that
+// apply in the catalogue's order, with smart-card login services after the
+// browser ones (the wizard does those itself, after the browser work).
+func (w *Wizard) stepIDs() []StepID {
+	ids := []StepID{StepWelcome, StepKeys, StepFIDOPIN}
+	var mac []StepID
+	for _, s := range w.o.Catalogue.Services {
+		if s.Verification.Kind == catalogue.KindSCAuth {
+			mac = append(mac, StepID(s.ID))
+		} else {
+			ids = append(ids, StepID(s.ID))
+		}
+	}
+	ids = append(ids, mac...)
+	return append(ids, StepOTP, StepReport, StepSummary)
+}
+
+func (w *Wizard) hasStep(id StepID) bool { return slices.Contains(w.stepIDs(), id) }
+
+func (w *Wizard) service(id StepID) (catalogue.Service, bool) {
+	return w.o.Catalogue.Service(string(id))
+}
+
+// notApplicable says why a service does not apply here, or "".
+func (w *Wizard) notApplicable(s catalogue.Service) string {
+	if !s.AppliesOn(w.o.GOOS) {
+		return fmt.Sprintf("%s applies only on %s; this computer runs %s", s.Name, osNames(s.Platforms), osName(w.o.GOOS))
+	}
+	if s.Verification.Kind == catalogue.KindSCAuth {
+		if w.o.SmartCard == nil {
+			return "smart-card login cannot be set up by this build of keywizard"
+		}
+		if ok, why := w.o.SmartCard.Supported(); !ok {
+			return why
+		}
+	}
+	return ""
+}
+
+func osName(goos string) string {
+	switch goos {
+	case "darwin":
+		return "macOS"
+	case "linux":
+		return "Linux"
+	case "windows":
+		return "Windows"
+	}
+	return goos
+}
+
+func osNames(goos []string) string {
+	n := make([]string, len(goos))
+	for i, g := range goos {
+		n[i] = osName(g)
+	}
+	return strings.Join(n, " or ")
+}
+
+// perKey reports whether a step is done on each key.
+func perKey(id StepID) bool {
+	switch id {
+	case StepWelcome, StepKeys, StepReport, StepSummary:
+		return false
+	}
+	return true
+}
+
+// checkReachable enforces the only hard prerequisites: who you are, then at
+// least one key.
+func (w *Wizard) checkReachableLocked(id StepID) error {
+	if !w.hasStep(id) {
+		return fmt.Errorf("%w: %q", ErrUnknownStep, id)
+	}
+	if id == StepWelcome {
+		return nil
+	}
+	if w.p.Person == nil {
+		return ErrNotStarted
+	}
+	if id == StepKeys {
+		return nil
+	}
+	if len(w.p.Keys) == 0 {
+		return ErrNoKeys
+	}
+	return nil
+}
+
+// keyRefLocked names an assigned key, or fails with ErrNotYourKey.
+func (w *Wizard) keyRefLocked(serial uint32) (KeyRef, AssignedKey, error) {
+	k, ok := w.p.key(serial)
+	if !ok {
+		return KeyRef{}, AssignedKey{}, fmt.Errorf("serial %d: %w", serial, ErrNotYourKey)
+	}
+	return KeyRef{Serial: k.Serial, Model: k.Model, Role: k.Role, Label: Label(k.Role, k.Model, k.Serial)}, k, nil
+}
+
+// prepare checks an action on (step, serial) may run and names the key.
+func (w *Wizard) prepare(id StepID, serial uint32) (KeyRef, AssignedKey, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkReachableLocked(id); err != nil {
+		return KeyRef{}, AssignedKey{}, err
+	}
+	return w.keyRefLocked(serial)
+}
+
+// setAttention records (or with msg "" clears) a step's problem on a key.
+func (w *Wizard) setAttention(id StepID, serial uint32, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.attention[id]
+	if m == nil {
+		m = map[uint32]string{}
+		w.attention[id] = m
+	}
+	if msg == "" {
+		delete(m, serial)
+	} else {
+		m[serial] = msg
+	}
+}
+
+// fail records err against the step and key and returns it. Wrong-key and
+// not-found errors from Keys are turned into *WrongKeyError when another
+// key is plugged in.
+func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) error {
+	if errors.Is(err, device.ErrNotFound) && !errors.Is(err, ErrNotVerified) {
+		err = w.whichKey(ctx, ref, err)
+	}
+	w.setAttention(id, ref.Serial, err.Error())
+	return err
+}
+
+// whichKey turns "serial X not connected" into a *WrongKeyError naming the
+// key that is there, if any.
+func (w *Wizard) whichKey(ctx context.Context, ref KeyRef, orig error) error {
+	keys, err := w.o.Keys.List(ctx)
+	if err != nil {
+		return orig
+	}
+	w.setConnected(keys)
+	var present []uint32
+	for _, k := range keys {
+		if k.Serial == ref.Serial {
+			return orig // it is there; the error was about something else
+		}
+		present = append(present, k.Serial)
+	}
+	if len(present) == 0 {
+		return fmt.Errorf("%s is not plugged in; plug it in and try again: %w", ref.Label, &device.KeyNotFoundError{Serial: ref.Serial})
+	}
+	got := present[0]
+	w.mu.Lock()
+	gotLabel := fmt.Sprintf("serial %d", got)
+	if k, ok := w.p.key(got); ok {
+		gotLabel = Label(k.Role, k.Model, k.Serial)
+	} else if k, ok := w.connected[got]; ok {
+		gotLabel = fmt.Sprintf("%s · serial %d, which is not one of your keys", k.Model, got)
+	}
+	w.mu.Unlock()
+	return &WrongKeyError{Want: ref.Serial, Got: got, WantLabel: ref.Label, GotLabel: gotLabel}
+}
+
+// requirePresent checks the key is plugged in, for steps that need it but
+// make no key call of their own (opening a registration page).
+func (w *Wizard) requirePresent(ctx context.Context, ref KeyRef) error {
+	keys, err := w.o.Keys.List(ctx)
+	if err != nil {
+		return fmt.Errorf("looking for your keys: %w", err)
+	}
+	w.setConnected(keys)
+	for _, k := range keys {
+		if k.Serial == ref.Serial {
+			return nil
+		}
+	}
+	return w.whichKey(ctx, ref, &device.KeyNotFoundError{Serial: ref.Serial})
+}
+
+// record stores evidence for a step on a key and moves on when the step is
+// complete.
+func (w *Wizard) record(ctx context.Context, id StepID, serial uint32, e Evidence) error {
+	w.setAttention(id, serial, "")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	it := w.p.item(id, serial)
+	it.Evidence = &e
+	if w.p.Current == id && w.stepDoneLocked(id) {
+		w.p.Current = w.nextLocked(id)
+	}
+	return w.saveLocked(ctx)
+}
+
+// withTouch runs op, telling the person to touch the key if it takes longer
+// than TouchDelay (a key waiting for touch blinks and blocks).
+func (w *Wizard) withTouch(ref KeyRef, op func() error) error {
+	var (
+		mu    sync.Mutex
+		fired bool
+		done  bool
+	)
+	t := time.AfterFunc(w.o.TouchDelay, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			fired = true
+			w.o.Prompter.TouchKey(ref, true)
+		}
+	})
+	err := op()
+	t.Stop()
+	mu.Lock()
+	done = true
+	if fired {
+		w.o.Prompter.TouchKey(ref, false)
+	}
+	mu.Unlock()
+	return err
+}
+
+// --- actions -----------------------------------------------------------
+
+// Start records who the person is (welcome step) and moves to the keys.
+// Calling it again updates the person and keeps all progress.
+func (w *Wizard) Start(ctx context.Context, person Person) error {
+	defer w.begin("Saving who you are")()
+	person.Name = strings.TrimSpace(person.Name)
+	person.Email = strings.TrimSpace(person.Email)
+	if person.Name == "" {
+		return fmt.Errorf("enter your name: %w", device.ErrInvalidArgument)
+	}
+	if a, err := mail.ParseAddress(person.Email); err != nil || a.Address != person.Email {
+		return fmt.Errorf("enter your work e-mail address (like name@company.com): %w", device.ErrInvalidArgument)
+	}
+	if person.StartDate.IsZero() {
+		return fmt.Errorf("enter your start date: %w", device.ErrInvalidArgument)
+	}
+	y, m, d := person.StartDate.Date()
+	person.StartDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return w.update(ctx, func(p *Progress) {
+		if p.Person != nil && person.Accounts == nil {
+			person.Accounts = p.Person.Accounts
+		}
+		p.Person = &person
+		if p.Current == StepWelcome {
+			p.Current = StepKeys
+		}
+	})
+}
+
+// SetAccount records the person's account name for a service that matches
+// passkeys by it (catalogue user "account", e.g. the GitHub username).
+func (w *Wizard) SetAccount(ctx context.Context, serviceID, account string) error {
+	defer w.begin("Saving your account name")()
+	s, ok := w.service(StepID(serviceID))
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownStep, serviceID)
+	}
+	account = strings.TrimSpace(account)
+	if account == "" {
+		return fmt.Errorf("enter your %s: %w", s.AccountLabel, device.ErrInvalidArgument)
+	}
+	w.mu.Lock()
+	if w.p.Person == nil {
+		w.mu.Unlock()
+		return ErrNotStarted
+	}
+	w.mu.Unlock()
+	return w.update(ctx, func(p *Progress) {
+		if p.Person.Accounts == nil {
+			p.Person.Accounts = map[string]string{}
+		}
+		p.Person.Accounts[serviceID] = account
+	})
+}
+
+// DetectKeys looks for plugged-in keys; the snapshot's Detected lists them
+// with suggested roles.
+func (w *Wizard) DetectKeys(ctx context.Context) error {
+	defer w.begin("Looking for your keys")()
+	keys, err := w.o.Keys.List(ctx)
+	if err != nil {
+		w.mu.Lock()
+		w.stepNote[StepKeys] = "Could not look for keys: " + err.Error()
+		w.mu.Unlock()
+		return fmt.Errorf("looking for your keys: %w", err)
+	}
+	w.setConnected(keys)
+	w.mu.Lock()
+	delete(w.stepNote, StepKeys)
+	w.mu.Unlock()
+	if len(keys) == 0 {
+		return fmt.Errorf("no YubiKey found; plug one in and try again: %w", device.ErrNotFound)
+	}
+	return nil
+}
+
+func (w *Wizard) setConnected(keys []device.Key) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.connected = map[uint32]device.Key{}
+	for _, k := range keys {
+		w.connected[k.Serial] = k
+	}
+}
+
+// AssignRoles gives keys their roles: everyday (the Nano in the laptop) and
+// backup (mobile + backup). A serial of 0 leaves that role without a key
+// (one key only: its steps wait). Keys must be plugged in, or already be
+// the person's. Progress recorded for a key stays with its serial.
+func (w *Wizard) AssignRoles(ctx context.Context, everyday, backup uint32) error {
+	defer w.begin("Saving your keys")()
+	if everyday == 0 && backup == 0 {
+		return fmt.Errorf("choose at least one key: %w", ErrNoKeys)
+	}
+	if everyday == backup {
+		return fmt.Errorf("one key cannot be both the everyday and the backup key; choose two different keys: %w", device.ErrInvalidArgument)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.p.Person == nil {
+		return ErrNotStarted
+	}
+	var keys []AssignedKey
+	for _, a := range []struct {
+		serial uint32
+		role   Role
+	}{{everyday, RoleEveryday}, {backup, RoleBackup}} {
+		if a.serial == 0 {
+			continue
+		}
+		var k AssignedKey
+		if c, ok := w.connected[a.serial]; ok {
+			k = AssignedKey{Serial: c.Serial, Model: c.Model, FormFactor: c.Info.FormFactor.String(), HasNFC: c.Info.HasNFC}
+			if c.Info.Version != (device.Version{}) {
+				k.Firmware = c.Info.Version.String()
+			}
+		} else if old, ok := w.p.key(a.serial); ok {
+			k = old
+		} else {
+			return fmt.Errorf("plug in the key with serial %d first: %w", a.serial, &device.KeyNotFoundError{Serial: a.serial, Present: sortedSerials(w.connected)})
+		}
+		k.Role = a.role
+		keys = append(keys, k)
+	}
+	w.p.Keys = keys
+	w.p.Ignored = slices.DeleteFunc(w.p.Ignored, func(s uint32) bool { return s == everyday || s == backup })
+	if w.p.Current == StepKeys || w.p.Current == StepWelcome {
+		w.p.Current = w.nextLocked(StepKeys)
+	}
+	return w.saveLocked(ctx)
+}
+
+// IgnoreKey stops the wizard from asking about a plugged-in key that is not
+// the person's (a colleague's key, a spare).
+func (w *Wizard) IgnoreKey(ctx context.Context, serial uint32) error {
+	defer w.begin("")()
+	return w.update(ctx, func(p *Progress) {
+		if !slices.Contains(p.Ignored, serial) {
+			p.Ignored = append(p.Ignored, serial)
+		}
+	})
+}
+
+// Watch follows keys arriving and leaving until ctx ends, keeping the
+// snapshot's Detected, Unknown and Connected up to date.
+func (w *Wizard) Watch(ctx context.Context) error {
+	ch, err := w.o.Keys.Watch(ctx)
+	if err != nil {
+		return fmt.Errorf("watching for keys: %w", err)
+	}
+	go func() {
+		for ev := range ch {
+			w.mu.Lock()
+			switch ev.Kind {
+			case KeyAdded:
+				w.connected[ev.Key.Serial] = ev.Key
+			case KeyRemoved:
+				delete(w.connected, ev.Key.Serial)
+			}
+			w.mu.Unlock()
+			w.publish()
+		}
+	}()
+	return nil
+}
+
+// GoTo makes id the current step. Steps after the welcome need the person,
+// and steps after the keys need at least one key.
+func (w *Wizard) GoTo(ctx context.Context, id StepID) error {
+	defer w.begin("")()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkReachableLocked(id); err != nil {
+		return err
+	}
+	w.p.Current = id
+	return w.saveLocked(ctx)
+}
+
+// Next moves to the next step that is neither done nor not applicable.
+func (w *Wizard) Next(ctx context.Context) error {
+	defer w.begin("")()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	next := w.nextLocked(w.p.Current)
+	if err := w.checkReachableLocked(next); err != nil {
+		return err
+	}
+	w.p.Current = next
+	return w.saveLocked(ctx)
+}
+
+// nextLocked is the first step after id that still needs doing, or the
+// summary.
+func (w *Wizard) nextLocked(id StepID) StepID {
+	ids := w.stepIDs()
+	i := slices.Index(ids, id)
+	for _, n := range ids[i+1:] {
+		st := w.stepStatusLocked(n)
+		if st != StatusDone && st != StatusNotApplicable {
+			return n
+		}
+	}
+	return StepSummary
+}
+
+// Redo clears a step's results (on the given keys, or all) and makes it
+// current, so it can be done again. Redoing macOS login also forgets the
+// smart-card setup, so ProvisionMac runs again.
+func (w *Wizard) Redo(ctx context.Context, id StepID, serials ...uint32) error {
+	defer w.begin("")()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkReachableLocked(id); err != nil {
+		return err
+	}
+	match := func(s uint32) bool { return len(serials) == 0 || slices.Contains(serials, s) }
+	for s := range w.p.Items[id] {
+		if match(s) {
+			delete(w.p.Items[id], s)
+		}
+	}
+	for s := range w.attention[id] {
+		if match(s) {
+			delete(w.attention[id], s)
+		}
+	}
+	if s, ok := w.service(id); ok && s.Verification.Kind == catalogue.KindSCAuth {
+		for serial := range w.p.PIV {
+			if match(serial) {
+				delete(w.p.PIV, serial)
+			}
+		}
+	}
+	if id == StepReport {
+		w.p.Report = ReportRecord{}
+	}
+	w.p.Current = id
+	return w.saveLocked(ctx)
+}
+
+// --- FIDO2 PIN ---------------------------------------------------------
+
+// fidoPINRules: CTAP 2.1 §6.5.5 counts a PIN's length in Unicode code
+// points (minimum from getInfo, default 4) and caps it at 63 bytes of UTF-8.
+func checkFIDOPIN(pin string, minLen int) error {
+	if minLen <= 0 {
+		minLen = 4
+	}
+	if n := utf8.RuneCountInString(pin); n < minLen {
+		return fmt.Errorf("the FIDO2 PIN must be at least %d characters; choose a longer one: %w", minLen, device.ErrPINPolicy)
+	}
+	if len(pin) > 63 {
+		return fmt.Errorf("the FIDO2 PIN must be at most 63 bytes; choose a shorter one: %w", device.ErrPINPolicy)
+	}
+	return nil
+}
+
+// SetPIN makes sure the key has a FIDO2 PIN: it asks for a new one (with the
+// key's rules) when none is set, or when the key demands a change; a PIN
+// already set counts as done. Evidence: the key reports a PIN set.
+func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
+	defer w.begin("Setting the FIDO2 PIN")()
+	ref, _, err := w.prepare(StepFIDOPIN, serial)
+	if err != nil {
+		return err
+	}
+	st, err := w.o.Keys.FIDOState(ctx, serial)
+	if err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
+	}
+	if st.PINSet && st.ForcePINChange {
+		return w.changePIN(ctx, ref, st)
+	}
+	if !st.PINSet {
+		pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeNewFIDOPIN, RetriesLeft: -1,
+			MinLen: max(st.MinPINLength, 4), MaxLen: 63,
+			Text: "Choose a FIDO2 PIN for " + ref.Label + ". Websites ask for it when you sign in with a passkey on this key."})
+		if err != nil {
+			return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
+		}
+		if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
+			return w.fail(ctx, StepFIDOPIN, ref, err)
+		}
+		if err := w.o.Keys.SetFIDOPIN(ctx, serial, pin); err != nil {
+			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("setting the FIDO2 PIN on %s: %w", ref.Label, err))
+		}
+		if st, err = w.o.Keys.FIDOState(ctx, serial); err != nil {
+			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the PIN back from %s: %w", ref.Label, err))
+		}
+		if !st.PINSet {
+			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("%s still reports no FIDO2 PIN after setting one; try again: %w", ref.Label, device.ErrInvalidResponse))
+		}
+		return w.record(ctx, StepFIDOPIN, serial, Evidence{Level: VerifiedOnKey, Detail: "FIDO2 PIN set by keywizard; the key reports a PIN set", At: w.o.Clock.Now()})
+	}
+	return w.record(ctx, StepFIDOPIN, serial, Evidence{Level: VerifiedOnKey,
+		Detail: fmt.Sprintf("the key reports a FIDO2 PIN already set (%s)", triesLeft(st.PINRetries)), At: w.o.Clock.Now()})
+}
+
+func triesLeft(n int) string {
+	switch {
+	case n < 0:
+		return "tries left unknown"
+	case n == 1:
+		return "1 try left"
+	}
+	return fmt.Sprintf("%d tries left", n)
+}
+
+// ChangePIN changes the key's FIDO2 PIN (asks for the current and a new one).
+func (w *Wizard) ChangePIN(ctx context.Context, serial uint32) error {
+	defer w.begin("Changing the FIDO2 PIN")()
+	ref, _, err := w.prepare(StepFIDOPIN, serial)
+	if err != nil {
+		return err
+	}
+	st, err := w.o.Keys.FIDOState(ctx, serial)
+	if err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
+	}
+	if !st.PINSet {
+		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("%s has no FIDO2 PIN to change; set one instead: %w", ref.Label, device.ErrPINNotSet))
+	}
+	return w.changePIN(ctx, ref, st)
+}
+
+func (w *Wizard) changePIN(ctx context.Context, ref KeyRef, st *device.FIDOState) error {
+	if st.PINRetries == 0 {
+		return w.fail(ctx, StepFIDOPIN, ref, blockedFIDO(ref))
+	}
+	old, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeCurrentFIDOPIN, RetriesLeft: st.PINRetries,
+		Text: "Enter the current FIDO2 PIN of " + ref.Label + "."})
+	if err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
+	}
+	pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeNewFIDOPIN, RetriesLeft: -1,
+		MinLen: max(st.MinPINLength, 4), MaxLen: 63, Text: "Choose a new FIDO2 PIN for " + ref.Label + "."})
+	if err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
+	}
+	if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, err)
+	}
+	if err := w.o.Keys.ChangeFIDOPIN(ctx, ref.Serial, old, pin); err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, pinErr(ref, fmt.Errorf("changing the FIDO2 PIN on %s: %w", ref.Label, err)))
+	}
+	return w.record(ctx, StepFIDOPIN, ref.Serial, Evidence{Level: VerifiedOnKey, Detail: "FIDO2 PIN changed; the key accepted the current PIN", At: w.o.Clock.Now()})
+}
+
+func blockedFIDO(ref KeyRef) error {
+	return fmt.Errorf("the FIDO2 PIN of %s is blocked; only a FIDO reset (which removes every passkey on it) can clear it, so ask IT: %w",
+		ref.Label, &device.PINError{Which: device.FIDO2PIN, Retries: 0})
+}
+
+// pinErr adds what to do to a wrong or blocked PIN error.
+func pinErr(ref KeyRef, err error) error {
+	var pe *device.PINError
+	switch {
+	case errors.As(err, &pe) && pe.Retries == 0, errors.Is(err, device.ErrBlocked):
+		if pe != nil && pe.Which != device.FIDO2PIN && pe.Which != "" {
+			return fmt.Errorf("%w; ask IT to help unblock it", err)
+		}
+		return fmt.Errorf("%w; only a FIDO reset (which removes every passkey on %s) can clear it, so ask IT", err, ref.Label)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w; try again", err)
+	}
+	return err
+}
+
+func cancelled(err error) error {
+	if errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("nothing was changed: %w", ErrCancelled)
+	}
+	return fmt.Errorf("asking for a PIN: %w", err)
+}
+
+// --- services ----------------------------------------------------------
+
+func (w *Wizard) prepareService(id string, serial uint32) (catalogue.Service, KeyRef, AssignedKey, error) {
+	s, ok := w.service(StepID(id))
+	if !ok {
+		return catalogue.Service{}, KeyRef{}, AssignedKey{}, fmt.Errorf("%w: %q", ErrUnknownStep, id)
+	}
+	if why := w.notApplicable(s); why != "" {
+		return s, KeyRef{}, AssignedKey{}, &NotApplicableError{Step: StepID(id), Reason: why}
+	}
+	ref, k, err := w.prepare(StepID(id), serial)
+	return s, ref, k, err
+}
+
+// OpenService opens the service's registration page for a key. The key
+// must be plugged in (registering needs it): another key plugged in is a
+// *WrongKeyError. A browser that fails gives a *BrowserError with the URL
+// to open by hand.
+func (w *Wizard) OpenService(ctx context.Context, serviceID string, serial uint32) error {
+	s, _, _, err := w.prepareService(serviceID, serial)
+	if err != nil {
+		return err
+	}
+	if s.URL == "" {
+		return fmt.Errorf("%s has no web page; keywizard sets it up itself: %w", s.Name, device.ErrInvalidArgument)
+	}
+	return w.open(ctx, s, serial, s.URL)
+}
+
+// OpenLink opens one of the service's alternate pages (AlternateURLs).
+func (w *Wizard) OpenLink(ctx context.Context, serviceID string, serial uint32, url string) error {
+	s, _, _, err := w.prepareService(serviceID, serial)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(s.AlternateURLs, func(l catalogue.Link) bool { return l.URL == url }) && url != s.URL {
+		return fmt.Errorf("%q is not a page of %s: %w", url, s.Name, device.ErrInvalidArgument)
+	}
+	return w.open(ctx, s, serial, url)
+}
+
+func (w *Wizard) open(ctx context.Context, s catalogue.Service, serial uint32, url string) error {
+	defer w.begin("Opening " + s.Name)()
+	id := StepID(s.ID)
+	ref, _, err := w.prepare(id, serial)
+	if err != nil {
+		return err
+	}
+	if err := w.requirePresent(ctx, ref); err != nil {
+		return w.fail(ctx, id, ref, err)
+	}
+	if err := w.o.Browser.Open(url); err != nil {
+		return w.fail(ctx, id, ref, &BrowserError{URL: url, Err: err})
+	}
+	w.setAttention(id, serial, "")
+	return w.update(ctx, func(p *Progress) {
+		p.item(id, serial).OpenedAt = w.o.Clock.Now()
+		p.Current = id
+	})
+}
+
+// Verify checks a service on a key and records the evidence: a passkey on
+// the key (fido-credential, asks for the FIDO2 PIN) or the macOS pairing
+// (sc-auth). Self-attested services return ErrCannotVerify: use Attest.
+func (w *Wizard) Verify(ctx context.Context, serviceID string, serial uint32) error {
+	s, ref, _, err := w.prepareService(serviceID, serial)
+	if err != nil {
+		return err
+	}
+	defer w.begin("Checking " + s.Name)()
+	switch s.Verification.Kind {
+	case catalogue.KindFIDOCredential:
+		return w.verifyCredential(ctx, s, ref)
+	case catalogue.KindSCAuth:
+		return w.verifyPairing(ctx, s, ref)
+	}
+	return fmt.Errorf("%s: %w", s.Name, ErrCannotVerify)
+}
+
+func (w *Wizard) verifyCredential(ctx context.Context, s catalogue.Service, ref KeyRef) error {
+	id := StepID(s.ID)
+	user := ""
+	w.mu.Lock()
+	switch s.Verification.User {
+	case catalogue.UserEmail:
+		user = w.p.Person.Email
+	case catalogue.UserAccount:
+		user = w.p.Person.Accounts[s.ID]
+	}
+	w.mu.Unlock()
+	if s.Verification.User == catalogue.UserAccount && user == "" {
+		return w.fail(ctx, id, ref, &NeedAccountError{Service: s.ID, Label: s.AccountLabel})
+	}
+	st, err := w.o.Keys.FIDOState(ctx, ref.Serial)
+	if err != nil {
+		return w.fail(ctx, id, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
+	}
+	if !st.PINSet {
+		return w.fail(ctx, id, ref, fmt.Errorf("%s has no FIDO2 PIN yet; set one in the FIDO2 PIN step first (a passkey needs it): %w", ref.Label, device.ErrPINNotSet))
+	}
+	if st.PINRetries == 0 {
+		return w.fail(ctx, id, ref, blockedFIDO(ref))
+	}
+	pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeUnlockFIDO, RetriesLeft: st.PINRetries,
+		Text: "Enter the FIDO2 PIN of " + ref.Label + " so keywizard can look for your " + s.Name + " passkey on it."})
+	if err != nil {
+		return w.fail(ctx, id, ref, cancelled(err))
+	}
+	var found bool
+	err = w.withTouch(ref, func() error {
+		var err error
+		found, err = w.o.Keys.HasCredential(ctx, ref.Serial, pin, s.Verification.RPID, user)
+		return err
+	})
+	if err != nil {
+		return w.fail(ctx, id, ref, pinErr(ref, fmt.Errorf("reading passkeys from %s: %w", ref.Label, err)))
+	}
+	what := "a passkey for " + s.Verification.RPID
+	if user != "" {
+		what += " (user " + user + ")"
+	}
+	if !found {
+		hint := s.PasskeyHint
+		if hint == "" {
+			hint = "Register it as a passkey, so it is stored on the key."
+		}
+		hint += " If you registered it another way, you can confirm it yourself instead."
+		return w.fail(ctx, id, ref, &NotVerifiedError{Service: s.Name, Key: ref.Label, What: what, Hint: hint})
+	}
+	return w.record(ctx, id, ref.Serial, Evidence{Level: VerifiedOnKey, Detail: what + " is on the key", At: w.o.Clock.Now()})
+}
+
+// Attest records the person's own confirmation that a service is set up on
+// a key: for services nothing can check, and as the fallback for
+// passkey-checkable services registered another way (e.g. Google's classic
+// security-key link). It never replaces stronger evidence. macOS login is
+// always checked by the system, so it cannot be attested.
+func (w *Wizard) Attest(ctx context.Context, serviceID string, serial uint32) error {
+	s, ref, _, err := w.prepareService(serviceID, serial)
+	if err != nil {
+		return err
+	}
+	defer w.begin("Saving")()
+	if s.Verification.Kind == catalogue.KindSCAuth {
+		return fmt.Errorf("%s is checked by macOS itself; use Verify: %w", s.Name, device.ErrInvalidArgument)
+	}
+	w.mu.Lock()
+	e := w.p.evidence(StepID(s.ID), serial)
+	w.mu.Unlock()
+	if e != nil && e.Level != SelfAttested {
+		return nil
+	}
+	return w.record(ctx, StepID(s.ID), serial, Evidence{Level: SelfAttested,
+		Detail: "you confirmed registering " + ref.Label + " with " + s.Name, At: w.o.Clock.Now()})
+}
+
+// --- macOS smart-card login -------------------------------------------
+
+// ProvisionMac sets a key up for macOS smart-card login: it asks the person
+// to confirm (naming the key by serial and model: the key's PIV PIN, PUK,
+// management key and 9a/9d keys are replaced), asks for the new PIV PIN and
+// PUK, provisions through Keys.ProvisionPIV, then pairs the key with the
+// macOS user and checks the pairing with sc_auth. On other systems it is a
+// *NotApplicableError with the reason.
+func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint32) error {
+	s, ref, _, err := w.prepareService(serviceID, serial)
+	if err != nil {
+		return err
+	}
+	if s.Verification.Kind != catalogue.KindSCAuth {
+		return fmt.Errorf("%s is not a smart-card login service: %w", s.Name, device.ErrInvalidArgument)
+	}
+	defer w.begin("Setting up " + ref.Label + " for macOS login")()
+	id := StepID(s.ID)
+	w.mu.Lock()
+	rec := w.p.PIV[serial]
+	person := *w.p.Person
+	w.mu.Unlock()
+	if rec == nil {
+		st, err := w.o.Keys.PIVState(ctx, serial)
+		if err != nil {
+			return w.fail(ctx, id, ref, fmt.Errorf("reading the smart-card state of %s: %w", ref.Label, err))
+		}
+		ok, err := w.o.Prompter.Confirm(ctx, ConfirmRequest{Kind: ConfirmProvisionPIV, Key: ref, Destructive: true,
+			Title: fmt.Sprintf("Set up %s (serial %d) for macOS login?", ref.Model, ref.Serial),
+			Text: fmt.Sprintf("keywizard will replace the smart-card (PIV) PIN, PUK and management key of %s, serial %d, "+
+				"and create new login keys in slots 9a and 9d. Anything already in those slots is replaced.", ref.Model, ref.Serial)})
+		if err != nil {
+			return w.fail(ctx, id, ref, cancelled(err))
+		}
+		if !ok {
+			return w.fail(ctx, id, ref, fmt.Errorf("nothing was changed on %s: %w", ref.Label, ErrCancelled))
+		}
+		params := PIVParams{Subject: person.Name}
+		factoryPIN := st.DefaultPIN == nil || *st.DefaultPIN
+		if !factoryPIN {
+			if st.PINRetries == 0 {
+				return w.fail(ctx, id, ref, fmt.Errorf("the PIV PIN of %s is blocked; ask IT: %w", ref.Label, &device.PINError{Which: device.PIVPIN, Retries: 0}))
+			}
+			if params.CurrentPIN, err = w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.PIVPIN, Purpose: PurposeCurrentPIVPIN,
+				RetriesLeft: st.PINRetries, Text: "This key's smart-card PIN was already changed. Enter it to continue."}); err != nil {
+				return w.fail(ctx, id, ref, cancelled(err))
+			}
+		}
+		if params.NewPIN, err = w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.PIVPIN, Purpose: PurposeNewPIVPIN, RetriesLeft: -1,
+			MinLen: 6, MaxLen: 8, DigitsOnly: true,
+			Text: "Choose a smart-card PIN of 6 to 8 digits for " + ref.Label + ". You type it when you log in to your Mac with the key."}); err != nil {
+			return w.fail(ctx, id, ref, cancelled(err))
+		}
+		if err := checkPIVPIN(params.NewPIN); err != nil {
+			return w.fail(ctx, id, ref, err)
+		}
+		if st.DefaultPUK == nil || *st.DefaultPUK {
+			if params.NewPUK, err = w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.PIVPUK, Purpose: PurposeNewPIVPUK, RetriesLeft: -1,
+				MinLen: 6, MaxLen: 8,
+				Text: "Choose a PUK of 6 to 8 characters for " + ref.Label + ". It unblocks the smart-card PIN; keep it somewhere safe."}); err != nil {
+				return w.fail(ctx, id, ref, cancelled(err))
+			}
+			if err := checkPUK(params.NewPUK, params.NewPIN); err != nil {
+				return w.fail(ctx, id, ref, err)
+			}
+		}
+		var res PIVResult
+		err = w.withTouch(ref, func() error {
+			var err error
+			res, err = w.o.Keys.ProvisionPIV(ctx, serial, params)
+			return err
+		})
+		if err != nil {
+			return w.fail(ctx, id, ref, pinErr(ref, fmt.Errorf("setting up %s for smart-card login: %w", ref.Label, err)))
+		}
+		if len(res.Identities) == 0 {
+			return w.fail(ctx, id, ref, fmt.Errorf("setting up %s reported no login identity: %w", ref.Label, device.ErrInvalidResponse))
+		}
+		rec = &PIVRecord{Identities: slices.Clone(res.Identities), ProvisionedAt: w.o.Clock.Now()}
+		if err := w.update(ctx, func(p *Progress) { p.PIV[serial] = rec }); err != nil {
+			return err
+		}
+	}
+	// Pair: macOS normally offers this itself when the key is re-inserted;
+	// doing it here (sc_auth pair) saves the person the round trip. If it
+	// fails (it may need an administrator), the notification still works.
+	if ids, err := w.o.SmartCard.Identities(ctx); err == nil {
+		for _, idn := range ids {
+			if slices.Contains(rec.Identities, idn.Hash) && !idn.Paired {
+				if err := w.o.SmartCard.Pair(ctx, w.o.OSUser, idn.Hash); err != nil {
+					break
+				}
+			}
+		}
+	}
+	return w.checkPairing(ctx, s, ref, rec)
+}
+
+func (w *Wizard) verifyPairing(ctx context.Context, s catalogue.Service, ref KeyRef) error {
+	w.mu.Lock()
+	rec := w.p.PIV[ref.Serial]
+	w.mu.Unlock()
+	if rec == nil {
+		return w.fail(ctx, StepID(s.ID), ref, fmt.Errorf("set %s up for macOS login first: %w", ref.Label, ErrPrerequisite))
+	}
+	return w.checkPairing(ctx, s, ref, rec)
+}
+
+func (w *Wizard) checkPairing(ctx context.Context, s catalogue.Service, ref KeyRef, rec *PIVRecord) error {
+	id := StepID(s.ID)
+	paired, err := w.o.SmartCard.Paired(ctx, w.o.OSUser)
+	if err != nil {
+		return w.fail(ctx, id, ref, fmt.Errorf("asking macOS which keys are paired (sc_auth list): %w", err))
+	}
+	for _, h := range paired {
+		if slices.Contains(rec.Identities, h) {
+			return w.record(ctx, id, ref.Serial, Evidence{Level: VerifiedBySystem,
+				Detail: fmt.Sprintf("macOS lists the key's login identity %s as paired with user %s (sc_auth list)", h, w.o.OSUser), At: w.o.Clock.Now()})
+		}
+	}
+	return w.fail(ctx, id, ref, &NotVerifiedError{Service: s.Name, Key: ref.Label, What: "a macOS pairing",
+		Hint: "Remove the key, plug it back in, click Pair in the notification macOS shows, type your Mac password and smart-card PIN, then check again."})
+}
+
+// checkPIVPIN: macOS accepts only numeric PIV PINs of 6-8 digits
+// (services.md §2, Yubico "YubiKey for macOS login"); the factory PIN is
+// refused because everyone knows it.
+func checkPIVPIN(pin string) error {
+	if len(pin) < 6 || len(pin) > 8 || strings.Trim(pin, "0123456789") != "" {
+		return fmt.Errorf("the smart-card PIN must be 6 to 8 digits (macOS accepts digits only): %w", device.ErrPINPolicy)
+	}
+	if pin == "123456" {
+		return fmt.Errorf("the smart-card PIN must not be the factory PIN; choose another: %w", device.ErrPINPolicy)
+	}
+	return nil
+}
+
+// checkPUK: PIV PUKs are 6-8 bytes (SP 800-73-4 part 2 §3.2.1, yubico-piv-tool
+// pads to 8).
+func checkPUK(puk, pin string) error {
+	if len(puk) < 6 || len(puk) > 8 {
+		return fmt.Errorf("the PUK must be 6 to 8 characters: %w", device.ErrPINPolicy)
+	}
+	if puk == "12345678" || puk == pin {
+		return fmt.Errorf("the PUK must differ from the factory PUK and from your PIN: %w", device.ErrPINPolicy)
+	}
+	return nil
+}
+
+// --- OTP ---------------------------------------------------------------
+
+// DisableOTP turns the key's OTP application off (USB, and NFC on NFC keys
+// unless Options.KeepNFCOTP) and records the read-back as evidence.
+func (w *Wizard) DisableOTP(ctx context.Context, serial uint32) error {
+	defer w.begin("Turning off OTP")()
+	ref, k, err := w.prepare(StepOTP, serial)
+	if err != nil {
+		return err
+	}
+	nfcToo := k.HasNFC && !w.o.KeepNFCOTP
+	var res OTPResult
+	err = w.withTouch(ref, func() error {
+		var err error
+		res, err = w.o.Keys.DisableOTP(ctx, serial, nfcToo)
+		return err
+	})
+	if errors.Is(err, device.ErrLocked) {
+		return w.fail(ctx, StepOTP, ref, fmt.Errorf("%s has a configuration lock code, so keywizard cannot change it; ask IT for the code or a new key: %w", ref.Label, err))
+	}
+	if err != nil {
+		return w.fail(ctx, StepOTP, ref, fmt.Errorf("turning off OTP on %s: %w", ref.Label, err))
+	}
+	if res.USBEnabled&device.CapOTP != 0 || (nfcToo && res.NFCEnabled&device.CapOTP != 0) {
+		return w.fail(ctx, StepOTP, ref, &NotVerifiedError{Service: "OTP", Key: ref.Label, What: "OTP turned off",
+			Hint: "The key still reports OTP on after the change. Unplug it, plug it back in and try again."})
+	}
+	detail := "OTP off over USB, read back from the key (USB applications: " + res.USBEnabled.String() + ")"
+	if res.HasNFC {
+		if res.NFCEnabled&device.CapOTP == 0 {
+			detail += "; off over NFC too"
+		} else {
+			detail += "; left on over NFC as configured"
+		}
+	}
+	return w.record(ctx, StepOTP, serial, Evidence{Level: VerifiedBySystem, Detail: detail, At: w.o.Clock.Now()})
+}
