@@ -268,6 +268,9 @@ func (c *Client) requireCredMgmt(ctx context.Context, pin string) error {
 // for the metadata first, so an empty key is not asked to enumerate.
 func (c *Client) relyingParties(ctx context.Context, pin string) ([]RelyingParty, error) {
 	existing, _, err := c.a.CredentialsMetadata(ctx, pin)
+	if code, ok := ctapCode(err); ok && code == CTAPNoCredentials {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, c.fail(ctx, "reading FIDO2 credential metadata", err)
 	}

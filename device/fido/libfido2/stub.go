@@ -1,0 +1,27 @@
+//go:build !cgo
+
+package libfido2
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
+)
+
+// Provider is unavailable in a build without cgo: libfido2 is a C library.
+type Provider struct{}
+
+var _ fido.Provider = Provider{}
+
+// NewProvider returns the provider.
+func NewProvider() Provider { return Provider{} }
+
+var errNoCgo = fmt.Errorf("FIDO over USB needs libfido2, and this keywizard was built without cgo: %w", device.ErrUnsupported)
+
+// Locations returns device.ErrUnsupported.
+func (Provider) Locations(context.Context) ([]fido.Location, error) { return nil, errNoCgo }
+
+// Open returns device.ErrUnsupported.
+func (Provider) Open(context.Context, string) (fido.Authenticator, error) { return nil, errNoCgo }
