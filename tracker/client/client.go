@@ -148,7 +148,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Describe implements [Recorder].
-func (c *Client) Describe() string { return "Reporting to the onboarding tracker at " + c.base.String() }
+func (c *Client) Describe() string {
+	return "Reporting to the onboarding tracker at " + c.base.String()
+}
 
 // NewIdempotencyKey returns a fresh random key.
 func NewIdempotencyKey() string {
