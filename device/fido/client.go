@@ -51,6 +51,12 @@ type Options struct {
 	TouchDelay time.Duration
 }
 
+// OptionsFor fills the key identity in Options from a scanned key: its
+// serial, model, firmware and how its FIDO device was matched to it.
+func OptionsFor(k *device.Key) Options {
+	return Options{Serial: k.Serial, Model: k.Model, Firmware: k.Info.Version, Match: k.FIDOMatch}
+}
+
 // Client is keywizard's FIDO2 logic for one authenticator: every rule and
 // error interpretation lives here, so that it is the same for a key on USB
 // HID (package fido/libfido2) and the simulator (package sim/simfido).
@@ -206,6 +212,13 @@ func (c *Client) SetPIN(ctx context.Context, pin string) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if err := c.a.SetPIN(ctx, pin); err != nil {
+		if code, ok := ctapCode(err); ok && code == CTAPPINAuthInvalid {
+			// CTAP 2.1 §6.5.5.5 setPIN: "If a PIN has already been set,
+			// authenticator returns CTAP2_ERR_PIN_AUTH_INVALID" (set
+			// meanwhile by another program).
+			return fmt.Errorf("%s: a FIDO2 PIN is already set on this key; change it with the current PIN instead: %w", op,
+				&statusError{meaning: device.ErrInvalidArgument, status: &CTAPError{Code: code}})
+		}
 		return c.fail(ctx, op, err)
 	}
 	return nil
@@ -255,6 +268,12 @@ func (c *Client) requireCredMgmt(ctx context.Context, pin string) error {
 	}
 	if !info.Options["clientPin"] {
 		return fmt.Errorf("listing credentials needs a FIDO2 PIN; set one first: %w", device.ErrPINNotSet)
+	}
+	if info.ForcePINChange {
+		// CTAP 2.1 §6.5.5.7: with forcePINChange the key refuses PIN
+		// tokens (PIN_POLICY_VIOLATION) until the PIN is changed; ykman
+		// says the same ("Change the PIN first").
+		return fmt.Errorf("the key requires its FIDO2 PIN to be changed before it can be used; change the PIN first: %w", device.ErrPINPolicy)
 	}
 	if !info.Options["credMgmt"] && !info.Options["credentialMgmtPreview"] {
 		// Before firmware 5.2 a YubiKey cannot list its credentials.

@@ -591,3 +591,71 @@ func TestErrorsNeverCarryPIN(t *testing.T) {
 		}
 	}
 }
+
+// staleInfo reports a key without a PIN although one is set, as when
+// another program sets the PIN between getInfo and setPIN.
+type staleInfo struct{ fido.Authenticator }
+
+func (s staleInfo) Info(ctx context.Context) (*fido.RawInfo, error) {
+	info, err := s.Authenticator.Info(ctx)
+	if err == nil {
+		info.Options["clientPin"] = false
+	}
+	return info, err
+}
+
+func TestSetPINRaceAlreadySet(t *testing.T) {
+	a, c := newNano(t, simfido.Config{})
+	if err := c.SetPIN(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	stale := fido.NewClient(staleInfo{a}, fido.Options{})
+	err := stale.SetPIN(ctx, "314159")
+	var ce *fido.CTAPError
+	if !errors.Is(err, device.ErrInvalidArgument) || !errors.As(err, &ce) || ce.Code != fido.CTAPPINAuthInvalid {
+		t.Fatalf("SetPIN over a PIN set meanwhile = %v, want ErrInvalidArgument from PIN_AUTH_INVALID", err)
+	}
+	if _, err := c.Credentials(ctx, pin); err != nil {
+		t.Errorf("the first PIN no longer works: %v", err)
+	}
+}
+
+func TestResetCanceledWhileWaitingForTouch(t *testing.T) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := simfido.New(simfido.Config{Serial: nanoSerial, Model: nanoModel, Firmware: fw543,
+		Touch: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }})
+	var mu sync.Mutex
+	var events []bool
+	c := fido.NewClient(a, fido.Options{Serial: nanoSerial, Model: nanoModel, Match: device.MatchExact, TouchDelay: time.Millisecond,
+		OnTouch: func(w bool) {
+			mu.Lock()
+			events = append(events, w)
+			mu.Unlock()
+			if w {
+				cancel() // the user gives up in the UI
+			}
+		}})
+	if err := c.SetPIN(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reset(cctx, fido.Confirmation{Serial: nanoSerial, Model: nanoModel}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Reset = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(events, []bool{true, false}) {
+		t.Errorf("OnTouch calls = %v, want [true false]", events)
+	}
+	if !mustState(t, c).PINSet {
+		t.Error("canceled reset erased the key")
+	}
+}
+
+func TestOptionsFor(t *testing.T) {
+	k := &device.Key{Serial: 7, Model: nanoModel, Info: device.Info{Version: fw543}, FIDOMatch: device.MatchUnique}
+	want := fido.Options{Serial: 7, Model: nanoModel, Firmware: fw543, Match: device.MatchUnique}
+	if got := fido.OptionsFor(k); got.Serial != want.Serial || got.Model != want.Model || got.Firmware != want.Firmware || got.Match != want.Match {
+		t.Errorf("OptionsFor = %+v, want %+v", got, want)
+	}
+}

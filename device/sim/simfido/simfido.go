@@ -167,6 +167,15 @@ func (a *Authenticator) SetUSBInterfaces(i device.USBInterface) {
 	a.product = "YubiKey " + name
 }
 
+// SetTouch replaces Config.Touch: how the simulated user answers the next
+// operations that wait for a touch (nil = touched at once). A simulated UI
+// can install a function that waits for its "touch" button.
+func (a *Authenticator) SetTouch(touch func(ctx context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg.Touch = touch
+}
+
 // Location is the manifest entry for this key, as libfido2 would list it.
 func (a *Authenticator) Location() fido.Location {
 	a.mu.Lock()

@@ -434,3 +434,35 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("existing = %d, %v; want 20", ex, err)
 	}
 }
+
+func TestForcePINChangeOnKey(t *testing.T) {
+	a := New(Config{Serial: 13, Model: "YubiKey 5C NFC", Firmware: device.Version{Major: 5, Minor: 7, Patch: 1}})
+	if err := a.SetPIN(ctx, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	a.SetForcePINChange(true)
+	if info, _ := a.Info(ctx); !info.ForcePINChange {
+		t.Fatal("forcePINChange not in getInfo")
+	}
+	if _, _, err := a.CredentialsMetadata(ctx, "123456"); code(t, err) != fido.CTAPPINPolicyViolation {
+		t.Errorf("PIN token while a change is forced = %v, want PIN_POLICY_VIOLATION", err)
+	}
+	if err := a.ChangePIN(ctx, "123456", "654321"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.CredentialsMetadata(ctx, "654321"); err != nil {
+		t.Errorf("after change: %v", err)
+	}
+}
+
+func TestSetTouch(t *testing.T) {
+	a := New(Config{Serial: 14, Model: "YubiKey 5C Nano", Firmware: device.Version{Major: 5, Minor: 4, Patch: 3}})
+	a.SetTouch(NoTouch)
+	if err := a.Reset(ctx); code(t, err) != fido.CTAPActionTimeout {
+		t.Fatalf("Reset with NoTouch = %v", err)
+	}
+	a.SetTouch(nil)
+	if err := a.Reset(ctx); err != nil {
+		t.Fatalf("Reset touched at once = %v", err)
+	}
+}
