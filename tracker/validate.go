@@ -263,7 +263,11 @@ func jsonFieldError(err error) error {
 	}
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fieldErr(strings.Trim(rest, `"`), "unknown field")
+		name := strings.Trim(rest, `"`)
+		if len(name) > 64 || !utf8.ValidString(name) {
+			return &FieldError{Msg: "unknown field"}
+		}
+		return fieldErr(name, "unknown field")
 	}
 	if errors.Is(err, io.EOF) {
 		return &FieldError{Msg: "body required"}
