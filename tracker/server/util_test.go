@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"context"
+
+	"github.com/keywizard/keywizard/tracker/server"
 	"net/http/httptest"
 	"reflect"
 )
@@ -8,3 +11,7 @@ import (
 func reflectType(v any) reflect.Type { return reflect.TypeOf(v) }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func serverAdminToken(e *env, id string) (string, error) {
+	return server.AdminToken(context.Background(), e.st, id, "test", 0, start)
+}
