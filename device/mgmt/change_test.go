@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/sim"
 )
 
 var v543 = device.Version{Major: 5, Minor: 4, Patch: 3}
@@ -367,5 +368,29 @@ func TestChangeApplicationsOldKeys(t *testing.T) {
 				t.Fatalf("err = %v; want ErrUnsupported", err)
 			}
 		})
+	}
+}
+
+func TestChangeApplicationsEnable(t *testing.T) {
+	card := newScript(t, "key",
+		step{cmd: cmdSelect, resp: selectOK(v543)},
+		readStep(nano(40, 0x023E)),
+		step{cmd: "00 1C 00 00 07 06 0C 00 03 02 02 3F", resp: "9000"})
+	fresh := newScript(t, "after", step{cmd: cmdSelect, resp: selectOK(v543)}, readStep(nano(40, 0x023F)))
+	reopen, _ := reopenTo(t, fresh)
+	res, err := ChangeApplications(context.Background(), card, Request{USBEnable: device.CapOTP}, reopen)
+	if err != nil || strings.Join(res.Changed, "|") != "USB: OTP enabled" || !res.Rebooted {
+		t.Fatalf("ChangeApplications = %+v, %v", res, err)
+	}
+}
+
+func TestChangeApplicationsCancelled(t *testing.T) {
+	k := newSimKey(t, sim.Config{Serial: 41, Model: "5c-nano"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := k.Info()
+	_, err := ChangeApplications(ctx, k.Card(), Request{USBDisable: device.CapOTP}, nil)
+	if !errors.Is(err, context.Canceled) || k.Info() != before {
+		t.Fatalf("cancelled: %v; want context.Canceled and no change", err)
 	}
 }

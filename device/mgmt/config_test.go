@@ -229,3 +229,22 @@ func TestSetMode(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseLockCode(f *testing.F) {
+	f.Add("a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5")
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParseLockCode(s)
+		if err != nil {
+			if !errors.Is(err, device.ErrInvalidArgument) {
+				t.Fatalf("error %v does not match ErrInvalidArgument", err)
+			}
+			if len(s) >= 4 && strings.Contains(err.Error(), s) {
+				t.Fatalf("error repeats the input: %v", err)
+			}
+			return
+		}
+		if len(b) != LockCodeLen {
+			t.Fatalf("accepted %d bytes", len(b))
+		}
+	})
+}

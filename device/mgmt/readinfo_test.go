@@ -125,3 +125,22 @@ func FuzzParseVersion(f *testing.F) {
 		}
 	})
 }
+
+func TestReadInfoMoreDataZero(t *testing.T) {
+	// MORE_DATA 00 means no further page (ykman-main: pages still to come).
+	page0 := infoSpec{serial: 43, version: ver(5, 7, 4), ff: 0x04, usbSup: 0x033F, usbEn: u16(0x033F), extra: []byte{tagMoreData, 1, 0}}.bytes()
+	s := openScript(t, device.Version{Major: 5, Minor: 7, Patch: 4}, step{cmd: cmdReadConfig, resp: hexOf(page0) + "9000"})
+	if info, err := s.ReadInfo(context.Background()); err != nil || info.Serial != 43 {
+		t.Fatalf("ReadInfo = %+v, %v", info, err)
+	}
+}
+
+func TestReadInfoBadSecondPage(t *testing.T) {
+	page0 := infoSpec{serial: 44, version: ver(5, 7, 4), ff: 0x04, usbSup: 0x033F, usbEn: u16(0x033F), extra: []byte{tagMoreData, 1, 1}}.bytes()
+	s := openScript(t, device.Version{Major: 5, Minor: 7, Patch: 4},
+		step{cmd: cmdReadConfig, resp: hexOf(page0) + "9000"},
+		step{cmd: "00 1D 01 00", resp: "05 13 02 41 9000"})
+	if _, err := s.ReadInfo(context.Background()); !errors.Is(err, device.ErrInvalidResponse) {
+		t.Fatalf("ReadInfo = %v; want ErrInvalidResponse", err)
+	}
+}
