@@ -179,6 +179,9 @@ func decodeProgress(data []byte) (*Progress, error) {
 	if p.PIV == nil {
 		p.PIV = map[uint32]*PIVRecord{}
 	}
+	if p.Person != nil && len(p.Person.Accounts) == 0 {
+		p.Person.Accounts = nil // the saved form omits an empty map
+	}
 	roles := map[Role]bool{}
 	serials := map[uint32]bool{}
 	for _, k := range p.Keys {

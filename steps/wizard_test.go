@@ -1,0 +1,1005 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/catalogue"
+	"github.com/keywizard/keywizard/steps/stepstest"
+)
+
+const (
+	nano = uint32(12345678)
+	nfc  = uint32(23456789)
+)
+
+type env struct {
+	t        *testing.T
+	ctx      context.Context
+	keys     *stepstest.FakeKeys
+	browser  *stepstest.Browser
+	prompter *stepstest.Prompter
+	reporter *stepstest.Reporter
+	sc       *stepstest.SmartCard
+	clock    *stepstest.Clock
+	store    *steps.FileStore
+	opts     steps.Options
+	w        *steps.Wizard
+}
+
+// newEnv builds a wizard on Linux over fake keys (none if keys is nil).
+func newEnv(t *testing.T, goos string, keys ...*stepstest.FakeKey) *env {
+	t.Helper()
+	e := &env{t: t, ctx: context.Background(), keys: stepstest.NewFakeKeys(keys...), browser: &stepstest.Browser{},
+		prompter: stepstest.FlowPrompter(), reporter: &stepstest.Reporter{}, sc: &stepstest.SmartCard{},
+		clock: &stepstest.Clock{T: stepstest.FlowNow},
+		store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "keywizard", "progress.json")}}
+	e.opts = steps.Options{Keys: e.keys, Browser: e.browser, Prompter: e.prompter, Reporter: e.reporter, Store: e.store,
+		Clock: e.clock, SmartCard: e.sc, GOOS: goos, OSUser: "alice", AppVersion: "test"}
+	e.w = e.newWizard()
+	return e
+}
+
+func (e *env) newWizard() *steps.Wizard {
+	e.t.Helper()
+	w, err := steps.New(e.ctx, e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return w
+}
+
+func (e *env) must(what string, err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// setup does welcome, keys (the given roles) and the FIDO PIN.
+func (e *env) setup(everyday, backup uint32) {
+	e.t.Helper()
+	e.must("Start", e.w.Start(e.ctx, steps.Person{Name: "Alice Example", Email: "alice@example.com", StartDate: stepstest.FlowStart,
+		Accounts: map[string]string{"github": "alice-gh"}}))
+	e.must("DetectKeys", e.w.DetectKeys(e.ctx))
+	e.must("AssignRoles", e.w.AssignRoles(e.ctx, everyday, backup))
+	for _, s := range []uint32{everyday, backup} {
+		if s != 0 {
+			e.must("SetPIN", e.w.SetPIN(e.ctx, s))
+		}
+	}
+}
+
+// evidence maps step → serial → evidence of a snapshot.
+func evidence(s steps.Snapshot) map[steps.StepID]map[uint32]steps.Evidence {
+	out := map[steps.StepID]map[uint32]steps.Evidence{}
+	for _, st := range s.Steps {
+		for _, k := range st.Keys {
+			if k.Evidence != nil {
+				if out[st.ID] == nil {
+					out[st.ID] = map[uint32]steps.Evidence{}
+				}
+				out[st.ID][k.Serial] = *k.Evidence
+			}
+		}
+	}
+	return out
+}
+
+// assertKept checks that a wizard restarted from the store has exactly the
+// evidence of before: a failure lost nothing and added nothing.
+func (e *env) assertKept(before steps.Snapshot) {
+	e.t.Helper()
+	after := e.newWizard().Snapshot()
+	if !reflect.DeepEqual(evidence(before), evidence(after)) {
+		e.t.Fatalf("saved progress changed:\nbefore %v\nafter  %v", evidence(before), evidence(after))
+	}
+	if len(after.Keys) != len(before.Keys) || after.Person.Email != before.Person.Email {
+		e.t.Fatalf("saved keys/person changed: %+v vs %+v", after.Keys, before.Keys)
+	}
+}
+
+func step(s steps.Snapshot, id steps.StepID) steps.Step {
+	for _, st := range s.Steps {
+		if st.ID == id {
+			return st
+		}
+	}
+	return steps.Step{}
+}
+
+func stepKey(s steps.Snapshot, id steps.StepID, serial uint32) steps.StepKey {
+	for _, k := range step(s, id).Keys {
+		if k.Serial == serial {
+			return k
+		}
+	}
+	return steps.StepKey{}
+}
+
+func twoKeys() []*stepstest.FakeKey {
+	return []*stepstest.FakeKey{stepstest.NewKey(nano, true), stepstest.NewKey(nfc, false)}
+}
+
+func TestResumeHalfWay(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "alice@example.com"))
+	e.must("Verify google nano", e.w.Verify(e.ctx, "google", nano))
+	e.must("Attest aws nano", e.w.Attest(e.ctx, "aws", nano))
+	e.must("Open github nfc", e.w.OpenService(e.ctx, "github", nfc))
+	before := e.w.Snapshot()
+
+	// Days later, a new process: the wizard comes back from the store.
+	e.clock.Advance(72 * time.Hour)
+	w2 := e.newWizard()
+	s := w2.Snapshot()
+	if !reflect.DeepEqual(evidence(before), evidence(s)) {
+		t.Fatalf("evidence not resumed: %v vs %v", evidence(s), evidence(before))
+	}
+	if s.Current != "github" || !s.Started || s.Person.Accounts["github"] != "alice-gh" || len(s.Keys) != 2 {
+		t.Fatalf("resumed current %q started %v person %+v keys %+v", s.Current, s.Started, s.Person, s.Keys)
+	}
+	if got := stepKey(s, "github", nfc).OpenedAt; !got.Equal(stepstest.FlowNow) {
+		t.Errorf("github opened-at lost: %v", got)
+	}
+	if s.DaysLeft != 24 {
+		t.Errorf("days left after 3 more days = %d, want 24", s.DaysLeft)
+	}
+	if st := step(s, steps.StepFIDOPIN); st.Status != steps.StatusDone {
+		t.Errorf("fido-pin status %s", st.Status)
+	}
+	if st := step(s, "google"); st.Status != steps.StatusTodo || stepKey(s, "google", nano).Status != steps.StatusDone {
+		t.Errorf("google: %s, nano %s", st.Status, stepKey(s, "google", nano).Status)
+	}
+	// And carries on: the resumed wizard finishes Google on the other key.
+	e.w = w2
+	e.must("register", e.keys.RegisterPasskey(nfc, "google.com", "alice@example.com"))
+	e.must("Verify google nfc", w2.Verify(e.ctx, "google", nfc))
+	if st := step(w2.Snapshot(), "google"); st.Status != steps.StatusDone {
+		t.Errorf("google after resume: %s %s", st.Status, st.Reason)
+	}
+}
+
+func TestOrgCatalogue(t *testing.T) {
+	org := []byte(`{"schema":1,"services":[
+	  {"id":"aws","disabled":true},
+	  {"id":"okta","name":"Okta","url":"https://acme.okta.com/enduser/settings",
+	   "instructions":["Next to Security Key or Biometric Authenticator, click Set up."],
+	   "verification":{"kind":"fido-credential","rp_id":"acme.okta.com","user":"email"}}]}`)
+	cat, err := catalogue.Merge(catalogue.Default(), "org.json", org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "linux", twoKeys()...)
+	e.opts.Catalogue = cat
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	var ids []steps.StepID
+	for _, st := range e.w.Snapshot().Steps {
+		ids = append(ids, st.ID)
+	}
+	want := []steps.StepID{"welcome", "keys", "fido-pin", "google", "1password", "github", "okta", "macos", "otp", "report", "summary"}
+	if !reflect.DeepEqual(ids, want) {
+		t.Fatalf("steps = %v, want %v", ids, want)
+	}
+	if err := e.w.OpenService(e.ctx, "aws", nano); !errors.Is(err, steps.ErrUnknownStep) {
+		t.Errorf("aws still there: %v", err)
+	}
+	for _, s := range []uint32{nano, nfc} {
+		e.must("open okta", e.w.OpenService(e.ctx, "okta", s))
+		e.must("register", e.keys.RegisterPasskey(s, "acme.okta.com", "Alice@Example.com"))
+		e.must("verify okta", e.w.Verify(e.ctx, "okta", s))
+	}
+	if got := e.browser.Opened(); got[len(got)-1] != "https://acme.okta.com/enduser/settings" {
+		t.Errorf("opened %v", got)
+	}
+	s := e.w.Snapshot()
+	if st := step(s, "okta"); st.Status != steps.StatusDone || stepKey(s, "okta", nano).Evidence.Level != steps.VerifiedOnKey {
+		t.Errorf("okta: %+v", st)
+	}
+	if st := step(s, "macos"); st.Status != steps.StatusNotApplicable || !strings.Contains(st.Reason, "Linux") {
+		t.Errorf("macos on linux: %s %q", st.Status, st.Reason)
+	}
+	e.must("report", e.w.Report(e.ctx))
+	rep := e.reporter.Sent()[0]
+	for _, k := range rep.Keys {
+		var okta bool
+		for _, it := range k.Items {
+			okta = okta || (it.Service == "okta" && it.Level == steps.VerifiedOnKey)
+			if it.Service == "aws" {
+				t.Error("dropped service reported")
+			}
+		}
+		if !okta || len(k.NotApplicable) != 1 || k.NotApplicable[0].Service != "macos" {
+			t.Errorf("report key %d: %+v", k.Serial, k)
+		}
+	}
+}
+
+func TestWrongPIN(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "alice@example.com"))
+	e.must("verify", e.w.Verify(e.ctx, "google", nano))
+	before := e.w.Snapshot()
+
+	e.prompter.PINFunc = func(r steps.PINRequest) (string, error) { return "not-the-pin", nil }
+	err := e.w.Verify(e.ctx, "github", nano)
+	var pe *device.PINError
+	if !errors.As(err, &pe) || pe.Retries != 7 || pe.Which != device.FIDO2PIN || !errors.Is(err, device.ErrWrongPIN) || errors.Is(err, device.ErrBlocked) {
+		t.Fatalf("err = %v, want PINError with 7 retries", err)
+	}
+	if !strings.Contains(err.Error(), "7 tries left") || strings.Contains(err.Error(), "not-the-pin") {
+		t.Errorf("message %q", err)
+	}
+	if k := stepKey(e.w.Snapshot(), "github", nano); k.Status != steps.StatusNeedsAttention || !strings.Contains(k.Attention, "7 tries left") {
+		t.Errorf("github nano: %+v", k)
+	}
+	// The next prompt shows the retries left.
+	_ = e.w.Verify(e.ctx, "github", nano)
+	if r := e.prompter.LastRequest(); r.RetriesLeft != 7 || r.Purpose != steps.PurposeUnlockFIDO || r.Key.Serial != nano {
+		t.Errorf("prompt = %+v", r)
+	}
+	e.assertKept(before)
+
+	// The right PIN afterwards works and clears the attention.
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	e.must("register", e.keys.RegisterPasskey(nano, "github.com", "alice-gh"))
+	e.must("verify", e.w.Verify(e.ctx, "github", nano))
+	if k := stepKey(e.w.Snapshot(), "github", nano); k.Status != steps.StatusDone || k.Attention != "" {
+		t.Errorf("after right PIN: %+v", k)
+	}
+	if got := e.keys.Key(nano).FIDORetries; got != 8 {
+		t.Errorf("retries after right PIN = %d", got)
+	}
+}
+
+func TestBlockedPIN(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	before := e.w.Snapshot()
+	e.prompter.PINFunc = func(r steps.PINRequest) (string, error) { return "0000", nil }
+	var err error
+	for i := 0; i < 8; i++ {
+		err = e.w.Verify(e.ctx, "google", nano)
+	}
+	if !errors.Is(err, device.ErrBlocked) || !strings.Contains(err.Error(), "ask IT") {
+		t.Fatalf("8th wrong PIN: %v", err)
+	}
+	// Once blocked, the wizard does not even ask.
+	n := len(e.prompter.Requests)
+	err = e.w.Verify(e.ctx, "google", nano)
+	if !errors.Is(err, device.ErrBlocked) || len(e.prompter.Requests) != n {
+		t.Fatalf("blocked: %v (asked %d more times)", err, len(e.prompter.Requests)-n)
+	}
+	if st := step(e.w.Snapshot(), "google"); st.Status != steps.StatusNeedsAttention || !strings.Contains(st.Reason, "blocked") {
+		t.Errorf("google: %s %q", st.Status, st.Reason)
+	}
+	e.assertKept(before)
+	// The other key is unaffected.
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	e.must("register", e.keys.RegisterPasskey(nfc, "google.com", "alice@example.com"))
+	e.must("verify nfc", e.w.Verify(e.ctx, "google", nfc))
+}
+
+func TestKeyPulledMidStep(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	before := e.w.Snapshot()
+	e.keys.Hook = func(op stepstest.Op, serial uint32) error {
+		if op == stepstest.OpHasCredential {
+			e.keys.Hook = nil
+			e.keys.Unplug(serial)
+			return fmt.Errorf("reading credentials: %w", device.ErrRemoved)
+		}
+		return nil
+	}
+	err := e.w.Verify(e.ctx, "google", nfc)
+	if !errors.Is(err, device.ErrRemoved) || !strings.Contains(err.Error(), "plug it back in") {
+		t.Fatalf("err = %v", err)
+	}
+	s := e.w.Snapshot()
+	if k := stepKey(s, "google", nfc); k.Status != steps.StatusNeedsAttention || k.Evidence != nil {
+		t.Errorf("google nfc: %+v", k)
+	}
+	e.assertKept(before)
+	// Plugged back in, the same step works.
+	e.keys.Plug(nfc)
+	e.must("register", e.keys.RegisterPasskey(nfc, "google.com", "alice@example.com"))
+	e.must("verify again", e.w.Verify(e.ctx, "google", nfc))
+
+	// Pulled during the OTP change.
+	before = e.w.Snapshot()
+	e.keys.Hook = func(op stepstest.Op, serial uint32) error {
+		if op == stepstest.OpDisableOTP {
+			e.keys.Hook = nil
+			e.keys.Unplug(serial)
+			return device.ErrRemoved
+		}
+		return nil
+	}
+	if err := e.w.DisableOTP(e.ctx, nano); !errors.Is(err, device.ErrRemoved) {
+		t.Fatalf("otp: %v", err)
+	}
+	e.assertKept(before)
+}
+
+func TestWrongKeyPluggedIn(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	before := e.w.Snapshot()
+	e.keys.Unplug(nfc)
+	// Opening a page for the backup key while only the Nano is in.
+	err := e.w.OpenService(e.ctx, "github", nfc)
+	var wk *steps.WrongKeyError
+	if !errors.As(err, &wk) || wk.Want != nfc || wk.Got != nano || !errors.Is(err, steps.ErrWrongKey) {
+		t.Fatalf("err = %v, want WrongKeyError{%d, %d}", err, nfc, nano)
+	}
+	if !strings.Contains(err.Error(), "serial 23456789") || !strings.Contains(err.Error(), "in your laptop") {
+		t.Errorf("message does not name both keys: %v", err)
+	}
+	if len(e.browser.Opened()) != 0 {
+		t.Error("browser opened for the wrong key")
+	}
+	// Verifying too: the key call says "not found", the wizard says which.
+	if err := e.w.Verify(e.ctx, "google", nfc); !errors.As(err, &wk) || wk.Got != nano {
+		t.Fatalf("verify: %v", err)
+	}
+	// A stranger's key instead of the Nano.
+	e.keys.Unplug(nano)
+	e.keys.Add(stepstest.NewKey(99999999, false))
+	if err := e.w.DisableOTP(e.ctx, nano); !errors.As(err, &wk) || wk.Got != 99999999 || !strings.Contains(wk.GotLabel, "not one of your keys") {
+		t.Fatalf("otp with a stranger's key: %v", err)
+	}
+	// No key at all.
+	e.keys.Unplug(99999999)
+	err = e.w.OpenService(e.ctx, "github", nfc)
+	if !errors.Is(err, device.ErrNotFound) || errors.As(err, &wk) || !strings.Contains(err.Error(), "plug it in") {
+		t.Fatalf("no key: %v", err)
+	}
+	e.assertKept(before)
+	// A serial that is not the person's at all.
+	if err := e.w.Verify(e.ctx, "google", 99999999); !errors.Is(err, steps.ErrNotYourKey) {
+		t.Errorf("not your key: %v", err)
+	}
+}
+
+func TestOneKeyOnly(t *testing.T) {
+	e := newEnv(t, "linux", stepstest.NewKey(nano, true))
+	e.setup(nano, 0)
+	s := e.w.Snapshot()
+	if len(s.Keys) != 1 || s.Keys[0].Role != steps.RoleEveryday {
+		t.Fatalf("keys %+v", s.Keys)
+	}
+	if st := step(s, steps.StepKeys); st.Status != steps.StatusNeedsAttention || !strings.Contains(st.Reason, "backup key") {
+		t.Errorf("keys step: %s %q", st.Status, st.Reason)
+	}
+	if len(s.Messages) == 0 || !strings.Contains(s.Messages[0], "Only one key") {
+		t.Errorf("messages %v", s.Messages)
+	}
+	// The flow proceeds for the one key; the backup's part waits.
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	s = e.w.Snapshot()
+	st := step(s, "aws")
+	if st.Status != steps.StatusNeedsAttention || !strings.Contains(st.Reason, "other key") || len(st.Keys) != 2 || !st.Keys[1].Missing || st.Keys[1].Role != steps.RoleBackup {
+		t.Fatalf("aws: %+v", st)
+	}
+	if st := step(s, steps.StepFIDOPIN); st.Status != steps.StatusNeedsAttention {
+		t.Errorf("fido-pin with one key: %s", st.Status)
+	}
+	if s.Complete {
+		t.Error("complete with one key")
+	}
+	// Report still goes, incomplete, with one key.
+	e.must("report", e.w.Report(e.ctx))
+	if r := e.reporter.Sent()[0]; r.Complete || len(r.Keys) != 1 || len(r.Remaining) == 0 {
+		t.Errorf("report %+v", r)
+	}
+	// The backup key arrives later: it is offered, then given its role.
+	e.must("watch", e.w.Watch(e.ctx))
+	e.keys.Add(stepstest.NewKey(nfc, false))
+	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Unknown) == 1 })
+	s = e.w.Snapshot()
+	if s.Unknown[0].Serial != nfc || s.Unknown[0].SuggestedRole != steps.RoleBackup || !strings.Contains(strings.Join(s.Messages, "\n"), "has not seen") {
+		t.Fatalf("unknown %+v messages %v", s.Unknown, s.Messages)
+	}
+	e.must("assign", e.w.AssignRoles(e.ctx, nano, nfc))
+	s = e.w.Snapshot()
+	if len(s.Keys) != 2 || len(s.Unknown) != 0 || stepKey(s, "aws", nano).Evidence == nil {
+		t.Fatalf("after second key: keys %+v unknown %+v", s.Keys, s.Unknown)
+	}
+	if st := step(s, "aws"); st.Status == steps.StatusDone {
+		t.Error("aws done before the backup key did it")
+	}
+}
+
+// waitFor waits for a snapshot satisfying f, published by a goroutine.
+func waitFor(t *testing.T, w *steps.Wizard, f func(steps.Snapshot) bool) {
+	t.Helper()
+	ch := make(chan struct{})
+	var once sync.Once
+	cancel := w.OnChange(func(s steps.Snapshot) {
+		if f(s) {
+			once.Do(func() { close(ch) })
+		}
+	})
+	defer cancel()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("snapshot never reached the expected state")
+	}
+}
+
+func TestUnknownKeyMidWay(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.must("watch", e.w.Watch(ctx))
+	e.keys.Add(stepstest.NewKey(31415926, false))
+	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Unknown) == 1 })
+	s := e.w.Snapshot()
+	if !strings.Contains(strings.Join(s.Messages, "\n"), "not one of your two keys") {
+		t.Errorf("messages %v", s.Messages)
+	}
+	// Its serial cannot be used for a step.
+	if err := e.w.SetPIN(e.ctx, 31415926); !errors.Is(err, steps.ErrNotYourKey) {
+		t.Errorf("SetPIN on unknown key: %v", err)
+	}
+	e.must("ignore", e.w.IgnoreKey(e.ctx, 31415926))
+	if s := e.w.Snapshot(); len(s.Unknown) != 0 || len(s.Messages) != 0 {
+		t.Errorf("after ignore: unknown %v messages %v", s.Unknown, s.Messages)
+	}
+	// Ignoring survives a restart.
+	if s := e.newWizard().Snapshot(); len(s.Unknown) != 0 {
+		t.Errorf("restart: %v", s.Unknown)
+	}
+}
+
+func TestNoNetwork(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	before := e.w.Snapshot()
+	e.reporter.Err = errors.New("dial tcp: lookup tracker.example.com: no such host")
+	err := e.w.Report(e.ctx)
+	if !errors.Is(err, steps.ErrReportQueued) || !strings.Contains(err.Error(), "when the network is back") {
+		t.Fatalf("err = %v", err)
+	}
+	s := e.w.Snapshot()
+	if st := step(s, steps.StepReport); st.Status != steps.StatusNeedsAttention || !strings.Contains(st.Reason, "network is back") {
+		t.Errorf("report step %s %q", st.Status, st.Reason)
+	}
+	e.assertKept(before)
+	// Saved as pending across a restart; sent when the network is back.
+	w2 := e.newWizard()
+	if st := step(w2.Snapshot(), steps.StepReport); st.Status != steps.StatusNeedsAttention {
+		t.Errorf("restart: report %s", st.Status)
+	}
+	e.reporter.Err = nil
+	e.must("report again", w2.Report(e.ctx))
+	if st := step(w2.Snapshot(), steps.StepReport); st.Status != steps.StatusDone {
+		t.Errorf("after resend: %s", st.Status)
+	}
+	if len(e.reporter.Sent()) != 1 {
+		t.Errorf("sent %d", len(e.reporter.Sent()))
+	}
+	// A reporter that queues itself says so with ErrReportQueued too.
+	e.reporter.Err = fmt.Errorf("tracker: %w", steps.ErrReportQueued)
+	e.clock.Advance(time.Hour)
+	e.must("attest", w2.Attest(e.ctx, "aws", nfc))
+	if err := w2.Report(e.ctx); !errors.Is(err, steps.ErrReportQueued) {
+		t.Errorf("queued by reporter: %v", err)
+	}
+}
+
+func TestBrowserFails(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	before := e.w.Snapshot()
+	e.browser.Err = errors.New("exec: \"xdg-open\": executable file not found in $PATH")
+	err := e.w.OpenService(e.ctx, "github", nano)
+	var be *steps.BrowserError
+	if !errors.As(err, &be) || be.URL != "https://github.com/settings/security" || !errors.Is(err, steps.ErrBrowser) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(err.Error(), "open this address by hand: https://github.com/settings/security") {
+		t.Errorf("message %q", err)
+	}
+	s := e.w.Snapshot()
+	if k := stepKey(s, "github", nano); !strings.Contains(k.Attention, "https://github.com/settings/security") || !k.OpenedAt.IsZero() {
+		t.Errorf("github nano %+v", k)
+	}
+	// The step can still be completed: the person opened the page by hand.
+	e.must("register", e.keys.RegisterPasskey(nano, "github.com", "alice-gh"))
+	e.must("verify", e.w.Verify(e.ctx, "github", nano))
+	e.assertKept(e.w.Snapshot())
+	_ = before
+	// An alternate link is opened only if the catalogue lists it.
+	e.browser.Err = nil
+	e.must("alt", e.w.OpenLink(e.ctx, "google", nano, "https://myaccount.google.com/signinoptions/two-step-verification?flow=sk&opendialog=addsk"))
+	if err := e.w.OpenLink(e.ctx, "google", nano, "https://evil.example.com/"); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("unlisted link: %v", err)
+	}
+}
+
+func TestNotVerifiedGuidesToPasskey(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	// A passkey for someone else, and one for another site.
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "bob@example.com"))
+	e.must("register", e.keys.RegisterPasskey(nano, "accounts.google.com", "alice@example.com"))
+	err := e.w.Verify(e.ctx, "google", nano)
+	var nv *steps.NotVerifiedError
+	if !errors.As(err, &nv) || !strings.Contains(err.Error(), "Create a passkey") || !strings.Contains(err.Error(), "confirm it yourself") {
+		t.Fatalf("err = %v", err)
+	}
+	// Self-attestation is the fallback and says so; it never claims more.
+	e.must("attest", e.w.Attest(e.ctx, "google", nano))
+	if k := stepKey(e.w.Snapshot(), "google", nano); k.Evidence.Level != steps.SelfAttested || k.Attention != "" {
+		t.Errorf("google nano %+v", k)
+	}
+	// Verified later, the evidence is upgraded; attesting again does not
+	// downgrade it.
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "alice@example.com"))
+	e.must("verify", e.w.Verify(e.ctx, "google", nano))
+	e.must("attest", e.w.Attest(e.ctx, "google", nano))
+	if k := stepKey(e.w.Snapshot(), "google", nano); k.Evidence.Level != steps.VerifiedOnKey {
+		t.Errorf("google nano %+v", k)
+	}
+	// Self-attested services cannot be "verified".
+	if err := e.w.Verify(e.ctx, "aws", nano); !errors.Is(err, steps.ErrCannotVerify) {
+		t.Errorf("verify aws: %v", err)
+	}
+	// GitHub needs the account name.
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "Alice", Email: "alice@example.com", StartDate: stepstest.FlowStart, Accounts: map[string]string{}}))
+	var na *steps.NeedAccountError
+	if err := e.w.Verify(e.ctx, "github", nano); !errors.As(err, &na) || na.Label != "GitHub username" {
+		t.Errorf("github without account: %v", err)
+	}
+	e.must("account", e.w.SetAccount(e.ctx, "github", "alice-gh"))
+	e.must("register", e.keys.RegisterPasskey(nano, "github.com", "ALICE-GH"))
+	e.must("verify github", e.w.Verify(e.ctx, "github", nano))
+}
+
+func TestPINSetting(t *testing.T) {
+	k := stepstest.NewKey(nano, true)
+	k.MinPINLength = 6
+	e := newEnv(t, "linux", k, stepstest.NewKey(nfc, false))
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: stepstest.FlowStart}))
+	e.must("detect", e.w.DetectKeys(e.ctx))
+	e.must("assign", e.w.AssignRoles(e.ctx, nano, nfc))
+	e.prompter.PINFunc = nil
+	e.prompter.PINs = []string{"12345"}
+	err := e.w.SetPIN(e.ctx, nano)
+	if !errors.Is(err, device.ErrPINPolicy) || !strings.Contains(err.Error(), "at least 6") {
+		t.Fatalf("short PIN: %v", err)
+	}
+	if r := e.prompter.LastRequest(); r.MinLen != 6 || r.Purpose != steps.PurposeNewFIDOPIN || r.Which != device.FIDO2PIN {
+		t.Errorf("request %+v", r)
+	}
+	if e.keys.Key(nano).FIDOPIN != "" {
+		t.Error("short PIN reached the key")
+	}
+	// Cancelled prompt: nothing changes.
+	e.prompter.PINs = nil
+	if err := e.w.SetPIN(e.ctx, nano); !errors.Is(err, steps.ErrCancelled) {
+		t.Errorf("cancel: %v", err)
+	}
+	e.prompter.PINs = []string{"123456"}
+	e.must("set", e.w.SetPIN(e.ctx, nano))
+	if ev := stepKey(e.w.Snapshot(), steps.StepFIDOPIN, nano).Evidence; ev == nil || ev.Level != steps.VerifiedOnKey {
+		t.Errorf("evidence %+v", ev)
+	}
+	// A key whose PIN is already set counts as done without a prompt.
+	e.keys.Key(nfc).FIDOPIN = "existing"
+	n := len(e.prompter.Requests)
+	e.must("set nfc", e.w.SetPIN(e.ctx, nfc))
+	if len(e.prompter.Requests) != n || !strings.Contains(stepKey(e.w.Snapshot(), steps.StepFIDOPIN, nfc).Evidence.Detail, "already set") {
+		t.Error("existing PIN not recognised")
+	}
+	// Change: wrong current PIN is a PINError; the right one works.
+	e.prompter.PINs = []string{"wrong1", "654321"}
+	var pe *device.PINError
+	if err := e.w.ChangePIN(e.ctx, nano); !errors.As(err, &pe) || pe.Retries != 7 {
+		t.Fatalf("change with wrong PIN: %v", err)
+	}
+	e.prompter.PINs = []string{"123456", "654321"}
+	e.must("change", e.w.ChangePIN(e.ctx, nano))
+	if e.keys.Key(nano).FIDOPIN != "654321" {
+		t.Error("PIN not changed")
+	}
+	// A forced change (CTAP 2.1 forcePINChange) goes through the change path.
+	e.keys.Key(nfc).ForcePINChange = true
+	e.prompter.PINs = []string{"existing", "brand-new"}
+	e.must("forced", e.w.SetPIN(e.ctx, nfc))
+	if got := e.keys.Key(nfc); got.FIDOPIN != "brand-new" || got.ForcePINChange {
+		t.Errorf("forced change: %+v", got)
+	}
+}
+
+func TestMacOS(t *testing.T) {
+	e := newEnv(t, "darwin", twoKeys()...)
+	e.setup(nano, nfc)
+	// Declining the destructive confirmation changes nothing.
+	e.prompter.Confirms = []bool{false}
+	if err := e.w.ProvisionMac(e.ctx, "macos", nano); !errors.Is(err, steps.ErrCancelled) {
+		t.Fatalf("declined: %v", err)
+	}
+	if k := e.keys.Key(nano); !k.PIVDefaultPIN || k.MgmtProtected {
+		t.Fatal("key changed after declining")
+	}
+	cr := e.prompter.ConfirmRequests[0]
+	if !cr.Destructive || cr.Key.Serial != nano || !strings.Contains(cr.Text, "serial 12345678") || !strings.Contains(cr.Text, "YubiKey 5C Nano") {
+		t.Errorf("confirm %+v", cr)
+	}
+	// A PIV PIN macOS would refuse.
+	e.prompter.PINFunc = func(r steps.PINRequest) (string, error) {
+		if r.Purpose == steps.PurposeNewPIVPIN {
+			if !r.DigitsOnly || r.MinLen != 6 || r.MaxLen != 8 {
+				t.Errorf("PIV PIN request %+v", r)
+			}
+			return "abc123", nil
+		}
+		return "73920184", nil
+	}
+	if err := e.w.ProvisionMac(e.ctx, "macos", nano); !errors.Is(err, device.ErrPINPolicy) {
+		t.Fatalf("letters in PIV PIN: %v", err)
+	}
+	// Provisioned, but macOS's own pairing is needed (sc_auth pair failed):
+	// the step says what to do and Verify picks it up later.
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	e.sc.PairErr = errors.New("sc_auth: must be run as root")
+	sc := &stepstest.SmartCard{}
+	_ = sc
+	err := e.w.ProvisionMac(e.ctx, "macos", nano)
+	var nv *steps.NotVerifiedError
+	if !errors.As(err, &nv) || !strings.Contains(err.Error(), "click Pair") {
+		t.Fatalf("unpaired: %v", err)
+	}
+	if k := e.keys.Key(nano); k.PIVPIN != stepstest.FlowPIVPIN || k.PIVPUK != stepstest.FlowPIVPUK || !k.MgmtProtected {
+		t.Errorf("not provisioned: %+v", k)
+	}
+	// The identities show up (the person re-inserted the key) and pair.
+	e.sc.Insert(e.keys.Key(nano).Identities...)
+	e.sc.PairErr = nil
+	if err := e.sc.Pair(e.ctx, "alice", e.keys.Key(nano).Identities[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.must("verify", e.w.Verify(e.ctx, "macos", nano))
+	ev := stepKey(e.w.Snapshot(), "macos", nano).Evidence
+	if ev == nil || ev.Level != steps.VerifiedBySystem || !strings.Contains(ev.Detail, "sc_auth") {
+		t.Errorf("evidence %+v", ev)
+	}
+	// Attesting macOS is refused: the system checks it.
+	if err := e.w.Attest(e.ctx, "macos", nfc); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("attest macos: %v", err)
+	}
+	// Verify before provisioning says what to do first.
+	if err := e.w.Verify(e.ctx, "macos", nfc); !errors.Is(err, steps.ErrPrerequisite) {
+		t.Errorf("verify unprovisioned: %v", err)
+	}
+	// A key whose PIV was customised: the current PIN is asked, with retries.
+	e.keys.Key(nfc).PIVDefaultPIN = false
+	e.keys.Key(nfc).PIVPIN = "11223344"
+	e.prompter.PINFunc = func(r steps.PINRequest) (string, error) {
+		if r.Purpose == steps.PurposeCurrentPIVPIN {
+			if r.RetriesLeft != 3 {
+				t.Errorf("current PIV PIN request %+v", r)
+			}
+			return "99999999", nil
+		}
+		return stepstest.FlowPrompter().PINFunc(r)
+	}
+	var pe *device.PINError
+	if err := e.w.ProvisionMac(e.ctx, "macos", nfc); !errors.As(err, &pe) || pe.Which != device.PIVPIN || pe.Retries != 2 {
+		t.Fatalf("wrong current PIV PIN: %v", err)
+	}
+
+	// Redo forgets the setup so it runs again.
+	before := e.keys.Key(nano).Identities
+	e.must("redo", e.w.Redo(e.ctx, "macos", nano))
+	if s := e.w.Snapshot(); stepKey(s, "macos", nano).Evidence != nil || s.Current != "macos" {
+		t.Errorf("after redo: %+v", stepKey(s, "macos", nano))
+	}
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	e.sc.Insert() // nothing new is inserted: pairing will not be found
+	if err := e.w.ProvisionMac(e.ctx, "macos", nano); !errors.As(err, &nv) {
+		t.Fatalf("re-provision: %v", err)
+	}
+	if reflect.DeepEqual(before, e.keys.Key(nano).Identities) {
+		t.Error("redo did not provision again")
+	}
+}
+
+func TestMacOSNotApplicable(t *testing.T) {
+	for _, tc := range []struct {
+		goos, unsupported, want string
+	}{
+		{"linux", "", "applies only on macOS; this computer runs Linux"},
+		{"windows", "", "this computer runs Windows"},
+		{"darwin", "smart-card login needs macOS 10.13 or later", "needs macOS 10.13"},
+	} {
+		t.Run(tc.goos, func(t *testing.T) {
+			e := newEnv(t, tc.goos, twoKeys()...)
+			e.sc.Unsupported = tc.unsupported
+			e.setup(nano, nfc)
+			err := e.w.ProvisionMac(e.ctx, "macos", nano)
+			var na *steps.NotApplicableError
+			if !errors.As(err, &na) || !strings.Contains(na.Reason, tc.want) || !errors.Is(err, steps.ErrNotApplicable) {
+				t.Fatalf("err = %v", err)
+			}
+			st := step(e.w.Snapshot(), "macos")
+			if st.Status != steps.StatusNotApplicable || !strings.Contains(st.Reason, tc.want) || len(st.Keys) != 0 {
+				t.Errorf("step %+v", st)
+			}
+			if strings.Contains(e.w.Summary(), "Does not apply: ") == false {
+				t.Error("summary does not explain")
+			}
+		})
+	}
+	// No SmartCardLogin at all (a build without it).
+	e := newEnv(t, "darwin", twoKeys()...)
+	e.opts.SmartCard = nil
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	if st := step(e.w.Snapshot(), "macos"); st.Status != steps.StatusNotApplicable {
+		t.Errorf("nil SmartCard: %s", st.Status)
+	}
+}
+
+func TestOTP(t *testing.T) {
+	locked := stepstest.NewKey(nfc, false)
+	locked.LockCode = true
+	e := newEnv(t, "linux", stepstest.NewKey(nano, true), locked)
+	e.setup(nano, nfc)
+	e.must("otp nano", e.w.DisableOTP(e.ctx, nano))
+	ev := stepKey(e.w.Snapshot(), steps.StepOTP, nano).Evidence
+	if ev == nil || ev.Level != steps.VerifiedBySystem || strings.Contains(ev.Detail, "NFC") {
+		t.Errorf("nano evidence %+v", ev)
+	}
+	before := e.w.Snapshot()
+	err := e.w.DisableOTP(e.ctx, nfc)
+	if !errors.Is(err, device.ErrLocked) || !strings.Contains(err.Error(), "ask IT") {
+		t.Fatalf("locked: %v", err)
+	}
+	e.assertKept(before)
+	// Keep NFC OTP when configured so.
+	e.keys.Key(nfc).LockCode = false
+	e.opts.KeepNFCOTP = true
+	w := e.newWizard()
+	e.must("otp nfc", w.DisableOTP(e.ctx, nfc))
+	if k := e.keys.Key(nfc); k.Key.Info.NFCEnabled&device.CapOTP == 0 || k.Key.Info.USBEnabled&device.CapOTP != 0 {
+		t.Errorf("nfc usb %v nfc %v", k.Key.Info.USBEnabled, k.Key.Info.NFCEnabled)
+	}
+	if ev := stepKey(w.Snapshot(), steps.StepOTP, nfc).Evidence; !strings.Contains(ev.Detail, "left on over NFC") {
+		t.Errorf("detail %q", ev.Detail)
+	}
+}
+
+// otpStuck reports OTP still on after the change (a key that ignored it).
+type otpStuck struct{ *stepstest.FakeKeys }
+
+func (o otpStuck) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (steps.OTPResult, error) {
+	return steps.OTPResult{USBEnabled: device.CapOTP | device.CapFIDO2}, nil
+}
+
+func TestOTPReadBackMustShowOff(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.opts.Keys = otpStuck{e.keys}
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	if err := e.w.DisableOTP(e.ctx, nano); !errors.Is(err, steps.ErrNotVerified) {
+		t.Fatalf("err = %v", err)
+	}
+	if stepKey(e.w.Snapshot(), steps.StepOTP, nano).Evidence != nil {
+		t.Error("evidence recorded although the key says OTP is on")
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	if err := e.w.GoTo(e.ctx, "google"); !errors.Is(err, steps.ErrNotStarted) {
+		t.Errorf("before start: %v", err)
+	}
+	if err := e.w.SetPIN(e.ctx, nano); !errors.Is(err, steps.ErrNotStarted) {
+		t.Errorf("SetPIN before start: %v", err)
+	}
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: stepstest.FlowStart}))
+	if err := e.w.GoTo(e.ctx, "google"); !errors.Is(err, steps.ErrNoKeys) {
+		t.Errorf("before keys: %v", err)
+	}
+	if err := e.w.GoTo(e.ctx, "nope"); !errors.Is(err, steps.ErrUnknownStep) {
+		t.Errorf("unknown: %v", err)
+	}
+	e.must("detect", e.w.DetectKeys(e.ctx))
+	if err := e.w.AssignRoles(e.ctx, nano, nano); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("same key twice: %v", err)
+	}
+	if err := e.w.AssignRoles(e.ctx, nano, 55555555); !errors.Is(err, device.ErrNotFound) {
+		t.Errorf("absent key: %v", err)
+	}
+	e.must("assign", e.w.AssignRoles(e.ctx, nfc, nano)) // the person swaps the suggestion
+	s := e.w.Snapshot()
+	if s.Keys[0].Serial != nfc || s.Keys[0].Role != steps.RoleEveryday || !strings.Contains(s.Keys[0].Label, "YubiKey 5C NFC in your laptop · serial 23456789") {
+		t.Errorf("swapped keys %+v", s.Keys)
+	}
+	e.must("goto", e.w.GoTo(e.ctx, "github"))
+	if st := step(e.w.Snapshot(), "github"); st.Status != steps.StatusCurrent {
+		t.Errorf("github %s", st.Status)
+	}
+	e.must("next", e.w.Next(e.ctx))
+	if c := e.w.Snapshot().Current; c != "macos" && c != "otp" {
+		t.Errorf("next after github = %q", c)
+	}
+	// Redo clears evidence of the given key only.
+	for _, k := range []uint32{nano, nfc} {
+		e.must("attest", e.w.Attest(e.ctx, "aws", k))
+	}
+	e.must("redo", e.w.Redo(e.ctx, "aws", nano))
+	s = e.w.Snapshot()
+	if stepKey(s, "aws", nano).Evidence != nil || stepKey(s, "aws", nfc).Evidence == nil || s.Current != "aws" {
+		t.Errorf("redo: %+v", step(s, "aws"))
+	}
+	// The redo is saved.
+	if s := e.newWizard().Snapshot(); stepKey(s, "aws", nano).Evidence != nil {
+		t.Error("redo not saved")
+	}
+	// Start validates.
+	if err := e.w.Start(e.ctx, steps.Person{Name: "A", Email: "not-an-address", StartDate: stepstest.FlowStart}); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("bad e-mail: %v", err)
+	}
+	if err := e.w.Start(e.ctx, steps.Person{Name: " ", Email: "a@example.com", StartDate: stepstest.FlowStart}); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("no name: %v", err)
+	}
+	if err := e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com"}); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("no start date: %v", err)
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: time.Date(2026, 10, 1, 15, 30, 0, 0, time.FixedZone("X", 3600))}))
+	s := e.w.Snapshot()
+	if want := time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC); !s.Deadline.Equal(want) {
+		t.Errorf("deadline %v, want %v", s.Deadline, want)
+	}
+	if !s.Overdue || s.DaysLeft >= 0 || !strings.Contains(e.w.Summary(), "overdue") {
+		t.Errorf("overdue %v days left %d", s.Overdue, s.DaysLeft)
+	}
+	e.clock.T = time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
+	if s := e.w.Snapshot(); s.Overdue || s.DaysLeft != 1 {
+		t.Errorf("day before: overdue %v days left %d", s.Overdue, s.DaysLeft)
+	}
+}
+
+func TestNoKeysFound(t *testing.T) {
+	e := newEnv(t, "linux")
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: stepstest.FlowStart}))
+	if err := e.w.DetectKeys(e.ctx); !errors.Is(err, device.ErrNotFound) || !strings.Contains(err.Error(), "plug one in") {
+		t.Errorf("no keys: %v", err)
+	}
+	if err := e.w.AssignRoles(e.ctx, 0, 0); !errors.Is(err, steps.ErrNoKeys) {
+		t.Errorf("no roles: %v", err)
+	}
+}
+
+// slowKeys blocks HasCredential until the person is told to touch.
+type slowKeys struct {
+	*stepstest.FakeKeys
+	touched chan struct{}
+}
+
+func (s slowKeys) HasCredential(ctx context.Context, serial uint32, pin, rpID, user string) (bool, error) {
+	<-s.touched
+	return s.FakeKeys.HasCredential(ctx, serial, pin, rpID, user)
+}
+
+type touchPrompter struct {
+	*stepstest.Prompter
+	touched chan struct{}
+	once    sync.Once
+}
+
+func (p *touchPrompter) TouchKey(k steps.KeyRef, waiting bool) {
+	p.Prompter.TouchKey(k, waiting)
+	if waiting {
+		p.once.Do(func() { close(p.touched) })
+	}
+}
+
+func TestTouchNotification(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	ch := make(chan struct{})
+	tp := &touchPrompter{Prompter: e.prompter, touched: ch}
+	e.opts.Keys = slowKeys{e.keys, ch}
+	e.opts.Prompter = tp
+	e.opts.TouchDelay = time.Millisecond
+	w := e.newWizard()
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "alice@example.com"))
+	e.must("verify", w.Verify(e.ctx, "google", nano))
+	if got := e.prompter.Touches; !reflect.DeepEqual(got, []bool{true, false}) {
+		t.Errorf("touch notifications %v, want [true false]", got)
+	}
+}
+
+func TestSnapshotsAreCopies(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	var seqs []uint64
+	cancel := e.w.OnChange(func(s steps.Snapshot) { seqs = append(seqs, s.Seq) })
+	s := e.w.Snapshot()
+	s.Steps[3].Service.Instructions[0] = "changed"
+	s.Person.Accounts["github"] = "changed"
+	s2 := e.w.Snapshot()
+	if s2.Steps[3].Service.Instructions[0] == "changed" || s2.Person.Accounts["github"] != "alice-gh" {
+		t.Error("snapshot shares memory with the wizard")
+	}
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	cancel()
+	n := len(seqs)
+	e.must("attest", e.w.Attest(e.ctx, "aws", nfc))
+	if n < 2 || len(seqs) != n {
+		t.Errorf("deliveries %v (after cancel %d)", seqs, len(seqs))
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Errorf("sequence not increasing: %v", seqs)
+		}
+	}
+}
+
+func TestLocalReporter(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	path := filepath.Join(t.TempDir(), "keywizard", "reports.jsonl")
+	e.opts.Reporter = &steps.LocalReporter{Path: path}
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	e.must("report", e.w.Report(e.ctx))
+	e.must("report", e.w.Report(e.ctx))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != 2 || !strings.Contains(string(data), `"serial":12345678`) {
+		t.Errorf("local record (%d lines): %s", n, data)
+	}
+	if strings.Contains(string(data), stepstest.FlowFIDOPIN) {
+		t.Error("PIN in the local record")
+	}
+	if st := step(e.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone {
+		t.Errorf("report step %s", st.Status)
+	}
+	if !strings.Contains(e.w.Summary(), "no tracker configured, kept locally in "+path) {
+		t.Errorf("summary: %s", e.w.Summary())
+	}
+	// New evidence after the report makes it due again.
+	e.clock.Advance(time.Minute)
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	if st := step(e.w.Snapshot(), steps.StepReport); st.Status == steps.StatusDone || !strings.Contains(st.Reason, "send it again") {
+		t.Errorf("report after new progress: %s %q", st.Status, st.Reason)
+	}
+}
+
+func TestPIVParamsHideSecrets(t *testing.T) {
+	p := steps.PIVParams{CurrentPIN: "111111", NewPIN: "222222", NewPUK: "33333333", Subject: "Alice"}
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%v %+v %#v %s", p, p, p, p)} {
+		if strings.ContainsAny(s, "123") {
+			t.Errorf("secrets shown: %s", s)
+		}
+	}
+}
