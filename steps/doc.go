@@ -14,6 +14,8 @@
 // [Wizard.DisableOTP], [Wizard.Report], [Wizard.Redo], [Wizard.GoTo]). The
 // wizard asks the person through a [Prompter] (PINs, confirmations, "touch
 // your key"), like age's ClientUI: the logic asks, the frontend answers.
+// Actions run one at a time and block while the Prompter waits for the
+// person, so a frontend calls them off its UI goroutine.
 //
 // Everything outside — keys, browser, clock, tracker, macOS sc_auth and the
 // progress file — is one of the small interfaces declared here ([Keys],

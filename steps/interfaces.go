@@ -33,7 +33,10 @@ type Keys interface {
 	// HasCredential reports whether a discoverable credential for rpID is
 	// on the key (CTAP 2.1 credential management, read with the PIN). The RP
 	// ID must match exactly; userName matches the credential's user name
-	// ignoring case, and "" matches any user.
+	// ignoring case, and "" matches any user. A key with no discoverable
+	// credentials at all (CTAP2_ERR_NO_CREDENTIALS) is false, nil, not an
+	// error. FIDO operations on a key whose FIDO interface could belong to
+	// another plugged-in key return an error matching device.ErrAmbiguous.
 	HasCredential(ctx context.Context, serial uint32, pin, rpID, userName string) (bool, error)
 	// ProvisionPIV sets the key up for smart-card login (yubikey-protocol.md
 	// §4.11 and services.md §2): new PIN and PUK, a random PIN-protected

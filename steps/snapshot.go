@@ -123,6 +123,36 @@ type KeyView struct {
 	FormFactor string
 	// SuggestedRole is the role keywizard proposes for a detected key.
 	SuggestedRole Role
+	// PINSet and PINRetries are the key's FIDO2 PIN state as last read
+	// (PINRetries -1 when not read yet).
+	PINSet     bool
+	PINRetries int
+}
+
+// Step returns the step with the given ID.
+func (s Snapshot) Step(id StepID) (Step, bool) {
+	for _, st := range s.Steps {
+		if st.ID == id {
+			return st, true
+		}
+	}
+	return Step{}, false
+}
+
+// CurrentStep returns the current step.
+func (s Snapshot) CurrentStep() Step {
+	st, _ := s.Step(s.Current)
+	return st
+}
+
+// Key returns the step's state on the key with the given serial.
+func (st Step) Key(serial uint32) (StepKey, bool) {
+	for _, k := range st.Keys {
+		if k.Serial == serial {
+			return k, true
+		}
+	}
+	return StepKey{}, false
 }
 
 // Label is how a key is named on screen: what it is, where it lives, and

@@ -155,8 +155,12 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	}
 	for _, r := range roles {
 		if k, ok := p.keyByRole(r); ok {
-			_, conn := w.connected[k.Serial]
-			s.Keys = append(s.Keys, KeyView{Serial: k.Serial, Model: k.Model, Role: r, Label: Label(r, k.Model, k.Serial), Connected: conn, FormFactor: k.FormFactor})
+			c, conn := w.connected[k.Serial]
+			v := KeyView{Serial: k.Serial, Model: k.Model, Role: r, Label: Label(r, k.Model, k.Serial), Connected: conn, FormFactor: k.FormFactor, PINRetries: -1}
+			if c.FIDO != nil {
+				v.PINSet, v.PINRetries = c.FIDO.PINSet, c.FIDO.PINRetries
+			}
+			s.Keys = append(s.Keys, v)
 		}
 	}
 	var detected []device.Key
@@ -165,7 +169,10 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	}
 	sugg := suggestRoles(detected)
 	for _, k := range detected {
-		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial]}
+		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1}
+		if k.FIDO != nil {
+			v.PINSet, v.PINRetries = k.FIDO.PINSet, k.FIDO.PINRetries
+		}
 		if a, ok := p.key(k.Serial); ok {
 			v.Role = a.Role
 			v.SuggestedRole = a.Role

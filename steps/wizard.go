@@ -315,8 +315,18 @@ func (w *Wizard) setAttention(id StepID, serial uint32, msg string) {
 // not-found errors from Keys are turned into *WrongKeyError when another
 // key is plugged in.
 func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) error {
-	if errors.Is(err, device.ErrNotFound) && !errors.Is(err, ErrNotVerified) {
+	switch {
+	case errors.Is(err, device.ErrAmbiguous):
+		// Two plugged-in keys could own the FIDO interface the operation
+		// reached (device/scan correlates by AAGUID and firmware and says
+		// so rather than guess); with one key plugged in it cannot happen.
+		err = fmt.Errorf("keywizard cannot tell which plugged-in key answered; unplug every key except %s and try again: %w", ref.Label, err)
+	case errors.Is(err, device.ErrNotFound) && !errors.Is(err, ErrNotVerified):
 		err = w.whichKey(ctx, ref, err)
+	}
+	var pe *device.PINError
+	if errors.As(err, &pe) && pe.Which == device.FIDO2PIN {
+		w.noteRetries(ref.Serial, pe.Retries)
 	}
 	w.setAttention(id, ref.Serial, err.Error())
 	return err
@@ -560,6 +570,11 @@ func (w *Wizard) Watch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watching for keys: %w", err)
 	}
+	// Start from what is plugged in now; events then keep it current.
+	if keys, err := w.o.Keys.List(ctx); err == nil {
+		w.setConnected(keys)
+		w.publish()
+	}
 	go func() {
 		for ev := range ch {
 			w.mu.Lock()
@@ -653,6 +668,35 @@ func (w *Wizard) Redo(ctx context.Context, id StepID, serials ...uint32) error {
 
 // --- FIDO2 PIN ---------------------------------------------------------
 
+// fidoState reads a key's FIDO2 state and keeps it for the snapshot (the
+// PIN step shows whether a PIN is set and the tries left).
+func (w *Wizard) fidoState(ctx context.Context, serial uint32) (*device.FIDOState, error) {
+	st, err := w.o.Keys.FIDOState(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	if k, ok := w.connected[serial]; ok {
+		c := *st
+		k.FIDO = &c
+		w.connected[serial] = k
+	}
+	w.mu.Unlock()
+	return st, nil
+}
+
+// noteRetries updates the tries left shown for a key after a wrong PIN.
+func (w *Wizard) noteRetries(serial uint32, retries int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if k, ok := w.connected[serial]; ok && k.FIDO != nil {
+		c := *k.FIDO
+		c.PINRetries = retries
+		k.FIDO = &c
+		w.connected[serial] = k
+	}
+}
+
 // fidoPINRules: CTAP 2.1 §6.5.5 counts a PIN's length in Unicode code
 // points (minimum from getInfo, default 4) and caps it at 63 bytes of UTF-8.
 func checkFIDOPIN(pin string, minLen int) error {
@@ -677,7 +721,7 @@ func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.o.Keys.FIDOState(ctx, serial)
+	st, err := w.fidoState(ctx, serial)
 	if err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
 	}
@@ -697,7 +741,7 @@ func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
 		if err := w.o.Keys.SetFIDOPIN(ctx, serial, pin); err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("setting the FIDO2 PIN on %s: %w", ref.Label, err))
 		}
-		if st, err = w.o.Keys.FIDOState(ctx, serial); err != nil {
+		if st, err = w.fidoState(ctx, serial); err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the PIN back from %s: %w", ref.Label, err))
 		}
 		if !st.PINSet {
@@ -726,7 +770,7 @@ func (w *Wizard) ChangePIN(ctx context.Context, serial uint32) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.o.Keys.FIDOState(ctx, serial)
+	st, err := w.fidoState(ctx, serial)
 	if err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
 	}
@@ -879,7 +923,7 @@ func (w *Wizard) verifyCredential(ctx context.Context, s catalogue.Service, ref 
 	if s.Verification.User == catalogue.UserAccount && user == "" {
 		return w.fail(ctx, id, ref, &NeedAccountError{Service: s.ID, Label: s.AccountLabel})
 	}
-	st, err := w.o.Keys.FIDOState(ctx, ref.Serial)
+	st, err := w.fidoState(ctx, ref.Serial)
 	if err != nil {
 		return w.fail(ctx, id, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
 	}

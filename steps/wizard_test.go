@@ -246,6 +246,10 @@ func TestWrongPIN(t *testing.T) {
 	if k := stepKey(e.w.Snapshot(), "github", nano); k.Status != steps.StatusNeedsAttention || !strings.Contains(k.Attention, "7 tries left") {
 		t.Errorf("github nano: %+v", k)
 	}
+	// The snapshot shows the tries left on the key.
+	if k := e.w.Snapshot().Keys[0]; k.Serial != nano || !k.PINSet || k.PINRetries != 7 {
+		t.Errorf("key view %+v", k)
+	}
 	// The next prompt shows the retries left.
 	_ = e.w.Verify(e.ctx, "github", nano)
 	if r := e.prompter.LastRequest(); r.RetriesLeft != 7 || r.Purpose != steps.PurposeUnlockFIDO || r.Key.Serial != nano {
@@ -1002,4 +1006,38 @@ func TestPIVParamsHideSecrets(t *testing.T) {
 			t.Errorf("secrets shown: %s", s)
 		}
 	}
+}
+
+func TestAmbiguousFIDO(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	before := e.w.Snapshot()
+	e.keys.Hook = func(op stepstest.Op, serial uint32) error {
+		if op == stepstest.OpHasCredential {
+			return fmt.Errorf("matching FIDO device: %w", &device.AmbiguousError{Serials: []uint32{nano, nfc}})
+		}
+		return nil
+	}
+	err := e.w.Verify(e.ctx, "google", nfc)
+	var ae *device.AmbiguousError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "unplug every key except") || !strings.Contains(err.Error(), "serial 23456789") {
+		t.Fatalf("err = %v", err)
+	}
+	e.assertKept(before)
+}
+
+func TestWatchStartsFromPluggedKeys(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: stepstest.FlowStart}))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.must("watch", e.w.Watch(ctx))
+	if s := e.w.Snapshot(); len(s.Detected) != 2 {
+		t.Fatalf("detected %+v", s.Detected)
+	}
+	e.must("assign", e.w.AssignRoles(e.ctx, nano, nfc))
+	e.keys.Unplug(nfc)
+	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Keys) == 2 && s.Keys[0].Connected && !s.Keys[1].Connected })
+	e.keys.Plug(nfc)
+	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Keys) == 2 && s.Keys[1].Connected })
 }
