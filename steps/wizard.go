@@ -426,7 +426,9 @@ func (w *Wizard) withTouch(ref KeyRef, op func() error) error {
 func (w *Wizard) Start(ctx context.Context, person Person) error {
 	defer w.begin("Saving who you are")()
 	person.Name = strings.TrimSpace(person.Name)
-	person.Email = strings.TrimSpace(person.Email)
+	// The tracker keys people on their lower-case address (tracker
+	// checkEmail); passkey user names are matched ignoring case anyway.
+	person.Email = strings.ToLower(strings.TrimSpace(person.Email))
 	if person.Name == "" {
 		return fmt.Errorf("enter your name: %w", device.ErrInvalidArgument)
 	}

@@ -862,6 +862,11 @@ func TestNavigation(t *testing.T) {
 	if s := e.newWizard().Snapshot(); stepKey(s, "aws", nano).Evidence != nil {
 		t.Error("redo not saved")
 	}
+	// Start keeps the address in lower case (the tracker's rule).
+	e.must("restart", e.w.Start(e.ctx, steps.Person{Name: "A", Email: " A@Example.COM ", StartDate: stepstest.FlowStart}))
+	if got := e.w.Snapshot().Person.Email; got != "a@example.com" {
+		t.Errorf("email %q", got)
+	}
 	// Start validates.
 	if err := e.w.Start(e.ctx, steps.Person{Name: "A", Email: "not-an-address", StartDate: stepstest.FlowStart}); !errors.Is(err, device.ErrInvalidArgument) {
 		t.Errorf("bad e-mail: %v", err)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
@@ -402,17 +403,19 @@ func (f *FakeKeys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (
 	return res, nil
 }
 
-// Attestation returns placeholder PEM blocks naming the key.
+// Attestation returns PEM blocks of placeholder bytes naming the key.
 func (f *FakeKeys) Attestation(ctx context.Context, serial uint32) (steps.Attestation, error) {
 	_, unlock, err := f.begin(OpAttestation, serial)
 	if err != nil {
 		return steps.Attestation{}, err
 	}
 	defer unlock()
-	return steps.Attestation{
-		DevicePEM: fmt.Sprintf("-----BEGIN CERTIFICATE-----\nZmFrZSBkZXZpY2UgJWQ=%d\n-----END CERTIFICATE-----\n", serial),
-		SlotPEM:   fmt.Sprintf("-----BEGIN CERTIFICATE-----\nZmFrZSBzbG90%d\n-----END CERTIFICATE-----\n", serial),
-	}, nil
+	// Well-formed PEM around placeholder bytes: enough for the wizard and
+	// report plumbing; tracker/attest's own tests cover real chains.
+	block := func(what string) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fmt.Appendf(nil, "fake %s certificate of %d", what, serial)}))
+	}
+	return steps.Attestation{DevicePEM: block("device"), SlotPEM: block("slot 9a")}, nil
 }
 
 // Browser records opened URLs; Err makes Open fail; OnOpen runs after a
