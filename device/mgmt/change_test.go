@@ -394,3 +394,41 @@ func TestChangeApplicationsCancelled(t *testing.T) {
 		t.Fatalf("cancelled: %v; want context.Canceled and no change", err)
 	}
 }
+
+func TestChangeApplicationsVerifiesApplicationsOnly(t *testing.T) {
+	t.Run("firmware drops the 0x0004 bit: not a failure", func(t *testing.T) {
+		card := newScript(t, "key",
+			step{cmd: cmdSelect, resp: selectOK(v543)},
+			readStep(nano(50, 0x023F)),
+			step{cmd: "00 1C 00 00 07 06 0C 00 03 02 02 3E", resp: "9000"})
+		fresh := newScript(t, "after", step{cmd: cmdSelect, resp: selectOK(v543)}, readStep(nano(50, 0x023A)))
+		reopen, _ := reopenTo(t, fresh)
+		res, err := ChangeApplications(context.Background(), card, Request{USBDisable: device.CapOTP}, reopen)
+		if err != nil || res.After.USBEnabled != 0x023A {
+			t.Fatalf("ChangeApplications = %+v, %v", res, err)
+		}
+	})
+	t.Run("NFC changed behind our back", func(t *testing.T) {
+		card := newScript(t, "key",
+			step{cmd: cmdSelect, resp: selectOK(v543)},
+			readStep(fiveNFC(51, 0x023F, 0x023F)),
+			step{cmd: "00 1C 00 00 05 04 03 02 02 2F", resp: "9000"},
+			readStep(fiveNFC(51, 0x022F, 0x022F)))
+		_, err := ChangeApplications(context.Background(), card, Request{USBDisable: device.CapPIV}, nil)
+		var na *NotAppliedError
+		if !errors.As(err, &na) || na.Transport != "NFC" {
+			t.Fatalf("err = %v; want NotAppliedError for NFC", err)
+		}
+	})
+	t.Run("reopener returning no card", func(t *testing.T) {
+		card := newScript(t, "key",
+			step{cmd: cmdSelect, resp: selectOK(v543)},
+			readStep(nano(52, 0x023F)),
+			step{cmd: "00 1C 00 00 07 06 0C 00 03 02 02 3E", resp: "9000"})
+		_, err := ChangeApplications(context.Background(), card, Request{USBDisable: device.CapOTP},
+			func(context.Context) (device.Card, error) { return nil, nil })
+		if !errors.Is(err, device.ErrInvalidArgument) {
+			t.Fatalf("err = %v; want ErrInvalidArgument", err)
+		}
+	})
+}
