@@ -31,9 +31,13 @@ type Keys interface {
 	SetFIDOPIN(ctx context.Context, serial uint32, pin string) error
 	ChangeFIDOPIN(ctx context.Context, serial uint32, oldPIN, newPIN string) error
 	// HasCredential reports whether a discoverable credential for rpID is
-	// on the key (CTAP 2.1 credential management, read with the PIN). The RP
-	// ID must match exactly; userName matches the credential's user name
-	// ignoring case, and "" matches any user. A key with no discoverable
+	// on the key (CTAP 2.1 credential management, read with the PIN). RP IDs
+	// are domain names and compare ignoring case; userName also matches the
+	// credential's user name ignoring case (GitHub logins and e-mail
+	// addresses are case-insensitive, and people type them either way), and
+	// "" matches any user. (device/fido's Client.HasCredential compares user
+	// names exactly; an adapter over it lists Credentials and uses
+	// strings.EqualFold.) A key with no discoverable
 	// credentials at all (CTAP2_ERR_NO_CREDENTIALS) is false, nil, not an
 	// error. FIDO operations on a key whose FIDO interface could belong to
 	// another plugged-in key return an error matching device.ErrAmbiguous.

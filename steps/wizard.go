@@ -103,8 +103,10 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 }
 
 // OnChange subscribes f to snapshots; f is called at once with the current
-// state and then after every change, never concurrently with itself. The
-// returned function unsubscribes.
+// state and then after every change, never concurrently with itself. f runs
+// on the goroutine that made the change and must not call the wizard's
+// actions itself (hand the snapshot to the UI goroutine, e.g. with fyne.Do);
+// Snapshot is fine. The returned function unsubscribes.
 func (w *Wizard) OnChange(f func(Snapshot)) (cancel func()) {
 	w.mu.Lock()
 	id := w.nextSub
@@ -221,6 +223,9 @@ func (w *Wizard) notApplicable(s catalogue.Service) string {
 		}
 		if ok, why := w.o.SmartCard.Supported(); !ok {
 			return why
+		}
+		if w.o.OSUser == "" {
+			return "keywizard could not tell which macOS user to pair the key with"
 		}
 	}
 	return ""

@@ -755,8 +755,16 @@ func TestMacOSNotApplicable(t *testing.T) {
 			}
 		})
 	}
-	// No SmartCardLogin at all (a build without it).
+	// No macOS user name to pair with.
 	e := newEnv(t, "darwin", twoKeys()...)
+	e.opts.OSUser = ""
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	if st := step(e.w.Snapshot(), "macos"); st.Status != steps.StatusNotApplicable || !strings.Contains(st.Reason, "macOS user") {
+		t.Errorf("no OS user: %s %q", st.Status, st.Reason)
+	}
+	// No SmartCardLogin at all (a build without it).
+	e = newEnv(t, "darwin", twoKeys()...)
 	e.opts.SmartCard = nil
 	e.w = e.newWizard()
 	e.setup(nano, nfc)

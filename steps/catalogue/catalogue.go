@@ -24,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -311,6 +313,55 @@ func Load(path string) (*Catalogue, error) {
 		return nil, fmt.Errorf("reading the organisation's service catalogue: %w", err)
 	}
 	return Merge(Default(), path, data)
+}
+
+// EnvPath names the environment variable that points at an organisation
+// catalogue explicitly (IT testing a new file, a managed launcher).
+const EnvPath = "KEYWIZARD_CATALOGUE"
+
+// OrgPaths lists where an organisation's catalogue file is looked for, in
+// order: $KEYWIZARD_CATALOGUE, then the system-wide place device-management
+// tools install configuration to, then the user's config directory. The
+// system-wide file comes before the user's so a person cannot drop a
+// service the organisation requires by writing their own file.
+func OrgPaths(goos, userConfigDir string, getenv func(string) string) []string {
+	var out []string
+	if p := getenv(EnvPath); p != "" {
+		out = append(out, p)
+	}
+	switch goos {
+	case "darwin":
+		out = append(out, "/Library/Application Support/keywizard/catalogue.json")
+	case "windows":
+		if pd := getenv("ProgramData"); pd != "" {
+			out = append(out, filepath.Join(pd, "keywizard", "catalogue.json"))
+		}
+	default:
+		out = append(out, "/etc/keywizard/catalogue.json")
+	}
+	if userConfigDir != "" {
+		out = append(out, filepath.Join(userConfigDir, "keywizard", "catalogue.json"))
+	}
+	return out
+}
+
+// LoadFirst returns the default catalogue merged with the first file of
+// paths that exists, and that file's path ("" when none exists, which is
+// not an error). A file that exists but cannot be read or is invalid is an
+// error: silently falling back to the default would drop the
+// organisation's services.
+func LoadFirst(paths []string) (*Catalogue, string, error) {
+	for _, p := range paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		c, err := Load(p)
+		if err != nil {
+			return nil, p, err
+		}
+		return c, p, nil
+	}
+	return Default(), "", nil
 }
 
 func apply(s *Service, f serviceFile) {

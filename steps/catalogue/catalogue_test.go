@@ -195,3 +195,49 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+func TestOrgPaths(t *testing.T) {
+	env := map[string]string{"ProgramData": `C:\ProgramData`}
+	get := func(k string) string { return env[k] }
+	if got := OrgPaths("linux", "/home/a/.config", get); !slices.Equal(got, []string{"/etc/keywizard/catalogue.json", "/home/a/.config/keywizard/catalogue.json"}) {
+		t.Errorf("linux: %v", got)
+	}
+	if got := OrgPaths("darwin", "", get); !slices.Equal(got, []string{"/Library/Application Support/keywizard/catalogue.json"}) {
+		t.Errorf("darwin: %v", got)
+	}
+	if got := OrgPaths("windows", "", get); len(got) != 1 || !strings.Contains(got[0], "ProgramData") || !strings.HasSuffix(got[0], "catalogue.json") {
+		t.Errorf("windows: %v", got)
+	}
+	env[EnvPath] = "/tmp/x.json"
+	if got := OrgPaths("linux", "", get); got[0] != "/tmp/x.json" {
+		t.Errorf("env first: %v", got)
+	}
+}
+
+func TestLoadFirst(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	c, p, err := LoadFirst([]string{missing})
+	if err != nil || p != "" || len(c.Services) != 5 {
+		t.Fatalf("none: %v %q %v", c, p, err)
+	}
+	first := filepath.Join(dir, "first.json")
+	second := filepath.Join(dir, "second.json")
+	os.WriteFile(first, []byte(`{"schema":1,"services":[{"id":"aws","disabled":true}]}`), 0o600)
+	os.WriteFile(second, []byte(`{"schema":1,"services":[{"id":"github","disabled":true}]}`), 0o600)
+	c, p, err = LoadFirst([]string{missing, first, second})
+	if err != nil || p != first {
+		t.Fatalf("first: %q %v", p, err)
+	}
+	if _, ok := c.Service("aws"); ok {
+		t.Error("first file not applied")
+	}
+	if _, ok := c.Service("github"); !ok {
+		t.Error("second file applied too")
+	}
+	// An invalid file is an error, not a silent fallback to the default.
+	os.WriteFile(first, []byte(`{"schema":1,"services":[{"id":"aws","rpid":"x"}]}`), 0o600)
+	if _, p, err := LoadFirst([]string{first, second}); !errors.Is(err, ErrInvalid) || p != first {
+		t.Errorf("invalid: %q %v", p, err)
+	}
+}

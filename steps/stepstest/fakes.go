@@ -314,8 +314,8 @@ func (f *FakeKeys) ChangeFIDOPIN(ctx context.Context, serial uint32, oldPIN, new
 	return nil
 }
 
-// HasCredential looks for a passkey (RP exact, user name case-insensitive,
-// "" for any).
+// HasCredential looks for a passkey (RP ID and user name compared ignoring
+// case, user "" for any), as steps.Keys documents.
 func (f *FakeKeys) HasCredential(ctx context.Context, serial uint32, pin, rpID, userName string) (bool, error) {
 	k, unlock, err := f.begin(OpHasCredential, serial)
 	if err != nil {
@@ -326,7 +326,7 @@ func (f *FakeKeys) HasCredential(ctx context.Context, serial uint32, pin, rpID, 
 		return false, err
 	}
 	for _, c := range k.Passkeys {
-		if c.RPID == rpID && (userName == "" || strings.EqualFold(c.UserName, userName)) {
+		if strings.EqualFold(c.RPID, rpID) && (userName == "" || strings.EqualFold(c.UserName, userName)) {
 			return true, nil
 		}
 	}
