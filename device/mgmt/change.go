@@ -345,3 +345,17 @@ func appsOn(i device.USBInterface) device.Capability {
 	}
 	return 0
 }
+
+// String describes the request without the lock code, so logging a Request
+// (even with %+v or %#v) cannot leak it.
+func (r Request) String() string {
+	lock := "none"
+	if len(r.LockCode) > 0 {
+		lock = "given (redacted)"
+	}
+	return fmt.Sprintf("USB disable [%s] enable [%s], NFC disable [%s] enable [%s], lock code %s",
+		r.USBDisable, r.USBEnable, r.NFCDisable, r.NFCEnable, lock)
+}
+
+// GoString is String, for %#v.
+func (r Request) GoString() string { return "mgmt.Request{" + r.String() + "}" }

@@ -240,3 +240,43 @@ func interfaceNames(i device.USBInterface) string {
 	}
 	return strings.Join(n, "+")
 }
+
+// String describes the configuration without lock codes, so logging a
+// Config (even with %+v or %#v) cannot leak them.
+func (c Config) String() string {
+	var parts []string
+	if c.USBEnabled != nil {
+		parts = append(parts, fmt.Sprintf("USB enabled 0x%04x", uint16(*c.USBEnabled)))
+	}
+	if c.NFCEnabled != nil {
+		parts = append(parts, fmt.Sprintf("NFC enabled 0x%04x", uint16(*c.NFCEnabled)))
+	}
+	if c.AutoEjectTimeout != nil {
+		parts = append(parts, fmt.Sprintf("auto-eject %ds", *c.AutoEjectTimeout))
+	}
+	if c.ChalRespTimeout != nil {
+		parts = append(parts, fmt.Sprintf("challenge-response timeout %ds", *c.ChalRespTimeout))
+	}
+	if c.DeviceFlags != nil {
+		parts = append(parts, fmt.Sprintf("flags 0x%02x", *c.DeviceFlags))
+	}
+	if c.Reboot {
+		parts = append(parts, "reboot")
+	}
+	if len(c.CurrentLockCode) > 0 {
+		parts = append(parts, "current lock code (redacted)")
+	}
+	if len(c.NewLockCode) > 0 {
+		parts = append(parts, "new lock code (redacted)")
+	}
+	if c.NFCRestricted {
+		parts = append(parts, "NFC restricted")
+	}
+	if len(parts) == 0 {
+		return "no changes"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return "mgmt.Config{" + c.String() + "}" }

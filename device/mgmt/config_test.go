@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -247,4 +248,26 @@ func FuzzParseLockCode(f *testing.F) {
 			t.Fatalf("accepted %d bytes", len(b))
 		}
 	})
+}
+
+func TestNoLockCodeInFormatting(t *testing.T) {
+	code := []byte("SECRETLOCKCODE16")
+	values := []any{
+		Request{USBDisable: device.CapOTP, LockCode: code},
+		Config{USBEnabled: capp(0x023E), CurrentLockCode: code, NewLockCode: code, Reboot: true},
+	}
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(out, "SECRET") || strings.Contains(out, hexOf(code)) || strings.Contains(out, "83 69") {
+				t.Errorf("%s of %T leaks the lock code: %s", verb, v, out)
+			}
+			if !strings.Contains(out, "redacted") {
+				t.Errorf("%s of %T does not say a code was given: %s", verb, v, out)
+			}
+		}
+	}
+	if got := (Config{USBEnabled: capp(0x023E), Reboot: true}).String(); got != "USB enabled 0x023e, reboot" {
+		t.Errorf("Config.String() = %q", got)
+	}
 }

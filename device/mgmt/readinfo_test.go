@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
@@ -142,5 +143,34 @@ func TestReadInfoBadSecondPage(t *testing.T) {
 		step{cmd: "00 1D 01 00", resp: "05 13 02 41 9000"})
 	if _, err := s.ReadInfo(context.Background()); !errors.Is(err, device.ErrInvalidResponse) {
 		t.Fatalf("ReadInfo = %v; want ErrInvalidResponse", err)
+	}
+}
+
+func BenchmarkParseInfo(b *testing.B) {
+	raw, _ := hex.DecodeString(normHex(resp5NFC523))
+	for b.Loop() {
+		if _, err := ParseInfo(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenReadInfo is what discovery costs per key in-process: SELECT
+// plus READ CONFIG against the simulator.
+func BenchmarkOpenReadInfo(b *testing.B) {
+	k, err := sim.New(sim.Config{Serial: 1, Model: "5c-nano"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	card := k.Card()
+	ctx := context.Background()
+	for b.Loop() {
+		s, err := Open(ctx, card)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.ReadInfo(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
