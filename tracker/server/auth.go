@@ -115,18 +115,14 @@ func (s *Server) checkToken(ctx context.Context, v string) (tracker.Person, erro
 	if !ok {
 		return tracker.Person{}, store.ErrInvalid
 	}
-	c, err := s.cfg.Store.Token(ctx, selector)
+	c, p, err := s.cfg.Store.TokenPerson(ctx, selector)
 	if err != nil {
 		return tracker.Person{}, err
 	}
 	if !matches(c.Hash, sec) || c.Used || (!c.ExpiresAt.IsZero() && !s.cfg.Now().Before(c.ExpiresAt)) {
 		return tracker.Person{}, store.ErrInvalid
 	}
-	p, err := s.cfg.Store.Person(ctx, c.PersonID)
-	if errors.Is(err, store.ErrNotFound) {
-		return p, store.ErrInvalid
-	}
-	return p, err
+	return p, nil
 }
 
 // IssueInvite stores a new invite code for person and returns it; earlier

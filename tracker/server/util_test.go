@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/keywizard/keywizard/tracker/server"
 	"net/http/httptest"
@@ -15,3 +16,5 @@ func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 func serverAdminToken(e *env, id string) (string, error) {
 	return server.AdminToken(context.Background(), e.st, id, "test", 0, start)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

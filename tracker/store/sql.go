@@ -592,6 +592,31 @@ func (s *sqlStore) Token(ctx context.Context, selector string) (Credential, erro
 	return c, nil
 }
 
+func (s *sqlStore) TokenPerson(ctx context.Context, selector string) (Credential, tracker.Person, error) {
+	c := Credential{Selector: selector}
+	var (
+		p             tracker.Person
+		expires       int64
+		revoked       int
+		admin         int
+		created, done int64
+	)
+	err := s.queryRow(ctx, nil, `SELECT t.hash, t.person_id, t.device, t.expires_at, t.revoked,
+		p.id, p.email, p.name, p.team, p.manager_id, p.start_date, p.admin, p.created_at, p.completed_at
+		FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.selector = ?`, selector).
+		Scan(&c.Hash, &c.PersonID, &c.Device, &expires, &revoked,
+			&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, p, ErrInvalid
+	}
+	if err != nil {
+		return c, p, fmt.Errorf("reading token: %w", err)
+	}
+	c.ExpiresAt, c.Used = fromMicros(expires), revoked != 0
+	p.Admin, p.CreatedAt, p.CompletedAt = admin != 0, fromMicros(created), fromMicros(done)
+	return c, p, nil
+}
+
 func (s *sqlStore) RevokeTokens(ctx context.Context, personID string, audit tracker.AuditEntry) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, "UPDATE tokens SET revoked = 1 WHERE person_id = ?", personID); err != nil {
@@ -668,12 +693,15 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			out.Complete = true
 			return nil
 		}
-		rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ?", personID)
+		// Only active keys and their items can make someone complete.
+		rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
 		keys, err := collect(rows, err, scanKey)
 		if err != nil {
 			return fmt.Errorf("reading keys: %w", err)
 		}
-		rows, err = s.query(ctx, tx, "SELECT "+itemCols+" FROM items WHERE person_id = ?", personID)
+		rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version
+			FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
+			WHERE i.person_id = ? AND k.status = 'active'`, personID)
 		items, err := collect(rows, err, scanItem)
 		if err != nil {
 			return fmt.Errorf("reading items: %w", err)

@@ -103,6 +103,9 @@ type Store interface {
 	RedeemInvite(ctx context.Context, selector string, check func(Credential) bool, token Credential, now time.Time) (tracker.Person, error)
 	AddToken(ctx context.Context, c Credential, audit tracker.AuditEntry) error
 	Token(ctx context.Context, selector string) (Credential, error)
+	// TokenPerson returns a token and its person in one query, for the
+	// per-request authentication path.
+	TokenPerson(ctx context.Context, selector string) (Credential, tracker.Person, error)
 	RevokeTokens(ctx context.Context, personID string, audit tracker.AuditEntry) error
 
 	SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error)
