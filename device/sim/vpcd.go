@@ -62,13 +62,19 @@ type AttachState struct {
 	Polls int
 	// PoweredOn says pcscd has powered the card on this connection.
 	PoweredOn bool
+	// Seen says pcscd has powered the card and then read its ATR: it
+	// does that when it registers an insertion (IFDHPowerICC), and only
+	// then can clients connect.
+	Seen bool
 	// Err is the last connection error, if any.
 	Err error
 }
 
-// Ready reports that pcscd has seen the card on the current connection:
-// it powered it on, or polled it twice (the first poll is vpcd's accept).
-func (s AttachState) Ready() bool { return s.Connected && (s.PoweredOn || s.Polls >= 2) }
+// Ready reports that pcscd has registered the card on the current
+// connection. Observed with pcscd 1.9.9: vpcd polls Get ATR twice (accept,
+// presence), then pcscd powers the card on and reads the ATR again; a
+// client connecting before that gets "no smart card in the device".
+func (s AttachState) Ready() bool { return s.Connected && s.Seen }
 
 // Attachment is a key inserted in a vpcd slot. It keeps the key connected,
 // and reconnects after reboots, re-plugs and dropped connections, until its
@@ -209,7 +215,7 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 		a.update(func(s *AttachState) {
 			s.Connects++
 			n = s.Connects
-			s.Connected, s.Polls, s.PoweredOn, s.Err = true, 0, false, nil
+			s.Connected, s.Polls, s.PoweredOn, s.Seen, s.Err = true, 0, false, false, nil
 		})
 		if a.cfg.OnConnect != nil {
 			a.cfg.OnConnect(n)
@@ -293,7 +299,10 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 				}
 				continue
 			case ctrlATR:
-				a.update(func(s *AttachState) { s.Polls++ })
+				a.update(func(s *AttachState) {
+					s.Polls++
+					s.Seen = s.Seen || s.PoweredOn
+				})
 				resp = ATR
 			default:
 				continue // unknown control: vpcd expects no answer

@@ -94,6 +94,9 @@ type Authenticator struct {
 
 	creds   []credential
 	counter int
+
+	// sess is CTAP protocol state a power cycle clears (ctap.go).
+	sess session
 }
 
 var _ fido.Authenticator = (*Authenticator)(nil)
@@ -230,6 +233,7 @@ func (a *Authenticator) RemoveAfter(n int) {
 }
 
 func (a *Authenticator) powerUp() {
+	a.sess = session{}
 	a.poweredAt = a.cfg.Now()
 	a.authBlocked = false
 	a.consecutive = 0
@@ -358,6 +362,13 @@ func hashPIN(pin string) []byte {
 // When the eighth wrong PIN is also a third consecutive one, PIN_BLOCKED
 // wins: the block is permanent and that is what the user must learn.
 func (a *Authenticator) verifyPIN(pin string) error {
+	return a.verifyPINHash(hashPIN(pin))
+}
+
+// verifyPINHash is verifyPIN on LEFT(SHA-256(PIN), 16), as CTAP's
+// pinHashEnc carries it. A mismatch also regenerates the key-agreement key
+// (CTAP 2.1 §6.5.5.7 step "regenerate").
+func (a *Authenticator) verifyPINHash(h []byte) error {
 	if a.pinHash == nil {
 		return ctapErr(fido.CTAPPINNotSet)
 	}
@@ -367,11 +378,12 @@ func (a *Authenticator) verifyPIN(pin string) error {
 	if a.authBlocked {
 		return ctapErr(fido.CTAPPINAuthBlocked)
 	}
-	if subtle.ConstantTimeCompare(hashPIN(pin), a.pinHash) == 1 {
+	if subtle.ConstantTimeCompare(h, a.pinHash) == 1 {
 		a.retries = MaxPINRetries
 		a.consecutive = 0
 		return nil
 	}
+	a.sess.keyAgreement = nil
 	a.retries--
 	a.consecutive++
 	switch {
@@ -393,6 +405,10 @@ func (a *Authenticator) SetPIN(ctx context.Context, pin string) error {
 	if err := a.begin(ctx); err != nil {
 		return err
 	}
+	return a.setPINLocked(pin)
+}
+
+func (a *Authenticator) setPINLocked(pin string) error {
 	if a.pinHash != nil {
 		return ctapErr(fido.CTAPPINAuthInvalid)
 	}
@@ -413,7 +429,11 @@ func (a *Authenticator) ChangePIN(ctx context.Context, oldPIN, newPIN string) er
 	if err := a.begin(ctx); err != nil {
 		return err
 	}
-	if err := a.verifyPIN(oldPIN); err != nil {
+	return a.changePINLocked(hashPIN(oldPIN), newPIN)
+}
+
+func (a *Authenticator) changePINLocked(oldHash []byte, newPIN string) error {
+	if err := a.verifyPINHash(oldHash); err != nil {
 		return err
 	}
 	if err := checkPolicy(newPIN); err != nil {
@@ -421,6 +441,8 @@ func (a *Authenticator) ChangePIN(ctx context.Context, oldPIN, newPIN string) er
 	}
 	a.pinHash = hashPIN(newPIN)
 	a.forcePINChange = false
+	// A new PIN invalidates every PIN token (CTAP 2.1 §6.5.5.6).
+	a.sess.token = nil
 	return nil
 }
 
@@ -578,6 +600,7 @@ func (a *Authenticator) Reset(ctx context.Context) error {
 	a.authBlocked = false
 	a.forcePINChange = false
 	a.creds = nil
+	a.sess = session{}
 	return nil
 }
 
