@@ -97,6 +97,10 @@ type Step struct {
 	// What the frontend may offer: open the page, verify from the key or
 	// system, self-attest.
 	CanOpen, CanVerify, CanAttest bool
+	// NeedAccount is set when verifying needs an account name the person
+	// has not given yet (Service.AccountLabel says which; Wizard.SetAccount
+	// records it).
+	NeedAccount bool
 }
 
 // StepKey is a step's state on one key. A role with no key yet has Serial 0

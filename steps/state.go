@@ -168,7 +168,18 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		detected = append(detected, w.connected[serial])
 	}
 	sugg := suggestRoles(detected)
+	// With one role filled, a new key can only be for the other one.
+	var missing Role
+	if len(p.Keys) == 1 {
+		missing = RoleBackup
+		if p.Keys[0].Role == RoleBackup {
+			missing = RoleEveryday
+		}
+	}
 	for _, k := range detected {
+		if _, mine := p.key(k.Serial); !mine && missing != "" {
+			sugg[k.Serial] = missing
+		}
 		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1}
 		if k.FIDO != nil {
 			v.PINSet, v.PINRetries = k.FIDO.PINSet, k.FIDO.PINRetries
@@ -219,6 +230,7 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 		st.CanOpen = svc.URL != ""
 		st.CanVerify = svc.Verification.Kind != catalogue.KindSelfAttest
 		st.CanAttest = svc.Verification.Kind != catalogue.KindSCAuth
+		st.NeedAccount = svc.Verification.User == catalogue.UserAccount && (p.Person == nil || p.Person.Accounts[svc.ID] == "")
 	}
 	st.Status, st.Reason = w.stepStatusReasonLocked(id)
 	if !perKey(id) || st.Status == StatusNotApplicable {

@@ -411,6 +411,12 @@ func TestOneKeyOnly(t *testing.T) {
 	if r := e.reporter.Sent()[0]; r.Complete || len(r.Keys) != 1 || len(r.Remaining) == 0 {
 		t.Errorf("report %+v", r)
 	}
+	sum := e.w.Summary()
+	for _, want := range []string{"your backup key (not set up yet): not done yet", "## What is left", "AWS console: your backup key"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
 	// The backup key arrives later: it is offered, then given its role.
 	e.must("watch", e.w.Watch(e.ctx))
 	e.keys.Add(stepstest.NewKey(nfc, false))
@@ -574,7 +580,13 @@ func TestNotVerifiedGuidesToPasskey(t *testing.T) {
 	if err := e.w.Verify(e.ctx, "github", nano); !errors.As(err, &na) || na.Label != "GitHub username" {
 		t.Errorf("github without account: %v", err)
 	}
+	if st := step(e.w.Snapshot(), "github"); !st.NeedAccount || step(e.w.Snapshot(), "google").NeedAccount {
+		t.Error("NeedAccount not shown")
+	}
 	e.must("account", e.w.SetAccount(e.ctx, "github", "alice-gh"))
+	if st := step(e.w.Snapshot(), "github"); st.NeedAccount {
+		t.Error("NeedAccount after SetAccount")
+	}
 	e.must("register", e.keys.RegisterPasskey(nano, "github.com", "ALICE-GH"))
 	e.must("verify github", e.w.Verify(e.ctx, "github", nano))
 }
@@ -1053,4 +1065,17 @@ func TestWatchStartsFromPluggedKeys(t *testing.T) {
 	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Keys) == 2 && s.Keys[0].Connected && !s.Keys[1].Connected })
 	e.keys.Plug(nfc)
 	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Keys) == 2 && s.Keys[1].Connected })
+}
+
+func TestUnknownKeySuggestedForMissingRole(t *testing.T) {
+	// The person's only key is an NFC key used as the everyday key; a Nano
+	// that turns up can only be the backup.
+	e := newEnv(t, "linux", stepstest.NewKey(nfc, false))
+	e.setup(nfc, 0)
+	e.keys.Add(stepstest.NewKey(nano, true))
+	e.must("detect", e.w.DetectKeys(e.ctx))
+	s := e.w.Snapshot()
+	if len(s.Unknown) != 1 || s.Unknown[0].SuggestedRole != steps.RoleBackup {
+		t.Fatalf("unknown %+v", s.Unknown)
+	}
 }
