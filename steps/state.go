@@ -47,6 +47,9 @@ func (w *Wizard) stepStatusReasonLocked(id StepID) (Status, string) {
 		}
 		return orTodo()
 	case StepKeys:
+		if note := w.stepNote[id]; note != "" {
+			return StatusNeedsAttention, note
+		}
 		switch len(p.Keys) {
 		case 0:
 			return orTodo()

@@ -1079,3 +1079,52 @@ func TestUnknownKeySuggestedForMissingRole(t *testing.T) {
 		t.Fatalf("unknown %+v", s.Unknown)
 	}
 }
+
+func TestEdgeCases(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	// The person closes the PIN dialog / the app shuts down mid-prompt.
+	e.prompter.PINFunc = func(steps.PINRequest) (string, error) { return "", context.Canceled }
+	if err := e.w.Verify(e.ctx, "google", nano); !errors.Is(err, steps.ErrCancelled) {
+		t.Errorf("cancelled prompt: %v", err)
+	}
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	// macOS login has no page to open.
+	if err := e.w.OpenService(e.ctx, "macos", nano); !errors.Is(err, steps.ErrNotApplicable) {
+		t.Errorf("open macos on linux: %v", err)
+	}
+	// Unknown service.
+	if err := e.w.Attest(e.ctx, "slack", nano); !errors.Is(err, steps.ErrUnknownStep) {
+		t.Errorf("unknown service: %v", err)
+	}
+	// Listing keys fails: the keys step says so and nothing is lost.
+	before := e.w.Snapshot()
+	e.keys.Hook = func(op stepstest.Op, _ uint32) error {
+		if op == stepstest.OpList {
+			return errors.New("pcscd is not running")
+		}
+		return nil
+	}
+	if err := e.w.DetectKeys(e.ctx); err == nil || !strings.Contains(err.Error(), "looking for your keys") {
+		t.Errorf("list failure: %v", err)
+	}
+	if st := step(e.w.Snapshot(), steps.StepKeys); st.Status != steps.StatusNeedsAttention || !strings.Contains(st.Reason, "pcscd") {
+		t.Errorf("keys step %s %q", st.Status, st.Reason)
+	}
+	e.keys.Hook = nil
+	e.must("detect", e.w.DetectKeys(e.ctx))
+	if st := step(e.w.Snapshot(), steps.StepKeys); st.Status != steps.StatusDone {
+		t.Errorf("keys step after recovery %s", st.Status)
+	}
+	e.assertKept(before)
+	// A report made with a key unplugged says why it has no attestation.
+	e.keys.Unplug(nfc)
+	e.must("report", e.w.Report(e.ctx))
+	r := e.reporter.Sent()[0]
+	if r.Keys[0].Attestation == nil || r.Keys[1].Attestation != nil || !strings.Contains(r.Keys[1].AttestationError, "not plugged in") {
+		t.Errorf("attestations %+v", r.Keys)
+	}
+	if r.Person.Email != "alice@example.com" || !r.Deadline.Equal(stepstest.FlowStart.Add(30*24*time.Hour)) || r.AppVersion != "test" {
+		t.Errorf("report head %+v", r)
+	}
+}
