@@ -778,6 +778,10 @@ func (k *Key) pivImport(cmd apdu.Command) uint16 {
 		}
 		priv = p
 	case algRSA1024, algRSA2048, algRSA3072, algRSA4096:
+		half := map[byte]int{algRSA1024: 64, algRSA2048: 128, algRSA3072: 192, algRSA4096: 256}[cmd.P1]
+		if len(m[0x01]) != half || len(m[0x02]) != half || (half > 128 && !k.fw.AtLeast(5, 7, 0)) {
+			return apdu.SWIncorrectData
+		}
 		p, q := new(big.Int).SetBytes(m[0x01]), new(big.Int).SetBytes(m[0x02])
 		if p.Sign() == 0 || q.Sign() == 0 {
 			return apdu.SWIncorrectData
