@@ -445,6 +445,16 @@ func (w *Wizard) Start(ctx context.Context, person Person) error {
 	}
 	y, m, d := person.StartDate.Date()
 	person.StartDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if person.Accounts != nil {
+		// Our own copy: the caller may reuse its map.
+		accounts := make(map[string]string, len(person.Accounts))
+		for k, v := range person.Accounts {
+			if v = strings.TrimSpace(v); v != "" {
+				accounts[k] = v
+			}
+		}
+		person.Accounts = accounts
+	}
 	return w.update(ctx, func(p *Progress) {
 		if p.Person != nil && person.Accounts == nil {
 			person.Accounts = p.Person.Accounts
