@@ -97,7 +97,12 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		subs:      map[int]func(Snapshot){},
 	}
 	if !w.hasStep(p.Current) {
+		// The organisation's catalogue changed since the last run (a
+		// service was dropped): carry on at the first step still to do.
 		p.Current = StepWelcome
+		if p.Person != nil {
+			p.Current = w.nextLocked(StepWelcome)
+		}
 	}
 	return w, nil
 }

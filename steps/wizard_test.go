@@ -1130,3 +1130,37 @@ func TestEdgeCases(t *testing.T) {
 		t.Errorf("report head %+v", r)
 	}
 }
+
+func TestCatalogueChangedBetweenRuns(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.must("attest", e.w.Attest(e.ctx, "aws", nano))
+	e.must("goto", e.w.GoTo(e.ctx, "aws"))
+	// IT drops AWS before the person comes back.
+	cat, err := catalogue.Merge(catalogue.Default(), "org.json", []byte(`{"schema":1,"services":[{"id":"aws","disabled":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.opts.Catalogue = cat
+	w := e.newWizard()
+	s := w.Snapshot()
+	if s.Current != "google" {
+		t.Errorf("current %q, want the first step still to do", s.Current)
+	}
+	if _, ok := s.Step("aws"); ok {
+		t.Error("dropped service still a step")
+	}
+	for _, k := range w.LastReport().Keys {
+		for _, it := range k.Items {
+			if it.Service == "aws" {
+				t.Error("dropped service reported")
+			}
+		}
+	}
+}
+
+func TestNewNeedsCollaborators(t *testing.T) {
+	if _, err := steps.New(context.Background(), steps.Options{}); !errors.Is(err, device.ErrInvalidArgument) {
+		t.Errorf("err = %v", err)
+	}
+}
