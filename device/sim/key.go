@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/apdu"
+	"github.com/keywizard/keywizard/device/sim/simfido"
 )
 
 // Config describes the key to simulate.
@@ -37,6 +39,12 @@ type Config struct {
 	AutoEjectTimeout uint16
 	ChalRespTimeout  uint8
 
+	// FIDONow and FIDOTouch are the FIDO side's clock and simulated
+	// user touch (simfido.Config.Now, .Touch); nil = time.Now, touched at
+	// once.
+	FIDONow   func() time.Time
+	FIDOTouch func(ctx context.Context) error
+
 	// Rand is the randomness for witnesses, challenges, serial numbers of
 	// attestation certificates and RSA key generation; nil = crypto/rand.
 	// (Go's ECDSA key generation ignores it.)
@@ -55,6 +63,7 @@ type Key struct {
 	mgmt mgmtState
 	piv  *pivState
 	att  *attestationKey
+	fido *simfido.Authenticator
 
 	// Session (volatile) state, cleared on power off, reset and reboot.
 	sess session
@@ -151,6 +160,7 @@ func New(cfg Config) (*Key, error) {
 	}
 	k.att = att
 	k.piv.objects[objAttestation] = att.object()
+	k.fido = newFIDO(k, cfg)
 	return k, nil
 }
 
@@ -369,6 +379,7 @@ func (k *Key) powerOffLocked() { k.sess = session{} }
 func (k *Key) rebootLocked() {
 	k.sess = session{}
 	k.gen++
+	k.syncFIDOLocked(true)
 	k.notifyLocked()
 }
 
@@ -379,6 +390,7 @@ func (k *Key) unplugLocked() {
 	k.present = false
 	k.sess = session{}
 	k.gen++
+	k.syncFIDOLocked(false)
 	k.notifyLocked()
 }
 
@@ -405,6 +417,7 @@ func (k *Key) Plug() {
 	k.present = true
 	k.sess = session{}
 	k.gen++
+	k.syncFIDOLocked(true)
 	k.notifyLocked()
 }
 

@@ -1,0 +1,63 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+)
+
+// Options configure [Run]: one simulated key in one vpcd slot.
+type Options struct {
+	Serial uint32
+	// Model is a [Presets] name ("5c-nano", "5c-nfc", "5ci", "5-nfc",
+	// "5-nano", "5c").
+	Model string
+	// Firmware defaults to the preset's (see [Config.Firmware]).
+	Firmware device.Version
+	// Slot is the vpcd slot: 0 ("Virtual PCD 00 00") or 1 ("... 00 01").
+	Slot int
+	// Out receives one line each time the key is attached or re-attached;
+	// nil discards them.
+	Out io.Writer
+	// RebootDelay overrides AttachConfig.RebootDelay.
+	RebootDelay time.Duration
+}
+
+// Run simulates one key attached to vpcd until ctx is cancelled, which is a
+// clean stop (nil error). It is `keywizard sim`. It fails at once if the
+// options are invalid or vpcd cannot be reached.
+func Run(ctx context.Context, o Options) error {
+	if o.Slot < 0 || o.Slot > 1 {
+		return fmt.Errorf("running simulator: slot %d does not exist (vpcd has slots 0 and 1): %w", o.Slot, device.ErrInvalidArgument)
+	}
+	k, err := New(Config{Serial: o.Serial, Model: o.Model, Firmware: o.Firmware})
+	if err != nil {
+		return fmt.Errorf("running simulator: %w", err)
+	}
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	reader := ReaderName(o.Slot)
+	a, err := AttachWith(ctx, k, AttachConfig{
+		Addr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(VPCDPort+o.Slot)),
+		RebootDelay: o.RebootDelay,
+		OnConnect: func(n int) {
+			verb := "attached to"
+			if n > 1 {
+				verb = "re-attached to"
+			}
+			fmt.Fprintf(out, "%s %s %q\n", k, verb, reader)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("running simulator: %w", err)
+	}
+	<-a.Done()
+	return nil
+}
