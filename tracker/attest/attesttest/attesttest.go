@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,9 +30,10 @@ type Device struct {
 	Slot        []byte // slot 9a certificate, DER
 }
 
-var serialN int64 = 1
+var serialN atomic.Int64
 
-func nextSerial() *big.Int { serialN++; return big.NewInt(serialN) }
+// nextSerial gives every certificate a distinct serial number.
+func nextSerial() *big.Int { return big.NewInt(serialN.Add(1) + 1) }
 
 // NewCA makes a fresh root.
 func NewCA(t testing.TB) *CA {
