@@ -1,0 +1,421 @@
+// Package screens builds every screen of keywizard's UI in a known state: a
+// real steps.Wizard over the stepstest fakes, advanced as a person would,
+// with the ui attached. The ui's golden tests and the screenshot tool
+// (./cmd/screens, run by scripts/screenshots.sh under Xvfb) share these
+// scenarios, so the PNGs show exactly what the goldens check.
+package screens
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/catalogue"
+	"github.com/keywizard/keywizard/steps/stepstest"
+	"github.com/keywizard/keywizard/ui"
+)
+
+// Serials of the two keys every scenario starts with, and of a stranger's.
+const (
+	Everyday uint32 = stepstest.HarnessEveryday
+	Backup   uint32 = stepstest.HarnessBackup
+	Stranger uint32 = 34567890
+)
+
+// Large is the "large screen" size goldens and screenshots also use.
+var Large = fyne.NewSize(1920, 1200)
+
+// Env is a wizard over fakes with the UI attached.
+type Env struct {
+	UI        *ui.UI
+	Wizard    *steps.Wizard
+	Keys      *stepstest.FakeKeys
+	Browser   *stepstest.Browser
+	Reporter  *stepstest.Reporter
+	SmartCard *stepstest.SmartCard
+	Clock     *stepstest.Clock
+	Store     *steps.FileStore
+
+	prompter *switchPrompter
+}
+
+// switchPrompter answers the wizard's prompts from the scripted fake while
+// a scenario is set up, then from the UI (its dialogs).
+type switchPrompter struct {
+	mu sync.Mutex
+	p  steps.Prompter
+}
+
+func (s *switchPrompter) get() steps.Prompter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p
+}
+
+func (s *switchPrompter) set(p steps.Prompter) {
+	s.mu.Lock()
+	s.p = p
+	s.mu.Unlock()
+}
+
+func (s *switchPrompter) PIN(ctx context.Context, r steps.PINRequest) (string, error) {
+	return s.get().PIN(ctx, r)
+}
+
+func (s *switchPrompter) Confirm(ctx context.Context, r steps.ConfirmRequest) (bool, error) {
+	return s.get().Confirm(ctx, r)
+}
+
+func (s *switchPrompter) TouchKey(k steps.KeyRef, waiting bool) { s.get().TouchKey(k, waiting) }
+
+// insertingKeys makes provisioned identities visible to the fake sc_auth,
+// as inserting a key makes them visible to macOS.
+type insertingKeys struct {
+	*stepstest.FakeKeys
+	sc *stepstest.SmartCard
+}
+
+func (k insertingKeys) ProvisionPIV(ctx context.Context, serial uint32, p steps.PIVParams) (steps.PIVResult, error) {
+	res, err := k.FakeKeys.ProvisionPIV(ctx, serial, p)
+	if err == nil {
+		k.sc.Insert(res.Identities...)
+	}
+	return res, err
+}
+
+// NewEnv creates the fakes (two factory-fresh keys plugged in, the clock at
+// stepstest.FlowNow, progress under dir), the wizard for goos and the UI in
+// w. The UI is attached but the wizard's prompts are answered by the script
+// until UseUI.
+func NewEnv(a fyne.App, w fyne.Window, goos, dir string, opts ui.Options) (*Env, error) {
+	e := &Env{
+		Keys:    stepstest.NewFakeKeys(stepstest.NewKey(Everyday, true), stepstest.NewKey(Backup, false)),
+		Browser: &stepstest.Browser{}, Reporter: &stepstest.Reporter{}, SmartCard: &stepstest.SmartCard{},
+		Clock:    &stepstest.Clock{T: stepstest.FlowNow},
+		Store:    &steps.FileStore{Path: filepath.Join(dir, "keywizard", "progress.json")},
+		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
+	}
+	wiz, err := steps.New(context.Background(), steps.Options{
+		Keys: insertingKeys{e.Keys, e.SmartCard}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
+		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: goos, OSUser: "alice", AppVersion: "screens",
+		TouchDelay: time.Hour, // the fakes answer at once; touch prompts are shown explicitly
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Wizard = wiz
+	opts.NoWatch = true // scenarios plug keys in and out through the fakes
+	e.UI = ui.New(a, w, opts)
+	e.UI.Attach(context.Background(), wiz)
+	return e, nil
+}
+
+// UseUI makes the UI answer the wizard's prompts from now on.
+func (e *Env) UseUI() { e.prompter.set(e.UI) }
+
+// Script returns a scripted prompter and makes it answer from now on.
+func (e *Env) Script(p *stepstest.Prompter) { e.prompter.set(p) }
+
+// AdvanceTo completes every step before id on both keys, as a person would
+// with the best evidence available, and makes id current.
+func (e *Env) AdvanceTo(id steps.StepID) error {
+	ctx := context.Background()
+	serials := []uint32{Everyday, Backup}
+	for _, st := range e.Wizard.Snapshot().Steps {
+		if st.ID == id {
+			break
+		}
+		if err := e.complete(ctx, st, serials); err != nil {
+			return fmt.Errorf("advancing to %s: %s: %w", id, st.ID, err)
+		}
+	}
+	return e.Wizard.GoTo(ctx, id)
+}
+
+func (e *Env) complete(ctx context.Context, st steps.Step, serials []uint32) error {
+	w := e.Wizard
+	switch {
+	case st.Status == steps.StatusNotApplicable:
+	case st.ID == steps.StepWelcome:
+		return w.Start(ctx, stepstest.FlowPerson())
+	case st.ID == steps.StepKeys:
+		if err := w.DetectKeys(ctx); err != nil {
+			return err
+		}
+		return w.AssignRoles(ctx, Everyday, Backup)
+	case st.ID == steps.StepFIDOPIN:
+		for _, s := range serials {
+			if err := w.SetPIN(ctx, s); err != nil {
+				return err
+			}
+		}
+	case st.ID == steps.StepOTP:
+		for _, s := range serials {
+			if err := w.DisableOTP(ctx, s); err != nil {
+				return err
+			}
+		}
+	case st.ID == steps.StepReport:
+		return w.Report(ctx)
+	case st.Service != nil:
+		for _, s := range serials {
+			if err := e.CompleteService(ctx, *st.Service, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CompleteService does one service on one key: a passkey registered and
+// verified, a self-attestation, or macOS provisioning and pairing.
+func (e *Env) CompleteService(ctx context.Context, svc catalogue.Service, serial uint32) error {
+	w := e.Wizard
+	switch svc.Verification.Kind {
+	case catalogue.KindFIDOCredential:
+		if err := w.OpenService(ctx, svc.ID, serial); err != nil {
+			return err
+		}
+		user := stepstest.FlowPerson().Email
+		if svc.Verification.User == catalogue.UserAccount {
+			user = stepstest.FlowPerson().Accounts[svc.ID]
+		}
+		if err := e.Keys.RegisterPasskey(serial, svc.Verification.RPID, user); err != nil {
+			return err
+		}
+		return w.Verify(ctx, svc.ID, serial)
+	case catalogue.KindSelfAttest:
+		if err := w.OpenService(ctx, svc.ID, serial); err != nil {
+			return err
+		}
+		return w.Attest(ctx, svc.ID, serial)
+	case catalogue.KindSCAuth:
+		return w.ProvisionMac(ctx, svc.ID, serial)
+	}
+	return nil
+}
+
+// Open creates the scenario's environment in w (theme, wizard, UI) and
+// drives it to the state; it returns once the screen is settled.
+func (sc Scenario) Open(a fyne.App, w fyne.Window, dir string) (*Env, error) {
+	var opts ui.Options
+	if sc.Dark {
+		opts.Theme = ui.NewFixedTheme(theme.VariantDark)
+	} else {
+		opts.Theme = ui.NewFixedTheme(theme.VariantLight)
+	}
+	var e *Env
+	var err error
+	fyne.DoAndWait(func() { e, err = NewEnv(a, w, sc.GOOS, dir, opts) })
+	if err != nil {
+		return nil, err
+	}
+	fyne.DoAndWait(func() { w.Resize(sc.Size) })
+	if err := sc.Setup(e); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	if !e.UI.Settle(10 * time.Second) {
+		return nil, fmt.Errorf("scenario %s: the UI did not settle", sc.Name)
+	}
+	return e, nil
+}
+
+// Scenario is one screen state.
+type Scenario struct {
+	Name string
+	// GOOS decides which services apply ("darwin" shows macOS login).
+	GOOS string
+	Size fyne.Size
+	// Dark draws the scenario with the dark variant of the theme.
+	Dark bool
+	// Setup drives the wizard (and the UI) to the state. It runs on a
+	// goroutine other than Fyne's; it may leave a dialog open.
+	Setup func(e *Env) error
+}
+
+func service(id string) catalogue.Service {
+	s, _ := catalogue.Default().Service(id)
+	return s
+}
+
+// expectErr runs f, which must fail; the UI then shows the error as it
+// does after a failed action.
+func expectErr(e *Env, f func(ctx context.Context) error) error {
+	err := f(context.Background())
+	if err == nil {
+		return fmt.Errorf("the scenario's action did not fail")
+	}
+	fyne.DoAndWait(func() { e.UI.ShowError(err) })
+	return nil
+}
+
+// openPrompt starts a wizard action whose prompt stays open for the
+// picture: the UI answers prompts, and nobody answers this one.
+func openPrompt(e *Env, f func(ctx context.Context) error) {
+	e.UI.Go(func(ctx context.Context) error { return f(ctx) })
+}
+
+// All returns every scenario: each screen, each error state, the dialogs,
+// and a few at the large size and in dark.
+func All() []Scenario {
+	d := ui.DefaultSize
+	ctx := context.Background()
+	to := func(id steps.StepID) func(e *Env) error { return func(e *Env) error { return e.AdvanceTo(id) } }
+	return []Scenario{
+		{Name: "welcome", GOOS: "linux", Size: d, Setup: func(e *Env) error { return nil }},
+		{Name: "welcome-large", GOOS: "linux", Size: Large, Setup: func(e *Env) error { return nil }},
+		{Name: "keys", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepKeys); err != nil {
+				return err
+			}
+			return e.Wizard.DetectKeys(ctx)
+		}},
+		{Name: "one-key-only", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepKeys); err != nil {
+				return err
+			}
+			e.Keys.Unplug(Backup)
+			if err := e.Wizard.DetectKeys(ctx); err != nil {
+				return err
+			}
+			if err := e.Wizard.AssignRoles(ctx, Everyday, 0); err != nil {
+				return err
+			}
+			return e.Wizard.GoTo(ctx, steps.StepFIDOPIN)
+		}},
+		{Name: "fido-pin", GOOS: "linux", Size: d, Setup: to(steps.StepFIDOPIN)},
+		{Name: "pin-dialog", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepFIDOPIN); err != nil {
+				return err
+			}
+			e.UseUI()
+			openPrompt(e, func(ctx context.Context) error { return e.Wizard.SetPIN(ctx, Everyday) })
+			return nil
+		}},
+		{Name: "pin-wrong", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			if err := e.Wizard.OpenService(ctx, "google", Everyday); err != nil {
+				return err
+			}
+			e.Script(&stepstest.Prompter{PINs: []string{"not-my-pin"}})
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.Verify(ctx, "google", Everyday) })
+		}},
+		{Name: "pin-retry-dialog", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			if err := e.Wizard.OpenService(ctx, "google", Everyday); err != nil {
+				return err
+			}
+			e.Script(&stepstest.Prompter{PINs: []string{"not-my-pin"}})
+			if err := e.Wizard.Verify(ctx, "google", Everyday); err == nil {
+				return fmt.Errorf("a wrong PIN was accepted")
+			}
+			// The next try shows the retries left in the PIN dialog.
+			e.UseUI()
+			openPrompt(e, func(ctx context.Context) error { return e.Wizard.Verify(ctx, "google", Everyday) })
+			return nil
+		}},
+		{Name: "pin-blocked", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			e.Keys.Key(Everyday).FIDORetries = 0
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.Verify(ctx, "google", Everyday) })
+		}},
+		{Name: "service-verified", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			if err := e.CompleteService(ctx, service("google"), Everyday); err != nil {
+				return err
+			}
+			return e.Wizard.OpenService(ctx, "google", Backup)
+		}},
+		{Name: "service-verified-large", GOOS: "linux", Size: Large, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			return e.CompleteService(ctx, service("google"), Everyday)
+		}},
+		{Name: "service-self-attested", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("aws"); err != nil {
+				return err
+			}
+			return e.CompleteService(ctx, service("aws"), Everyday)
+		}},
+		{Name: "browser-failed", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("github"); err != nil {
+				return err
+			}
+			e.Browser.Err = fmt.Errorf("xdg-open: no method available for opening the URL")
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.OpenService(ctx, "github", Everyday) })
+		}},
+		{Name: "wrong-key", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("github"); err != nil {
+				return err
+			}
+			e.Keys.Unplug(Everyday)
+			e.Keys.Unplug(Backup)
+			e.Keys.Add(stepstest.NewKey(Stranger, false))
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.OpenService(ctx, "github", Everyday) })
+		}},
+		{Name: "key-removed", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepOTP); err != nil {
+				return err
+			}
+			e.Keys.Hook = func(op stepstest.Op, serial uint32) error {
+				if op == stepstest.OpDisableOTP {
+					e.Keys.Unplug(serial)
+					return fmt.Errorf("writing the configuration: %w", device.ErrRemoved)
+				}
+				return nil
+			}
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.DisableOTP(ctx, Everyday) })
+		}},
+		{Name: "touch", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepOTP); err != nil {
+				return err
+			}
+			e.UI.TouchKey(steps.KeyRef{Serial: Everyday, Model: "YubiKey 5C Nano", Role: steps.RoleEveryday,
+				Label: steps.Label(steps.RoleEveryday, "YubiKey 5C Nano", Everyday)}, true)
+			return nil
+		}},
+		{Name: "macos", GOOS: "darwin", Size: d, Setup: to("macos")},
+		{Name: "macos-confirm", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("macos"); err != nil {
+				return err
+			}
+			e.UseUI()
+			openPrompt(e, func(ctx context.Context) error { return e.Wizard.ProvisionMac(ctx, "macos", Everyday) })
+			return nil
+		}},
+		{Name: "macos-not-applicable", GOOS: "linux", Size: d, Setup: to("macos")},
+		{Name: "otp", GOOS: "linux", Size: d, Setup: to(steps.StepOTP)},
+		{Name: "report", GOOS: "linux", Size: d, Setup: to(steps.StepReport)},
+		{Name: "no-network", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepReport); err != nil {
+				return err
+			}
+			e.Reporter.Err = fmt.Errorf("posting the report: dial tcp: lookup tracker.example.com: no such host")
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.Report(ctx) })
+		}},
+		{Name: "summary", GOOS: "linux", Size: d, Setup: to(steps.StepSummary)},
+		{Name: "summary-dark", GOOS: "darwin", Size: d, Dark: true, Setup: to(steps.StepSummary)},
+		{Name: "service-dark", GOOS: "linux", Size: d, Dark: true, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("github"); err != nil {
+				return err
+			}
+			return e.CompleteService(ctx, service("github"), Everyday)
+		}},
+	}
+}

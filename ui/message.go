@@ -1,0 +1,188 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps"
+)
+
+// Severity says how a message is drawn.
+type Severity int
+
+// Severities: Info is neutral, Warning is calm amber (nothing is lost, do
+// something later), Error is red (the action failed; do what it says).
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+// Message is an error turned into words for the person: a short headline
+// and what to do next. URL is set when the person should open a page by
+// hand (the browser did not open).
+type Message struct {
+	Severity Severity
+	Title    string
+	Text     string
+	URL      string
+}
+
+// Explain turns an error from a wizard action into a Message, deciding
+// with errors.Is and errors.As on the typed errors of packages device and
+// steps. The wrapped error text (written by steps and device for people)
+// is the body; the headline and the reassurance that progress is kept
+// come from the error's type. It returns ok false for a cancelled prompt,
+// which needs no message.
+func Explain(err error) (m Message, ok bool) {
+	if err == nil || errors.Is(err, steps.ErrCancelled) || errors.Is(err, context.Canceled) {
+		return Message{}, false
+	}
+	m = Message{Severity: Error, Text: sentence(err.Error())}
+	var (
+		pinErr   *device.PINError
+		wrongKey *steps.WrongKeyError
+		notFound *device.KeyNotFoundError
+		browser  *steps.BrowserError
+		notVer   *steps.NotVerifiedError
+		needAcct *steps.NeedAccountError
+		na       *steps.NotApplicableError
+	)
+	switch {
+	case errors.As(err, &pinErr) && pinErr.Retries == 0, errors.Is(err, device.ErrBlocked):
+		m.Title = "PIN blocked"
+	case errors.As(err, &pinErr):
+		m.Title = "Wrong PIN"
+		if pinErr.Retries > 0 {
+			m.Title = fmt.Sprintf("Wrong PIN · %s left", tries(pinErr.Retries))
+		}
+	case errors.Is(err, device.ErrRemoved):
+		m.Title = "The key was removed"
+		m.Text += " Nothing is lost: what you finished is saved."
+	case errors.As(err, &wrongKey):
+		m.Title = "A different key is plugged in"
+		m.Text = fmt.Sprintf("This step needs %s, but %s is plugged in. Swap the keys and try again.",
+			nonEmpty(wrongKey.WantLabel, fmt.Sprintf("the key with serial %d", wrongKey.Want)),
+			nonEmpty(wrongKey.GotLabel, fmt.Sprintf("the key with serial %d", wrongKey.Got)))
+	case errors.As(err, &notFound), errors.Is(err, device.ErrNotFound):
+		m.Title = "Key not plugged in"
+	case errors.Is(err, steps.ErrReportQueued):
+		m.Severity = Warning
+		m.Title = "Report saved, not sent yet"
+		m.Text = "The network is not reachable, so your report is kept on this computer and sent when the network is back. You can carry on."
+	case errors.As(err, &browser):
+		m.Title = "Your browser did not open"
+		m.Text = "Open this address in your browser yourself, then carry on here. Your progress is kept."
+		m.URL = browser.URL
+	case errors.As(err, &notVer):
+		m.Severity = Warning
+		m.Title = "Not found on the key yet"
+	case errors.As(err, &needAcct):
+		m.Severity = Warning
+		m.Title = "Your " + needAcct.Label + " is needed"
+	case errors.As(err, &na):
+		m.Severity = Info
+		m.Title = "Does not apply here"
+	case errors.Is(err, steps.ErrCannotVerify):
+		m.Severity = Info
+		m.Title = "keywizard cannot check this"
+	case errors.Is(err, device.ErrPINPolicy):
+		m.Title = "Choose another PIN"
+	case errors.Is(err, device.ErrPINNotSet):
+		m.Title = "Set the FIDO2 PIN first"
+	case errors.Is(err, device.ErrLocked):
+		m.Title = "The key's settings are locked"
+	case errors.Is(err, device.ErrTouchRequired):
+		m.Title = "The key was not touched"
+		m.Text += " Try again and touch the gold disc when the key blinks."
+	case errors.Is(err, steps.ErrWrongKey):
+		m.Title = "A different key is plugged in"
+	case errors.Is(err, steps.ErrNotStarted), errors.Is(err, steps.ErrNoKeys), errors.Is(err, steps.ErrPrerequisite):
+		m.Severity = Warning
+		m.Title = "Another step comes first"
+	case errors.Is(err, device.ErrInvalidArgument):
+		m.Severity = Warning
+		m.Title = "Please check what you entered"
+	case errors.Is(err, context.DeadlineExceeded):
+		m.Title = "The key did not answer in time"
+		m.Text += " Unplug it, plug it back in and try again."
+	default:
+		m.Title = "That did not work"
+		m.Text += " Try again; if it keeps failing, ask IT and mention this message."
+	}
+	return m, true
+}
+
+// sentence capitalises the first letter and ends with a full stop: wrapped
+// Go errors are lower-case fragments by convention.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		s = string(c-'a'+'A') + s[1:]
+	}
+	switch s[len(s)-1] {
+	case '.', '!', '?':
+		return s
+	}
+	return s + "."
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+func tries(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return fmt.Sprintf("%d tries", n)
+}
+
+// DeadlineText is the deadline line shown on every screen: "Due 23
+// December · 27 days left", "Due today", or "Was due 23 December · 3 days
+// overdue" (overdue is a warning, in the theme's calm amber).
+func DeadlineText(s steps.Snapshot) (text string, overdue bool) {
+	if !s.Started || s.Deadline.IsZero() {
+		return "", false
+	}
+	date := s.Deadline.Format("2 January")
+	if s.Deadline.Year() != s.Deadline.AddDate(0, 0, -s.DaysLeft).Year() {
+		date = s.Deadline.Format("2 January 2006")
+	}
+	switch {
+	case s.Complete:
+		return "All done · due " + date, false
+	case s.Overdue || s.DaysLeft < 0:
+		late := -s.DaysLeft
+		if late <= 0 {
+			return "Was due " + date, true
+		}
+		return fmt.Sprintf("Was due %s · %s overdue", date, days(late)), true
+	case s.DaysLeft == 0:
+		return "Due today, " + date, false
+	}
+	return fmt.Sprintf("Due %s · %s left", date, days(s.DaysLeft)), false
+}
+
+func days(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// timeText formats an evidence time for the key rows.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2 Jan 15:04")
+}

@@ -1,0 +1,328 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keywizard/keywizard/assets"
+	"github.com/keywizard/keywizard/steps"
+)
+
+// activeDialog is the prompt on screen: Enter submits it, Escape cancels it.
+type activeDialog struct {
+	d      dialog.Dialog
+	submit func()
+	cancel func()
+	// Fields for tests.
+	pin, repeat *Entry
+	errLabel    *widget.Label
+	ok, no      *Button
+	title       string
+	text        string
+}
+
+// Dialog describes the prompt on screen, for tests: its title, text and
+// whether one is open.
+func (u *UI) Dialog() (title, text string, open bool) {
+	if u.dlg == nil {
+		return "", "", false
+	}
+	return u.dlg.title, u.dlg.text, true
+}
+
+// AnswerPIN types pin into the open PIN dialog (and its repeat field) and
+// submits it, as a person would with the keyboard. Tests use it.
+func (u *UI) AnswerPIN(pin string) bool {
+	d := u.dlg
+	if d == nil || d.pin == nil {
+		return false
+	}
+	d.pin.SetText(pin)
+	if d.repeat != nil {
+		d.repeat.SetText(pin)
+	}
+	d.submit()
+	return true
+}
+
+// AnswerConfirm presses the confirm (yes) or cancel (no) button of the open
+// dialog. Tests use it.
+func (u *UI) AnswerConfirm(yes bool) bool {
+	d := u.dlg
+	if d == nil || d.ok == nil {
+		return false
+	}
+	if yes {
+		d.ok.OnTapped()
+	} else {
+		d.no.OnTapped()
+	}
+	return true
+}
+
+type pinAnswer struct {
+	pin string
+	err error
+}
+
+func pinTitle(p steps.PINPurpose) string {
+	switch p {
+	case steps.PurposeNewFIDOPIN:
+		return "Choose a FIDO2 PIN"
+	case steps.PurposeCurrentFIDOPIN, steps.PurposeUnlockFIDO:
+		return "Enter your FIDO2 PIN"
+	case steps.PurposeNewPIVPIN:
+		return "Choose a smart-card PIN"
+	case steps.PurposeNewPIVPUK:
+		return "Choose a PUK"
+	case steps.PurposeCurrentPIVPIN:
+		return "Enter your smart-card PIN"
+	}
+	return "Enter the PIN"
+}
+
+func isNewPIN(p steps.PINPurpose) bool {
+	return p == steps.PurposeNewFIDOPIN || p == steps.PurposeNewPIVPIN || p == steps.PurposeNewPIVPUK
+}
+
+// pinRules describes a new PIN's rules in words.
+func pinRules(r steps.PINRequest) string {
+	var b strings.Builder
+	switch {
+	case r.MinLen > 0 && r.MaxLen > 0 && r.MaxLen < 63:
+		fmt.Fprintf(&b, "%d to %d", r.MinLen, r.MaxLen)
+	case r.MinLen > 0:
+		fmt.Fprintf(&b, "At least %d", r.MinLen)
+	default:
+		return ""
+	}
+	if r.DigitsOnly {
+		b.WriteString(" digits.")
+	} else {
+		b.WriteString(" characters.")
+	}
+	return b.String()
+}
+
+// checkNewPIN applies the request's rules before the key sees the PIN, so a
+// typo costs nothing. Lengths count characters, as CTAP 2.1 §6.5.5 does.
+func checkNewPIN(r steps.PINRequest, pin, repeat string) string {
+	n := utf8.RuneCountInString(pin)
+	switch {
+	case pin == "":
+		return "Type a PIN."
+	case r.MinLen > 0 && n < r.MinLen, r.MaxLen > 0 && n > r.MaxLen:
+		return "The PIN must be " + strings.ToLower(pinRules(r)[:1]) + pinRules(r)[1:]
+	case r.DigitsOnly && strings.Trim(pin, "0123456789") != "":
+		return "Use digits only."
+	case pin != repeat:
+		return "The two entries differ; type the same PIN twice."
+	}
+	return ""
+}
+
+// PIN asks for a PIN or PUK in a dialog that names the key and shows the
+// retries left. It implements steps.Prompter; it blocks until the person
+// answers, cancels (steps.ErrCancelled) or ctx ends. The PIN is handed to
+// the wizard and cleared from the dialog: it is never stored or logged.
+func (u *UI) PIN(ctx context.Context, r steps.PINRequest) (string, error) {
+	answer := make(chan pinAnswer, 1)
+	fyne.Do(func() { u.showPIN(r, answer) })
+	select {
+	case a := <-answer:
+		return a.pin, a.err
+	case <-ctx.Done():
+		fyne.Do(u.closeDialog)
+		return "", ctx.Err()
+	}
+}
+
+func (u *UI) closeDialog() {
+	if u.dlg != nil {
+		d := u.dlg
+		u.dlg = nil
+		d.d.Hide()
+	}
+}
+
+func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
+	u.closeDialog()
+	ad := &activeDialog{title: pinTitle(r.Purpose), text: r.Text}
+	ad.pin = newPasswordEntry()
+	ad.errLabel = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	ad.errLabel.Hide()
+	lines := container.NewVBox(
+		&widget.Label{Text: r.Key.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+		para(r.Text),
+	)
+	if r.RetriesLeft >= 0 {
+		l := &widget.Label{Text: fmt.Sprintf("%s left before this PIN is blocked.", tries(r.RetriesLeft)), Wrapping: fyne.TextWrapWord}
+		if r.RetriesLeft <= 3 {
+			l.Importance = widget.WarningImportance
+		}
+		lines.Add(l)
+	}
+	form := widget.NewForm(widget.NewFormItem(string(r.Which), ad.pin))
+	if isNewPIN(r.Purpose) {
+		ad.repeat = newPasswordEntry()
+		form.Append("Repeat", ad.repeat)
+		form.Items[0].HintText = pinRules(r)
+	}
+	lines.Add(form)
+	lines.Add(ad.errLabel)
+
+	answered := false
+	reply := func(a pinAnswer) {
+		if answered {
+			return
+		}
+		answered = true
+		answer <- a
+		ad.pin.SetText("")
+		if ad.repeat != nil {
+			ad.repeat.SetText("")
+		}
+		if u.dlg == ad {
+			u.dlg = nil
+		}
+		ad.d.Hide()
+	}
+	ad.submit = func() {
+		pin := ad.pin.Text
+		if isNewPIN(r.Purpose) {
+			if msg := checkNewPIN(r, pin, ad.repeat.Text); msg != "" {
+				ad.errLabel.SetText(msg)
+				ad.errLabel.Show()
+				return
+			}
+		} else if pin == "" {
+			ad.errLabel.SetText("Type the PIN, or press Cancel.")
+			ad.errLabel.Show()
+			return
+		}
+		reply(pinAnswer{pin: pin})
+	}
+	ad.cancel = func() { reply(pinAnswer{err: steps.ErrCancelled}) }
+	ad.ok = newButton("Continue", ad.submit)
+	ad.ok.Importance = widget.HighImportance
+	ad.no = newButton("Cancel", ad.cancel)
+	for _, b := range []*Button{ad.ok, ad.no} {
+		b.OnEscape = ad.cancel
+	}
+	for _, e := range []*Entry{ad.pin, ad.repeat} {
+		if e == nil {
+			continue
+		}
+		e.OnEscape = ad.cancel
+		e.OnSubmitted = func(string) { ad.submit() }
+	}
+	if ad.repeat != nil {
+		ad.pin.OnSubmitted = func(string) { u.win.Canvas().Focus(ad.repeat) }
+	}
+	d := dialog.NewCustomWithoutButtons(ad.title, container.New(fixedWidth(440), lines), u.win)
+	d.SetButtons([]fyne.CanvasObject{ad.no, ad.ok})
+	d.SetOnClosed(ad.cancel)
+	ad.d = d
+	u.dlg = ad
+	d.Show()
+	u.win.Canvas().Focus(ad.pin)
+}
+
+// Confirm asks a yes/no question. Destructive questions name the key by
+// model and serial, put the focus on Cancel and ignore a stray Enter: the
+// person has to choose the red button on purpose.
+func (u *UI) Confirm(ctx context.Context, r steps.ConfirmRequest) (bool, error) {
+	answer := make(chan bool, 1)
+	fyne.Do(func() { u.showConfirm(r, answer) })
+	select {
+	case ok := <-answer:
+		return ok, nil
+	case <-ctx.Done():
+		fyne.Do(u.closeDialog)
+		return false, ctx.Err()
+	}
+}
+
+func (u *UI) showConfirm(r steps.ConfirmRequest, answer chan<- bool) {
+	u.closeDialog()
+	ad := &activeDialog{title: r.Title, text: r.Text}
+	lines := container.NewVBox(para(r.Text))
+	if r.Key.Serial != 0 {
+		lines.Add(&widget.Label{Text: fmt.Sprintf("Key: %s · serial %d", r.Key.Model, r.Key.Serial), TextStyle: fyne.TextStyle{Bold: true}})
+	}
+	answered := false
+	reply := func(ok bool) {
+		if answered {
+			return
+		}
+		answered = true
+		answer <- ok
+		if u.dlg == ad {
+			u.dlg = nil
+		}
+		ad.d.Hide()
+	}
+	ad.cancel = func() { reply(false) }
+	ad.submit = func() { reply(true) }
+	ad.ok = newButton("Continue", ad.submit)
+	ad.ok.Importance = widget.HighImportance
+	if r.Destructive {
+		ad.ok.Text = "Yes, replace"
+		ad.ok.Importance = widget.DangerImportance
+		ad.submit = func() {} // Enter alone never confirms a destructive change
+	}
+	ad.no = newButton("Cancel", ad.cancel)
+	for _, b := range []*Button{ad.ok, ad.no} {
+		b.OnEscape = ad.cancel
+	}
+	d := dialog.NewCustomWithoutButtons(r.Title, container.New(fixedWidth(440), lines), u.win)
+	d.SetButtons([]fyne.CanvasObject{ad.no, ad.ok})
+	d.SetOnClosed(ad.cancel)
+	ad.d = d
+	u.dlg = ad
+	d.Show()
+	if r.Destructive {
+		u.win.Canvas().Focus(ad.no)
+	}
+}
+
+// TouchKey shows "touch your key" while a key waits for a touch and hides
+// it when the wait is over. It never blocks (steps.Prompter contract).
+func (u *UI) TouchKey(key steps.KeyRef, waiting bool) {
+	fyne.Do(func() {
+		if waiting {
+			u.touchOn[key.Serial] = true
+		} else {
+			delete(u.touchOn, key.Serial)
+		}
+		if len(u.touchOn) == 0 {
+			if u.touch != nil {
+				u.touch.Hide()
+				u.touch = nil
+			}
+			return
+		}
+		if u.touch != nil {
+			u.touch.Hide()
+		}
+		content := container.NewVBox(
+			picture(assets.TouchKey(), 320, 200),
+			&widget.Label{Text: "Touch the gold disc on your key", TextStyle: fyne.TextStyle{Bold: true}, Alignment: fyne.TextAlignCenter, SizeName: theme.SizeNameSubHeadingText},
+			&widget.Label{Text: key.Label, Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord},
+			&widget.Label{Text: "It blinks while it waits. This message goes away by itself.", Alignment: fyne.TextAlignCenter, TextStyle: fyne.TextStyle{Italic: true}},
+		)
+		u.touch = widget.NewModalPopUp(container.NewPadded(content), u.win.Canvas())
+		u.touch.Show()
+	})
+}
+
+// Touching reports whether the "touch your key" notice is on screen.
+func (u *UI) Touching() bool { return u.touch != nil }

@@ -1,0 +1,624 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keywizard/keywizard/assets"
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+// action is one thing a screen offers: a label and the wizard call it makes.
+type action struct {
+	label string
+	icon  fyne.Resource
+	do    func(ctx context.Context) error
+	// local actions (copy to clipboard) run on Fyne's goroutine, not as a
+	// wizard action.
+	local func()
+}
+
+// screen is what a step shows: its body, one primary action and secondary
+// ones.
+type screen struct {
+	body      []fyne.CanvasObject
+	primary   *action
+	secondary []*action
+	// noNext hides "Skip for now"/"Next" (the primary already moves on).
+	noNext bool
+}
+
+func (u *UI) currentStep() (steps.Step, int) {
+	for i, st := range u.snap.Steps {
+		if st.ID == u.snap.Current {
+			return st, i
+		}
+	}
+	return steps.Step{ID: u.snap.Current, Title: string(u.snap.Current)}, -1
+}
+
+func (u *UI) renderStep() {
+	s := u.snap
+	st, idx := u.currentStep()
+	u.heading.SetText(st.Title)
+	var scr screen
+	switch st.Kind {
+	case steps.KindWelcome:
+		scr = u.welcomeScreen()
+	case steps.KindKeys:
+		scr = u.keysScreen()
+	case steps.KindFIDOPIN:
+		scr = u.pinScreen(st)
+	case steps.KindService:
+		scr = u.serviceScreen(st)
+	case steps.KindMacOS:
+		scr = u.macScreen(st)
+	case steps.KindOTP:
+		scr = u.otpScreen(st)
+	case steps.KindReport:
+		scr = u.reportScreen(st)
+	case steps.KindSummary:
+		scr = u.summaryScreen()
+	}
+	if st.Status == steps.StatusNotApplicable && st.Kind != steps.KindMacOS {
+		scr.body = append([]fyne.CanvasObject{u.messageBox(Message{Severity: Info, Title: "Does not apply here", Text: st.Reason})}, scr.body...)
+	}
+	busy := s.Busy != ""
+	u.setAction(u.primary, st.ID, scr.primary, busy)
+	// Secondary actions sit under the step's content, one per line (their
+	// labels can be long), so the footer keeps one primary button.
+	if len(scr.secondary) > 0 {
+		more := container.NewVBox()
+		for _, a := range scr.secondary {
+			b := newButton("", nil)
+			u.setAction(b, st.ID, a, busy)
+			more.Add(container.NewHBox(b))
+		}
+		scr.body = append(scr.body, more)
+	}
+	u.body.Objects = scr.body
+	u.body.Refresh()
+
+	u.back.Hidden = idx <= 0
+	if idx > 0 {
+		prev := s.Steps[idx-1].ID
+		u.back.OnTapped = func() { u.run(st.ID, func(ctx context.Context) error { return u.wiz.GoTo(ctx, prev) }) }
+	}
+	u.next.Hidden = scr.noNext || st.Kind == steps.KindSummary || !s.Started
+	u.next.Text = "Skip for now"
+	if st.Status == steps.StatusDone || st.Status == steps.StatusNotApplicable {
+		u.next.Text = "Next"
+	}
+	u.next.OnTapped = func() { u.run(st.ID, func(ctx context.Context) error { return u.wiz.Next(ctx) }) }
+	for _, b := range []*Button{u.back, u.next} {
+		b.OnEscape = u.escape
+		if busy {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+		b.Refresh()
+	}
+}
+
+func (u *UI) setAction(b *Button, step steps.StepID, a *action, busy bool) {
+	b.OnEscape = u.escape
+	if a == nil {
+		b.Hide()
+		b.OnTapped = nil
+		return
+	}
+	b.Show()
+	b.Text, b.Icon = a.label, a.icon
+	switch {
+	case a.local != nil:
+		b.OnTapped = a.local
+	default:
+		do := a.do
+		b.OnTapped = func() { u.run(step, do) }
+	}
+	if busy && a.local == nil {
+		b.Disable()
+	} else {
+		b.Enable()
+	}
+	b.Refresh()
+}
+
+func (u *UI) escape() {
+	if u.dlg != nil {
+		u.dlg.cancel()
+	}
+}
+
+func para(text string) *widget.Label {
+	return &widget.Label{Text: text, Wrapping: fyne.TextWrapWord}
+}
+
+func picture(res fyne.Resource, w, h float32) fyne.CanvasObject {
+	img := canvas.NewImageFromResource(res)
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(w, h))
+	return container.NewCenter(img)
+}
+
+// --- welcome -----------------------------------------------------------
+
+func (u *UI) welcomeScreen() screen {
+	s := u.snap
+	if s.Started {
+		fill := func(e *Entry, v string) {
+			if e.Text == "" {
+				e.SetText(v)
+			}
+		}
+		fill(u.name, s.Person.Name)
+		fill(u.email, s.Person.Email)
+		if !s.Person.StartDate.IsZero() {
+			fill(u.start, s.Person.StartDate.Format(time.DateOnly))
+		}
+	}
+	label := "Start"
+	if s.Started {
+		label = "Save and continue"
+	}
+	submit := func() { u.tapIfEnabled(u.primary) }
+	for _, e := range []*Entry{u.name, u.email, u.start} {
+		e.OnSubmitted = func(string) { submit() }
+		e.OnEscape = u.escape
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("Name", u.name),
+		widget.NewFormItem("Work e-mail", u.email),
+		widget.NewFormItem("Start date", u.start),
+	)
+	form.Items[2].HintText = "Your first working day. Your keys should be set up within 30 days of it."
+	return screen{
+		body: []fyne.CanvasObject{
+			para("keywizard sets up your two security keys for work: the small one that stays in your laptop, and the one for your keyring that also works with your phone and is your backup."),
+			picture(assets.TwoKeys(), 320, 200),
+			para("It registers both keys with each work service, checks what can be checked, and tells IT when you are done. It takes about half an hour; you can stop at any time and carry on later."),
+			form,
+		},
+		primary: &action{label: label, icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error {
+			start, err := time.Parse(time.DateOnly, strings.TrimSpace(u.start.Text))
+			if err != nil {
+				return fmt.Errorf("enter your start date as year-month-day, like 2026-11-23: %w", device.ErrInvalidArgument)
+			}
+			return u.wiz.Start(ctx, steps.Person{Name: u.name.Text, Email: u.email.Text, StartDate: start})
+		}},
+		noNext: true,
+	}
+}
+
+// --- keys --------------------------------------------------------------
+
+var roleOptions = []string{"Everyday key (stays in the laptop)", "Backup key (keyring and phone)", "Not one of my keys"}
+
+func roleOption(r steps.Role) string {
+	switch r {
+	case steps.RoleEveryday:
+		return roleOptions[0]
+	case steps.RoleBackup:
+		return roleOptions[1]
+	}
+	return roleOptions[2]
+}
+
+func optionRole(o string) steps.Role {
+	switch o {
+	case roleOptions[0]:
+		return steps.RoleEveryday
+	case roleOptions[1]:
+		return steps.RoleBackup
+	}
+	return ""
+}
+
+func (u *UI) keysScreen() screen {
+	s := u.snap
+	body := []fyne.CanvasObject{
+		para("You have two keys. The everyday key is the small one that stays in your laptop; the backup key goes on your keyring, works with your phone, and lets you in if the other is lost. Plug both in."),
+		picture(assets.TwoKeys(), 320, 200),
+	}
+	look := &action{label: "Look for keys", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.DetectKeys(ctx) }}
+	shown := map[uint32]bool{}
+	var rows []fyne.CanvasObject
+	for _, k := range s.Detected {
+		shown[k.Serial] = true
+		choice, ok := u.roleChoice[k.Serial]
+		if !ok {
+			choice = k.SuggestedRole
+			if k.Role != "" {
+				choice = k.Role
+			}
+		}
+		serial := k.Serial
+		radio := widget.NewRadioGroup(roleOptions, nil)
+		radio.Horizontal = false
+		radio.Required = true
+		radio.Selected = roleOption(choice)
+		radio.OnChanged = func(o string) { u.roleChoice[serial] = optionRole(o) }
+		title := &widget.Label{Text: fmt.Sprintf("%s · serial %d", k.Model, k.Serial), TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+		rows = append(rows, widget.NewCard("", "", container.NewVBox(title, para(formFactorWords(k.FormFactor)), radio)))
+	}
+	for _, k := range s.Keys {
+		if shown[k.Serial] {
+			continue
+		}
+		rows = append(rows, widget.NewCard("", "", container.NewVBox(
+			&widget.Label{Text: k.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
+			para("Not plugged in now; it keeps its role."))))
+	}
+	if len(rows) == 0 {
+		body = append(body, u.messageBox(Message{Severity: Info, Title: "No keys found yet", Text: "Plug in your keys, then choose Look for keys."}))
+		return screen{body: body, primary: look}
+	}
+	body = append(body, container.NewGridWithColumns(2, rows...))
+	scr := screen{body: body, secondary: []*action{{label: "Look again", icon: theme.ViewRefreshIcon(), do: look.do}}}
+	for _, k := range s.Unknown {
+		serial := k.Serial
+		scr.secondary = append(scr.secondary, &action{label: fmt.Sprintf("Ignore serial %d", serial), icon: theme.VisibilityOffIcon(),
+			do: func(ctx context.Context) error { return u.wiz.IgnoreKey(ctx, serial) }})
+	}
+	scr.primary = &action{label: "Use these keys", icon: theme.ConfirmIcon(), do: u.assignRoles}
+	return scr
+}
+
+// assignRoles saves the roles chosen on the keys screen. It reads the
+// radio choices on Fyne's goroutine before calling the wizard.
+func (u *UI) assignRoles(ctx context.Context) error {
+	var everyday, backup uint32
+	var err error
+	fyne.DoAndWait(func() {
+		for _, k := range u.snap.Detected {
+			r, ok := u.roleChoice[k.Serial]
+			if !ok {
+				r = k.SuggestedRole
+				if k.Role != "" {
+					r = k.Role
+				}
+			}
+			switch {
+			case r == steps.RoleEveryday && everyday != 0, r == steps.RoleBackup && backup != 0:
+				err = fmt.Errorf("two keys are marked as the %s; give each key a different role: %w", r, device.ErrInvalidArgument)
+			case r == steps.RoleEveryday:
+				everyday = k.Serial
+			case r == steps.RoleBackup:
+				backup = k.Serial
+			}
+		}
+		for _, k := range u.snap.Keys { // keys not plugged in keep their role
+			if k.Connected || (k.Role == steps.RoleEveryday && everyday != 0) || (k.Role == steps.RoleBackup && backup != 0) {
+				continue
+			}
+			if k.Role == steps.RoleEveryday {
+				everyday = k.Serial
+			} else {
+				backup = k.Serial
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return u.wiz.AssignRoles(ctx, everyday, backup)
+}
+
+func formFactorWords(ff string) string {
+	if ff == "" {
+		return ""
+	}
+	return "Form factor: " + ff
+}
+
+// --- per-key steps -----------------------------------------------------
+
+func levelWords(l steps.Level) string {
+	switch l {
+	case steps.VerifiedOnKey:
+		return "Verified on the key"
+	case steps.VerifiedBySystem:
+		return "Verified by the system"
+	case steps.SelfAttested:
+		return "Confirmed by you"
+	}
+	return string(l)
+}
+
+func (u *UI) connected(serial uint32) bool {
+	for _, k := range u.snap.Keys {
+		if k.Serial == serial {
+			return k.Connected
+		}
+	}
+	return false
+}
+
+// keyRows draws one row per key of a step: its state and its own actions.
+func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyne.CanvasObject {
+	box := container.NewVBox()
+	busy := u.snap.Busy != ""
+	for _, k := range st.Keys {
+		var lines []fyne.CanvasObject
+		title := &widget.Label{Text: k.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
+		lines = append(lines, title)
+		switch {
+		case k.Missing:
+			lines = append(lines, para("Waiting for this key: plug it in and give it its role in Your keys when you have it."))
+		case k.Attention != "":
+			lines = append(lines, &widget.Label{Text: sentence(k.Attention), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case k.Evidence != nil:
+			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", levelWords(k.Evidence.Level), timeText(k.Evidence.At)),
+				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
+				&widget.Label{Text: sentence(k.Evidence.Detail), TextStyle: fyne.TextStyle{Italic: true}, Wrapping: fyne.TextWrapWord})
+		case !u.connected(k.Serial):
+			lines = append(lines, para("Not plugged in. Plug it in to do this step on it."))
+		default:
+			lines = append(lines, para(statusSentence(k.Status)))
+		}
+		buttons := container.NewHBox()
+		if !k.Missing {
+			for _, a := range actions(k) {
+				b := newButton("", nil)
+				u.setAction(b, st.ID, a, busy)
+				buttons.Add(b)
+			}
+		}
+		row := container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(statusIcon(k.Status))), container.NewVBox(buttons), container.NewVBox(lines...))
+		box.Add(widget.NewCard("", "", row))
+	}
+	return box
+}
+
+func statusSentence(st steps.Status) string {
+	if st == steps.StatusDone {
+		return "Done."
+	}
+	return "Not done yet."
+}
+
+// nextKey is the first of the person's keys a step still needs.
+func nextKey(st steps.Step) (steps.StepKey, bool) {
+	for _, k := range st.Keys {
+		if !k.Missing && k.Status != steps.StatusDone {
+			return k, true
+		}
+	}
+	return steps.StepKey{}, false
+}
+
+func roleShort(r steps.Role) string {
+	if r == steps.RoleEveryday {
+		return "everyday key"
+	}
+	return "backup key"
+}
+
+func (u *UI) nextAction() *action {
+	return &action{label: "Continue", icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error { return u.wiz.Next(ctx) }}
+}
+
+func (u *UI) pinScreen(st steps.Step) screen {
+	set := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "Set the PIN on your " + roleShort(k.Role), icon: theme.AccountIcon(),
+			do: func(ctx context.Context) error { return u.wiz.SetPIN(ctx, serial) }}
+	}
+	body := []fyne.CanvasObject{
+		para("Each key gets a FIDO2 PIN. Websites ask for it when you sign in with a passkey on the key, and without it nobody who finds the key can use it. Choose something you will remember: after 8 wrong tries the key locks its passkeys for good."),
+		u.keyRows(st, func(k steps.StepKey) []*action {
+			if k.Status == steps.StatusDone {
+				serial := k.Serial
+				return []*action{{label: "Change PIN", do: func(ctx context.Context) error { return u.wiz.ChangePIN(ctx, serial) }}}
+			}
+			a := set(k)
+			a.label = "Set PIN"
+			return []*action{a}
+		}),
+	}
+	scr := screen{body: body}
+	if k, ok := nextKey(st); ok {
+		scr.primary = set(k)
+	} else {
+		scr.primary, scr.noNext = u.nextAction(), true
+	}
+	return scr
+}
+
+func (u *UI) serviceScreen(st steps.Step) screen {
+	svc := st.Service
+	if svc == nil || st.Status == steps.StatusNotApplicable {
+		return screen{primary: u.nextAction(), noNext: true}
+	}
+	id := svc.ID
+	open := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "Open " + svc.Name, icon: theme.ComputerIcon(), do: func(ctx context.Context) error { return u.wiz.OpenService(ctx, id, serial) }}
+	}
+	check := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "Verify", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}
+	}
+	attest := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "I have done it", icon: theme.ConfirmIcon(), do: func(ctx context.Context) error { return u.wiz.Attest(ctx, id, serial) }}
+	}
+	var body []fyne.CanvasObject
+	list := container.NewVBox()
+	for i, in := range svc.Instructions {
+		list.Add(para(fmt.Sprintf("%d. %s", i+1, in)))
+	}
+	body = append(body, list)
+	if svc.Verification.Kind == catalogue.KindFIDOCredential {
+		text := "keywizard checks this by finding the passkey on the key, read with your FIDO2 PIN."
+		if svc.PasskeyHint != "" {
+			text = svc.PasskeyHint
+		}
+		body = append(body, u.messageBox(Message{Severity: Info, Title: "Choose the passkey option", Text: text}))
+	} else {
+		body = append(body, u.messageBox(Message{Severity: Info, Title: "You confirm this one", Text: svc.Name + " does not let keywizard see registered keys, so you confirm it yourself once the key is added."}))
+	}
+	if svc.Verification.User == catalogue.UserAccount {
+		e := u.accounts[id]
+		if e == nil {
+			e = newEntry(svc.AccountLabel)
+			e.OnEscape = u.escape
+			u.accounts[id] = e
+		}
+		if e.Text == "" && u.snap.Person.Accounts[id] != "" {
+			e.SetText(u.snap.Person.Accounts[id])
+		}
+		save := newButton("Save", nil)
+		u.setAction(save, st.ID, &action{label: "Save", do: func(ctx context.Context) error {
+			var v string
+			fyne.DoAndWait(func() { v = e.Text })
+			return u.wiz.SetAccount(ctx, id, v)
+		}}, u.snap.Busy != "")
+		e.OnSubmitted = func(string) { save.OnTapped() }
+		body = append(body, widget.NewForm(widget.NewFormItem(svc.AccountLabel, container.NewBorder(nil, nil, nil, save, e))))
+	}
+	if svc.URL != "" {
+		body = append(body, &widget.Label{Text: "Page: " + svc.URL, TextStyle: fyne.TextStyle{Italic: true}, Wrapping: fyne.TextWrapBreak})
+	}
+	body = append(body, u.keyRows(st, func(k steps.StepKey) []*action {
+		var as []*action
+		if st.CanOpen {
+			as = append(as, open(k))
+		}
+		if st.CanVerify {
+			as = append(as, check(k))
+		}
+		if st.CanAttest && (k.Evidence == nil || k.Evidence.Level == steps.SelfAttested) {
+			as = append(as, attest(k))
+		}
+		return as
+	}))
+	scr := screen{body: body}
+	k, ok := nextKey(st)
+	switch {
+	case !ok:
+		scr.primary, scr.noNext = u.nextAction(), true
+	case st.CanOpen && k.OpenedAt.IsZero():
+		scr.primary = open(k)
+		scr.primary.label = fmt.Sprintf("Open %s for your %s", svc.Name, roleShort(k.Role))
+	case st.CanVerify:
+		scr.primary = check(k)
+		scr.primary.label = "Verify your " + roleShort(k.Role)
+	default:
+		scr.primary = attest(k)
+		scr.primary.label = "I have added my " + roleShort(k.Role)
+	}
+	if ok && len(svc.AlternateURLs) > 0 {
+		// Alternate pages have long explanations: the text wraps beside a
+		// short button.
+		serial := k.Serial
+		alt := container.NewVBox(&widget.Label{Text: "Other pages", TextStyle: fyne.TextStyle{Bold: true}})
+		for _, l := range svc.AlternateURLs {
+			url := l.URL
+			b := newButton("", nil)
+			u.setAction(b, st.ID, &action{label: "Open", icon: theme.ComputerIcon(),
+				do: func(ctx context.Context) error { return u.wiz.OpenLink(ctx, id, serial, url) }}, u.snap.Busy != "")
+			alt.Add(container.NewBorder(nil, nil, nil, container.NewVBox(b), para(sentence(l.Label))))
+		}
+		scr.body = append(scr.body, alt)
+	}
+	return scr
+}
+
+func (u *UI) macScreen(st steps.Step) screen {
+	if st.Status == steps.StatusNotApplicable {
+		return screen{body: []fyne.CanvasObject{
+			u.messageBox(Message{Severity: Info, Title: "Does not apply on this computer", Text: sentence(st.Reason)}),
+			para("Nothing to do here. If you also use a Mac for work, run keywizard there to set up smart-card login."),
+		}, primary: u.nextAction(), noNext: true}
+	}
+	id := st.Service.ID
+	setup := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "Set up for Mac login", icon: theme.LoginIcon(), do: func(ctx context.Context) error { return u.wiz.ProvisionMac(ctx, id, serial) }}
+	}
+	body := []fyne.CanvasObject{
+		para("Your keys become smart cards your Mac accepts at login and for unlocking: keywizard gives each key a new smart-card PIN and PUK, a random management key that only your PIN unlocks, and login certificates. Then macOS pairs the key with your account."),
+		u.keyRows(st, func(k steps.StepKey) []*action {
+			serial := k.Serial
+			return []*action{setup(k), {label: "Check pairing", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}}
+		}),
+	}
+	scr := screen{body: body}
+	if k, ok := nextKey(st); ok {
+		scr.primary = setup(k)
+		scr.primary.label = "Set up your " + roleShort(k.Role) + " for Mac login"
+	} else {
+		scr.primary, scr.noNext = u.nextAction(), true
+	}
+	return scr
+}
+
+func (u *UI) otpScreen(st steps.Step) screen {
+	off := func(k steps.StepKey) *action {
+		serial := k.Serial
+		return &action{label: "Turn off OTP", icon: theme.CancelIcon(), do: func(ctx context.Context) error { return u.wiz.DisableOTP(ctx, serial) }}
+	}
+	body := []fyne.CanvasObject{
+		para("Touched briefly, a key types a one-time code as if it were a keyboard. With the everyday key always in the laptop, a brushed key pastes codes into chats and documents. keywizard turns that off; passkeys and smart-card login keep working."),
+		u.keyRows(st, func(k steps.StepKey) []*action { return []*action{off(k)} }),
+	}
+	scr := screen{body: body}
+	if k, ok := nextKey(st); ok {
+		scr.primary = off(k)
+		scr.primary.label = "Turn off OTP on your " + roleShort(k.Role)
+	} else {
+		scr.primary, scr.noNext = u.nextAction(), true
+	}
+	return scr
+}
+
+func (u *UI) reportScreen(st steps.Step) screen {
+	s := u.snap
+	body := []fyne.CanvasObject{
+		para("keywizard tells IT which keys you have (model and serial) and, for each service, how it knows the key is registered: verified on the key, verified by the system, or confirmed by you. No PIN or password is sent."),
+	}
+	if st.Reason != "" {
+		body = append(body, u.messageBox(Message{Severity: Warning, Text: st.Reason}))
+	}
+	if len(s.Remaining) > 0 {
+		list := container.NewVBox(&widget.Label{Text: "Still to do (you can send now and again later):", TextStyle: fyne.TextStyle{Bold: true}})
+		for _, r := range s.Remaining {
+			list.Add(para("• " + r))
+		}
+		body = append(body, list)
+	}
+	scr := screen{body: body, primary: &action{label: "Send to IT", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}
+	if st.Status == steps.StatusDone {
+		scr.primary, scr.noNext = u.nextAction(), true
+		scr.secondary = []*action{{label: "Send again", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}
+	}
+	return scr
+}
+
+func (u *UI) summaryScreen() screen {
+	text := u.wiz.Summary()
+	// The summary writes the address as <name@company.com>, which Markdown
+	// would take for an HTML tag and drop; show it plainly.
+	shown := text
+	if e := u.snap.Person.Email; e != "" {
+		shown = strings.ReplaceAll(shown, "<"+e+">", "("+e+")")
+	}
+	rt := widget.NewRichTextFromMarkdown(shown)
+	rt.Wrapping = fyne.TextWrapWord
+	return screen{
+		body:    []fyne.CanvasObject{rt},
+		primary: &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
+	}
+}

@@ -1,0 +1,449 @@
+package ui
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keywizard/keywizard/assets"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/ui/probe"
+)
+
+// DefaultSize is the window size keywizard opens at; the layout also works
+// at 1024x768 exactly and on large screens (goldens at both).
+var DefaultSize = fyne.NewSize(1024, 768)
+
+// Options configure the UI.
+type Options struct {
+	// Theme replaces keywizard's theme (NewTheme, following the system's
+	// light or dark setting) when set.
+	Theme fyne.Theme
+	// OnFirstFrame, when set, is called once when the window first paints
+	// (the start-up benchmark: probe.FromEnv()).
+	OnFirstFrame func()
+	// NoWatch stops Attach from following keys being plugged in and out
+	// (Wizard.Watch); tests that script key events themselves set it.
+	NoWatch bool
+}
+
+// UI is keywizard's window. It renders the wizard's snapshots and calls its
+// methods; it implements steps.Prompter with dialogs. Create it with New,
+// pass it to steps.New as the Prompter, then Attach the wizard:
+//
+//	u := ui.New(a, w, ui.Options{OnFirstFrame: probe.FromEnv()})
+//	wiz, err := steps.New(ctx, steps.Options{Prompter: u, ...})
+//	u.Attach(ctx, wiz)
+//	w.ShowAndRun()
+type UI struct {
+	app  fyne.App
+	win  fyne.Window
+	opts Options
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wiz    *steps.Wizard
+
+	// snap is the last snapshot rendered: a cache of the wizard's state for
+	// drawing, never changed by the UI.
+	snap     steps.Snapshot
+	haveSnap bool
+
+	// View-only state: the message from the last failed action (cleared by
+	// the next action or a step change) and the role choices being made on
+	// the keys screen before they are saved.
+	msg        *Message
+	msgStep    steps.StepID
+	roleChoice map[uint32]steps.Role
+
+	// Widgets, kept so tests can tap and type (calculator's loadUI style).
+	stepButtons map[steps.StepID]*Button
+	sidebar     *fyne.Container
+	heading     *widget.Label
+	person      *widget.Label
+	deadline    *widget.Label
+	body        *fyne.Container
+	banner      *fyne.Container
+	busy        *widget.Label
+	primary     *Button
+	back, next  *Button
+
+	// Persistent inputs (a re-render must not drop what is being typed).
+	name, email, start *Entry
+	accounts           map[string]*Entry
+
+	// Prompts (prompt.go).
+	dlg     *activeDialog
+	touch   *widget.PopUp
+	touchOn map[uint32]bool
+
+	actions sync.WaitGroup // running wizard actions (tests wait on it)
+	running atomic.Int32
+}
+
+var _ steps.Prompter = (*UI)(nil)
+
+// New builds the window's content for a, w. Nothing is shown until Attach.
+// It sets the theme, the icon and the keyboard shortcuts.
+func New(a fyne.App, w fyne.Window, opts Options) *UI {
+	u := &UI{app: a, win: w, opts: opts, roleChoice: map[uint32]steps.Role{}, accounts: map[string]*Entry{}, touchOn: map[uint32]bool{}}
+	th := opts.Theme
+	if th == nil {
+		th = NewTheme()
+	}
+	a.Settings().SetTheme(th)
+	a.SetIcon(assets.Icon())
+	w.SetIcon(assets.Icon())
+	w.SetTitle("keywizard")
+	u.build()
+	w.Resize(DefaultSize)
+	return u
+}
+
+// Attach connects the wizard: the UI subscribes to its snapshots, starts
+// following keys being plugged in and out, and shows the current step.
+// ctx bounds every action the UI starts (cancel it when the window closes).
+func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
+	u.ctx, u.cancel = context.WithCancel(ctx)
+	u.wiz = wiz
+	// OnChange calls back at once and then from whichever goroutine changed
+	// the state: hop to Fyne's goroutine (Fyne 2.6 threading).
+	wiz.OnChange(func(s steps.Snapshot) { fyne.Do(func() { u.render(s) }) })
+	if !u.opts.NoWatch {
+		if err := wiz.Watch(ctx); err != nil {
+			u.showMessage(steps.StepKeys, err)
+		}
+	}
+}
+
+func (u *UI) build() {
+	u.heading = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameHeadingText, Wrapping: fyne.TextWrapWord}
+	u.person = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
+	u.deadline = &widget.Label{Alignment: fyne.TextAlignTrailing}
+	u.busy = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Truncation: fyne.TextTruncateEllipsis}
+	u.body = container.NewVBox()
+	u.banner = container.NewVBox()
+	u.sidebar = container.NewVBox()
+	u.stepButtons = map[steps.StepID]*Button{}
+	u.primary = newButton("", nil)
+	u.primary.Importance = widget.HighImportance
+	u.back = newButton("Back", nil)
+	u.back.Icon = theme.NavigateBackIcon()
+	u.next = newButton("Skip for now", nil)
+	u.next.Icon = theme.NavigateNextIcon()
+	u.next.IconPlacement = widget.ButtonIconTrailingText
+	u.name = newEntry("Your full name")
+	u.email = newEntry("name@company.com")
+	u.start = newEntry("YYYY-MM-DD")
+
+	logo := canvas.NewImageFromResource(assets.IconSVG())
+	logo.FillMode = canvas.ImageFillContain
+	logo.SetMinSize(fyne.NewSize(28, 28))
+	brand := container.NewHBox(container.NewCenter(logo), &widget.Label{Text: "keywizard", TextStyle: fyne.TextStyle{Bold: true}})
+	header := container.NewBorder(nil, widget.NewSeparator(), brand, container.NewHBox(u.person, u.deadline))
+	side := container.NewBorder(nil, nil, nil, widget.NewSeparator(),
+		container.NewVScroll(container.NewPadded(u.sidebar)))
+	footer := container.NewBorder(widget.NewSeparator(), nil,
+		container.NewHBox(u.back, u.next), u.primary, container.NewHBox(layout.NewSpacer(), u.busy))
+	main := container.NewBorder(container.NewVBox(u.heading, u.banner), footer, nil, nil,
+		container.NewVScroll(container.NewPadded(u.body)))
+	split := container.NewBorder(nil, nil, sideWidth{side}.object(), nil, container.NewPadded(main))
+	var content fyne.CanvasObject = container.NewBorder(container.NewPadded(header), nil, nil, nil, split)
+	if u.opts.OnFirstFrame != nil {
+		content = container.NewStack(probe.FirstFrame(u.opts.OnFirstFrame), content)
+	}
+	u.win.SetContent(content)
+
+	c := u.win.Canvas()
+	c.SetOnTypedKey(u.typedKey)
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.back) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyRight, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.next) })
+}
+
+// sideWidth fixes the step list's width so the main area gets the rest at
+// 1024x768 and on large screens alike.
+type sideWidth struct{ o fyne.CanvasObject }
+
+func (s sideWidth) object() fyne.CanvasObject {
+	return container.New(fixedWidth(290), s.o)
+}
+
+type fixedWidth float32
+
+func (f fixedWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Resize(size)
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+// MinSize lays each object out at the fixed width first: word-wrapped
+// labels inside know their height only once they have a width.
+func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := float32(0)
+	for _, o := range objs {
+		if o.Size().Width != float32(f) {
+			o.Resize(fyne.NewSize(float32(f), o.MinSize().Height))
+		}
+		h = max(h, o.MinSize().Height)
+	}
+	return fyne.NewSize(float32(f), h)
+}
+
+// typedKey handles keys nothing focused took: Enter is the primary action,
+// Escape closes the open dialog.
+func (u *UI) typedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if u.dlg != nil {
+			u.dlg.submit()
+			return
+		}
+		u.tapIfEnabled(u.primary)
+	case fyne.KeyEscape:
+		if u.dlg != nil {
+			u.dlg.cancel()
+		}
+	}
+}
+
+func (u *UI) tapIfEnabled(b *Button) {
+	if b.Hidden || b.Disabled() || b.OnTapped == nil || u.dlg != nil {
+		return
+	}
+	b.OnTapped()
+}
+
+// run starts a wizard action off Fyne's goroutine (actions may wait for a
+// prompt the person answers on Fyne's goroutine) and shows its error, if
+// any, on the step it was started from.
+func (u *UI) run(step steps.StepID, f func(ctx context.Context) error) {
+	u.msg = nil
+	u.renderBanner()
+	u.actions.Add(1)
+	u.running.Add(1)
+	go func() {
+		defer u.actions.Done()
+		defer u.running.Add(-1)
+		err := f(u.ctx)
+		if err != nil {
+			fyne.Do(func() { u.showMessage(step, err) })
+		}
+	}()
+}
+
+// Wait blocks until the actions the UI started have finished. Tests and the
+// screenshot tool use it to reach a settled screen.
+func (u *UI) Wait() { u.actions.Wait() }
+
+// Cancel ends the actions the UI started (an open prompt answers
+// cancelled) and waits for them: call it when the window closes.
+func (u *UI) Cancel() {
+	if u.cancel != nil {
+		u.cancel()
+	}
+	u.Wait()
+}
+
+// Go starts f as a wizard action from the current step, exactly as a
+// button does (off Fyne's goroutine; its error shown on the step). Call it
+// from any goroutine but Fyne's.
+func (u *UI) Go(f func(ctx context.Context) error) {
+	fyne.DoAndWait(func() { u.run(u.snap.Current, f) })
+}
+
+// Settle waits until no action is running or one is waiting for the person
+// in a dialog, for at most limit. Tests and the screenshot tool use it; the
+// UI itself never polls.
+func (u *UI) Settle(limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var open bool
+		fyne.DoAndWait(func() { open = u.dlg != nil })
+		if u.running.Load() == 0 || open {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// ShowError shows err on the current step as the UI does when an action
+// fails (the screenshot tool and goldens use it to draw error states).
+func (u *UI) ShowError(err error) { u.showMessage(u.snap.Current, err) }
+
+func (u *UI) showMessage(step steps.StepID, err error) {
+	m, ok := Explain(err)
+	if !ok {
+		return
+	}
+	u.msg, u.msgStep = &m, step
+	u.renderBanner()
+}
+
+// Message returns the message shown for the last failed action, if any.
+func (u *UI) Message() (Message, bool) {
+	if u.msg == nil {
+		return Message{}, false
+	}
+	return *u.msg, true
+}
+
+// Snapshot returns the last snapshot the UI rendered.
+func (u *UI) Snapshot() steps.Snapshot { return u.snap }
+
+// render draws a snapshot. It runs on Fyne's goroutine.
+func (u *UI) render(s steps.Snapshot) {
+	if u.haveSnap && s.Seq < u.snap.Seq {
+		return // a late delivery of an older state
+	}
+	if u.haveSnap && s.Current != u.snap.Current && u.msgStep != s.Current {
+		u.msg = nil
+	}
+	u.snap, u.haveSnap = s, true
+	u.renderSidebar()
+	u.renderHeader()
+	u.renderStep()
+	u.renderBanner()
+}
+
+func (u *UI) renderHeader() {
+	s := u.snap
+	if s.Started {
+		u.person.SetText(s.Person.Name)
+	} else {
+		u.person.SetText("")
+	}
+	text, overdue := DeadlineText(s)
+	u.deadline.Importance = widget.MediumImportance
+	if overdue {
+		u.deadline.Importance = widget.WarningImportance
+	}
+	u.deadline.SetText(text)
+	u.deadline.Refresh()
+	if s.Busy != "" {
+		u.busy.SetText(s.Busy + "…")
+	} else {
+		u.busy.SetText("")
+	}
+}
+
+// statusIcon is the side list's icon for a status.
+func statusIcon(st steps.Status) fyne.Resource {
+	switch st {
+	case steps.StatusDone:
+		return theme.NewSuccessThemedResource(theme.ConfirmIcon())
+	case steps.StatusCurrent:
+		return theme.NewPrimaryThemedResource(theme.NavigateNextIcon())
+	case steps.StatusNotApplicable:
+		return theme.NewDisabledResource(theme.ContentRemoveIcon())
+	case steps.StatusNeedsAttention:
+		return theme.NewWarningThemedResource(theme.WarningIcon())
+	}
+	return theme.RadioButtonIcon()
+}
+
+// statusWord is the status in words, for people who do not read icons.
+func statusWord(st steps.Status) string {
+	switch st {
+	case steps.StatusDone:
+		return "done"
+	case steps.StatusCurrent:
+		return "now"
+	case steps.StatusNotApplicable:
+		return "does not apply"
+	case steps.StatusNeedsAttention:
+		return "needs attention"
+	}
+	return "to do"
+}
+
+func (u *UI) renderSidebar() {
+	s := u.snap
+	ids := make([]steps.StepID, len(s.Steps))
+	for i, st := range s.Steps {
+		ids[i] = st.ID
+	}
+	if len(u.sidebar.Objects) != len(ids) || !slices.EqualFunc(u.sidebar.Objects, ids, func(o fyne.CanvasObject, id steps.StepID) bool { return u.stepButtons[id] == o }) {
+		u.stepButtons = map[steps.StepID]*Button{}
+		objs := make([]fyne.CanvasObject, len(ids))
+		for i, id := range ids {
+			b := newButton("", func() { u.run(id, func(ctx context.Context) error { return u.wiz.GoTo(ctx, id) }) })
+			b.Alignment = widget.ButtonAlignLeading
+			u.stepButtons[id] = b
+			objs[i] = b
+		}
+		u.sidebar.Objects = objs
+		u.sidebar.Refresh()
+	}
+	for _, st := range s.Steps {
+		b := u.stepButtons[st.ID]
+		b.Icon = statusIcon(st.Status)
+		b.Text = st.Title
+		b.Importance = widget.LowImportance
+		if st.ID == s.Current {
+			b.Importance = widget.MediumImportance
+		}
+		if s.Busy != "" || (!s.Started && st.ID != steps.StepWelcome) {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+		b.Refresh()
+	}
+}
+
+func (u *UI) renderBanner() {
+	var objs []fyne.CanvasObject
+	if u.msg != nil && (!u.haveSnap || u.msgStep == u.snap.Current) {
+		objs = append(objs, u.messageBox(*u.msg))
+	}
+	for _, m := range u.snap.Messages {
+		objs = append(objs, u.messageBox(Message{Severity: Info, Text: m}))
+	}
+	u.banner.Objects = objs
+	// The banner's height changes the main area's layout, and word-wrapped
+	// labels know their height only once they have a width: lay the window
+	// out twice (the GL window would catch up on its next frames; the test
+	// canvas and the first frame would not).
+	c := u.win.Content()
+	c.Refresh()
+	c.Refresh()
+}
+
+// messageBox draws a message: icon, bold headline, the text, and for a
+// failed browser the address with a copy button.
+func (u *UI) messageBox(m Message) fyne.CanvasObject {
+	icon := theme.InfoIcon()
+	imp := widget.MediumImportance
+	switch m.Severity {
+	case Warning:
+		icon = theme.NewWarningThemedResource(theme.WarningIcon())
+		imp = widget.WarningImportance
+	case Error:
+		icon = theme.NewErrorThemedResource(theme.ErrorIcon())
+		imp = widget.DangerImportance
+	}
+	lines := container.NewVBox()
+	if m.Title != "" {
+		lines.Add(&widget.Label{Text: m.Title, TextStyle: fyne.TextStyle{Bold: true}, Importance: imp, Wrapping: fyne.TextWrapWord})
+	}
+	lines.Add(&widget.Label{Text: m.Text, Wrapping: fyne.TextWrapWord})
+	if m.URL != "" {
+		url := m.URL
+		copyBtn := newButton("Copy address", func() { u.app.Clipboard().SetContent(url) })
+		copyBtn.Icon = theme.ContentCopyIcon()
+		lines.Add(container.NewBorder(nil, nil, nil, copyBtn, &widget.Label{Text: url, Selectable: true, Wrapping: fyne.TextWrapBreak}))
+	}
+	return widget.NewCard("", "", container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, lines))
+}
