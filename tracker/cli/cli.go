@@ -110,7 +110,7 @@ func redact(dsn string) string {
 type serveOpts struct {
 	listen, webhook, services string
 	digestHour                int
-	secureCookies             bool
+	secureCookies, trustProxy bool
 }
 
 func serveCmd(db func() string) *cobra.Command {
@@ -136,6 +136,7 @@ in front (and pass --secure-cookies).`,
 	f.IntVar(&o.digestHour, "digest-hour", 8, "hour (UTC) to send the daily overdue digest")
 	f.StringVar(&o.services, "services", strings.Join(tracker.DefaultServices, ","), "required services, comma-separated, in dashboard order")
 	f.BoolVar(&o.secureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
+	f.BoolVar(&o.trustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	return cmd
 }
 
@@ -154,7 +155,7 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 	}
 	srv, err := server.New(server.Config{
 		Store: st, Verifier: verifier, Services: strings.Split(o.services, ","),
-		WebhookURL: o.webhook, SecureCookies: o.secureCookies,
+		WebhookURL: o.webhook, SecureCookies: o.secureCookies, TrustProxy: o.trustProxy,
 	})
 	if err != nil {
 		return err

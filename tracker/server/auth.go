@@ -93,7 +93,7 @@ func (s *Server) authenticate(r *http.Request, allowCookie bool) (*caller, error
 	if v == "" {
 		return nil, errUnauthorized
 	}
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if !s.limiter.check(ip) {
 		return nil, errRateLimited
 	}
@@ -182,7 +182,15 @@ func AdminToken(ctx context.Context, st store.Store, personID, device string, tt
 	return sec.full, nil
 }
 
-func clientIP(r *http.Request) string {
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
+				return ip
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

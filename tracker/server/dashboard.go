@@ -129,7 +129,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if !s.limiter.take(ip) {
 		return render(w, http.StatusTooManyRequests, "login", dashData{Title: "Sign in", Error: "Too many attempts; wait a minute."})
 	}

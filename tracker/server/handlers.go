@@ -83,7 +83,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
-	if !s.limiter.take(clientIP(r)) {
+	if !s.limiter.take(s.clientIP(r)) {
 		return errRateLimited
 	}
 	req, err := tracker.Decode[tracker.Exchange](r.Body)

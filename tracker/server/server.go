@@ -51,6 +51,10 @@ type Config struct {
 	AuthRate, AuthBurst int
 	// SecureCookies marks the dashboard cookie Secure (set behind TLS).
 	SecureCookies bool
+	// TrustProxy takes the client IP for rate limits from the last
+	// X-Forwarded-For entry, as appended by a load balancer. Only set it
+	// when a proxy that appends that header always sits in front.
+	TrustProxy bool
 }
 
 // Server serves the tracker API and dashboard.

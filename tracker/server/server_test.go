@@ -374,6 +374,26 @@ func TestAuthRateLimit(t *testing.T) {
 	}
 }
 
+func TestRateLimitBehindProxy(t *testing.T) {
+	st, _ := testdb.Open(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	srv, _ := server.New(server.Config{Store: st, AuthRate: 1, AuthBurst: 1, TrustProxy: true, Logf: t.Logf})
+	h := srv.Handler()
+	try := func(xff string) int {
+		rec := newRecorder()
+		req, _ := http.NewRequest("POST", "/v1/auth/exchange", strings.NewReader(`{"invite_code":"kwi_0123456789abcdef_guess"}`))
+		req.RemoteAddr = "10.0.0.1:1" // the load balancer
+		req.Header.Set("X-Forwarded-For", xff)
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// The client cannot dodge the limit by prepending addresses; a
+	// different client behind the same balancer is not limited.
+	got := []int{try("192.0.2.1"), try("203.0.113.7, 192.0.2.1"), try("192.0.2.2")}
+	if got[0] != 401 || got[1] != 429 || got[2] != 401 {
+		t.Errorf("statuses %v, want [401 429 401]", got)
+	}
+}
+
 func TestDashboardLogin(t *testing.T) {
 	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	form := url.Values{"credential": {e.tokens["mid"]}}
