@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -197,7 +198,7 @@ func FuzzWizardActions(f *testing.F) {
 				t.Fatal(err)
 			}
 			a, b := evidence(w.Snapshot()), evidence(w2.Snapshot())
-			if len(a) != len(b) {
+			if !reflect.DeepEqual(a, b) {
 				t.Fatalf("reloaded evidence differs:\n%v\n%v", a, b)
 			}
 		}
