@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -1162,5 +1163,73 @@ func TestCatalogueChangedBetweenRuns(t *testing.T) {
 func TestNewNeedsCollaborators(t *testing.T) {
 	if _, err := steps.New(context.Background(), steps.Options{}); !errors.Is(err, device.ErrInvalidArgument) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDefaultStorePath(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", "/tmp/cfg")
+	t.Setenv("HOME", "/tmp/home")
+	p, err := steps.DefaultStorePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join("/tmp/cfg", "keywizard", "progress.json")
+	if runtime.GOOS != "linux" {
+		// Elsewhere os.UserConfigDir ignores XDG_CONFIG_HOME.
+		want = p
+	}
+	if p != want || !strings.HasSuffix(p, filepath.Join("keywizard", "progress.json")) {
+		t.Errorf("path %q, want %q", p, want)
+	}
+}
+
+func TestSnapshotHelpers(t *testing.T) {
+	h := stepstest.NewHarness(t, "linux")
+	h.AdvanceTo(t, "github")
+	s := h.W.Snapshot()
+	if st := s.CurrentStep(); st.ID != "github" || st.Kind != steps.KindService || !st.CanOpen || !st.CanVerify || !st.CanAttest {
+		t.Errorf("current step %+v", st)
+	}
+	g, ok := s.Step("google")
+	if !ok {
+		t.Fatal("no google step")
+	}
+	if k, ok := g.Key(stepstest.HarnessBackup); !ok || k.Role != steps.RoleBackup || k.Evidence == nil {
+		t.Errorf("google backup %+v", k)
+	}
+	if _, ok := g.Key(1); ok {
+		t.Error("found a key that is not there")
+	}
+	if _, ok := s.Step("nope"); ok {
+		t.Error("found a step that is not there")
+	}
+	kinds := map[steps.StepID]steps.Kind{}
+	for _, st := range s.Steps {
+		kinds[st.ID] = st.Kind
+	}
+	want := map[steps.StepID]steps.Kind{"welcome": steps.KindWelcome, "keys": steps.KindKeys, "fido-pin": steps.KindFIDOPIN, "google": steps.KindService,
+		"macos": steps.KindMacOS, "otp": steps.KindOTP, "report": steps.KindReport, "summary": steps.KindSummary}
+	for id, k := range want {
+		if kinds[id] != k {
+			t.Errorf("step %s kind %q, want %q", id, kinds[id], k)
+		}
+	}
+}
+
+func TestPIVBlocked(t *testing.T) {
+	e := newEnv(t, "darwin", twoKeys()...)
+	e.setup(nano, nfc)
+	e.keys.Key(nano).PIVRetries = 0
+	var pe *device.PINError
+	err := e.w.ProvisionMac(e.ctx, "macos", nano)
+	if !errors.As(err, &pe) || pe.Which != device.PIVPIN || !errors.Is(err, device.ErrBlocked) || !strings.Contains(err.Error(), "ask IT") {
+		t.Fatalf("err = %v", err)
+	}
+	// Customised and blocked: refused before asking for anything.
+	k := e.keys.Key(nfc)
+	k.PIVDefaultPIN, k.PIVRetries = false, 0
+	n := len(e.prompter.Requests)
+	if err := e.w.ProvisionMac(e.ctx, "macos", nfc); !errors.Is(err, device.ErrBlocked) || len(e.prompter.Requests) != n {
+		t.Fatalf("blocked customised: %v (%d prompts)", err, len(e.prompter.Requests)-n)
 	}
 }
