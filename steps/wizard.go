@@ -1086,6 +1086,9 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		if len(res.Identities) == 0 {
 			return w.fail(ctx, id, ref, fmt.Errorf("setting up %s reported no login identity: %w", ref.Label, device.ErrInvalidResponse))
 		}
+		if err := w.checkPIVReadBack(ctx, ref, res); err != nil {
+			return w.fail(ctx, id, ref, err)
+		}
 		rec = &PIVRecord{Identities: slices.Clone(res.Identities), ProvisionedAt: w.o.Clock.Now()}
 		if err := w.update(ctx, func(p *Progress) { p.PIV[serial] = rec }); err != nil {
 			return err
@@ -1104,6 +1107,37 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		}
 	}
 	return w.checkPairing(ctx, s, ref, rec)
+}
+
+// checkPIVReadBack reads the PIV state after provisioning and refuses a
+// setup that left a factory secret in place or the management key
+// unprotected: a key still on 123456 / 12345678 / the default management
+// key would let anyone who finds it replace its login certificates. The
+// Default* flags come from GET METADATA (firmware 5.3+, yubikey-protocol.md
+// §4.4); nil means the key cannot tell, which is not held against it.
+func (w *Wizard) checkPIVReadBack(ctx context.Context, ref KeyRef, res PIVResult) error {
+	st, err := w.o.Keys.PIVState(ctx, ref.Serial)
+	if err != nil {
+		return fmt.Errorf("reading back the smart-card setup of %s: %w", ref.Label, err)
+	}
+	var left []string
+	if st.DefaultPIN != nil && *st.DefaultPIN {
+		left = append(left, "the factory PIN")
+	}
+	if st.DefaultPUK != nil && *st.DefaultPUK {
+		left = append(left, "the factory PUK")
+	}
+	if st.DefaultMgmtKey != nil && *st.DefaultMgmtKey {
+		left = append(left, "the factory management key")
+	}
+	if !st.MgmtKeyProtected || !res.ManagementKeyProtected {
+		left = append(left, "an unprotected management key")
+	}
+	if len(left) > 0 {
+		return &NotVerifiedError{Service: "Smart-card setup", Key: ref.Label, What: "a complete setup",
+			Hint: "The key still has " + strings.Join(left, ", ") + ". Redo this step; if it happens again, ask IT."}
+	}
+	return nil
 }
 
 func (w *Wizard) verifyPairing(ctx context.Context, s catalogue.Service, ref KeyRef) error {

@@ -1233,3 +1233,36 @@ func TestPIVBlocked(t *testing.T) {
 		t.Fatalf("blocked customised: %v (%d prompts)", err, len(e.prompter.Requests)-n)
 	}
 }
+
+// halfProvisioning leaves the PUK at its factory value and the management
+// key unprotected, as a buggy or interrupted provisioning might.
+type halfProvisioning struct{ *stepstest.FakeKeys }
+
+func (h halfProvisioning) ProvisionPIV(ctx context.Context, serial uint32, p steps.PIVParams) (steps.PIVResult, error) {
+	p.NewPUK = ""
+	res, err := h.FakeKeys.ProvisionPIV(ctx, serial, p)
+	h.Key(serial).MgmtProtected = false
+	res.ManagementKeyProtected = false
+	return res, err
+}
+
+func TestPIVReadBack(t *testing.T) {
+	e := newEnv(t, "darwin", twoKeys()...)
+	e.opts.Keys = halfProvisioning{e.keys}
+	e.w = e.newWizard()
+	e.setup(nano, nfc)
+	err := e.w.ProvisionMac(e.ctx, "macos", nano)
+	var nv *steps.NotVerifiedError
+	if !errors.As(err, &nv) || !strings.Contains(err.Error(), "factory PUK") || !strings.Contains(err.Error(), "unprotected management key") {
+		t.Fatalf("err = %v", err)
+	}
+	// Nothing is recorded: the next try provisions again.
+	if s := e.w.Snapshot(); stepKey(s, "macos", nano).Evidence != nil {
+		t.Error("evidence after a failed read-back")
+	}
+	n := len(e.prompter.ConfirmRequests)
+	_ = e.w.ProvisionMac(e.ctx, "macos", nano)
+	if len(e.prompter.ConfirmRequests) != n+1 {
+		t.Error("a failed setup was treated as done")
+	}
+}
