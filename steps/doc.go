@@ -22,6 +22,24 @@
 // [Browser], [Clock], [Reporter], [SmartCardLogin], [Store]); cmd/keywizard
 // wires the real ones and package stepstest provides fakes.
 //
+// # Steps
+//
+// The step list is derived from the catalogue, the operating system and the
+// keys: welcome (who you are; the deadline is the start date + 30 days and
+// is in every snapshot), keys (detect, roles everyday/backup, labels), FIDO2
+// PIN, one step per catalogue service with both keys inside it (services
+// keywizard sets up itself, macOS smart-card login, come after the browser
+// ones), OTP, report, summary. A service that does not apply here (macOS
+// login off a Mac) is [StatusNotApplicable] with the reason. With one key
+// only, everything proceeds for it and the other role's part waits.
+//
+// # Persistence
+//
+// Every change is saved through the [Store] ([FileStore]: JSON in the user
+// config dir, written atomically, schema-versioned, no secrets), so a person
+// can stop and resume days later, and every step can be redone
+// ([Wizard.Redo]).
+//
 // # Evidence
 //
 // Each key × step result carries an [Evidence] whose [Level] never claims
