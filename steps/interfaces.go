@@ -11,6 +11,9 @@ import (
 // from device/scan, device/mgmt, device/piv and device/fido; tests use
 // stepstest.FakeKeys or the simulator.
 //
+// An implementation whose key waits for a touch during a call says so with
+// [NotifyTouch](ctx, true/false), so the person sees "touch your key".
+//
 // Error contract: a method addressing a serial that is not connected returns
 // an error matching [device.ErrNotFound] (ideally *[device.KeyNotFoundError]);
 // a key pulled out during the call returns one matching [device.ErrRemoved];
@@ -178,7 +181,8 @@ type Prompter interface {
 	// Confirm asks a yes/no question.
 	Confirm(ctx context.Context, r ConfirmRequest) (bool, error)
 	// TouchKey tells the person to touch the key (waiting) or that the
-	// wait is over (!waiting). It must not block.
+	// wait is over (!waiting), as the Keys implementation reports it
+	// through NotifyTouch. It must not block.
 	TouchKey(key KeyRef, waiting bool)
 }
 

@@ -37,9 +37,6 @@ type Options struct {
 	// "on NFC tap" needs it, services.md §6); by default it is turned off
 	// over both USB and NFC.
 	KeepNFCOTP bool
-	// TouchDelay is how long a key operation runs before the person is
-	// told to touch the key (yubikey-agent's habit); 0 means 2 seconds.
-	TouchDelay time.Duration
 }
 
 // Wizard is the enrollment state machine. Its methods are safe to call from
@@ -78,9 +75,6 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 	}
 	if o.GOOS == "" {
 		o.GOOS = runtime.GOOS
-	}
-	if o.TouchDelay <= 0 {
-		o.TouchDelay = 2 * time.Second
 	}
 	p, err := o.Store.Load(ctx)
 	switch {
@@ -402,31 +396,40 @@ func (w *Wizard) record(ctx context.Context, id StepID, serial uint32, e Evidenc
 	return w.saveLocked(ctx)
 }
 
-// withTouch runs op, telling the person to touch the key if it takes longer
-// than TouchDelay (a key waiting for touch blinks and blocks).
-func (w *Wizard) withTouch(ref KeyRef, op func() error) error {
+// withTouch runs op with a context through which the Keys implementation
+// says when the key waits for a touch (NotifyTouch); the person is told
+// then, and only then. A timer here could not tell a slow key from one
+// blinking for a touch, and would show a misleading prompt.
+func (w *Wizard) withTouch(ctx context.Context, ref KeyRef, op func(ctx context.Context) error) error {
 	var (
-		mu    sync.Mutex
-		fired bool
-		done  bool
+		mu      sync.Mutex
+		waiting bool
 	)
-	t := time.AfterFunc(w.o.TouchDelay, func() {
+	notify := func(on bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if !done {
-			fired = true
-			w.o.Prompter.TouchKey(ref, true)
+		if on != waiting {
+			waiting = on
+			w.o.Prompter.TouchKey(ref, on)
 		}
-	})
-	err := op()
-	t.Stop()
-	mu.Lock()
-	done = true
-	if fired {
-		w.o.Prompter.TouchKey(ref, false)
 	}
-	mu.Unlock()
+	err := op(context.WithValue(ctx, touchKey{}, notify))
+	notify(false)
 	return err
+}
+
+type touchKey struct{}
+
+// NotifyTouch is for Keys implementations: called with true when the key
+// starts waiting for a touch (device/fido's Options.OnTouch, a PIV key with
+// a touch policy) and false when it stops, it shows or hides the person's
+// "touch your key" prompt for the operation ctx belongs to. Request-scoped
+// hooks in a context follow net/http/httptrace. Without a wizard
+// operation in ctx it does nothing.
+func NotifyTouch(ctx context.Context, waiting bool) {
+	if f, ok := ctx.Value(touchKey{}).(func(bool)); ok {
+		f(waiting)
+	}
 }
 
 // --- actions -----------------------------------------------------------
@@ -760,7 +763,7 @@ func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
 		if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, err)
 		}
-		if err := w.o.Keys.SetFIDOPIN(ctx, serial, pin); err != nil {
+		if err := w.withTouch(ctx, ref, func(ctx context.Context) error { return w.o.Keys.SetFIDOPIN(ctx, serial, pin) }); err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("setting the FIDO2 PIN on %s: %w", ref.Label, err))
 		}
 		if st, err = w.fidoState(ctx, serial); err != nil {
@@ -819,7 +822,7 @@ func (w *Wizard) changePIN(ctx context.Context, ref KeyRef, st *device.FIDOState
 	if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, err)
 	}
-	if err := w.o.Keys.ChangeFIDOPIN(ctx, ref.Serial, old, pin); err != nil {
+	if err := w.withTouch(ctx, ref, func(ctx context.Context) error { return w.o.Keys.ChangeFIDOPIN(ctx, ref.Serial, old, pin) }); err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, pinErr(ref, fmt.Errorf("changing the FIDO2 PIN on %s: %w", ref.Label, err)))
 	}
 	return w.record(ctx, StepFIDOPIN, ref.Serial, Evidence{Level: VerifiedOnKey, Detail: "FIDO2 PIN changed; the key accepted the current PIN", At: w.o.Clock.Now()})
@@ -961,7 +964,7 @@ func (w *Wizard) verifyCredential(ctx context.Context, s catalogue.Service, ref 
 		return w.fail(ctx, id, ref, cancelled(err))
 	}
 	var found bool
-	err = w.withTouch(ref, func() error {
+	err = w.withTouch(ctx, ref, func(ctx context.Context) error {
 		var err error
 		found, err = w.o.Keys.HasCredential(ctx, ref.Serial, pin, s.Verification.RPID, user)
 		return err
@@ -1075,7 +1078,7 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 			}
 		}
 		var res PIVResult
-		err = w.withTouch(ref, func() error {
+		err = w.withTouch(ctx, ref, func(ctx context.Context) error {
 			var err error
 			res, err = w.o.Keys.ProvisionPIV(ctx, serial, params)
 			return err
@@ -1203,7 +1206,7 @@ func (w *Wizard) DisableOTP(ctx context.Context, serial uint32) error {
 	}
 	nfcToo := k.HasNFC && !w.o.KeepNFCOTP
 	var res OTPResult
-	err = w.withTouch(ref, func() error {
+	err = w.withTouch(ctx, ref, func(ctx context.Context) error {
 		var err error
 		res, err = w.o.Keys.DisableOTP(ctx, serial, nfcToo)
 		return err
