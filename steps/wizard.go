@@ -750,6 +750,10 @@ func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
 	if err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, fmt.Errorf("reading the FIDO2 state of %s: %w", ref.Label, err))
 	}
+	if st.PINSet && st.PINRetries == 0 {
+		// A PIN that is set but blocked is no PIN at all for passkeys.
+		return w.fail(ctx, StepFIDOPIN, ref, blockedFIDO(ref))
+	}
 	if st.PINSet && st.ForcePINChange {
 		return w.changePIN(ctx, ref, st)
 	}

@@ -283,6 +283,10 @@ func TestBlockedPIN(t *testing.T) {
 	if !errors.Is(err, device.ErrBlocked) || !strings.Contains(err.Error(), "ask IT") {
 		t.Fatalf("8th wrong PIN: %v", err)
 	}
+	// The PIN step no longer counts a blocked PIN as set.
+	if err := e.w.SetPIN(e.ctx, nano); !errors.Is(err, device.ErrBlocked) {
+		t.Errorf("SetPIN on a blocked key: %v", err)
+	}
 	// Once blocked, the wizard does not even ask.
 	n := len(e.prompter.Requests)
 	err = e.w.Verify(e.ctx, "google", nano)
