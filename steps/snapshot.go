@@ -88,7 +88,8 @@ type Step struct {
 	Kind   Kind
 	Title  string
 	Status Status
-	// Reason explains NotApplicable and NeedsAttention.
+	// Reason explains NotApplicable and NeedsAttention (and, for a sent
+	// report, where it went).
 	Reason string
 	// Service is set for KindService and KindMacOS.
 	Service *catalogue.Service
@@ -106,13 +107,15 @@ type Step struct {
 // StepKey is a step's state on one key. A role with no key yet has Serial 0
 // and Missing set.
 type StepKey struct {
-	Serial   uint32
-	Role     Role
-	Label    string
-	Missing  bool
-	Status   Status
-	Evidence *Evidence
-	OpenedAt time.Time
+	Serial  uint32
+	Role    Role
+	Label   string
+	Missing bool
+	// Connected says whether the key is plugged in now.
+	Connected bool
+	Status    Status
+	Evidence  *Evidence
+	OpenedAt  time.Time
 	// Attention is the last problem on this key, with what to do.
 	Attention string
 }

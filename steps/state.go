@@ -67,7 +67,7 @@ func (w *Wizard) stepStatusReasonLocked(id StepID) (Status, string) {
 		case r.Pending:
 			return StatusNeedsAttention, "Your report is saved and will be sent when the network is back."
 		case !r.SentAt.IsZero() && !w.newerThanReportLocked():
-			return StatusDone, ""
+			return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + ")."
 		case !r.SentAt.IsZero():
 			st, _ := orTodo()
 			return st, "There is progress since the last report; send it again."
@@ -247,7 +247,8 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 			}
 			continue
 		}
-		sk := StepKey{Serial: k.Serial, Role: r, Label: Label(r, k.Model, k.Serial), Status: StatusTodo}
+		_, conn := w.connected[k.Serial]
+		sk := StepKey{Serial: k.Serial, Role: r, Label: Label(r, k.Model, k.Serial), Status: StatusTodo, Connected: conn}
 		if it := p.Items[id][k.Serial]; it != nil {
 			sk.OpenedAt = it.OpenedAt
 			if it.Evidence != nil {

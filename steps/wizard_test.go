@@ -427,6 +427,9 @@ func TestOneKeyOnly(t *testing.T) {
 	e.keys.Add(stepstest.NewKey(nfc, false))
 	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Unknown) == 1 })
 	s = e.w.Snapshot()
+	if k := stepKey(s, "aws", nano); !k.Connected {
+		t.Errorf("aws nano not shown as connected: %+v", k)
+	}
 	if s.Unknown[0].Serial != nfc || s.Unknown[0].SuggestedRole != steps.RoleBackup || !strings.Contains(strings.Join(s.Messages, "\n"), "has not seen") {
 		t.Fatalf("unknown %+v messages %v", s.Unknown, s.Messages)
 	}
@@ -1027,8 +1030,8 @@ func TestLocalReporter(t *testing.T) {
 	if strings.Contains(string(data), stepstest.FlowFIDOPIN) {
 		t.Error("PIN in the local record")
 	}
-	if st := step(e.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone {
-		t.Errorf("report step %s", st.Status)
+	if st := step(e.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone || !strings.Contains(st.Reason, "no tracker configured, kept locally in "+path) {
+		t.Errorf("report step %s %q", st.Status, st.Reason)
 	}
 	if !strings.Contains(e.w.Summary(), "no tracker configured, kept locally in "+path) {
 		t.Errorf("summary: %s", e.w.Summary())
