@@ -1,0 +1,174 @@
+// Package hub is the one door to the connected keys for the command line and
+// the wizard: it composes discovery (device/scan), the management application
+// (device/mgmt), PIV provisioning (device/piv) and FIDO2 (device/fido) into
+// operations addressed by serial number, so callers never juggle readers,
+// HID paths or which interface carries what.
+//
+// Every operation finds its key afresh: a key unplugged between two calls is
+// noticed (device.ErrNotFound), and two keys where one was meant is refused
+// (device.ErrAmbiguous), never guessed.
+package hub
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
+	"github.com/keywizard/keywizard/device/mgmt"
+	"github.com/keywizard/keywizard/device/piv"
+	"github.com/keywizard/keywizard/device/scan"
+)
+
+// Hub addresses keys by serial. Scanner must be set; OpenCard is the
+// connection piv uses for what piv-go cannot write.
+type Hub struct {
+	Scanner  *scan.Scanner
+	OpenCard piv.CardOpener
+	// OnTouch is told when a FIDO2 operation waits for a touch on a key.
+	OnTouch func(serial uint32, waiting bool)
+}
+
+// Keys lists the connected keys, with PIV state when withPIV is set.
+func (h *Hub) Keys(ctx context.Context, withPIV bool) ([]device.Key, error) {
+	s := *h.Scanner
+	s.WithPIV = withPIV
+	return s.Keys(ctx)
+}
+
+// Find returns the key with serial (0: the only key).
+func (h *Hub) Find(ctx context.Context, serial uint32) (device.Key, error) {
+	return h.Scanner.Find(ctx, serial)
+}
+
+// Watch reports keys arriving and leaving.
+func (h *Hub) Watch(ctx context.Context) (<-chan scan.Event, error) {
+	return h.Scanner.Watch(ctx)
+}
+
+// ChangeApplications enables or disables applications on the key with serial
+// (0: the only key), waits for its reboot and reads the result back.
+func (h *Hub) ChangeApplications(ctx context.Context, serial uint32, req mgmt.Request) (mgmt.Result, error) {
+	card, _, err := h.Scanner.OpenCard(ctx, serial)
+	if err != nil {
+		return mgmt.Result{}, err
+	}
+	defer card.Close()
+	if serial == 0 {
+		// Re-enumeration is waited for by serial: learn it from the card.
+		k, err := h.Scanner.Find(ctx, 0)
+		if err != nil {
+			return mgmt.Result{}, err
+		}
+		serial = k.Serial
+	}
+	return mgmt.ChangeApplications(ctx, card, req, h.Scanner.Reopener(serial))
+}
+
+// DisableOTP turns OTP off over USB, and over NFC when nfc is set and the key
+// has NFC.
+func (h *Hub) DisableOTP(ctx context.Context, serial uint32, nfc bool, lockCode []byte) (mgmt.Result, error) {
+	req := mgmt.Request{USBDisable: device.CapOTP, LockCode: lockCode}
+	if nfc {
+		k, err := h.Find(ctx, serial)
+		if err != nil {
+			return mgmt.Result{}, err
+		}
+		serial = k.Serial
+		if k.Info.HasNFC {
+			req.NFCDisable = device.CapOTP
+		}
+	}
+	return h.ChangeApplications(ctx, serial, req)
+}
+
+// FIDO opens the FIDO2 side of the key with serial. It fails with
+// device.ErrAmbiguous when the key's FIDO interface cannot be told apart from
+// another key's, and device.ErrNotFound when it has none.
+func (h *Hub) FIDO(ctx context.Context, serial uint32) (*fido.Client, device.Key, error) {
+	k, err := h.Find(ctx, serial)
+	if err != nil {
+		return nil, k, err
+	}
+	switch {
+	case k.FIDOMatch == device.MatchAmbiguous:
+		return nil, k, fmt.Errorf("key %d: its FIDO2 interface cannot be told apart from another key's; unplug the other key and try again: %w", k.Serial, device.ErrAmbiguous)
+	case k.FIDO == nil || h.Scanner.FIDO == nil:
+		return nil, k, fmt.Errorf("key %d: no FIDO2 interface found (is FIDO2 enabled over USB?): %w", k.Serial, device.ErrNotFound)
+	}
+	a, err := h.Scanner.FIDO.Open(ctx, k.FIDO.Path)
+	if err != nil {
+		return nil, k, fmt.Errorf("opening FIDO2 interface of key %d: %w", k.Serial, err)
+	}
+	opts := fido.OptionsFor(&k)
+	if h.OnTouch != nil {
+		s := k.Serial
+		opts.OnTouch = func(waiting bool) { h.OnTouch(s, waiting) }
+	}
+	return fido.NewClient(a, opts), k, nil
+}
+
+// Provisioner returns a PIV provisioner for the key with serial.
+func (h *Hub) Provisioner(ctx context.Context, serial uint32) (*piv.Provisioner, device.Key, error) {
+	k, err := h.Find(ctx, serial)
+	if err != nil {
+		return nil, k, err
+	}
+	return &piv.Provisioner{Reader: k.Reader, OpenCard: h.OpenCard}, k, nil
+}
+
+// PIVState reads the PIV state of the key with serial.
+func (h *Hub) PIVState(ctx context.Context, serial uint32) (*device.PIVState, error) {
+	card, _, err := h.Scanner.OpenCard(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	defer card.Close()
+	return piv.ReadState(ctx, card)
+}
+
+// Attestation reads the key's attestation certificate and the certificate it
+// issued for the key in slot (0x9A for the wizard's genuine-key check).
+func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, slotCert *x509.Certificate, err error) {
+	p, _, err := h.Provisioner(ctx, serial)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Attestation(ctx, slot)
+}
+
+// PublicKeyHash is the identity hash macOS's `sc_auth identities` shows for
+// a certificate: SHA-1 over the subject public key bits, upper-case hex.
+// services.md §2 marks the algorithm unconfirmed on current macOS; the
+// wizard therefore matches pairings both ways (this hash, or whatever
+// sc_auth lists for the inserted key) before claiming a pairing.
+func PublicKeyHash(cert *x509.Certificate) (string, error) {
+	if cert == nil {
+		return "", errors.New("no certificate")
+	}
+	spki, err := subjectPublicKeyBits(cert.RawSubjectPublicKeyInfo)
+	if err != nil {
+		return "", err
+	}
+	sum := sha1.Sum(spki)
+	return fmt.Sprintf("%X", sum[:]), nil
+}
+
+// subjectPublicKeyBits extracts the BIT STRING of a SubjectPublicKeyInfo
+// (RFC 5280 §4.1): for an EC key, the uncompressed point.
+func subjectPublicKeyBits(der []byte) ([]byte, error) {
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(der, &spki)
+	if err != nil || len(rest) != 0 {
+		return nil, fmt.Errorf("parsing subject public key info: %w", device.ErrInvalidResponse)
+	}
+	return spki.PublicKey.Bytes, nil
+}

@@ -1,0 +1,146 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/hub"
+	"github.com/keywizard/keywizard/device/sim"
+	"github.com/keywizard/keywizard/device/sim/simfido"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+// SimSpec describes one simulated key of a Simulation.
+type SimSpec struct {
+	Serial   uint32
+	Model    string // sim preset: "5c-nano", "5c-nfc", ...
+	Firmware device.Version
+}
+
+// DefaultSimKeys are the two keys `keywizard --simulate` plugs in: the
+// company's pair, a 5C Nano for the laptop and a 5C NFC for the phone.
+var DefaultSimKeys = []SimSpec{
+	{Serial: 31000001, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
+	{Serial: 31000002, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
+}
+
+// Simulation is a set of simulated keys plugged into the machine's pcscd
+// through vpcd (slot i for key i), with their FIDO2 sides behind a simfido
+// provider, and a hub over both: the same code path as real keys, except
+// that libfido2's HID transport is replaced by the simulator.
+type Simulation struct {
+	Keys        []*sim.Key
+	FIDO        map[uint32]*simfido.Authenticator
+	Provider    *simfido.Provider
+	Hub         *hub.Hub
+	attachments []*sim.Attachment
+}
+
+// StartSimulation creates the keys and attaches them to vpcd, waiting until
+// pcscd sees them.
+func StartSimulation(ctx context.Context, specs []SimSpec) (*Simulation, error) {
+	if len(specs) > 2 {
+		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
+	}
+	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: simfido.NewProvider()}
+	for i, sp := range specs {
+		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("simulated key %d: %w", sp.Serial, err)
+		}
+		fa := simFIDO(k)
+		s.Keys = append(s.Keys, k)
+		s.FIDO[sp.Serial] = fa
+		s.Provider.Add(fa)
+		a, err := sim.Attach(ctx, k, i)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("attaching simulated key %d to vpcd slot %d (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): %w", sp.Serial, i, err)
+		}
+		s.attachments = append(s.attachments, a)
+	}
+	for _, a := range s.attachments {
+		if err := a.Ready(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("waiting for pcscd to see the simulated key: %w", err)
+		}
+	}
+	s.Hub = NewHub(s.Provider)
+	return s, nil
+}
+
+// Close unplugs every simulated key.
+func (s *Simulation) Close() {
+	for _, a := range s.attachments {
+		a.Detach()
+	}
+	s.attachments = nil
+}
+
+// Browser stands in for the person at each service's website: opening a
+// service's page registers a passkey for its relying party on each of the
+// person's keys, as the instructions ask. Pages of services that keywizard
+// cannot verify from the key are just recorded.
+type Browser struct {
+	Sim       *Simulation
+	Catalogue *catalogue.Catalogue
+	// Snapshot gives the person and their keys at the time of the visit.
+	Snapshot func() steps.Snapshot
+
+	mu     sync.Mutex
+	Opened []string
+}
+
+// Open "visits" url.
+func (b *Browser) Open(url string) error {
+	b.mu.Lock()
+	b.Opened = append(b.Opened, url)
+	b.mu.Unlock()
+	svc, ok := b.service(url)
+	if !ok || svc.Verification.Kind != catalogue.KindFIDOCredential {
+		return nil
+	}
+	snap := b.Snapshot()
+	user := snap.Person.Email
+	if acct := snap.Person.Accounts[svc.ID]; acct != "" {
+		user = acct
+	}
+	var errs []error
+	for _, kv := range snap.Keys {
+		fa, ok := b.Sim.FIDO[kv.Serial]
+		if !ok {
+			continue
+		}
+		if err := fa.AddCredential(svc.Verification.RPID, svc.Name, user, snap.Person.Name); err != nil {
+			errs = append(errs, fmt.Errorf("simulated registration on key %d: %w", kv.Serial, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Browser) service(url string) (catalogue.Service, bool) {
+	for _, s := range b.Catalogue.Services {
+		if s.URL != "" && strings.HasPrefix(url, s.URL) {
+			return s, true
+		}
+		for _, l := range s.AlternateURLs {
+			if l.URL != "" && strings.HasPrefix(url, l.URL) {
+				return s, true
+			}
+		}
+	}
+	return catalogue.Service{}, false
+}
+
+// simFIDO is the FIDO2 side of a simulated key: same serial, model and
+// firmware, so the scanner ties it to the key by AAGUID and firmware exactly
+// as it ties a real key's HID interface.
+func simFIDO(k *sim.Key) *simfido.Authenticator {
+	return simfido.New(simfido.Config{Serial: k.Serial(), Model: k.Info().Model(), Firmware: k.Firmware()})
+}
