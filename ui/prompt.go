@@ -170,13 +170,13 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 		}
 		lines.Add(l)
 	}
-	form := widget.NewForm(widget.NewFormItem(string(r.Which), ad.pin))
+	items := []*widget.FormItem{{Text: string(r.Which), Widget: ad.pin}}
 	if isNewPIN(r.Purpose) {
 		ad.repeat = newPasswordEntry()
-		form.Append("Repeat", ad.repeat)
-		form.Items[0].HintText = pinRules(r)
+		items[0].HintText = pinRules(r)
+		items = append(items, &widget.FormItem{Text: "Repeat", Widget: ad.repeat})
 	}
-	lines.Add(form)
+	lines.Add(widget.NewForm(items...))
 	lines.Add(ad.errLabel)
 
 	answered := false

@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -130,7 +129,7 @@ func (u *UI) build() {
 	u.heading = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, SizeName: theme.SizeNameHeadingText, Wrapping: fyne.TextWrapWord}
 	u.person = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}}
 	u.deadline = &widget.Label{Alignment: fyne.TextAlignTrailing}
-	u.busy = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Truncation: fyne.TextTruncateEllipsis}
+	u.busy = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Truncation: fyne.TextTruncateEllipsis, Alignment: fyne.TextAlignTrailing}
 	u.body = container.NewVBox()
 	u.banner = container.NewVBox()
 	u.sidebar = container.NewVBox()
@@ -154,7 +153,7 @@ func (u *UI) build() {
 	side := container.NewBorder(nil, nil, nil, widget.NewSeparator(),
 		container.NewVScroll(container.NewPadded(u.sidebar)))
 	footer := container.NewBorder(widget.NewSeparator(), nil,
-		container.NewHBox(u.back, u.next), u.primary, container.NewHBox(layout.NewSpacer(), u.busy))
+		container.NewHBox(u.back, u.next), u.primary, u.busy)
 	main := container.NewBorder(container.NewVBox(u.heading, u.banner), footer, nil, nil,
 		container.NewVScroll(container.NewPadded(u.body)))
 	split := container.NewBorder(nil, nil, sideWidth{side}.object(), nil, container.NewPadded(main))
@@ -447,3 +446,5 @@ func (u *UI) messageBox(m Message) fyne.CanvasObject {
 	}
 	return widget.NewCard("", "", container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, lines))
 }
+
+func stepID(s string) steps.StepID { return steps.StepID(s) }

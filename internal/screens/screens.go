@@ -43,6 +43,10 @@ type Env struct {
 	Clock     *stepstest.Clock
 	Store     *steps.FileStore
 
+	// DuringTouch, if set, runs while a key waits for a touch (turning off
+	// OTP), between the wizard's "touch" and "done" notifications.
+	DuringTouch func(serial uint32)
+
 	prompter *switchPrompter
 }
 
@@ -79,7 +83,19 @@ func (s *switchPrompter) TouchKey(k steps.KeyRef, waiting bool) { s.get().TouchK
 // as inserting a key makes them visible to macOS.
 type insertingKeys struct {
 	*stepstest.FakeKeys
-	sc *stepstest.SmartCard
+	sc  *stepstest.SmartCard
+	env *Env
+}
+
+// DisableOTP waits for a touch as a key whose OTP slot is touch-protected
+// would, so the UI's "touch your key" notice shows (steps.NotifyTouch).
+func (k insertingKeys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (steps.OTPResult, error) {
+	steps.NotifyTouch(ctx, true)
+	if k.env.DuringTouch != nil {
+		k.env.DuringTouch(serial)
+	}
+	steps.NotifyTouch(ctx, false)
+	return k.FakeKeys.DisableOTP(ctx, serial, nfcToo)
 }
 
 func (k insertingKeys) ProvisionPIV(ctx context.Context, serial uint32, p steps.PIVParams) (steps.PIVResult, error) {
@@ -103,9 +119,8 @@ func NewEnv(a fyne.App, w fyne.Window, goos, dir string, opts ui.Options) (*Env,
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
 	wiz, err := steps.New(context.Background(), steps.Options{
-		Keys: insertingKeys{e.Keys, e.SmartCard}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
+		Keys: insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
 		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: goos, OSUser: "alice", AppVersion: "screens",
-		TouchDelay: time.Hour, // the fakes answer at once; touch prompts are shown explicitly
 	})
 	if err != nil {
 		return nil, err

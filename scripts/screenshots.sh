@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# screenshots.sh writes a PNG of every keywizard screen (each step, each error
+# state, the dialogs, large and dark variants) from a real Fyne window into
+# screenshots/ (gitignored). Without a DISPLAY it starts its own Xvfb.
+#   scripts/screenshots.sh [-only welcome,keys]
+# The screen is 1920x1200 so the "large screen" scenarios fit (Xvfb has no
+# window manager to shrink them, and GL pixels off-screen are not drawn).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LANG="${LANG:-en_US.UTF-8}"
+[ "${LANG}" = C ] && export LANG=en_US.UTF-8
+scripts/deps.sh test
+
+mkdir -p bin
+go build -tags migrated_fynedo -o bin/screens ./internal/screens/cmd/screens
+
+xvfb_pid=""
+cleanup() { [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+if [ -z "${DISPLAY:-}" ]; then
+	# A free display number: Xvfb's socket tells whether one is taken.
+	n=99
+	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
+	Xvfb ":$n" -screen 0 1920x1200x24 -nolisten tcp >/dev/null 2>&1 &
+	xvfb_pid=$!
+	for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
+	export DISPLAY=":$n"
+fi
+
+rm -rf screenshots
+./bin/screens -out screenshots "$@"
+echo "screenshots: $(ls screenshots/*.png | wc -l) PNGs in screenshots/"

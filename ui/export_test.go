@@ -1,0 +1,18 @@
+package ui
+
+// Test-only access to the widgets, as a person would reach them.
+
+func (u *UI) PrimaryButton() *Button                      { return u.primary }
+func (u *UI) BackButton() *Button                         { return u.back }
+func (u *UI) NextButton() *Button                         { return u.next }
+func (u *UI) WelcomeEntries() (name, email, start *Entry) { return u.name, u.email, u.start }
+func (u *UI) AccountEntry(service string) *Entry          { return u.accounts[service] }
+func (u *UI) StepButton(id string) *Button                { return u.stepButtons[stepID(id)] }
+
+// DialogWidgets returns the open dialog's PIN entries and buttons.
+func (u *UI) DialogWidgets() (pin, repeat *Entry, ok, cancel *Button) {
+	if u.dlg == nil {
+		return nil, nil, nil, nil
+	}
+	return u.dlg.pin, u.dlg.repeat, u.dlg.ok, u.dlg.no
+}
