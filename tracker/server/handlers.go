@@ -173,51 +173,46 @@ func (s *Server) checkAttestation(rep tracker.Report) (store.KeyInfo, tracker.Re
 // scope decides whose team the caller may see: their own reporting tree by
 // default; another manager's tree if that manager is below them; anyone's
 // (or, with no manager parameter, everyone) for admins.
-func (s *Server) scope(ctx context.Context, c *caller, managerParam string) (manager tracker.Person, people []tracker.Person, err error) {
+// teamView builds the view-model for the caller's scope: their own
+// reporting tree by default; another manager's tree if that manager is
+// below them; anyone's (or, with no manager parameter, everyone) for
+// admins. The dashboard, GET /v1/team, the exports and the digest all use
+// it.
+func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (tracker.TeamView, []tracker.Key, []tracker.Item, error) {
+	var manager tracker.Person
 	switch {
 	case managerParam == "" && c.Admin:
-		ps, err := s.cfg.Store.People(ctx)
-		return tracker.Person{Name: "Everyone"}, ps, err
+		people, err := s.cfg.Store.People(ctx)
+		if err != nil {
+			return tracker.TeamView{}, nil, nil, err
+		}
+		keys, items, err := s.cfg.Store.Records(ctx, nil)
+		if err != nil {
+			return tracker.TeamView{}, nil, nil, err
+		}
+		v := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, people, keys, items, s.cfg.Services, s.cfg.Now())
+		return v, keys, items, nil
 	case managerParam == "" || managerParam == c.ID:
 		manager = c.Person
 	default:
 		ok := c.Admin
 		if !ok {
+			var err error
 			if ok, err = s.cfg.Store.Manages(ctx, c.ID, managerParam); err != nil {
-				return manager, nil, err
+				return tracker.TeamView{}, nil, nil, err
 			}
 		}
 		if !ok {
-			return manager, nil, errForbidden
+			return tracker.TeamView{}, nil, nil, errForbidden
 		}
+		var err error
 		if manager, err = s.cfg.Store.Person(ctx, managerParam); err != nil {
-			return manager, nil, err
-		}
-	}
-	people, err = s.cfg.Store.Reports(ctx, manager.ID)
-	return manager, people, err
-}
-
-// TeamView builds the view-model for the caller's scope; the dashboard,
-// GET /v1/team and the exports all use it.
-func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (tracker.TeamView, []tracker.Key, []tracker.Item, error) {
-	manager, people, err := s.scope(ctx, c, managerParam)
-	if err != nil {
-		return tracker.TeamView{}, nil, nil, err
-	}
-	var ids []string
-	if manager.ID != "" {
-		ids = make([]string, 0, len(people))
-		for _, p := range people {
-			ids = append(ids, p.ID)
-		}
-	}
-	var keys []tracker.Key
-	var items []tracker.Item
-	if ids == nil || len(ids) > 0 {
-		if keys, items, err = s.cfg.Store.Records(ctx, ids); err != nil {
 			return tracker.TeamView{}, nil, nil, err
 		}
+	}
+	people, keys, items, err := s.cfg.Store.Team(ctx, manager.ID)
+	if err != nil {
+		return tracker.TeamView{}, nil, nil, err
 	}
 	return tracker.BuildTeamView(manager, people, keys, items, s.cfg.Services, s.cfg.Now()), keys, items, nil
 }

@@ -412,6 +412,25 @@ func (s *sqlStore) Reports(ctx context.Context, managerID string) ([]tracker.Per
 	return ps, nil
 }
 
+func (s *sqlStore) Team(ctx context.Context, managerID string) ([]tracker.Person, []tracker.Key, []tracker.Item, error) {
+	people, err := s.Reports(ctx, managerID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// IDs rather than the tree CTE again: PostgreSQL estimates recursive
+	// CTEs at thousands of rows and then scans all items instead of using
+	// the index.
+	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = p.ID
+	}
+	keys, items, err := s.Records(ctx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return people, keys, items, nil
+}
+
 func (s *sqlStore) Manages(ctx context.Context, managerID, personID string) (bool, error) {
 	if managerID == "" || personID == "" || managerID == personID {
 		return false, nil
@@ -475,6 +494,23 @@ func (s *sqlStore) Records(ctx context.Context, ids []string) ([]tracker.Key, []
 		return keys, items, nil
 	}
 	keys, items := []tracker.Key{}, []tracker.Item{}
+	if len(ids) == 0 {
+		return keys, items, nil
+	}
+	if s.d == postgres {
+		// One array parameter: one plan, index lookups, any team size.
+		rows, err := s.query(ctx, nil, "SELECT "+keyCols+" FROM keys WHERE person_id = ANY(?)", ids)
+		keys, err := collect(rows, err, scanKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing keys: %w", err)
+		}
+		rows, err = s.query(ctx, nil, "SELECT "+itemCols+" FROM items WHERE person_id = ANY(?)", ids)
+		items, err := collect(rows, err, scanItem)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing items: %w", err)
+		}
+		return keys, items, nil
+	}
 	// Chunks keep the statement under both databases' parameter limits
 	// and let a handful of statement shapes be prepared and reused.
 	const chunk = 64

@@ -93,6 +93,8 @@ type Store interface {
 	Reports(ctx context.Context, managerID string) ([]tracker.Person, error)
 	// Manages reports whether personID is below managerID.
 	Manages(ctx context.Context, managerID, personID string) (bool, error)
+	// Team returns everyone below managerID with their keys and items.
+	Team(ctx context.Context, managerID string) ([]tracker.Person, []tracker.Key, []tracker.Item, error)
 	// Records returns the keys and items of the given people; nil ids means
 	// everyone.
 	Records(ctx context.Context, ids []string) ([]tracker.Key, []tracker.Item, error)
