@@ -43,14 +43,20 @@ func waitState(ctx context.Context, pc *pcsc.Context, reader string, want bool) 
 // attachSim inserts k into vpcd slot 0 and waits until pcscd sees it.
 func attachSim(t *testing.T, pc *pcsc.Context, k *sim.Key) *sim.Attachment {
 	t.Helper()
-	reader := sim.ReaderName(0)
+	return attachSimSlot(t, pc, k, 0)
+}
+
+// attachSimSlot inserts k into a vpcd slot and waits until pcscd sees it.
+func attachSimSlot(t *testing.T, pc *pcsc.Context, k *sim.Key, slot int) *sim.Attachment {
+	t.Helper()
+	reader := sim.ReaderName(slot)
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	if err := waitState(ctx, pc, reader, false); err != nil {
 		t.Fatalf("waiting for %s to be empty: %v", reader, err)
 	}
 	actx, acancel := context.WithCancel(context.Background())
-	a, err := sim.Attach(actx, k, 0)
+	a, err := sim.Attach(actx, k, slot)
 	if err != nil {
 		acancel()
 		t.Fatal(err)
@@ -79,6 +85,10 @@ func attachSim(t *testing.T, pc *pcsc.Context, k *sim.Key) *sim.Attachment {
 // events; this one knows the simulator, which keeps the test independent of
 // that code.
 func reopener(pc *pcsc.Context, a *sim.Attachment, want int, calls *int) Reopener {
+	return reopenerSlot(pc, a, 0, want, calls)
+}
+
+func reopenerSlot(pc *pcsc.Context, a *sim.Attachment, slot, want int, calls *int) Reopener {
 	return func(ctx context.Context) (device.Card, error) {
 		*calls++
 		ctx, cancel := context.WithTimeout(ctx, hangGuard)
@@ -86,7 +96,7 @@ func reopener(pc *pcsc.Context, a *sim.Attachment, want int, calls *int) Reopene
 		if err := a.WaitFor(ctx, func(s sim.AttachState) bool { return s.Connects >= want && s.Ready() }); err != nil {
 			return nil, err
 		}
-		reader := sim.ReaderName(0)
+		reader := sim.ReaderName(slot)
 		for {
 			if err := waitState(ctx, pc, reader, true); err != nil {
 				return nil, err
@@ -116,9 +126,14 @@ func establish(t *testing.T) *pcsc.Context {
 
 func connect(t *testing.T, pc *pcsc.Context) *pcsc.Card {
 	t.Helper()
-	card, err := pc.Connect(context.Background(), sim.ReaderName(0), false)
+	return connectSlot(t, pc, 0)
+}
+
+func connectSlot(t *testing.T, pc *pcsc.Context, slot int) *pcsc.Card {
+	t.Helper()
+	card, err := pc.Connect(context.Background(), sim.ReaderName(slot), false)
 	if err != nil {
-		t.Fatalf("connecting to %s: %v", sim.ReaderName(0), err)
+		t.Fatalf("connecting to %s: %v", sim.ReaderName(slot), err)
 	}
 	t.Cleanup(func() { card.Close() })
 	return card
@@ -218,5 +233,78 @@ func TestPCSCLockedKey(t *testing.T) {
 	res, err := ChangeApplications(context.Background(), connect(t, pc), Request{NFCDisable: device.CapOTP, LockCode: code}, nil)
 	if err != nil || res.Rebooted || res.After.NFCEnabled != before.NFCEnabled&^device.CapOTP {
 		t.Fatalf("NFC change with the right code: %+v, %v", res, err)
+	}
+}
+
+// TestPCSCTwoKeys changes the two keys a new hire gets, at the same time,
+// each in its own vpcd slot: neither change may touch the other key.
+func TestPCSCTwoKeys(t *testing.T) {
+	testenv.LockVPCD(t)
+	pc := establish(t)
+	nano, err := sim.New(sim.Config{Serial: 32000003, Model: "5c-nano"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mobile, err := sim.New(sim.Config{Serial: 32000004, Model: "5c-nfc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []*sim.Key{nano, mobile}
+	atts := []*sim.Attachment{attachSimSlot(t, pc, nano, 0), attachSimSlot(t, pc, mobile, 1)}
+	befores := []device.Info{nano.Info(), mobile.Info()}
+	cards := []*pcsc.Card{connectSlot(t, pc, 0), connectSlot(t, pc, 1)}
+
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make([]chan outcome, 2)
+	calls := make([]int, 2)
+	for i := range keys {
+		done[i] = make(chan outcome, 1)
+		go func() {
+			res, err := ChangeApplications(context.Background(), cards[i], Request{USBDisable: device.CapOTP}, reopenerSlot(pc, atts[i], i, 2, &calls[i]))
+			done[i] <- outcome{res, err}
+		}()
+	}
+	for i, k := range keys {
+		o := <-done[i]
+		if o.err != nil {
+			t.Fatalf("key %d: %v", k.Serial(), o.err)
+		}
+		if o.res.Serial != k.Serial() || !o.res.Rebooted || calls[i] != 1 {
+			t.Errorf("key %d: result %+v (reopens %d)", k.Serial(), o.res, calls[i])
+		}
+		want := befores[i].USBEnabled &^ device.CapOTP
+		if got := k.Info().USBEnabled; got != want || o.res.After.USBEnabled != want {
+			t.Errorf("key %d: sim %#04x, read back %#04x; want %#04x", k.Serial(), got, o.res.After.USBEnabled, want)
+		}
+		if k.Info().NFCEnabled != befores[i].NFCEnabled {
+			t.Errorf("key %d: NFC changed", k.Serial())
+		}
+	}
+}
+
+// TestPCSCRemovedMidWrite pulls the key while WRITE CONFIG is in flight:
+// pcscd reports the card gone, and nothing else is attempted.
+func TestPCSCRemovedMidWrite(t *testing.T) {
+	testenv.LockVPCD(t)
+	pc := establish(t)
+	k, err := sim.New(sim.Config{Serial: 32000005, Model: "5c-nano"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := attachSim(t, pc, k)
+	before := k.Info()
+	card := connect(t, pc)
+	k.RemoveAfter(2) // SELECT and READ CONFIG answered, then pulled
+	calls := 0
+	_, err = ChangeApplications(context.Background(), card, Request{USBDisable: device.CapOTP}, reopener(pc, a, 2, &calls))
+	if !errors.Is(err, device.ErrRemoved) || calls != 0 {
+		t.Fatalf("err = %v, reopens %d; want ErrRemoved and no reopen", err, calls)
+	}
+	k.Plug()
+	if k.Info() != before {
+		t.Errorf("the key changed although the write never arrived")
 	}
 }
