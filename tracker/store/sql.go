@@ -673,10 +673,23 @@ const (
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, model = excluded.model, role = excluded.role,
 	firmware = excluded.firmware, form_factor = excluded.form_factor, genuine = excluded.genuine,
 	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at`
-	upsertItem = `INSERT INTO items (` + itemCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
 	app_version = excluded.app_version WHERE excluded.at >= items.at`
 )
+
+// upsertItemsSQL caches the statement text per item count.
+var upsertItemsSQL sync.Map
+
+func upsertItems(n int) string {
+	if q, ok := upsertItemsSQL.Load(n); ok {
+		return q.(string)
+	}
+	q := "INSERT INTO items (" + itemCols + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
+	upsertItemsSQL.Store(n, q)
+	return q
+}
 
 func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error) {
 	var out ReportOutcome
@@ -716,9 +729,16 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 		if err != nil {
 			return fmt.Errorf("storing key: %w", err)
 		}
-		for _, it := range r.Items {
-			if _, err := s.exec(ctx, tx, upsertItem, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion); err != nil {
-				return fmt.Errorf("storing item: %w", err)
+		if len(r.Items) > 0 {
+			// One multi-row statement: a round trip per report, not per
+			// item. Services in a report are unique (validated), which
+			// PostgreSQL requires of ON CONFLICT DO UPDATE.
+			args := make([]any, 0, 6*len(r.Items))
+			for _, it := range r.Items {
+				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion)
+			}
+			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
+				return fmt.Errorf("storing items: %w", err)
 			}
 		}
 		var done int64
