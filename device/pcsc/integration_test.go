@@ -77,8 +77,34 @@ func attach(t *testing.T, slot int, h vpcdtest.Handler) *vpcdtest.Card {
 	return card
 }
 
-func TestReaders(t *testing.T) {
+// TestThroughPCSCD runs the integration tests through the real pcscd and
+// vpcd under one hold of the machine-wide vpcd lock: other packages' test
+// processes share the two slots, and taking the lock once keeps this
+// package from queueing behind them a dozen times.
+func TestThroughPCSCD(t *testing.T) {
 	testenv.LockVPCD(t)
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T)
+	}{
+		{"Readers", testReaders},
+		{"ConnectEmptyReaderIsRemoved", testConnectEmptyReaderIsRemoved},
+		{"ConnectUnknownReader", testConnectUnknownReader},
+		{"TransmitThroughPCSCD", testTransmitThroughPCSCD},
+		{"SharedAndExclusive", testSharedAndExclusive},
+		{"Transaction", testTransaction},
+		{"RemovedMidSession", testRemovedMidSession},
+		{"PulledDuringCommand", testPulledDuringCommand},
+		{"GetStatusChangeArrivalAndRemoval", testGetStatusChangeArrivalAndRemoval},
+		{"GetStatusChangeCancel", testGetStatusChangeCancel},
+		{"GetStatusChangeCancelWhileBlocked", testGetStatusChangeCancelWhileBlocked},
+		{"GetStatusChangeUnknownReader", testGetStatusChangeUnknownReader},
+	} {
+		t.Run(tc.name, tc.f)
+	}
+}
+
+func testReaders(t *testing.T) {
 	c := establish(t)
 	readers, err := c.Readers()
 	if err != nil {
@@ -91,8 +117,7 @@ func TestReaders(t *testing.T) {
 	}
 }
 
-func TestConnectEmptyReaderIsRemoved(t *testing.T) {
-	testenv.LockVPCD(t)
+func testConnectEmptyReaderIsRemoved(t *testing.T) {
 	c := establish(t)
 	waitPresent(t, c, vpcdtest.ReaderName(1), false)
 	_, err := c.Connect(context.Background(), vpcdtest.ReaderName(1), false)
@@ -101,8 +126,7 @@ func TestConnectEmptyReaderIsRemoved(t *testing.T) {
 	}
 }
 
-func TestConnectUnknownReader(t *testing.T) {
-	testenv.LockVPCD(t)
+func testConnectUnknownReader(t *testing.T) {
 	c := establish(t)
 	_, err := c.Connect(context.Background(), "No Such Reader 00 00", false)
 	if !errors.Is(err, device.ErrNotFound) {
@@ -110,8 +134,7 @@ func TestConnectUnknownReader(t *testing.T) {
 	}
 }
 
-func TestTransmitThroughPCSCD(t *testing.T) {
-	testenv.LockVPCD(t)
+func testTransmitThroughPCSCD(t *testing.T) {
 	reader := vpcdtest.ReaderName(0)
 	fake := attach(t, 0, func(cmd []byte) []byte {
 		if bytes.Equal(cmd, selectMgmt) {
@@ -166,8 +189,7 @@ func TestTransmitThroughPCSCD(t *testing.T) {
 	}
 }
 
-func TestSharedAndExclusive(t *testing.T) {
-	testenv.LockVPCD(t)
+func testSharedAndExclusive(t *testing.T) {
 	reader := vpcdtest.ReaderName(0)
 	attach(t, 0, echo)
 	c := establish(t)
@@ -200,8 +222,7 @@ func TestSharedAndExclusive(t *testing.T) {
 	}
 }
 
-func TestTransaction(t *testing.T) {
-	testenv.LockVPCD(t)
+func testTransaction(t *testing.T) {
 	reader := vpcdtest.ReaderName(0)
 	attach(t, 0, echo)
 	c := establish(t)
@@ -225,8 +246,7 @@ func TestTransaction(t *testing.T) {
 	}
 }
 
-func TestRemovedMidSession(t *testing.T) {
-	testenv.LockVPCD(t)
+func testRemovedMidSession(t *testing.T) {
 	reader := vpcdtest.ReaderName(0)
 	fake := attach(t, 0, echo)
 	c := establish(t)
@@ -249,8 +269,7 @@ func TestRemovedMidSession(t *testing.T) {
 	}
 }
 
-func TestPulledDuringCommand(t *testing.T) {
-	testenv.LockVPCD(t)
+func testPulledDuringCommand(t *testing.T) {
 	reader := vpcdtest.ReaderName(0)
 	attach(t, 0, func(cmd []byte) []byte { return nil }) // vanishes on the first command
 	c := establish(t)
@@ -265,8 +284,7 @@ func TestPulledDuringCommand(t *testing.T) {
 	}
 }
 
-func TestGetStatusChangeArrivalAndRemoval(t *testing.T) {
-	testenv.LockVPCD(t)
+func testGetStatusChangeArrivalAndRemoval(t *testing.T) {
 	reader := vpcdtest.ReaderName(1)
 	c := establish(t)
 	empty := waitPresent(t, c, reader, false)
@@ -318,8 +336,7 @@ func TestGetStatusChangeArrivalAndRemoval(t *testing.T) {
 	}
 }
 
-func TestGetStatusChangeCancel(t *testing.T) {
-	testenv.LockVPCD(t)
+func testGetStatusChangeCancel(t *testing.T) {
 	c := establish(t)
 	reader := vpcdtest.ReaderName(1)
 	empty := waitPresent(t, c, reader, false)
@@ -351,8 +368,7 @@ func TestGetStatusChangeCancel(t *testing.T) {
 	}
 }
 
-func TestGetStatusChangeCancelWhileBlocked(t *testing.T) {
-	testenv.LockVPCD(t)
+func testGetStatusChangeCancelWhileBlocked(t *testing.T) {
 	c := establish(t)
 	reader := vpcdtest.ReaderName(1)
 	empty := waitPresent(t, c, reader, false)
@@ -376,8 +392,7 @@ func TestGetStatusChangeCancelWhileBlocked(t *testing.T) {
 	}
 }
 
-func TestGetStatusChangeUnknownReader(t *testing.T) {
-	testenv.LockVPCD(t)
+func testGetStatusChangeUnknownReader(t *testing.T) {
 	c := establish(t)
 	err := c.GetStatusChange(context.Background(), []pcsc.ReaderState{{Reader: "No Such Reader 00 00"}})
 	if !errors.Is(err, device.ErrNotFound) {
