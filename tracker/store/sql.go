@@ -26,8 +26,8 @@ type sqlStore struct {
 	closed bool
 	jobs   chan job
 	done   chan struct{}
-	// stopped is closed when the writer has finished the last batch.
-	stopped chan struct{}
+	// writers are running writer goroutines; Close waits for them.
+	writers sync.WaitGroup
 
 	stmtMu  sync.Mutex
 	stmts   map[string]*sql.Stmt
@@ -69,7 +69,7 @@ func (s *sqlStore) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	close(s.done)
-	<-s.stopped
+	s.writers.Wait()
 	s.stmtMu.Lock()
 	for _, st := range s.stmts {
 		st.Close()
@@ -102,7 +102,7 @@ func (s *sqlStore) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (s *sqlStore) writer() {
-	defer close(s.stopped)
+	defer s.writers.Done()
 	for {
 		var batch []job
 		select {
