@@ -1,0 +1,219 @@
+//go:build cgo && linux
+
+// Package scanbench holds what the scanner's integration tests and
+// benchmarks share, exported so the lead's comparisons (ykman,
+// `keywizard keys --json`) can reuse them: attaching simulated keys to the
+// real pcscd through vpcd, waiting for pcscd to see a slot change, the
+// minimal PC/SC client that is the floor for discovery, the bare
+// GetStatusChange waiter that is the floor for arrival events, and a
+// measurement helper reporting wall and CPU time per operation.
+//
+// Everything here talks to the machine-wide vpcd slots: callers hold
+// testenv.LockVPCD.
+package scanbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/device/pcsc"
+	"github.com/keywizard/keywizard/device/sim"
+)
+
+// Guard bounds waits on pcscd so a broken setup fails instead of hanging.
+const Guard = 20 * time.Second
+
+// WaitSlot waits, event-driven, until pcscd reports vpcd slot's card
+// presence as present.
+func WaitSlot(ctx context.Context, slot int, present bool) error {
+	c, err := pcsc.Establish()
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return WaitReader(ctx, c, sim.ReaderName(slot), present)
+}
+
+// WaitReader waits on c until reader's card presence is present.
+func WaitReader(ctx context.Context, c *pcsc.Context, reader string, present bool) error {
+	ctx, cancel := context.WithTimeout(ctx, Guard)
+	defer cancel()
+	st := []pcsc.ReaderState{{Reader: reader}}
+	for {
+		if err := c.GetStatusChange(ctx, st); err != nil {
+			return fmt.Errorf("waiting for %q present=%v: %w", reader, present, err)
+		}
+		if st[0].EventState.Present() == present && st[0].EventState&pcsc.StateMute == 0 {
+			return nil
+		}
+		st[0].CurrentState = st[0].EventState
+	}
+}
+
+// Attached is a simulated key in a vpcd slot.
+type Attached struct {
+	Key    *sim.Key
+	Att    *sim.Attachment
+	Slot   int
+	cancel context.CancelFunc
+}
+
+// Attach creates a simulated key, waits for the slot to be empty in pcscd's
+// eyes (a card removed just before may not be noticed yet), inserts the key
+// and waits until pcscd has it.
+func Attach(ctx context.Context, slot int, cfg sim.Config) (*Attached, error) {
+	k, err := sim.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitSlot(ctx, slot, false); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancel(context.Background())
+	a, err := sim.Attach(actx, k, slot)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	at := &Attached{Key: k, Att: a, Slot: slot, cancel: cancel}
+	if err := WaitSlot(ctx, slot, true); err != nil {
+		at.Remove()
+		return nil, err
+	}
+	return at, nil
+}
+
+// Remove unplugs the key for good and waits until pcscd sees the slot empty.
+func (a *Attached) Remove() error {
+	a.cancel()
+	<-a.Att.Done()
+	return WaitSlot(context.Background(), a.Slot, false)
+}
+
+// selectMgmt and readConfig are the two commands discovery sends, in the
+// bytes mgmt sends them (yubikey-protocol.md §1.1, §1.2 ykman 5.x form).
+var (
+	selectMgmt = []byte{0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
+	readConfig = []byte{0x00, 0x1D, 0x00, 0x00}
+)
+
+// MinimalClient is the floor for discovery: one PC/SC context, then for each
+// reader in turn a shared connection, SELECT management, READ CONFIG and a
+// disconnect, checking only the status words. It does what Scanner.Keys
+// must do at the least, with no parsing and no concurrency.
+func MinimalClient(ctx context.Context, readers []string) error {
+	c, err := pcsc.Establish()
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	for _, r := range readers {
+		card, err := c.Connect(ctx, r, false)
+		if err != nil {
+			return err
+		}
+		for _, cmd := range [][]byte{selectMgmt, readConfig} {
+			resp, err := card.Transmit(ctx, cmd)
+			if err != nil {
+				card.Close()
+				return err
+			}
+			if len(resp) < 2 || resp[len(resp)-2] != 0x90 || resp[len(resp)-1] != 0x00 {
+				card.Close()
+				return fmt.Errorf("reader %q: status % X", r, resp[len(resp)-2:])
+			}
+		}
+		if err := card.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CPUTime is the process's user plus system CPU time so far.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Measure runs op b.N times (b.Loop) and reports ms/op (wall) and
+// cpu-ms/op (this process's CPU, from getrusage deltas). op's error fails
+// the benchmark.
+func Measure(b *testing.B, op func() error) {
+	b.Helper()
+	cpu0, t0 := CPUTime(), time.Now()
+	n := 0
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	wall, cpu := time.Since(t0), CPUTime()-cpu0
+	b.ReportMetric(float64(wall.Microseconds())/1000/float64(n), "ms/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/op")
+}
+
+// Timed accumulates per-iteration timings for benchmarks whose timed part
+// is only a slice of each iteration (an arrival, not the setup before it).
+type Timed struct {
+	wall, cpu time.Duration
+	n         int
+}
+
+// Time runs f and adds its wall and CPU time.
+func (t *Timed) Time(f func() error) error {
+	cpu0, t0 := CPUTime(), time.Now()
+	err := f()
+	t.wall += time.Since(t0)
+	t.cpu += CPUTime() - cpu0
+	t.n++
+	return err
+}
+
+// Report reports ms/op and cpu-ms/op over the timed slices.
+func (t *Timed) Report(b *testing.B) {
+	if t.n == 0 {
+		return
+	}
+	b.ReportMetric(float64(t.wall.Microseconds())/1000/float64(t.n), "ms/op")
+	b.ReportMetric(float64(t.cpu.Microseconds())/1000/float64(t.n), "cpu-ms/op")
+}
+
+// ArrivalWaiter is the floor for arrival events: a bare SCardGetStatusChange
+// loop on one reader, which pcscd wakes when its presence poll of the
+// virtual reader finds the card.
+type ArrivalWaiter struct {
+	c      *pcsc.Context
+	reader string
+}
+
+// NewArrivalWaiter opens a context for waiting on reader.
+func NewArrivalWaiter(reader string) (*ArrivalWaiter, error) {
+	c, err := pcsc.Establish()
+	if err != nil {
+		return nil, err
+	}
+	return &ArrivalWaiter{c: c, reader: reader}, nil
+}
+
+// Wait blocks until the reader's presence is present.
+func (w *ArrivalWaiter) Wait(ctx context.Context, present bool) error {
+	return WaitReader(ctx, w.c, w.reader, present)
+}
+
+// Close releases the context.
+func (w *ArrivalWaiter) Close() error { return w.c.Release() }
+
+// ErrNoEvent is returned by helpers that give up waiting for an event.
+var ErrNoEvent = errors.New("no event before the guard expired")
