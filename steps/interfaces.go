@@ -84,7 +84,9 @@ type PIVParams struct {
 	CurrentPIN, CurrentPUK string
 	// NewPIN and NewPUK replace them; empty keeps the current value.
 	NewPIN, NewPUK string
-	// Subject is the common name of the self-signed certificates.
+	// Subject is the person's name, for implementations that name the
+	// self-signed certificates after the person (device/piv names them
+	// after the key's serial and ignores it).
 	Subject string
 }
 
