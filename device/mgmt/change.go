@@ -67,7 +67,7 @@ func (r Result) String() string {
 	return s
 }
 
-// ErrNotApplied: the key accepted a configuration write but reads back
+// ErrNotApplied reports that the key accepted a configuration write but reads back
 // something else. NotAppliedError carries the details.
 var ErrNotApplied = errors.New("the key did not apply the configuration change")
 

@@ -93,8 +93,10 @@ func (s *Session) Version() device.Version { return s.version }
 // versionPattern is ykman's _VERSION_STRING_PATTERN (yubikit/core/__init__.py):
 // the first word-bounded "major<any>minor<any>patch" with single-digit minor
 // and patch. The "." really is "any character" in ykman, and it is kept so:
-// a key answering "5-4-3" is read as 5.4.3 by ykman too. Python's \d and \b
-// are Unicode-aware where Go's are ASCII-only; YubiKeys answer in ASCII.
+// a key answering "5-4-3" is read as 5.4.3 by ykman too. Two deliberate
+// differences, both outside what YubiKeys send (ASCII): Python's \d and \b
+// are Unicode-aware where Go's are ASCII-only, and ykman fails on data that
+// is not UTF-8 where this pattern just searches the bytes.
 var versionPattern = regexp.MustCompile(`\b(\d+).(\d).(\d)\b`)
 
 // ParseVersion extracts the firmware version from the management SELECT
