@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/steps/catalogue"
 )
 
@@ -328,9 +329,15 @@ func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) err
 	case errors.Is(err, device.ErrNotFound) && !errors.Is(err, ErrNotVerified):
 		err = w.whichKey(ctx, ref, err)
 	}
-	var pe *device.PINError
-	if errors.As(err, &pe) && pe.Which == device.FIDO2PIN {
+	var (
+		pe *device.PINError
+		pc *fido.PowerCycleError
+	)
+	switch {
+	case errors.As(err, &pe) && pe.Which == device.FIDO2PIN:
 		w.noteRetries(ref.Serial, pe.Retries)
+	case errors.As(err, &pc) && pc.Retries >= 0:
+		w.noteRetries(ref.Serial, pc.Retries)
 	}
 	w.setAttention(id, ref.Serial, err.Error())
 	return err
@@ -837,15 +844,27 @@ func blockedFIDO(ref KeyRef) error {
 		ref.Label, &device.PINError{Which: device.FIDO2PIN, Retries: 0})
 }
 
-// pinErr adds what to do to a wrong or blocked PIN error.
+// pinErr adds what to do to a wrong or blocked PIN error. Only a
+// *device.PINError with no retries is blocked for good; three wrong FIDO2
+// PINs in a row also match device.ErrBlocked (CTAP2_ERR_PIN_AUTH_BLOCKED,
+// *fido.PowerCycleError) but clear when the key is replugged, and that
+// error already says so: telling the person to ask IT for a reset there
+// would cost them every passkey for nothing.
 func pinErr(ref KeyRef, err error) error {
-	var pe *device.PINError
+	var (
+		pe *device.PINError
+		pc *fido.PowerCycleError
+	)
 	switch {
-	case errors.As(err, &pe) && pe.Retries == 0, errors.Is(err, device.ErrBlocked):
-		if pe != nil && pe.Which != device.FIDO2PIN && pe.Which != "" {
+	case errors.As(err, &pc):
+		return err
+	case errors.As(err, &pe) && pe.Retries == 0:
+		if pe.Which != device.FIDO2PIN && pe.Which != "" {
 			return fmt.Errorf("%w; ask IT to help unblock it", err)
 		}
 		return fmt.Errorf("%w; only a FIDO reset (which removes every passkey on %s) can clear it, so ask IT", err, ref.Label)
+	case errors.Is(err, device.ErrBlocked):
+		return fmt.Errorf("%w; ask IT", err)
 	case errors.As(err, &pe):
 		return fmt.Errorf("%w; try again", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/steps/stepstest"
@@ -279,8 +280,15 @@ func TestBlockedPIN(t *testing.T) {
 	var err error
 	for i := 0; i < 8; i++ {
 		err = e.w.Verify(e.ctx, "google", nano)
+		var pc *fido.PowerCycleError
+		if errors.As(err, &pc) {
+			// Every third wrong PIN: the key wants replugging first.
+			e.keys.Unplug(nano)
+			e.keys.Plug(nano)
+		}
 	}
-	if !errors.Is(err, device.ErrBlocked) || !strings.Contains(err.Error(), "ask IT") {
+	var pe *device.PINError
+	if !errors.As(err, &pe) || pe.Retries != 0 || !errors.Is(err, device.ErrBlocked) || !strings.Contains(err.Error(), "ask IT") {
 		t.Fatalf("8th wrong PIN: %v", err)
 	}
 	// The PIN step no longer counts a blocked PIN as set.
@@ -1281,5 +1289,40 @@ func TestPIVReadBack(t *testing.T) {
 	_ = e.w.ProvisionMac(e.ctx, "macos", nano)
 	if len(e.prompter.ConfirmRequests) != n+1 {
 		t.Error("a failed setup was treated as done")
+	}
+}
+
+// Three wrong FIDO2 PINs in a row block PINs only until the key is
+// replugged (CTAP2_ERR_PIN_AUTH_BLOCKED): the wizard says replug, not
+// "ask IT for a reset", and the key works again after replugging.
+func TestPINPowerCycle(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	before := e.w.Snapshot()
+	e.prompter.PINFunc = func(r steps.PINRequest) (string, error) { return "0000", nil }
+	var err error
+	for i := 0; i < 3; i++ {
+		err = e.w.Verify(e.ctx, "google", nano)
+	}
+	var pc *fido.PowerCycleError
+	if !errors.As(err, &pc) || pc.Retries != 5 || !strings.Contains(err.Error(), "unplug it and plug it back in") ||
+		strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "ask IT") {
+		t.Fatalf("third wrong PIN: %v", err)
+	}
+	if k := e.w.Snapshot().Keys[0]; k.PINRetries != 5 {
+		t.Errorf("tries left shown %d, want 5", k.PINRetries)
+	}
+	// Even the right PIN is refused until the key is replugged.
+	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
+	if err := e.w.Verify(e.ctx, "google", nano); !errors.As(err, &pc) {
+		t.Fatalf("right PIN before replug: %v", err)
+	}
+	e.assertKept(before)
+	e.keys.Unplug(nano)
+	e.keys.Plug(nano)
+	e.must("register", e.keys.RegisterPasskey(nano, "google.com", "alice@example.com"))
+	e.must("verify after replug", e.w.Verify(e.ctx, "google", nano))
+	if got := e.keys.Key(nano).FIDORetries; got != 8 {
+		t.Errorf("retries after the right PIN = %d", got)
 	}
 }

@@ -60,6 +60,9 @@ type FakeKey struct {
 	Identities     []string
 	// Management
 	LockCode bool
+
+	// wrongInARow counts wrong FIDO2 PINs since the key was plugged in.
+	wrongInARow int
 }
 
 // NewKey returns a factory-fresh key: a 5C Nano (nano) or a 5C NFC.
@@ -116,10 +119,11 @@ func (f *FakeKeys) Add(k *FakeKey) {
 	f.Plug(k.Key.Serial)
 }
 
-// Plug plugs a known key in.
+// Plug plugs a known key in (powering it up afresh).
 func (f *FakeKeys) Plug(serial uint32) {
 	f.mu.Lock()
 	f.plugged[serial] = true
+	f.keys[serial].wrongInARow = 0
 	k := f.keys[serial].Key
 	f.mu.Unlock()
 	f.emit(steps.KeyEvent{Kind: steps.KeyAdded, Key: k})
@@ -257,7 +261,9 @@ func (f *FakeKeys) FIDOState(ctx context.Context, serial uint32) (*device.FIDOSt
 }
 
 // checkFIDOPIN is the authenticator's clientPIN check (CTAP 2.1 §6.5.5.7):
-// a wrong PIN costs a retry, at zero the PIN is blocked.
+// a wrong PIN costs a retry, at zero the PIN is blocked for good; the
+// third wrong PIN in a row answers PIN_AUTH_BLOCKED and every PIN is
+// refused until the key is replugged (as simfido and a YubiKey 5 do).
 func (k *FakeKey) checkFIDOPIN(pin string) error {
 	if k.FIDOPIN == "" {
 		return device.ErrPINNotSet
@@ -265,11 +271,18 @@ func (k *FakeKey) checkFIDOPIN(pin string) error {
 	if k.FIDORetries == 0 {
 		return &device.PINError{Which: device.FIDO2PIN, Retries: 0}
 	}
+	if k.wrongInARow >= 3 {
+		return &fido.PowerCycleError{Retries: k.FIDORetries}
+	}
 	if pin != k.FIDOPIN {
 		k.FIDORetries--
+		k.wrongInARow++
+		if k.FIDORetries > 0 && k.wrongInARow == 3 {
+			return &fido.PowerCycleError{Retries: k.FIDORetries}
+		}
 		return &device.PINError{Which: device.FIDO2PIN, Retries: k.FIDORetries}
 	}
-	k.FIDORetries = 8
+	k.FIDORetries, k.wrongInARow = 8, 0
 	return nil
 }
 
