@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/keywizard/keywizard/device"
-	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/steps/catalogue"
 )
 
@@ -329,15 +328,15 @@ func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) err
 	case errors.Is(err, device.ErrNotFound) && !errors.Is(err, ErrNotVerified):
 		err = w.whichKey(ctx, ref, err)
 	}
-	var (
-		pe *device.PINError
-		pc *fido.PowerCycleError
-	)
+	var pe *device.PINError
 	switch {
 	case errors.As(err, &pe) && pe.Which == device.FIDO2PIN:
 		w.noteRetries(ref.Serial, pe.Retries)
-	case errors.As(err, &pc) && pc.Retries >= 0:
-		w.noteRetries(ref.Serial, pc.Retries)
+	case errors.As(err, &pe):
+	case errors.Is(err, device.ErrBlocked):
+		// A temporary FIDO2 block (replug needed): ask the key for the
+		// tries left rather than guess; getPINRetries still answers.
+		_, _ = w.fidoState(ctx, ref.Serial)
 	}
 	w.setAttention(id, ref.Serial, err.Error())
 	return err
@@ -845,26 +844,23 @@ func blockedFIDO(ref KeyRef) error {
 }
 
 // pinErr adds what to do to a wrong or blocked PIN error. Only a
-// *device.PINError with no retries is blocked for good; three wrong FIDO2
+// *device.PINError with no retries is blocked for good. Three wrong FIDO2
 // PINs in a row also match device.ErrBlocked (CTAP2_ERR_PIN_AUTH_BLOCKED,
-// *fido.PowerCycleError) but clear when the key is replugged, and that
-// error already says so: telling the person to ask IT for a reset there
-// would cost them every passkey for nothing.
+// device/fido's *PowerCycleError) but clear when the key is replugged, and
+// that error already says so: telling the person to ask IT for a reset
+// there would cost them every passkey for nothing. (steps does not import
+// device/fido, which would bring hardware packages into the ui's import
+// graph; the rule "blocked without a PINError of 0 retries" is enough.)
 func pinErr(ref KeyRef, err error) error {
-	var (
-		pe *device.PINError
-		pc *fido.PowerCycleError
-	)
+	var pe *device.PINError
 	switch {
-	case errors.As(err, &pc):
-		return err
 	case errors.As(err, &pe) && pe.Retries == 0:
 		if pe.Which != device.FIDO2PIN && pe.Which != "" {
 			return fmt.Errorf("%w; ask IT to help unblock it", err)
 		}
 		return fmt.Errorf("%w; only a FIDO reset (which removes every passkey on %s) can clear it, so ask IT", err, ref.Label)
 	case errors.Is(err, device.ErrBlocked):
-		return fmt.Errorf("%w; ask IT", err)
+		return err
 	case errors.As(err, &pe):
 		return fmt.Errorf("%w; try again", err)
 	}
