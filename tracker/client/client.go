@@ -35,6 +35,9 @@ var (
 	ErrNoToken = errors.New("no tracker token; enter the invite code from IT")
 	// ErrUnauthorized: the tracker refused the token (revoked or expired).
 	ErrUnauthorized = errors.New("the tracker no longer accepts this machine's token; ask IT for a new invite code")
+	// ErrQueued: Record kept the report on disk but could not deliver it
+	// yet; Run (or a later Record) will. It is not a failure.
+	ErrQueued = errors.New("the report is saved and will be sent when the tracker is reachable")
 )
 
 // TokenStore keeps the bearer token. [KeyringStore] is the production one.
@@ -48,11 +51,12 @@ type TokenStore interface {
 // Recorder is what the wizard hands finished keys to: a [Client] sending to
 // a tracker, or a [LocalRecorder].
 type Recorder interface {
-	// Record keeps r. A nil error means it is safe on disk; for a Client it
-	// may not have reached the tracker yet.
+	// Record keeps r. nil means it reached its destination; an error
+	// matching ErrQueued means it is safe on disk and will be sent later;
+	// anything else means it was not kept.
 	Record(ctx context.Context, r tracker.Report) error
-	// Describe says where the record goes, for the wizard to show.
-	Describe() string
+	// Destination says where the record goes, for the wizard to show.
+	Destination() string
 }
 
 // APIError is a non-2xx answer from the tracker.
@@ -147,8 +151,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Describe implements [Recorder].
-func (c *Client) Describe() string {
+// Destination implements [Recorder].
+func (c *Client) Destination() string {
 	return "Reporting to the onboarding tracker at " + c.base.String()
 }
 
@@ -323,15 +327,21 @@ func jitter(d time.Duration) time.Duration {
 	return d/2 + time.Duration(n.Int64())
 }
 
-// Record implements [Recorder]: it queues r and tries to send the queue
-// once. Failing to reach the tracker is not an error: the report stays
-// queued and Run (or the next Record) sends it.
+// Record implements [Recorder]: it queues r durably, then tries to send
+// the queue once. If the tracker cannot be reached the report stays queued
+// and Record returns an error matching ErrQueued (and the cause).
 func (c *Client) Record(ctx context.Context, r tracker.Report) error {
-	if _, err := c.Enqueue(r); err != nil {
+	key, err := c.Enqueue(r)
+	if err != nil {
 		return err
 	}
 	if _, err := c.Flush(ctx); err != nil {
-		c.cfg.Logf("tracker: report queued, not sent yet: %v", err)
+		return fmt.Errorf("%w: %w", ErrQueued, err)
+	}
+	// Flush skips reports the tracker rejected for good; this one must
+	// not be among them unnoticed.
+	if m, _ := filepath.Glob(filepath.Join(c.dead, "*-"+key+".json")); len(m) > 0 {
+		return fmt.Errorf("the tracker rejected the report; it is kept in %s", m[0])
 	}
 	return nil
 }

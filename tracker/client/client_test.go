@@ -231,8 +231,8 @@ func TestQueueRejectsAndRetries(t *testing.T) {
 
 	// Offline: Record keeps the report and does not fail.
 	down.Store(true)
-	if err := a.Record(ctx, report(1, "google")); err != nil {
-		t.Fatalf("Record while the tracker is down: %v", err)
+	if err := a.Record(ctx, report(1, "google")); !errors.Is(err, client.ErrQueued) {
+		t.Fatalf("Record while the tracker is down: %v, want ErrQueued", err)
 	}
 	if n, _ := a.Pending(); n != 1 {
 		t.Fatalf("pending %d, want 1", n)
@@ -259,6 +259,11 @@ func TestQueueRejectsAndRetries(t *testing.T) {
 	}
 	if n, _ := b.Pending(); n != 0 {
 		t.Errorf("pending %d after rejection", n)
+	}
+
+	// Record says so when the tracker rejects a report for good.
+	if err := b.Record(ctx, report(1, "github")); err == nil || errors.Is(err, client.ErrQueued) || !strings.Contains(err.Error(), "rejected") {
+		t.Errorf("Record of a rejected report: %v", err)
 	}
 
 	// Invalid reports never enter the queue.
@@ -368,7 +373,7 @@ func TestLocalRecorder(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Serial != 5 || got[1].Serial != 6 {
 		t.Errorf("records: %+v, %v", got, err)
 	}
-	if d := l.Describe(); !filepath.IsAbs(l.Path) || !strings.Contains(d, l.Path) || !strings.Contains(d, "No onboarding tracker") {
-		t.Errorf("Describe: %q", d)
+	if d := l.Destination(); !filepath.IsAbs(l.Path) || !strings.Contains(d, l.Path) || !strings.Contains(d, "No onboarding tracker") {
+		t.Errorf("Destination: %q", d)
 	}
 }

@@ -33,8 +33,8 @@ func NewLocalRecorder(dir string) (*LocalRecorder, error) {
 	return &LocalRecorder{Path: filepath.Join(dir, "enrolment-record.jsonl")}, nil
 }
 
-// Describe implements [Recorder].
-func (l *LocalRecorder) Describe() string {
+// Destination implements [Recorder].
+func (l *LocalRecorder) Destination() string {
 	return "No onboarding tracker is configured, so your record is kept on this computer only, in " + l.Path
 }
 
