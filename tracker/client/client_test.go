@@ -113,6 +113,7 @@ func TestNoLossAcrossRestart(t *testing.T) {
 		hs := serve(ln, st)
 
 		lossy := &lossyTransport{n: 13}
+		down := make(chan struct{})
 		runCtx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		cs := make([]*client.Client, clients)
@@ -128,7 +129,12 @@ func TestNoLossAcrossRestart(t *testing.T) {
 			cs[i] = c
 			wg.Go(func() { c.Run(runCtx) })
 			wg.Go(func() {
+				// Half now; the other half while the server is down, as
+				// a wizard finishing a key during a restart would.
 				for j := range perClient {
+					if j == perClient/2 {
+						<-down
+					}
 					if _, err := c.Enqueue(report(uint32(i*10000+j+1), "google")); err != nil {
 						t.Error(err)
 					}
@@ -158,8 +164,9 @@ func TestNoLossAcrossRestart(t *testing.T) {
 		waitUntil("300 reports stored", func() bool { n, _ := st.ReportCount(ctx); return n >= 300 })
 		hs.Close()
 		st.Close()
-		before := pending()
+		close(down)
 		time.Sleep(100 * time.Millisecond) // clients retry against a closed port
+		before := pending()
 		st, err = store.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
