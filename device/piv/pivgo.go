@@ -7,10 +7,12 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"reflect"
 	"time"
@@ -18,6 +20,8 @@ import (
 	pivgo "github.com/go-piv/piv-go/v2/piv"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/apdu"
+	"github.com/keywizard/keywizard/device/mgmt"
 )
 
 // pivgoError keeps piv-go's message (it never contains secrets) and makes
@@ -96,30 +100,50 @@ func mapErr(err error, which device.Credential) error {
 }
 
 // withYubiKey opens the reader's card with piv-go (exclusively), runs f and
-// closes it. Where piv-go flattens an error to text (it wraps some with %v,
-// e.g. SetCertificate), a failed f is followed by a cheap probe so that a
-// key unplugged mid-operation still reports device.ErrRemoved.
+// closes it. piv-go reports some failures without a type: it wraps a few
+// errors with %v (e.g. SetCertificate), and a card pulled mid-command
+// behind vpcd gives a successful SCardTransmit with no bytes, which piv-go
+// reports as plain text. After such an untyped failure keywizard checks
+// over its own connection whether the key is still in the reader, so a
+// removal still matches device.ErrRemoved; error text is never inspected.
 func (p *Provisioner) withYubiKey(ctx context.Context, f func(yk *pivgo.YubiKey) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	yk, err := pivgo.Open(p.Reader)
 	if err != nil {
-		return fmt.Errorf("opening the key in %q: %w", p.Reader, mapErr(err, ""))
+		err = fmt.Errorf("opening the key in %q: %w", p.Reader, mapErr(err, ""))
+		return p.removedOr(ctx, err)
 	}
-	defer yk.Close()
 	err = f(yk)
-	if err == nil || errors.Is(err, device.ErrRemoved) {
-		return err
+	yk.Close()
+	if err == nil {
+		return nil
 	}
+	return p.removedOr(ctx, err)
+}
+
+// removedOr returns err, marked as device.ErrRemoved if the key has left
+// the reader. Typed errors are returned as they are.
+func (p *Provisioner) removedOr(ctx context.Context, err error) error {
 	var pe *device.PINError
-	if errors.As(err, &pe) {
+	if errors.Is(err, device.ErrRemoved) || errors.Is(err, device.ErrNotFound) || errors.Is(err, device.ErrAuthentication) ||
+		errors.Is(err, device.ErrBlocked) || errors.Is(err, device.ErrUnsupported) || errors.As(err, &pe) {
 		return err
 	}
-	if _, perr := yk.Serial(); perr != nil {
-		if m := mapErr(perr, ""); errors.Is(m, device.ErrRemoved) {
-			return fmt.Errorf("%w (%v)", m, err)
-		}
+	if p.OpenCard == nil {
+		return err
+	}
+	card, cerr := p.OpenCard(ctx, p.Reader)
+	if cerr == nil {
+		_, cerr = NewSession(ctx, card)
+		card.Close()
+	}
+	// A status word means the card answered: it is there. An unknown
+	// reader is a real key's reader vanishing with it.
+	var se *apdu.StatusError
+	if cerr != nil && !errors.As(cerr, &se) && (errors.Is(cerr, device.ErrRemoved) || errors.Is(cerr, device.ErrNotFound)) {
+		return fmt.Errorf("%v: %w", err, device.ErrRemoved)
 	}
 	return err
 }
@@ -481,4 +505,59 @@ func (p *Provisioner) Provision(ctx context.Context, prm Params) (*Result, error
 		return nil, err
 	}
 	return res, nil
+}
+
+func (p *Provisioner) rand() io.Reader {
+	if p.Rand != nil {
+		return p.Rand
+	}
+	return rand.Reader
+}
+
+func (p *Provisioner) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// openSession is a [SessionOpener] over OpenCard.
+func (p *Provisioner) openSession(ctx context.Context) (*Session, func(), error) {
+	if p.OpenCard == nil {
+		return nil, nil, fmt.Errorf("no card opener configured: %w", device.ErrInvalidArgument)
+	}
+	card, err := p.OpenCard(ctx, p.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
+	}
+	s, err := NewSession(ctx, card)
+	if err != nil {
+		card.Close()
+		return nil, nil, err
+	}
+	s.Rand = p.Rand
+	return s, func() { card.Close() }, nil
+}
+
+// identify reads the serial number and model of the key in the reader
+// over keywizard's own connection (management READ CONFIG for the model,
+// device/mgmt).
+func (p *Provisioner) identify(ctx context.Context) (ResetConfirmation, error) {
+	if p.OpenCard == nil {
+		return ResetConfirmation{}, fmt.Errorf("no card opener configured: %w", device.ErrInvalidArgument)
+	}
+	card, err := p.OpenCard(ctx, p.Reader)
+	if err != nil {
+		return ResetConfirmation{}, fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
+	}
+	defer card.Close()
+	m, err := mgmt.Open(ctx, card)
+	if err != nil {
+		return ResetConfirmation{}, err
+	}
+	info, err := m.ReadInfo(ctx)
+	if err != nil {
+		return ResetConfirmation{}, err
+	}
+	return ResetConfirmation{Serial: info.Serial, Model: info.Model()}, nil
 }

@@ -2,14 +2,12 @@ package piv
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/keywizard/keywizard/device"
-	"github.com/keywizard/keywizard/device/mgmt"
 )
 
 // CardOpener opens keywizard's own connection to the card in reader, for
@@ -77,59 +75,4 @@ func (c ResetConfirmation) String() string {
 func Provision(ctx context.Context, reader string, open CardOpener, p Params) (*Result, error) {
 	pr := &Provisioner{Reader: reader, OpenCard: open}
 	return pr.Provision(ctx, p)
-}
-
-func (p *Provisioner) rand() io.Reader {
-	if p.Rand != nil {
-		return p.Rand
-	}
-	return rand.Reader
-}
-
-func (p *Provisioner) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-// openSession is a [SessionOpener] over OpenCard.
-func (p *Provisioner) openSession(ctx context.Context) (*Session, func(), error) {
-	if p.OpenCard == nil {
-		return nil, nil, fmt.Errorf("no card opener configured: %w", device.ErrInvalidArgument)
-	}
-	card, err := p.OpenCard(ctx, p.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
-	}
-	s, err := NewSession(ctx, card)
-	if err != nil {
-		card.Close()
-		return nil, nil, err
-	}
-	s.Rand = p.Rand
-	return s, func() { card.Close() }, nil
-}
-
-// identify reads the serial number and model of the key in the reader
-// over keywizard's own connection (management READ CONFIG for the model,
-// device/mgmt).
-func (p *Provisioner) identify(ctx context.Context) (ResetConfirmation, error) {
-	if p.OpenCard == nil {
-		return ResetConfirmation{}, fmt.Errorf("no card opener configured: %w", device.ErrInvalidArgument)
-	}
-	card, err := p.OpenCard(ctx, p.Reader)
-	if err != nil {
-		return ResetConfirmation{}, fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
-	}
-	defer card.Close()
-	m, err := mgmt.Open(ctx, card)
-	if err != nil {
-		return ResetConfirmation{}, err
-	}
-	info, err := m.ReadInfo(ctx)
-	if err != nil {
-		return ResetConfirmation{}, err
-	}
-	return ResetConfirmation{Serial: info.Serial, Model: info.Model()}, nil
 }
