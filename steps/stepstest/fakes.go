@@ -3,10 +3,13 @@
 // sc_auth), and RunFullFlow, a whole-wizard test that can be re-run against
 // any steps.Keys (the fake here, or one over the YubiKey simulator).
 //
-// The fakes behave like the real things where the wizard depends on it:
-// FakeKeys counts FIDO2 PIN retries down and blocks at zero, answers for
-// keys that are not plugged in with *device.KeyNotFoundError, re-enumerates
-// a key after an OTP change, and keeps passkeys per RP ID and user name.
+// The fakes behave like the real things where the wizard depends on it
+// (checked by running RunFullFlow and the error cases over device/fido,
+// device/piv and device/mgmt on the simulator): FakeKeys counts FIDO2 PIN
+// retries down, refuses PINs after three wrong ones in a row until the key
+// is replugged (*fido.PowerCycleError), blocks at zero, answers for keys
+// that are not plugged in with *device.KeyNotFoundError, re-enumerates a key
+// after an OTP change, and keeps passkeys per RP ID and user name.
 package stepstest
 
 import (
