@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1325,4 +1326,54 @@ func TestPINPowerCycle(t *testing.T) {
 	if got := e.keys.Key(nano).FIDORetries; got != 8 {
 		t.Errorf("retries after the right PIN = %d", got)
 	}
+}
+
+// TestConcurrentUse: a UI calls actions from goroutines while snapshots are
+// published and keys come and go; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t, "darwin", twoKeys()...)
+	e.setup(nano, nfc)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.must("watch", e.w.Watch(ctx))
+	var seen atomic.Int64
+	stop := e.w.OnChange(func(s steps.Snapshot) { seen.Add(1); _ = s.CurrentStep() })
+	defer stop()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				serial := []uint32{nano, nfc}[(g+i)%2]
+				switch (g + i) % 5 {
+				case 0:
+					_ = e.w.Attest(e.ctx, "aws", serial)
+				case 1:
+					_ = e.w.Redo(e.ctx, "aws", serial)
+				case 2:
+					_ = e.w.DisableOTP(e.ctx, serial)
+				case 3:
+					_ = e.w.Summary()
+				case 4:
+					_ = e.w.GoTo(e.ctx, "1password")
+				}
+				_ = e.w.Snapshot()
+			}
+		}(g)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 20; i++ {
+			e.keys.Unplug(nfc)
+			e.keys.Plug(nfc)
+		}
+	}()
+	wg.Wait()
+	if seen.Load() == 0 {
+		t.Error("no snapshots delivered")
+	}
+	// Whatever the interleaving, the saved progress reloads consistently.
+	e.assertKept(e.w.Snapshot())
 }
