@@ -156,7 +156,7 @@ func newYkmanKey(t *testing.T, fw device.Version) *simfido.Authenticator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := simfido.New(simfido.Config{Serial: 31000001, Model: "YubiKey 5C NFC", Firmware: fw})
+	a := k.FIDO() // the key's own FIDO side, as device/sim wires it
 	attach(t, &fidoCard{auth: a, other: k.Card()})
 	return a
 }
@@ -214,6 +214,10 @@ func testYkmanFlow(t *testing.T, fw device.Version) {
 	st, err := c.State(context.Background())
 	if err != nil || !st.PINSet {
 		t.Fatalf("after ykman set the PIN: %+v, %v", st, err)
+	}
+	// device/sim names the model as the AAGUID table does.
+	if want, _ := fido.AAGUIDFor("YubiKey 5C NFC", fw); st.AAGUID != want {
+		t.Errorf("AAGUID = %s, want %s", st.AAGUID, want)
 	}
 	if out := mustYkman(t, "fido", "info"); !strings.Contains(out, "PIN is set, with 8 attempt(s) remaining") {
 		t.Fatalf("fido info with a PIN:\n%s", out)
@@ -316,11 +320,11 @@ func TestYkmanResetRefusals(t *testing.T) {
 	clk := time.Now()
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk }
-	k, err := sim.New(sim.Config{Serial: 31000002, Model: "5c-nfc"})
+	k, err := sim.New(sim.Config{Serial: 31000002, Model: "5c-nfc", FIDONow: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := simfido.New(simfido.Config{Serial: 31000002, Model: "YubiKey 5C NFC", Firmware: k.Firmware(), Now: now})
+	a := k.FIDO()
 	attach(t, &fidoCard{auth: a, other: k.Card()})
 	mu.Lock()
 	clk = clk.Add(time.Minute)
