@@ -36,4 +36,4 @@ func (t *TrackerReporter) Report(ctx context.Context, r steps.Report) error {
 }
 
 // Destination says where reports go.
-func (t *TrackerReporter) Destination() string { return t.Client.Describe() }
+func (t *TrackerReporter) Destination() string { return t.Client.Destination() }
