@@ -68,7 +68,6 @@ var errNoTouch = errors.New("simfido: no touch")
 type credential struct {
 	rpID, rpName          string
 	userName, userDisplay string
-	created               int // insertion order, for stable enumeration
 }
 
 // Authenticator is one simulated FIDO2 authenticator.
@@ -92,8 +91,7 @@ type Authenticator struct {
 	authBlocked    bool
 	forcePINChange bool
 
-	creds   []credential
-	counter int
+	creds []credential // in registration order, as enumeration returns them
 
 	// sess is CTAP protocol state a power cycle clears (ctap.go).
 	sess session
@@ -533,7 +531,6 @@ func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string
 	c := credential{rpID: rpID, rpName: rpName, userName: userName, userDisplay: displayName}
 	for i := range a.creds {
 		if a.creds[i].rpID == rpID && a.creds[i].userName == userName {
-			c.created = a.creds[i].created
 			a.creds[i] = c
 			return nil
 		}
@@ -541,8 +538,6 @@ func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string
 	if len(a.creds) >= a.capacity() {
 		return ctapErr(CTAPKeyStoreFull)
 	}
-	a.counter++
-	c.created = a.counter
 	a.creds = append(a.creds, c)
 	return nil
 }
