@@ -32,7 +32,8 @@ type Result struct {
 	Model  string
 	// Before is the info read first; After is the info read back after the
 	// write (after the reboot when there was one). On a YubiKey 4 After is
-	// what can be read, which does not show the USB mode.
+	// Before: its USB mode cannot be read over CCID, and changes only on
+	// re-insertion.
 	Before, After device.Info
 	// Rebooted says the key rebooted to apply a USB interface change.
 	Rebooted bool
