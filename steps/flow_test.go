@@ -4,13 +4,13 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/steps/catalogue"
-
 	"github.com/keywizard/keywizard/steps/stepstest"
 )
 
 // TestFullFlow drives the wizard from welcome to summary with two fake keys.
-// The same flow runs against the YubiKey simulator from cmd/keywizard's
-// tests (stepstest.RunFullFlow takes any steps.Keys).
+// The same flow runs against any steps.Keys: stepstest.RunFullFlow was also
+// run over device/fido, device/piv (piv-go through pcscd + vpcd) and
+// device/mgmt on the simulator, with ykman confirming the result.
 func TestFullFlow(t *testing.T) {
 	keys := stepstest.NewFakeKeys(stepstest.NewKey(23456789, false), stepstest.NewKey(12345678, true))
 	stepstest.RunFullFlow(t, stepstest.FlowEnv{
