@@ -9,9 +9,9 @@ import (
 )
 
 // FuzzTransmit feeds arbitrary command APDUs to the card's dispatcher (the
-// simulator's parser entry point) in three states chosen by the first byte:
+// simulator's parser entry point) in four states chosen by the first byte:
 // management selected, PIV selected, PIV with management key and PIN
-// verified. The card must never panic and must always answer with a status
+// verified, FIDO selected over NFC. The card must never panic and must always answer with a status
 // word, and never more than 256 data bytes at once.
 func FuzzTransmit(f *testing.F) {
 	for _, s := range []string{
@@ -28,6 +28,9 @@ func FuzzTransmit(f *testing.F) {
 		"02 10 DB 3F FF 03 5C 01 7E",
 		"02 00 FF FF FF 1B 03 9B 18 01 02 03 04 05 06 07 08 01 02 03 04 05 06 07 08 01 02 03 04 05 06 07 08",
 		"02 00 FA 05 05 00",
+		"03 80 10 00 00 01 04",
+		"03 80 10 00 00 03 06 A1 01 01 02",
+		"03 00 03 00 00 00",
 	} {
 		f.Add(unhex(f, s))
 	}
@@ -40,10 +43,16 @@ func FuzzTransmit(f *testing.F) {
 			t.Fatal(err)
 		}
 		c := k.Card()
-		mode, cmd := in[0]%3, in[1:]
+		mode, cmd := in[0]%4, in[1:]
+		nfc := mode == 3
 		switch mode {
 		case 0:
 			send(t, c, selMgmt)
+		case 3: // tapped on NFC, FIDO selected: CTAP over ISO 7816
+			if c, err = k.CardNFC(); err != nil {
+				t.Fatal(err)
+			}
+			send(t, c, "00 A4 04 00 08 A0 00 00 06 47 2F 00 01")
 		default:
 			send(t, c, selPIV)
 			if mode == 2 {
@@ -55,7 +64,7 @@ func FuzzTransmit(f *testing.F) {
 		}
 		for i := 0; i < 2; i++ { // twice: state left by the first must be sane
 			k.mu.Lock()
-			resp := k.process(cmd)
+			resp := k.process(cmd, nfc)
 			k.mu.Unlock()
 			if len(resp) < 2 || len(resp) > 258 {
 				t.Fatalf("response of %d bytes to %x", len(resp), cmd)

@@ -106,6 +106,7 @@ const (
 	appletNone applet = iota
 	appletMgmt
 	appletPIV
+	appletFIDO // NFC only (FIDO over USB CCID needs firmware 5.8, §3.2)
 )
 
 // AIDs (yubikey-protocol.md §1.1, §4.1).
@@ -199,9 +200,28 @@ func (k *Key) Card() device.Card {
 	return &card{k: k, gen: k.gen}
 }
 
+// CardNFC returns an in-process connection to the key as an NFC reader sees
+// it when the key is tapped: the NFC enabled mask decides which
+// applications answer, and the FIDO2 application is reachable over ISO 7816
+// (CTAP 2.1 §11.3). It fails with device.ErrUnsupported for models without
+// NFC, and its Transmit fails with device.ErrRemoved while NFC is disabled
+// entirely.
+func (k *Key) CardNFC() (device.Card, error) {
+	if !k.preset.NFC {
+		return nil, fmt.Errorf("%s has no NFC interface: %w", k, device.ErrUnsupported)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.present {
+		k.sess = session{}
+	}
+	return &card{k: k, gen: k.gen, nfc: true}, nil
+}
+
 type card struct {
 	k      *Key
 	gen    uint64
+	nfc    bool
 	closed bool
 }
 
@@ -218,10 +238,10 @@ func (c *card) Transmit(ctx context.Context, command []byte) ([]byte, error) {
 	if c.closed {
 		return nil, fmt.Errorf("transmitting to a closed card: %w", device.ErrInvalidArgument)
 	}
-	if !k.present || k.gen != c.gen {
+	if !k.present || k.gen != c.gen || (c.nfc && !k.nfcOnLocked()) {
 		return nil, fmt.Errorf("simulated key %d: %w", k.serial, device.ErrRemoved)
 	}
-	resp, ok := k.transmitLocked(command)
+	resp, ok := k.transmitLocked(command, c.nfc)
 	if !ok {
 		return nil, fmt.Errorf("simulated key %d: %w", k.serial, device.ErrRemoved)
 	}
@@ -249,7 +269,7 @@ func (c *card) Close() error {
 
 // transmitLocked runs one command APDU. ok is false when the key has just
 // been removed by fault injection (no response is given).
-func (k *Key) transmitLocked(raw []byte) (resp []byte, ok bool) {
+func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	if k.removeAfter == 0 {
 		k.removeAfter = -1
 		k.unplugLocked()
@@ -259,7 +279,7 @@ func (k *Key) transmitLocked(raw []byte) (resp []byte, ok bool) {
 		k.removeAfter--
 	}
 	k.commands++
-	resp = k.process(raw)
+	resp = k.process(raw, nfc)
 	if k.mangle != nil {
 		resp = k.mangle(bytes.Clone(resp))
 		k.mangle = nil
@@ -269,15 +289,16 @@ func (k *Key) transmitLocked(raw []byte) (resp []byte, ok bool) {
 
 // process is the card's command dispatcher: transport rules (GET RESPONSE,
 // chaining, SELECT), then the selected applet.
-func (k *Key) process(raw []byte) []byte {
+func (k *Key) process(raw []byte, nfc bool) []byte {
 	cmd, err := apdu.Parse(raw)
 	if err != nil {
 		k.sess.pending = nil
 		return sw(apdu.SWWrongLength)
 	}
-	if cmd.CLA&^0x10 != 0 {
+	if cla := cmd.CLA &^ 0x10; cla != 0 && !(cla == 0x80 && k.sess.applet == appletFIDO) {
 		// YubiKeys answer only the interindustry class 00 (and its chained
-		// form 10) on these applications.
+		// form 10) on these applications; CTAP over ISO 7816 uses 80
+		// (CTAP 2.1 §11.3.4).
 		return sw(apdu.SWClaNotSupported)
 	}
 	if cmd.INS == apdu.InsGetResponse {
@@ -308,7 +329,7 @@ func (k *Key) process(raw []byte) []byte {
 	}
 
 	if cmd.INS == apdu.InsSelect && cmd.P1 == 0x04 {
-		return k.selectApplet(cmd)
+		return k.selectApplet(cmd, nfc)
 	}
 	var data []byte
 	var status uint16
@@ -317,6 +338,15 @@ func (k *Key) process(raw []byte) []byte {
 		data, status = k.mgmtCommand(cmd)
 	case appletPIV:
 		data, status = k.pivCommand(cmd)
+	case appletFIDO:
+		// The FIDO side keeps its own CTAP state; a touch it waits for
+		// is the NFC tap itself (simfido's Touch hook must not call back
+		// into this Key, whose lock is held).
+		var err error
+		data, status, err = k.fido.HandleAPDU(context.Background(), cmd)
+		if err != nil {
+			status = apdu.SWNoPreciseDiagnosis
+		}
 	default:
 		status = apdu.SWInsNotSupported
 	}
@@ -351,14 +381,18 @@ func (k *Key) respond(data []byte) []byte {
 
 func sw(s uint16) []byte { return []byte{byte(s >> 8), byte(s)} }
 
-func (k *Key) selectApplet(cmd apdu.Command) []byte {
+func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
+	enabled := k.mgmt.usbEnabled
+	if nfc {
+		enabled = k.mgmt.nfcEnabled
+	}
 	switch {
 	case bytes.HasPrefix(cmd.Data, aidMgmt):
 		k.sess.applet = appletMgmt
 		return k.respond(k.mgmtSelectResponse())
 	case bytes.HasPrefix(cmd.Data, aidPIV):
 		// An application disabled over USB is not selectable.
-		if k.mgmt.usbEnabled&device.CapPIV == 0 {
+		if enabled&device.CapPIV == 0 {
 			return sw(apdu.SWFileNotFound)
 		}
 		// Selecting PIV starts a fresh PIV session: security status is
@@ -367,6 +401,12 @@ func (k *Key) selectApplet(cmd apdu.Command) []byte {
 		k.sess.witness, k.sess.challenge = nil, nil
 		k.sess.applet = appletPIV
 		return k.respond(pivSelectResponse)
+	case nfc && k.fido != nil && bytes.Equal(cmd.Data, simfido.AID):
+		if enabled&(device.CapFIDO2|device.CapU2F) == 0 {
+			return sw(apdu.SWFileNotFound)
+		}
+		k.sess.applet = appletFIDO
+		return k.respond(simfido.SelectResponse())
 	}
 	return sw(apdu.SWFileNotFound)
 }

@@ -338,3 +338,9 @@ func (k *Key) SetLockCode(code []byte) error {
 func (k *Key) hasCCIDLocked() bool {
 	return k.mgmt.usbEnabled.Interfaces()&device.IfaceCCID != 0
 }
+
+// nfcOnLocked reports whether the key answers over NFC at all: an NFC model
+// with at least one application enabled over NFC.
+func (k *Key) nfcOnLocked() bool {
+	return k.preset.NFC && k.mgmt.nfcEnabled&appCaps != 0
+}

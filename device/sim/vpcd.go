@@ -22,6 +22,10 @@ const VPCDPort = 35963
 // makes ykman treat the connection as USB.
 var ATR = []byte{0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40}
 
+// ATRNFC is a YubiKey 5 NFC's ATR through an NFC reader (§2.4): ykman
+// treats the connection as NFC.
+var ATRNFC = []byte{0x3B, 0x8D, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0xF9}
+
 // vpcd control messages: one byte after the length (§6.2).
 const (
 	ctrlOff   = 0x00
@@ -45,6 +49,10 @@ type AttachConfig struct {
 	// RetryDelay is the wait before reconnecting when vpcd is unreachable
 	// or drops the connection, default 200 ms.
 	RetryDelay time.Duration
+	// NFC presents the key as tapped on an NFC reader instead of plugged
+	// into USB: NFC ATR, NFC enabled applications, FIDO2 over ISO 7816.
+	// Only for models with NFC.
+	NFC bool
 	// OnConnect, if set, is called after every successful connection with
 	// its sequence number (1 for the first, then 2, 3, ... for
 	// re-insertions after reboot, unplug or a dropped connection).
@@ -109,6 +117,9 @@ func AttachWith(ctx context.Context, k *Key, cfg AttachConfig) (*Attachment, err
 	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 200 * time.Millisecond
+	}
+	if cfg.NFC && !k.preset.NFC {
+		return nil, fmt.Errorf("attaching %s over NFC: the model has no NFC: %w", k, device.ErrUnsupported)
 	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", cfg.Addr)
@@ -190,6 +201,9 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 			// Wait until the key is plugged in and has a CCID interface.
 			a.k.mu.Lock()
 			present := a.k.present && a.k.hasCCIDLocked()
+			if a.cfg.NFC {
+				present = a.k.present && a.k.nfcOnLocked()
+			}
 			ch := a.k.changed
 			a.k.mu.Unlock()
 			if !present {
@@ -304,6 +318,9 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 					s.Seen = s.Seen || s.PoweredOn
 				})
 				resp = ATR
+				if a.cfg.NFC {
+					resp = ATRNFC
+				}
 			default:
 				continue // unknown control: vpcd expects no answer
 			}
@@ -313,7 +330,7 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 				k.mu.Unlock()
 				return endUnplugged, nil
 			}
-			r, ok := k.transmitLocked(msg)
+			r, ok := k.transmitLocked(msg, a.cfg.NFC)
 			reboot = k.rebootPending
 			k.rebootPending = false
 			k.mu.Unlock()
