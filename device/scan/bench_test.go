@@ -1,0 +1,179 @@
+//go:build cgo && linux
+
+package scan_test
+
+// Benchmarks through the real pcscd and vpcd with simulated keys. Run with
+//
+//	go test -run '^$' -bench . -benchtime 20x ./device/scan/
+//
+// Each reports ms/op (wall) and cpu-ms/op (this process's CPU from
+// getrusage). The targets: BenchmarkKeysTwo within 1.3x of BenchmarkKeysOne
+// (readers are probed in parallel), BenchmarkKeysOne within 1.25x of
+// BenchmarkMinimalClient/one, and BenchmarkArrivalToEvent close to
+// BenchmarkArrivalMinimalWaiter (both are bounded below by pcscd's presence
+// poll of the virtual reader, PCSCLITE_STATUS_POLL_RATE = 400 ms).
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/device/scan"
+	"github.com/keywizard/keywizard/device/scan/scanbench"
+	"github.com/keywizard/keywizard/device/sim"
+	"github.com/keywizard/keywizard/internal/testenv"
+)
+
+func benchAttach(b *testing.B, slot int, serial uint32, model string) *scanbench.Attached {
+	b.Helper()
+	a, err := scanbench.Attach(context.Background(), slot, sim.Config{Serial: serial, Model: model, Firmware: fw571})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Remove() })
+	return a
+}
+
+func benchKeys(b *testing.B, n int) {
+	testenv.LockVPCD(b)
+	models := []string{"5c-nano", "5c-nfc"}
+	for i := range n {
+		benchAttach(b, i, uint32(70000001+i), models[i])
+	}
+	s := &scan.Scanner{PCSC: scan.System}
+	ctx := context.Background()
+	scanbench.Measure(b, func() error {
+		keys, err := s.Keys(ctx)
+		if err == nil && len(keys) != n {
+			err = fmt.Errorf("found %d keys, want %d", len(keys), n)
+		}
+		return err
+	})
+}
+
+// BenchmarkKeysOne is Scanner.Keys with one simulated key (and vpcd's other
+// slot empty).
+func BenchmarkKeysOne(b *testing.B) { benchKeys(b, 1) }
+
+// BenchmarkKeysTwo is Scanner.Keys with two simulated keys.
+func BenchmarkKeysTwo(b *testing.B) { benchKeys(b, 2) }
+
+// BenchmarkMinimalClient is the floor: connect, SELECT, READ CONFIG,
+// disconnect on the readers that hold keys, one after the other on one
+// context, no parsing.
+func BenchmarkMinimalClient(b *testing.B) {
+	testenv.LockVPCD(b)
+	for _, n := range []int{1, 2} {
+		b.Run([]string{"", "one", "two"}[n], func(b *testing.B) {
+			var readers []string
+			models := []string{"5c-nano", "5c-nfc"}
+			for i := range n {
+				benchAttach(b, i, uint32(71000001+i), models[i])
+				readers = append(readers, sim.ReaderName(i))
+			}
+			ctx := context.Background()
+			scanbench.Measure(b, func() error { return scanbench.MinimalClient(ctx, readers) })
+		})
+	}
+}
+
+// BenchmarkArrivalToEvent times from the simulated key connecting to vpcd
+// to the watcher delivering its Arrived event (probe included).
+func BenchmarkArrivalToEvent(b *testing.B) {
+	testenv.LockVPCD(b)
+	a := benchAttach(b, 0, 72000001, "5c-nano")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := (&scan.Scanner{PCSC: scan.System}).Watch(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wait := func(kind scan.EventKind) error {
+		select {
+		case e := <-ch:
+			if e.Kind != kind || e.Key.Serial != 72000001 {
+				return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
+			}
+			return nil
+		case <-time.After(scanbench.Guard):
+			return scanbench.ErrNoEvent
+		}
+	}
+	if err := wait(scan.Arrived); err != nil {
+		b.Fatal(err)
+	}
+	var t scanbench.Timed
+	for b.Loop() {
+		a.Att.Detach()
+		if err := wait(scan.Left); err != nil {
+			b.Fatal(err)
+		}
+		if err := t.Time(func() error { a.Att.Reattach(); return wait(scan.Arrived) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t.Report(b)
+}
+
+// BenchmarkArrivalMinimalWaiter is the floor for arrivals: a bare
+// SCardGetStatusChange loop on the reader, woken when pcscd's poll finds
+// the card.
+func BenchmarkArrivalMinimalWaiter(b *testing.B) {
+	testenv.LockVPCD(b)
+	a := benchAttach(b, 0, 73000001, "5c-nano")
+	w, err := scanbench.NewArrivalWaiter(sim.ReaderName(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	var t scanbench.Timed
+	for b.Loop() {
+		a.Att.Detach()
+		if err := w.Wait(ctx, false); err != nil {
+			b.Fatal(err)
+		}
+		if err := t.Time(func() error { a.Att.Reattach(); return w.Wait(ctx, true) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t.Report(b)
+}
+
+// BenchmarkWatchIdle reports this process's CPU use per second of idling
+// with a simulated key attached, without ("baseline": the simulator
+// answering vpcd's presence polls) and with a watcher running. The
+// difference is the watcher's cost while nothing changes: it must be
+// near zero (no polling).
+func BenchmarkWatchIdle(b *testing.B) {
+	testenv.LockVPCD(b)
+	benchAttach(b, 0, 74000001, "5c-nano")
+	idle := func(b *testing.B) {
+		var cpu time.Duration
+		for b.Loop() {
+			c0 := scanbench.CPUTime()
+			time.Sleep(time.Second)
+			cpu += scanbench.CPUTime() - c0
+		}
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
+	}
+	b.Run("baseline", idle)
+	b.Run("watching", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ch, err := (&scan.Scanner{PCSC: scan.System}).Watch(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-ch // the key already in
+		go func() {
+			for range ch {
+			}
+		}()
+		// pcscd powers an idle card down a while after the watcher's
+		// probe; let that state change pass before measuring.
+		time.Sleep(2 * time.Second)
+		idle(b)
+	})
+}
