@@ -10,6 +10,15 @@
 //     ([Attach]): the simulator is vpcd's TCP client and pcscd shows it in
 //     the reader "Virtual PCD 00 00" (slot 0) or "Virtual PCD 00 01" (slot 1).
 //
+// An NFC model can also be tapped on a reader ([Key.CardNFC],
+// [AttachConfig.NFC]): then the NFC enabled applications answer, and FIDO2
+// is reachable over ISO 7816.
+//
+// One Key is one physical key across interfaces: [Key.FIDO] is its FIDO2
+// side (package simfido, with the AAGUID Yubico lists for the model and
+// firmware), and a [Registry] of keys is a fido.Provider, what keywizard
+// uses instead of libfido2 against simulated keys. [Run] is `keywizard sim`.
+//
 // The key keeps its persistent state (configuration, PINs, keys, objects)
 // across power cycles, reboots and re-attachment, and clears session state
 // (selected application, PIN verified, management key authenticated) on

@@ -457,6 +457,9 @@ func (k *Key) Plug() {
 	k.present = true
 	k.sess = session{}
 	k.gen++
+	if p := k.mgmt.pendingUSB; p != nil {
+		k.mgmt.usbEnabled, k.mgmt.pendingUSB = *p, nil
+	}
 	k.syncFIDOLocked(true)
 	k.notifyLocked()
 }

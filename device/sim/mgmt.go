@@ -50,6 +50,8 @@ type mgmtState struct {
 	autoEject                uint16
 	chalResp                 uint8
 	nfcRestricted            bool
+	// pendingUSB is a legacy SET MODE result waiting for re-insertion.
+	pendingUSB *device.Capability
 }
 
 func newMgmtState(p Preset, fw device.Version, cfg Config) mgmtState {
@@ -289,8 +291,9 @@ var legacyModes = [...]device.USBInterface{
 
 // setMode is legacy SET MODE (INS 16, P1 11) of a YubiKey 4: mode byte
 // (+0x80 touch-eject), chal-resp timeout, auto-eject timeout little-endian.
-// Like hardware, the new interfaces take effect on re-insertion: this
-// updates the enabled mask, and the caller re-plugs.
+// Like hardware, the new interfaces take effect on re-insertion (ykman:
+// "You must remove and re-insert your YubiKey for this change to take
+// effect", §1.9): the mask is kept pending until the key is plugged again.
 func (k *Key) setMode(data []byte) uint16 {
 	if len(data) != 4 {
 		return apdu.SWWrongLength
@@ -306,7 +309,8 @@ func (k *Key) setMode(data []byte) uint16 {
 			en |= c
 		}
 	}
-	k.mgmt.usbEnabled = en & k.mgmt.usbSupported
+	pending := en & k.mgmt.usbSupported
+	k.mgmt.pendingUSB = &pending
 	k.mgmt.chalResp = data[1]
 	k.mgmt.autoEject = binary.LittleEndian.Uint16(data[2:])
 	if data[0]&0x80 != 0 {

@@ -184,9 +184,16 @@ func TestYubiKey4(t *testing.T) {
 	expect(t, c, "00 1C 00 00 05 04 03 02 00 3E", "6D00")
 	// Legacy SET MODE to FIDO+CCID (mode 05), as "disable OTP" on a YK4.
 	expect(t, c, "00 16 11 00 04 05 0F 00 00", "9000")
-	if got := k.Info().USBEnabled; got != 0x003E {
-		t.Errorf("USB enabled after SET MODE 05 = %04x, want 003E", uint16(got))
+	if got := k.Info().USBEnabled; got != 0x003F {
+		t.Errorf("USB enabled before re-insertion = %04x, want 003F", uint16(got))
 	}
+	k.Unplug()
+	k.Plug()
+	if got := k.Info().USBEnabled; got != 0x003E {
+		t.Errorf("USB enabled after SET MODE 05 and re-insertion = %04x, want 003E", uint16(got))
+	}
+	c = k.Card()
+	send(t, c, selMgmt)
 	expect(t, c, "00 16 11 00 04 07 0F 00 00", "6A80")
 	expect(t, c, "00 16 11 00 03 05 0F 00", "6700")
 	// PIV serial goes through the OTP applet on a YK4.
