@@ -140,7 +140,12 @@ func (e *Env) Script(p *stepstest.Prompter) { e.prompter.set(p) }
 
 // AdvanceTo completes every step before id on both keys, as a person would
 // with the best evidence available, and makes id current.
+// The prompts on the way are answered by stepstest.FlowPrompter, whoever
+// answers them before and after.
 func (e *Env) AdvanceTo(id steps.StepID) error {
+	prev := e.prompter.get()
+	e.prompter.set(stepstest.FlowPrompter())
+	defer e.prompter.set(prev)
 	ctx := context.Background()
 	serials := []uint32{Everyday, Backup}
 	for _, st := range e.Wizard.Snapshot().Steps {

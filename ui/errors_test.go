@@ -1,0 +1,216 @@
+package ui_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/internal/screens"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/stepstest"
+	"github.com/keywizard/keywizard/ui"
+)
+
+// evidence counts the results in the saved progress file: what a failed
+// action must not lose.
+func evidence(t *testing.T, e *screens.Env) int {
+	t.Helper()
+	p, err := e.Store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range p.Items {
+		for _, it := range m {
+			if it.Evidence != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// fails presses the primary button (answering a PIN prompt with pin when
+// one opens), expects a message with the given severity and headline, and
+// checks the saved progress is intact.
+func (d *driver) fails(label, pin string, sev ui.Severity, title string) ui.Message {
+	d.t.Helper()
+	before := evidence(d.t, d.e)
+	test.Tap(d.e.UI.PrimaryButton())
+	d.settle()
+	if d.e.UI.PrimaryButton().Text != label {
+		d.t.Fatalf("primary button %q, want %q", d.e.UI.PrimaryButton().Text, label)
+	}
+	if _, _, open := d.e.UI.Dialog(); open {
+		p, _, ok, _ := d.e.UI.DialogWidgets()
+		test.Type(p, pin)
+		test.Tap(ok)
+		d.settle()
+	}
+	m, ok := d.e.UI.Message()
+	if !ok {
+		d.t.Fatalf("no message after %q failed", label)
+	}
+	if m.Severity != sev || m.Title != title {
+		d.t.Fatalf("message %v %q: %s; want %v %q", m.Severity, m.Title, m.Text, sev, title)
+	}
+	if after := evidence(d.t, d.e); after != before {
+		d.t.Fatalf("saved results went from %d to %d after a failed action", before, after)
+	}
+	return m
+}
+
+// TestErrorStates does each failure through the window as a person meets
+// it, checks the message says what happened and what to do, that nothing
+// saved was lost, and that doing what it says works.
+func TestErrorStates(t *testing.T) {
+	ctx := context.Background()
+	t.Run("wrong PIN", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("google"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.press("Open Google Workspace for your everyday key")
+		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		m := d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 7 tries left")
+		if !strings.Contains(m.Text, "try again") {
+			t.Errorf("message does not say what to do: %q", m.Text)
+		}
+		// The next prompt shows the retries left, and the right PIN works.
+		test.Tap(d.e.UI.PrimaryButton())
+		d.settle()
+		if _, text, _ := d.e.UI.Dialog(); text == "" {
+			t.Fatal("no PIN dialog on retry")
+		}
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+		if k, _ := d.e.UI.Snapshot().CurrentStep().Key(screens.Everyday); k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {
+			t.Fatalf("after the right PIN: %+v", k)
+		}
+	})
+	t.Run("blocked PIN", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("google"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.press("Open Google Workspace for your everyday key")
+		d.e.Keys.Key(screens.Everyday).FIDORetries = 0
+		m := d.fails("Verify your everyday key", "", ui.Error, "PIN blocked")
+		if !strings.Contains(m.Text, "ask IT") {
+			t.Errorf("blocked message does not say to ask IT: %q", m.Text)
+		}
+	})
+	t.Run("key pulled out", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo(steps.StepOTP); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.e.Keys.Hook = func(op stepstest.Op, serial uint32) error {
+			if op == stepstest.OpDisableOTP {
+				d.e.Keys.Hook = nil
+				d.e.Keys.Unplug(serial)
+				return fmt.Errorf("writing the configuration: %w", device.ErrRemoved)
+			}
+			return nil
+		}
+		m := d.fails("Turn off OTP on your everyday key", "", ui.Error, "The key was removed")
+		if !strings.Contains(m.Text, "plug it back in") {
+			t.Errorf("message does not say to plug it back in: %q", m.Text)
+		}
+		d.e.Keys.Plug(screens.Everyday)
+		d.press("Turn off OTP on your everyday key")
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("github"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.e.Keys.Unplug(screens.Everyday)
+		d.e.Keys.Unplug(screens.Backup)
+		d.e.Keys.Add(stepstest.NewKey(screens.Stranger, false))
+		m := d.fails("Open GitHub for your everyday key", "", ui.Error, "A different key is plugged in")
+		if !strings.Contains(m.Text, "serial 12345678") || !strings.Contains(m.Text, "serial 34567890") {
+			t.Errorf("message does not name both keys: %q", m.Text)
+		}
+		d.e.Keys.Unplug(screens.Stranger)
+		d.e.Keys.Plug(screens.Everyday)
+		d.press("Open GitHub for your everyday key")
+	})
+	t.Run("one key only", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo(steps.StepKeys); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.e.Keys.Unplug(screens.Backup)
+		d.press("Look for keys")
+		d.press("Use these keys")
+		d.current(steps.StepFIDOPIN)
+		s := d.e.UI.Snapshot()
+		if len(s.Keys) != 1 || len(s.Messages) == 0 {
+			t.Fatalf("keys %d, messages %q", len(s.Keys), s.Messages)
+		}
+		st := s.CurrentStep()
+		if len(st.Keys) != 2 || !st.Keys[1].Missing {
+			t.Fatalf("the backup key's row should wait: %+v", st.Keys)
+		}
+		// The flow goes on for the one key.
+		d.press("Set the PIN on your everyday key")
+		d.pin("Choose a FIDO2 PIN", stepstest.FlowFIDOPIN)
+	})
+	t.Run("no network", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo(steps.StepReport); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.e.Reporter.Err = errors.New("dial tcp: lookup tracker.example.com: no such host")
+		m := d.fails("Send to IT", "", ui.Warning, "Report saved, not sent yet")
+		if !strings.Contains(m.Text, "network is back") {
+			t.Errorf("message does not say it will be sent later: %q", m.Text)
+		}
+		if st := d.e.UI.Snapshot().CurrentStep(); st.Status != steps.StatusNeedsAttention {
+			t.Errorf("report step %s, want needs-attention", st.Status)
+		}
+		d.e.Reporter.Err = nil
+		d.press("Send to IT")
+		d.current(steps.StepSummary)
+	})
+	t.Run("browser fails", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("aws"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.e.Browser.Err = errors.New("exec: \"xdg-open\": executable file not found in $PATH")
+		m := d.fails("Open AWS console for your everyday key", "", ui.Error, "Your browser did not open")
+		svc := d.e.UI.Snapshot().CurrentStep().Service
+		if m.URL != svc.URL {
+			t.Fatalf("message URL %q, want %q", m.URL, svc.URL)
+		}
+		// The address can be copied and opened by hand; the person confirms.
+		fyne.CurrentApp().Clipboard().SetContent("")
+		copied := false
+		for _, o := range test.LaidOutObjects(d.w.Content()) {
+			if b, ok := o.(*ui.Button); ok && b.Text == "Copy address" && b.Visible() {
+				test.Tap(b)
+				copied = true
+			}
+		}
+		if !copied || fyne.CurrentApp().Clipboard().Content() != svc.URL {
+			t.Fatalf("Copy address: found %v, clipboard %q", copied, fyne.CurrentApp().Clipboard().Content())
+		}
+		_ = ctx
+	})
+}
