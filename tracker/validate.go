@@ -18,7 +18,13 @@ import (
 type FieldError struct {
 	Field string
 	Msg   string
+	// Err is the underlying cause, if any (say *http.MaxBytesError, which
+	// the server turns into a 413).
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 func (e *FieldError) Error() string {
 	if e.Field == "" {
@@ -227,7 +233,7 @@ func Decode[T any, P interface {
 	var v T
 	data, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil {
-		return v, &FieldError{Msg: fmt.Sprintf("body unreadable or larger than %d bytes", MaxBodyBytes)}
+		return v, &FieldError{Msg: fmt.Sprintf("body unreadable or larger than %d bytes", MaxBodyBytes), Err: err}
 	}
 	if len(data) > MaxBodyBytes {
 		return v, &FieldError{Msg: fmt.Sprintf("body larger than %d bytes", MaxBodyBytes)}

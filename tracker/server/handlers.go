@@ -97,7 +97,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, tracker.ExchangeResult{Token: tok, Person: p})
 }
 
-var errBadInvite = &HTTPError{Code: http.StatusUnauthorized, Msg: "invite code unknown, already used or expired; ask IT for a new one", Field: "invite_code"}
+var errBadInvite = &HTTPError{Code: http.StatusUnauthorized, Msg: "invite_code: unknown, already used or expired; ask IT for a new one", Field: "invite_code"}
 
 func (s *Server) redeem(ctx context.Context, req tracker.Exchange) (tracker.Person, string, error) {
 	selector, sec, ok := splitSecret(invitePrefix, req.InviteCode)
@@ -127,7 +127,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 		return err
 	}
 	if rep.PersonEmail != "" && rep.PersonEmail != c.Email {
-		return &HTTPError{Code: http.StatusForbidden, Msg: "reports can only be made about yourself", Field: "person_email"}
+		return &HTTPError{Code: http.StatusForbidden, Msg: "person_email: reports can only be made about yourself", Field: "person_email"}
 	}
 	info, res := s.checkAttestation(rep)
 	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, s.cfg.Now())
