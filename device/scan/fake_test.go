@@ -22,8 +22,10 @@ type fakePCSC struct {
 	slots    map[string]*fakeSlot
 	listGen  uint16
 	changed  chan struct{}
-	contexts int // established minus released
-	waiting  int // callers blocked in GetStatusChange
+	contexts int   // established minus released
+	waiting  int   // callers blocked in GetStatusChange
+	calls    int   // GetStatusChange calls so far
+	waitErr  error // if set, GetStatusChange fails with it
 }
 
 type fakeSlot struct {
@@ -163,6 +165,12 @@ func (c *fakeContext) state(reader string) (pcsc.State, bool) {
 
 func (c *fakeContext) GetStatusChange(ctx context.Context, states []pcsc.ReaderState) error {
 	c.f.mu.Lock()
+	c.f.calls++
+	if c.f.waitErr != nil {
+		err := c.f.waitErr
+		c.f.mu.Unlock()
+		return err
+	}
 	for _, st := range states {
 		if _, ok := c.f.slots[st.Reader]; !ok && st.Reader != pcsc.PnPNotification {
 			c.f.mu.Unlock()
@@ -197,6 +205,12 @@ func (c *fakeContext) GetStatusChange(ctx context.Context, states []pcsc.ReaderS
 		c.f.mu.Unlock()
 		select {
 		case <-ch:
+			if c.f.waitErr != nil {
+				c.f.mu.Lock()
+				c.f.waiting--
+				c.f.mu.Unlock()
+				return c.f.waitErr
+			}
 		case <-ctx.Done():
 			c.f.mu.Lock()
 			c.f.waiting--

@@ -248,3 +248,59 @@ func TestReopenerCancelled(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 }
+
+// TestWatchDoesNotPoll: once the watcher has handled a change it makes one
+// GetStatusChange call and stays in it while nothing changes.
+func TestWatchDoesNotPoll(t *testing.T) {
+	f := newFakePCSC()
+	f.insertKey("R", newKey(t, 1, "5c-nano", fw571))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := (&Scanner{PCSC: f}).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, Arrived, 1, "R")
+	quiet(t, f, ch)
+	f.mu.Lock()
+	calls := f.calls
+	f.mu.Unlock()
+	time.Sleep(200 * time.Millisecond) // nothing happens meanwhile
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls != calls || f.waiting != 1 {
+		t.Fatalf("idle watcher made %d more GetStatusChange calls (%d waiting)", f.calls-calls, f.waiting)
+	}
+}
+
+func TestWatchStopsWhenServiceGoes(t *testing.T) {
+	f := newFakePCSC()
+	f.addReader("R")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := (&Scanner{PCSC: f}).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return f.waiters() > 0 })
+	f.mu.Lock()
+	f.waitErr = &pcsc.Error{Code: pcsc.CodeServiceStopped}
+	f.notify()
+	f.mu.Unlock()
+	e := next(t, ch)
+	if e.Kind != Stopped || !errors.Is(e.Err, pcsc.ErrNoService) {
+		t.Fatalf("event %v %v, want Stopped matching ErrNoService", e.Kind, e.Err)
+	}
+	if _, ok := <-ch; ok {
+		t.Fatal("channel still open after Stopped")
+	}
+	waitFor(t, func() bool { return f.contexts == 0 })
+}
+
+func TestEventKindString(t *testing.T) {
+	for k, want := range map[EventKind]string{Arrived: "arrived", Left: "left", Unreadable: "unreadable", Stopped: "stopped", 9: "EventKind(9)"} {
+		if k.String() != want {
+			t.Errorf("%d: %q", int(k), k.String())
+		}
+	}
+}
