@@ -99,6 +99,13 @@ func openStore(ctx context.Context, flag string) (store.Store, string, error) {
 	return st, redact(dsn), nil
 }
 
+func dbHint(flag string) string {
+	if flag == "" {
+		return ""
+	}
+	return " --db " + redact(flag)
+}
+
 // redact hides a PostgreSQL password before the DSN is printed.
 func redact(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.User != nil {
@@ -174,6 +181,9 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 		MaxHeaderBytes:    16 << 10,
 	}
 	fmt.Fprintf(out, "tracker: serving http://%s/dashboard (%s: %s)\n", ln.Addr(), st.Backend(), where)
+	if people, err := st.People(ctx); err == nil && len(people) == 0 {
+		fmt.Fprintf(out, "tracker: nobody is registered yet; create the first IT administrator on this machine with\n  keywizard tracker admin create-admin --email you@example.com --name \"Your Name\"%s\n", dbHint(dbFlag))
+	}
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		fmt.Fprintln(out, "tracker: listening beyond loopback; put TLS in front of it")
 	}

@@ -109,6 +109,26 @@ func TestFirstAdminInviteAndServe(t *testing.T) {
 	}
 }
 
+func TestServeHintsFirstAdmin(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(t, ctx, &out, "--db", db, "serve", "--listen", "127.0.0.1:0") }()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "create-admin"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no first-admin hint in %q", out.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "--db "+db) {
+		t.Errorf("hint does not name the database: %q", out.String())
+	}
+}
+
 func TestDefaultDBPath(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("XDG_DATA_HOME applies on Linux")
