@@ -16,6 +16,7 @@ import (
 	"log"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,14 +105,25 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
+	// paths knows every path regardless of method, to tell 405 from 404.
+	paths := http.NewServeMux()
+	allow := map[string][]string{}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.adapt(rt.h))
+		if _, ok := allow[rt.Path]; !ok {
+			paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+		allow[rt.Path] = append(allow[rt.Path], rt.Method)
 	}
-	// Anything else is a JSON 404 rather than the mux's plain text.
+	// Anything else is a JSON 404 or 405 rather than the mux's plain text.
 	s.mux.Handle("/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Path == "/" && r.Method == http.MethodGet {
 			http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 			return nil
+		}
+		if _, pattern := paths.Handler(r); pattern != "" {
+			w.Header().Set("Allow", strings.Join(allow[pattern], ", "))
+			return &HTTPError{Code: http.StatusMethodNotAllowed, Msg: "method not allowed"}
 		}
 		return &HTTPError{Code: http.StatusNotFound, Msg: "no such endpoint"}
 	}))

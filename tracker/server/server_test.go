@@ -105,6 +105,21 @@ func TestReportsAndCompletion(t *testing.T) {
 	})
 }
 
+func TestUnknownRoutes(t *testing.T) {
+	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/v2/me", 404}, {"DELETE", "/v1/me", 405}, {"PUT", "/v1/people/x", 405}, {"GET", "/v1/people/x/erase", 405}, {"GET", "/", 303},
+	} {
+		code, body := e.call("it", c.method, c.path, nil)
+		if code != c.want || (code >= 400 && !strings.Contains(string(body), `"error"`)) {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, code, body, c.want)
+		}
+	}
+}
+
 func TestTeamOrderAndOverdue(t *testing.T) {
 	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	// boss's tree: mid (started 2025-06, overdue), ann (2026-01-05, overdue
