@@ -80,6 +80,7 @@ type Key struct {
 	// Fault injection.
 	removeAfter int // commands still answered before removal; <0 = off
 	mangle      func([]byte) []byte
+	mangleINS   int // INS the mangle waits for; -1 = the next response
 
 	// rebootPending is set by a WRITE CONFIG with REBOOT; the transport
 	// answers, then re-enumerates.
@@ -280,7 +281,7 @@ func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	}
 	k.commands++
 	resp = k.process(raw, nfc)
-	if k.mangle != nil {
+	if k.mangle != nil && (k.mangleINS < 0 || (len(raw) >= 2 && int(raw[1]) == k.mangleINS)) {
 		resp = k.mangle(bytes.Clone(resp))
 		k.mangle = nil
 	}
@@ -493,18 +494,31 @@ func (k *Key) RemoveAfter(n int) {
 func (k *Key) MangleNext(f func(resp []byte) []byte) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.mangle = f
+	k.mangle, k.mangleINS = f, -1
+}
+
+// MangleNextINS is MangleNext for the next response to a command with
+// instruction byte ins, e.g. 0x1D to corrupt the next READ CONFIG whatever
+// a client sends before it.
+func (k *Key) MangleNextINS(ins byte, f func(resp []byte) []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.mangle, k.mangleINS = f, int(ins)
 }
 
 // TruncateNext makes the next response lose the last byte of its data while
 // keeping its status word: e.g. a READ CONFIG whose length byte no longer
 // matches. A response with no data is left alone.
-func (k *Key) TruncateNext() {
-	k.MangleNext(func(r []byte) []byte {
-		if len(r) <= 2 {
-			return r
-		}
-		n := len(r)
-		return append(r[:n-3], r[n-2:]...)
-	})
+func (k *Key) TruncateNext() { k.MangleNext(truncate) }
+
+// TruncateNextINS is TruncateNext for the next response to instruction ins
+// (0x1D: a READ CONFIG whose length byte is wrong).
+func (k *Key) TruncateNextINS(ins byte) { k.MangleNextINS(ins, truncate) }
+
+func truncate(r []byte) []byte {
+	if len(r) <= 2 {
+		return r
+	}
+	n := len(r)
+	return append(r[:n-3], r[n-2:]...)
 }

@@ -274,3 +274,15 @@ func TestSetLockCode(t *testing.T) {
 		t.Fatalf("unlock: %v locked=%v", err, k.Info().ConfigLocked)
 	}
 }
+
+func TestMangleNextINS(t *testing.T) {
+	k := newKey(t, Config{Serial: 99, Model: "5c-nano"})
+	c := k.Card()
+	k.MangleNextINS(0x1D, func([]byte) []byte { return []byte{0x6F, 0x00} })
+	want := asciiHex("Virtual mgr - FW version 5.7.1") + "9000"
+	expect(t, c, selMgmt, want) // not a 1D: untouched
+	expect(t, c, "00 1D 00 00 00", "6F00")
+	if got := send(t, c, "00 1D 00 00 00"); got == "6F00" {
+		t.Fatal("fault applied twice")
+	}
+}

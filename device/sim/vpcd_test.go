@@ -227,3 +227,16 @@ func TestDetachReattach(t *testing.T) {
 	waitReady(t, a, 2)
 	lines(t, mustYkman(t, 0, "info"), "Serial number: 33333333")
 }
+
+// A truncated READ CONFIG (fault injection) is malformed for ykman too: it
+// refuses the length byte (DeviceInfo.parse, §1.2), and the next read works.
+func TestYkmanTruncatedReadConfig(t *testing.T) {
+	testenv.LockVPCD(t)
+	k := newKey(t, Config{Serial: 44444444, Model: "5c-nano"})
+	attach(t, k, 0)
+	k.TruncateNextINS(0x1D)
+	if _, err := ykman(t, 0, "info"); err == nil {
+		t.Fatal("ykman accepted a truncated READ CONFIG")
+	}
+	lines(t, mustYkman(t, 0, "info"), "Serial number: 44444444")
+}
