@@ -30,8 +30,6 @@ import (
 type Hub struct {
 	Scanner  *scan.Scanner
 	OpenCard piv.CardOpener
-	// OnTouch is told when a FIDO2 operation waits for a touch on a key.
-	OnTouch func(serial uint32, waiting bool)
 }
 
 // Keys lists the connected keys, with PIV state when withPIV is set.
@@ -87,10 +85,11 @@ func (h *Hub) DisableOTP(ctx context.Context, serial uint32, nfc bool, lockCode 
 	return h.ChangeApplications(ctx, serial, req)
 }
 
-// FIDO opens the FIDO2 side of the key with serial. It fails with
+// FIDO opens the FIDO2 side of the key with serial; onTouch (may be nil) is
+// told when an operation waits for a touch. It fails with
 // device.ErrAmbiguous when the key's FIDO interface cannot be told apart from
 // another key's, and device.ErrNotFound when it has none.
-func (h *Hub) FIDO(ctx context.Context, serial uint32) (*fido.Client, device.Key, error) {
+func (h *Hub) FIDO(ctx context.Context, serial uint32, onTouch func(waiting bool)) (*fido.Client, device.Key, error) {
 	k, err := h.Find(ctx, serial)
 	if err != nil {
 		return nil, k, err
@@ -106,10 +105,7 @@ func (h *Hub) FIDO(ctx context.Context, serial uint32) (*fido.Client, device.Key
 		return nil, k, fmt.Errorf("opening FIDO2 interface of key %d: %w", k.Serial, err)
 	}
 	opts := fido.OptionsFor(&k)
-	if h.OnTouch != nil {
-		s := k.Serial
-		opts.OnTouch = func(waiting bool) { h.OnTouch(s, waiting) }
-	}
+	opts.OnTouch = onTouch
 	return fido.NewClient(a, opts), k, nil
 }
 

@@ -11,7 +11,7 @@ import (
 // vpcdReaders are the two readers vsmartcard's vpcd gives pcscd.
 var vpcdReaders = []string{"Virtual PCD 00 00", "Virtual PCD 00 01"}
 
-// waitEmpty blocks until pcscd reports no card in either vpcd reader.
+// WaitReadersEmpty blocks until pcscd reports no card in either vpcd reader.
 //
 // pcscd learns of a virtual card leaving only at its next presence poll
 // (yubikey-protocol.md §6.3). A test that attaches a card right after the
@@ -19,7 +19,7 @@ var vpcdReaders = []string{"Virtual PCD 00 00", "Virtual PCD 00 01"}
 // sees a removal and a new insertion, and does not power the new card up as
 // it does on insertion. Waiting for the readers to be empty, event-driven
 // through SCardGetStatusChange, hands every test a clean slate.
-func waitEmpty(tb testing.TB) {
+func WaitReadersEmpty(tb testing.TB) {
 	tb.Helper()
 	c, err := pcsc.Establish()
 	if err != nil {

@@ -33,11 +33,11 @@ func LockVPCD(tb testing.TB) {
 		f.Close()
 		tb.Fatalf("locking vpcd: %v", err)
 	}
-	waitEmpty(tb)
+	WaitReadersEmpty(tb)
 	tb.Cleanup(func() {
 		// Cleanups run last-in first-out, so the test's simulated keys
 		// are detached by now; hand over only once pcscd has seen them go.
-		waitEmpty(tb)
+		WaitReadersEmpty(tb)
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	})

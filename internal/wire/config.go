@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,19 +43,21 @@ func LoadConfig(dir string) (Config, error) {
 
 // Reporter chooses where the wizard's report goes: the configured tracker
 // (queued on disk, token in the OS keychain), or, with none configured, a
-// local record that says so.
-func Reporter(configDir, version string) (steps.Reporter, error) {
+// local record that says so. run, when not nil, keeps sending queued reports
+// until its context ends; start it in the background.
+func Reporter(configDir, version string) (r steps.Reporter, run func(context.Context) error, err error) {
 	c, err := LoadConfig(configDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	base := filepath.Join(configDir, "keywizard")
 	if c.TrackerURL == "" {
-		return &steps.LocalReporter{Path: filepath.Join(base, "record.jsonl")}, nil
+		return &steps.LocalReporter{Path: filepath.Join(base, "record.jsonl")}, nil, nil
 	}
-	cl, err := client.New(client.Config{BaseURL: c.TrackerURL, Dir: filepath.Join(base, "queue"), Tokens: client.KeyringStore{}, AppVersion: version})
+	tokens := client.KeyringStore{Service: "keywizard", User: c.TrackerURL}
+	cl, err := client.New(client.Config{BaseURL: c.TrackerURL, Dir: filepath.Join(base, "queue"), Tokens: tokens, AppVersion: version})
 	if err != nil {
-		return nil, fmt.Errorf("setting up the tracker client: %w", err)
+		return nil, nil, fmt.Errorf("setting up the tracker client: %w", err)
 	}
-	return &TrackerReporter{Client: cl}, nil
+	return &TrackerReporter{Client: cl}, cl.Run, nil
 }

@@ -32,6 +32,11 @@ func (t *TrackerReporter) Report(ctx context.Context, r steps.Report) error {
 	if _, err := t.Client.Flush(ctx); err != nil {
 		return fmt.Errorf("%w: %w", steps.ErrReportQueued, err)
 	}
+	// Flush stops early without an error when the server asks to retry
+	// later; what is still queued is sent by the client's Run loop.
+	if n, err := t.Client.Pending(); err == nil && n > 0 {
+		return steps.ErrReportQueued
+	}
 	return nil
 }
 

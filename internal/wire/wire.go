@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/hub"
@@ -104,7 +105,7 @@ func (k *Keys) Watch(ctx context.Context) (<-chan steps.KeyEvent, error) {
 
 // FIDOState reads the key's FIDO2 state.
 func (k *Keys) FIDOState(ctx context.Context, serial uint32) (*device.FIDOState, error) {
-	c, _, err := k.Hub.FIDO(ctx, serial)
+	c, _, err := k.Hub.FIDO(ctx, serial, touch(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func (k *Keys) FIDOState(ctx context.Context, serial uint32) (*device.FIDOState,
 
 // SetFIDOPIN sets the first FIDO2 PIN.
 func (k *Keys) SetFIDOPIN(ctx context.Context, serial uint32, pin string) error {
-	c, _, err := k.Hub.FIDO(ctx, serial)
+	c, _, err := k.Hub.FIDO(ctx, serial, touch(ctx))
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (k *Keys) SetFIDOPIN(ctx context.Context, serial uint32, pin string) error 
 
 // ChangeFIDOPIN changes the FIDO2 PIN.
 func (k *Keys) ChangeFIDOPIN(ctx context.Context, serial uint32, oldPIN, newPIN string) error {
-	c, _, err := k.Hub.FIDO(ctx, serial)
+	c, _, err := k.Hub.FIDO(ctx, serial, touch(ctx))
 	if err != nil {
 		return err
 	}
@@ -133,13 +134,35 @@ func (k *Keys) ChangeFIDOPIN(ctx context.Context, serial uint32, oldPIN, newPIN 
 }
 
 // HasCredential looks for a discoverable credential for rpID on the key.
+// The RP ID must match exactly; user names match ignoring case, as steps.Keys
+// documents (services show e-mail addresses in whatever case they were typed).
 func (k *Keys) HasCredential(ctx context.Context, serial uint32, pin, rpID, userName string) (bool, error) {
-	c, _, err := k.Hub.FIDO(ctx, serial)
+	c, _, err := k.Hub.FIDO(ctx, serial, touch(ctx))
 	if err != nil {
 		return false, err
 	}
 	defer c.Close()
-	return c.HasCredential(ctx, pin, rpID, userName)
+	rps, err := c.Credentials(ctx, pin)
+	if err != nil {
+		return false, err
+	}
+	for _, rp := range rps {
+		if rp.RP.ID != rpID {
+			continue
+		}
+		for _, cr := range rp.Credentials {
+			if userName == "" || strings.EqualFold(cr.UserName, userName) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// touch forwards a FIDO2 operation's touch wait to the wizard operation that
+// ctx belongs to.
+func touch(ctx context.Context) func(bool) {
+	return func(waiting bool) { steps.NotifyTouch(ctx, waiting) }
 }
 
 // ProvisionPIV sets the key's PIV application up for macOS smart-card login.
