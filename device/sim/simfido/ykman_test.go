@@ -152,7 +152,10 @@ func attach(t *testing.T, c *fidoCard) {
 // from simfido) and puts it in vpcd slot 0.
 func newYkmanKey(t *testing.T, fw device.Version) *simfido.Authenticator {
 	t.Helper()
-	k, err := sim.New(sim.Config{Serial: 31000001, Model: "5c-nfc", Firmware: fw})
+	// A stopped clock: ykman on a loaded machine can take longer than
+	// the real 5-second reset window just to start.
+	stopped := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	k, err := sim.New(sim.Config{Serial: 31000001, Model: "5c-nfc", Firmware: fw, FIDONow: func() time.Time { return stopped }})
 	if err != nil {
 		t.Fatal(err)
 	}
