@@ -1,0 +1,50 @@
+// Command keywizard is the keywizard app and command-line tool. It only
+// wires: real devices (PC/SC, libfido2), the simulator, the OS keychain, the
+// browser and the Fyne app are chosen here and handed to packages that
+// declare what they need (internal/cli, steps, ui, tracker).
+package main
+
+import (
+	"context"
+	"os"
+	"runtime/debug"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/sim"
+	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/wire"
+	trackercli "github.com/keywizard/keywizard/tracker/cli"
+)
+
+// version is set with -ldflags "-X main.version=..."; see Makefile.
+var version string
+
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func main() {
+	env := cli.Env{
+		Out: os.Stdout, Err: os.Stderr, In: os.Stdin,
+		OpenDevices: func(ctx context.Context) (cli.Devices, error) {
+			return &wire.Devices{Hub: wire.SystemHub()}, nil
+		},
+		RunSim: runSim,
+	}
+	root := cli.NewRoot(env, appVersion(), runGUI, trackercli.Command())
+	os.Exit(cli.Execute(context.Background(), root, os.Args[1:]))
+}
+
+func runSim(ctx context.Context, o cli.SimOptions) error {
+	fw, err := device.ParseVersion(o.Firmware)
+	if err != nil {
+		return err
+	}
+	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, Out: os.Stdout})
+}
