@@ -26,6 +26,10 @@ var Rules = []Rule{
 		Why: "steps is the wizard's logic: it asks for keys, browser, keychain and tracker through its own interfaces"},
 	{From: "ui/...", Forbidden: []string{"fyne.io/fyne/v2/app", "device/", "github.com/go-piv/", "github.com/keys-pub/", "tracker/server", "tracker/store"},
 		Why: "ui renders state: no hardware, and only cmd creates the Fyne app"},
+	{From: "internal/cli", Forbidden: []string{"fyne.io/", "device/", "steps", "ui", "tracker"},
+		Why: "the commands see keys only through their Devices interface, so they are tested with fakes"},
+	{From: "internal/wire", Forbidden: []string{"fyne.io/", "ui"},
+		Why: "the adapters are wiring below the UI; only cmd/keywizard puts the app together"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
 }
