@@ -659,3 +659,123 @@ func TestOptionsFor(t *testing.T) {
 		t.Errorf("OptionsFor = %+v, want %+v", got, want)
 	}
 }
+
+// infoEdit changes what getInfo reports, to cover keys the simulator's
+// presets do not produce.
+type infoEdit struct {
+	fido.Authenticator
+	edit func(*fido.RawInfo)
+	// retriesCalls counts getPINRetries.
+	retriesCalls int
+}
+
+func (e *infoEdit) Info(ctx context.Context) (*fido.RawInfo, error) {
+	info, err := e.Authenticator.Info(ctx)
+	if err == nil {
+		e.edit(info)
+	}
+	return info, err
+}
+
+func (e *infoEdit) PINRetries(ctx context.Context) (int, error) {
+	e.retriesCalls++
+	return e.Authenticator.PINRetries(ctx)
+}
+
+func TestKeyWithoutClientPIN(t *testing.T) {
+	a, _ := newNano(t, simfido.Config{})
+	e := &infoEdit{Authenticator: a, edit: func(i *fido.RawInfo) { delete(i.Options, "clientPin") }}
+	c := fido.NewClient(e, fido.Options{})
+	st := mustState(t, c)
+	if st.PINSet || st.PINRetries != -1 || e.retriesCalls != 0 {
+		t.Errorf("State = %+v after %d retries calls; want retries -1, not asked", *st, e.retriesCalls)
+	}
+	if err := c.SetPIN(ctx, pin); !errors.Is(err, device.ErrUnsupported) {
+		t.Errorf("SetPIN = %v, want ErrUnsupported", err)
+	}
+	if err := c.ChangePIN(ctx, pin, "314159"); !errors.Is(err, device.ErrUnsupported) {
+		t.Errorf("ChangePIN = %v, want ErrUnsupported", err)
+	}
+}
+
+// TestKeyMinimumPINLength: a key that reports minPINLength 6 (an
+// administrator's setMinPINLength) gets no shorter PIN.
+func TestKeyMinimumPINLength(t *testing.T) {
+	a, _ := newNano(t, simfido.Config{})
+	c := fido.NewClient(&infoEdit{Authenticator: a, edit: func(i *fido.RawInfo) { i.MinPINLength = 6 }}, fido.Options{})
+	if st := mustState(t, c); st.MinPINLength != 6 {
+		t.Errorf("MinPINLength = %d", st.MinPINLength)
+	}
+	err := c.SetPIN(ctx, "12345")
+	var pe *fido.PINPolicyError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Rule, "at least 6") {
+		t.Fatalf("SetPIN(5 digits) = %v, want the 6-character rule", err)
+	}
+	if err := c.SetPIN(ctx, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ChangePIN(ctx, "123456", "12345"); !errors.As(err, &pe) {
+		t.Errorf("ChangePIN to 5 digits = %v", err)
+	}
+}
+
+// vanishingRP lists an RP whose credentials are gone by the time they are
+// enumerated (deleted by another program in between).
+type vanishingRP struct{ fido.Authenticator }
+
+func (v vanishingRP) RelyingParties(ctx context.Context, pin string) ([]fido.RelyingParty, error) {
+	rps, err := v.Authenticator.RelyingParties(ctx, pin)
+	return append(rps, fido.RelyingParty{ID: "gone.example"}), err
+}
+
+func TestCredentialsRPWithoutCredentials(t *testing.T) {
+	a, _ := newNano(t, simfido.Config{})
+	c := fido.NewClient(vanishingRP{a}, fido.Options{})
+	if err := c.SetPIN(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddCredential("github.com", "GitHub", "ana", "Ana"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Credentials(ctx, pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[1].RP.ID != "gone.example" || list[1].Credentials == nil || len(list[1].Credentials) != 0 {
+		t.Errorf("Credentials = %+v, want gone.example with an empty list", list)
+	}
+	if ok, err := c.HasCredential(ctx, pin, "gone.example", ""); ok || err != nil {
+		t.Errorf("HasCredential(gone.example) = %v, %v", ok, err)
+	}
+}
+
+// TestConcurrentClients: two clients on one key from many goroutines; with
+// -race this checks the Client keeps no unsynchronised state.
+func TestConcurrentClients(t *testing.T) {
+	a, c1 := newNano(t, simfido.Config{})
+	c2 := fido.NewClient(a, fido.Options{})
+	if err := c1.SetPIN(ctx, pin); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddCredential("github.com", "GitHub", "ana", "Ana"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 16 {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := c.HasCredential(ctx, pin, "github.com", "ana"); !ok || err != nil {
+				t.Errorf("HasCredential = %v, %v", ok, err)
+			}
+			if _, err := c.State(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}

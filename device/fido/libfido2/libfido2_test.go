@@ -288,3 +288,70 @@ func FuzzRawInfo(f *testing.F) {
 		}
 	})
 }
+
+// listed is a Provider whose manifest holds paths (no hardware).
+func listed(paths ...string) *Provider {
+	return &Provider{manifest: func() ([]*libfido2.DeviceLocation, error) {
+		var out []*libfido2.DeviceLocation
+		for _, p := range paths {
+			out = append(out, &libfido2.DeviceLocation{Path: p})
+		}
+		return out, nil
+	}}
+}
+
+func testAuthenticator(t *testing.T, p *Provider, path string) *Authenticator {
+	t.Helper()
+	d, err := libfido2.NewDevice(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Authenticator{p: p, path: path, dev: d}
+}
+
+// TestCallRemoval: a transport failure on a device that has left the
+// manifest is a removal; on one still listed it stays what it was.
+func TestCallRemoval(t *testing.T) {
+	internal := func() error { return pkgerrors.Wrap(libfido2.ErrInternal, "failed to open") }
+	gone := testAuthenticator(t, listed("/dev/hidraw1"), "/dev/hidraw9")
+	if err := gone.call(ctx, internal); !errors.Is(err, device.ErrRemoved) {
+		t.Errorf("failure on an unlisted device = %v, want ErrRemoved", err)
+	}
+	still := testAuthenticator(t, listed("/dev/hidraw9"), "/dev/hidraw9")
+	err := still.call(ctx, internal)
+	if errors.Is(err, device.ErrRemoved) || !errors.Is(err, libfido2.ErrInternal) {
+		t.Errorf("failure on a listed device = %v, want the libfido2 error", err)
+	}
+	// A CTAP status is the key answering: never a removal.
+	err = gone.call(ctx, func() error { return libfido2.ErrPinInvalid })
+	var ce *fido.CTAPError
+	if !errors.As(err, &ce) || errors.Is(err, device.ErrRemoved) {
+		t.Errorf("CTAP status = %v", err)
+	}
+	if err := still.call(ctx, func() error { return nil }); err != nil {
+		t.Errorf("success = %v", err)
+	}
+}
+
+// TestCallCancel: when ctx ends while go-libfido2 blocks (a reset waiting
+// for a touch), call cancels and returns ctx's error once the call is
+// done.
+func TestCallCancel(t *testing.T) {
+	a := testAuthenticator(t, listed("/dev/hidraw9"), "/dev/hidraw9")
+	c, cancel := context.WithCancel(ctx)
+	started := make(chan struct{})
+	var returned bool
+	go func() { <-started; cancel() }()
+	err := a.call(c, func() error {
+		close(started)
+		<-c.Done()
+		returned = true
+		return libfido2.ErrKeepaliveCancel
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("call = %v, want context.Canceled", err)
+	}
+	if !returned {
+		t.Error("call returned before the libfido2 call unwound")
+	}
+}

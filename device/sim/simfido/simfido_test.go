@@ -466,3 +466,34 @@ func TestSetTouch(t *testing.T) {
 		t.Fatalf("Reset touched at once = %v", err)
 	}
 }
+
+func TestCapacity57(t *testing.T) {
+	a := New(Config{Serial: 15, Model: "YubiKey 5C NFC", Firmware: device.Version{Major: 5, Minor: 7, Patch: 1}})
+	for i := range 100 {
+		if err := a.AddCredential(fmt.Sprintf("rp%d.example", i), "", "u", ""); err != nil {
+			t.Fatalf("credential %d: %v", i+1, err)
+		}
+		if i == 41 {
+			if info, _ := a.Info(ctx); info.RemainingDiscoverableCredentials != 58 {
+				t.Errorf("remaining after 42 = %d, want 58", info.RemainingDiscoverableCredentials)
+			}
+		}
+	}
+	if err := a.AddCredential("one-too-many.example", "", "u", ""); code(t, err) != CTAPKeyStoreFull {
+		t.Errorf("101st credential: %v, want KEY_STORE_FULL", err)
+	}
+	// Replacing an existing user's credential needs no new slot.
+	if err := a.AddCredential("rp7.example", "", "u", "again"); err != nil {
+		t.Errorf("re-registering on a full key: %v", err)
+	}
+}
+
+func TestPINRetriesWithoutPIN(t *testing.T) {
+	a := New(Config{Serial: 16, Model: "YubiKey 5C Nano", Firmware: device.Version{Major: 5, Minor: 4, Patch: 3}})
+	if n, err := a.PINRetries(ctx); n != MaxPINRetries || err != nil {
+		t.Errorf("PINRetries on a fresh key = %d, %v", n, err)
+	}
+	if err := a.ChangePIN(ctx, "123456", "654321"); code(t, err) != fido.CTAPPINNotSet {
+		t.Errorf("ChangePIN without PIN = %v", err)
+	}
+}
