@@ -37,15 +37,15 @@ type Options struct {
 	// Firmware is the key's firmware from its management interface, zero
 	// when unknown; Reset uses it to cross-check the AAGUID.
 	Firmware device.Version
-	// Match is how the FIDO device was tied to the key; Reset refuses
-	// device.MatchAmbiguous.
+	// Match is how the FIDO device was tied to the key; Reset runs only
+	// on device.MatchExact or device.MatchUnique.
 	Match device.Match
 	// OnTouch, if set, is called with true once an operation that needs a
 	// touch has run for TouchDelay, and with false when that operation
 	// returns (only after a true). It is the "touch your key" hook for a UI,
 	// like yubikey-agent's 5 s notification timer and age's
-	// plugin.ClientUI.WaitTimer. It runs on another goroutine and must not
-	// block.
+	// plugin.ClientUI.WaitTimer. The true call comes from a timer
+	// goroutine, the false one from the operation's; neither may block.
 	OnTouch func(waiting bool)
 	// TouchDelay is the wait before OnTouch(true); 0 = DefaultTouchDelay.
 	TouchDelay time.Duration
@@ -404,8 +404,8 @@ func (c *Client) Reset(ctx context.Context, confirm Confirmation) error {
 	switch {
 	case c.opts.Serial == 0 || c.opts.Model == "":
 		return fmt.Errorf("resetting FIDO: it is not known which key this FIDO device belongs to; plug in only the key to reset and scan again: %w", device.ErrAmbiguous)
-	case c.opts.Match == device.MatchAmbiguous:
-		return fmt.Errorf("%s: this FIDO device could belong to more than one plugged-in key; unplug the others and scan again: %w", op, device.ErrAmbiguous)
+	case c.opts.Match != device.MatchExact && c.opts.Match != device.MatchUnique:
+		return fmt.Errorf("%s: it is not certain that this FIDO device is that key (match %q); unplug the other keys and scan again: %w", op, c.opts.Match, device.ErrAmbiguous)
 	case confirm.Serial != c.opts.Serial || confirm.Model != c.opts.Model:
 		return fmt.Errorf("%s: the confirmation names %s %d, not this key; nothing was erased: %w",
 			op, confirm.Model, confirm.Serial, device.ErrInvalidArgument)

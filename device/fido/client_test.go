@@ -391,6 +391,7 @@ func TestResetRefusals(t *testing.T) {
 	}{
 		{"identity unknown", fido.Options{}, confirm, device.ErrAmbiguous},
 		{"ambiguous correlation", fido.Options{Serial: nanoSerial, Model: nanoModel, Match: device.MatchAmbiguous}, confirm, device.ErrAmbiguous},
+		{"correlation not done", fido.Options{Serial: nanoSerial, Model: nanoModel}, confirm, device.ErrAmbiguous},
 		{"confirmation for another serial", fido.Options{Serial: nanoSerial, Model: nanoModel, Match: device.MatchExact}, fido.Confirmation{Serial: 1, Model: nanoModel}, device.ErrInvalidArgument},
 		{"confirmation for another model", fido.Options{Serial: nanoSerial, Model: nanoModel, Match: device.MatchExact}, fido.Confirmation{Serial: nanoSerial, Model: "YubiKey 5C NFC"}, device.ErrInvalidArgument},
 		{"empty confirmation", fido.Options{Serial: nanoSerial, Model: nanoModel, Match: device.MatchExact}, fido.Confirmation{}, device.ErrInvalidArgument},
