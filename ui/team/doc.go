@@ -1,0 +1,18 @@
+// Package team is the manager's view in the app: a table of the people
+// reporting to them (directly or not), each with both YubiKeys (everyday
+// and backup) against every required service, OTP and genuine-key status,
+// and the keys reported lost, with a Refresh action and the time of the
+// last update.
+//
+// It renders a [tracker.TeamView], the same view-model the tracker's web
+// dashboard renders, so the app and the dashboard agree row for row; the
+// rows arrive already ordered (overdue people first, then in progress,
+// then complete; tracker.BuildTeamView). Where the view comes from is a
+// [Source], a one-method interface: internal/wire adapts the tracker
+// client to it, tests use a fake.
+//
+// Like package ui it never imports fyne.io/fyne/v2/app (style.md §3 point
+// 9) and touches widgets from other goroutines only through fyne.Do
+// (style.md §2.6). It fetches only when asked (Start, Refresh): nothing
+// polls while the manager reads.
+package team
