@@ -79,7 +79,7 @@ each an invite code, which the wizard exchanges for its own token:
 	}
 	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
 	db := func() string { return dbFlag }
-	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db))
+	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db), JoinCommand(JoinOptions{}))
 	return cmd
 }
 

@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/client"
+)
+
+// KeyringService names the OS keychain item holding this computer's
+// tracker token; its account is the tracker URL. internal/wire's Reporter
+// reads the token under the same names (wire/config.go), so what join
+// stores is what the wizard sends with.
+const KeyringService = "keywizard"
+
+// EnvTracker overrides the saved tracker URL (internal/wire.LoadConfig).
+const EnvTracker = "KEYWIZARD_TRACKER"
+
+// Errors join returns, for callers that branch on them with errors.Is.
+// The messages say what to do next.
+var (
+	// ErrInviteRejected: the tracker did not accept the invite code.
+	ErrInviteRejected = errors.New("the tracker did not accept this invite code: it is unknown, already used or expired; ask IT for a new one")
+	// ErrTrackerUnreachable: no answer from the tracker at all.
+	ErrTrackerUnreachable = errors.New("cannot reach the tracker; check the network (VPN?) and the --url, then run join again with the same invite code")
+	// ErrBadTrackerURL: --url is not a tracker's address.
+	ErrBadTrackerURL = errors.New("--url must be the tracker's address as IT gave it, like https://tracker.example.com")
+	// ErrNoInviteCode: nothing was typed or piped in.
+	ErrNoInviteCode = errors.New("no invite code given; paste the code from IT when asked, or pipe it in from a file (never put it on the command line)")
+	// ErrTooManyAttempts: the tracker is rate-limiting this network.
+	ErrTooManyAttempts = errors.New("the tracker refused: too many attempts from this network; wait a minute and run join again")
+)
+
+// JoinOptions are join's side effects; the zero value uses the real ones.
+type JoinOptions struct {
+	// ConfigDir is the user config directory; default os.UserConfigDir.
+	// The tracker URL is saved in <ConfigDir>/keywizard/config.json.
+	ConfigDir func() (string, error)
+	// Tokens returns where the token for a tracker goes; default the OS
+	// keychain, client.KeyringStore{Service: KeyringService, User: url}.
+	Tokens func(trackerURL string) client.TokenStore
+	// Hostname names this computer to IT in the tracker; default
+	// os.Hostname.
+	Hostname func() (string, error)
+	// Getenv reads the environment; default os.Getenv.
+	Getenv func(string) string
+	// HTTPClient talks to the tracker; default the client's own.
+	HTTPClient *http.Client
+}
+
+func (o *JoinOptions) defaults() {
+	if o.ConfigDir == nil {
+		o.ConfigDir = os.UserConfigDir
+	}
+	if o.Tokens == nil {
+		o.Tokens = func(u string) client.TokenStore { return client.KeyringStore{Service: KeyringService, User: u} }
+	}
+	if o.Hostname == nil {
+		o.Hostname = os.Hostname
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+}
+
+// JoinCommand returns `join`: it trades the invite code from IT for this
+// computer's own tracker token, keeps the token in the OS keychain and
+// saves the tracker's address, so the wizard reports there from now on.
+func JoinCommand(o JoinOptions) *cobra.Command {
+	o.defaults()
+	var rawURL string
+	var allowHTTP bool
+	cmd := &cobra.Command{
+		Use:   "join --url URL",
+		Short: "Join the onboarding tracker with the invite code from IT",
+		Long: `Join the onboarding tracker: trade the single-use invite code from IT for
+this computer's own token, which is kept in the OS keychain, and save the
+tracker's address in the keywizard settings. The wizard then reports your
+keys there, and managers see their team in the app.
+
+The invite code is read from standard input: type or paste it when asked,
+or pipe it in from a file. It is never a flag, so it stays out of your
+shell history.`,
+		Example: `  keywizard tracker join --url https://tracker.example.com
+  keywizard tracker join --url https://tracker.example.com < invite.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return join(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), rawURL, allowHTTP, o)
+		},
+	}
+	cmd.Flags().StringVar(&rawURL, "url", "", "the tracker's address, e.g. https://tracker.example.com (required)")
+	cmd.Flags().BoolVar(&allowHTTP, "allow-http", false, "allow a plain http:// tracker that is not on this computer (the token would cross the network unencrypted)")
+	cmd.MarkFlagRequired("url")
+	return cmd
+}
+
+func join(ctx context.Context, in io.Reader, out, errOut io.Writer, rawURL string, allowHTTP bool, o JoinOptions) error {
+	base, err := trackerURL(rawURL, allowHTTP)
+	if err != nil {
+		return err
+	}
+	// Everything that can fail locally is checked before the invite code
+	// is spent: the code works once, and a token the keychain refused to
+	// keep would be lost with it.
+	dir, err := o.ConfigDir()
+	if err != nil {
+		return fmt.Errorf("finding the user config directory: %w", err)
+	}
+	cfgPath := filepath.Join(dir, "keywizard", "config.json")
+	settings, err := readSettings(cfgPath)
+	if err != nil {
+		return err
+	}
+	tokens := &watchedStore{TokenStore: o.Tokens(base)}
+	if _, err := tokens.Token(); err != nil && !errors.Is(err, client.ErrNoToken) {
+		return fmt.Errorf("the OS keychain cannot be used, so the tracker token could not be kept (unlock the keychain or log in to the desktop, then run join again): %w", err)
+	}
+	cl, err := client.New(client.Config{BaseURL: base, Dir: filepath.Join(dir, "keywizard", "queue"), Tokens: tokens, HTTPClient: o.HTTPClient})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadTrackerURL, err)
+	}
+
+	code, err := readInviteCode(in, errOut)
+	if err != nil {
+		return err
+	}
+	me, err := cl.Exchange(ctx, code, deviceName(o.Hostname))
+	if tokens.setErr != nil {
+		// The code is spent and its token is gone with the failed write.
+		return fmt.Errorf("the invite code was accepted but the OS keychain refused the token, so it is lost; unlock the keychain, then ask IT for a new invite code: %w", tokens.setErr)
+	}
+	if err != nil {
+		return explainJoin(base, err)
+	}
+	old, _ := settings["tracker_url"].(string)
+	settings["tracker_url"] = base
+	if err := writeSettings(cfgPath, settings); err != nil {
+		return fmt.Errorf("joined, and the token is in the keychain, but the tracker address could not be saved (run join again with a new invite code once fixed): %w", err)
+	}
+
+	fmt.Fprintf(out, "Joined %s as %s <%s>%s\n", base, me.Name, me.Email, role(ctx, cl, me))
+	if old != "" && old != base {
+		fmt.Fprintf(out, "This computer now reports to %s instead of %s.\n", base, old)
+	}
+	if env := o.Getenv(EnvTracker); env != "" && strings.TrimSuffix(env, "/") != base {
+		fmt.Fprintf(errOut, "Note: %s=%s is set and overrides the saved tracker; unset it to use %s.\n", EnvTracker, env, base)
+	}
+	return nil
+}
+
+// watchedStore remembers whether storing the token failed: client.Exchange
+// wraps that failure without a type of its own, and join must tell it
+// apart from a refused code (the code is spent in that case).
+type watchedStore struct {
+	client.TokenStore
+	setErr error
+}
+
+func (w *watchedStore) SetToken(tok string) error {
+	w.setErr = w.TokenStore.SetToken(tok)
+	return w.setErr
+}
+
+// trackerURL checks and normalises --url. The result is both the saved
+// tracker_url and the keychain account, so it must be canonical: no
+// trailing slash, no path junk.
+func trackerURL(raw string, allowHTTP bool) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("%w (got %q)", ErrBadTrackerURL, raw)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%w (got %q: it must start with https://)", ErrBadTrackerURL, raw)
+	case u.User != nil:
+		// A password in the URL would be saved in config.json in clear.
+		return "", fmt.Errorf("%w (got a user name or password in it: remove it)", ErrBadTrackerURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("%w (got %q: remove everything after ? or #)", ErrBadTrackerURL, raw)
+	case u.Scheme == "http" && !allowHTTP && !loopback(u.Hostname()):
+		return "", fmt.Errorf("%w (got %q: plain http would send the invite code and the token unencrypted; use https://, or --allow-http if IT says so)", ErrBadTrackerURL, raw)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// maxInviteLine bounds what is read from standard input: codes are short
+// (tracker.Exchange allows 128 characters).
+const maxInviteLine = 4 << 10
+
+// readInviteCode reads the first non-empty line of in. On a terminal it
+// asks first, on errOut so that piping stdout stays clean. The code is
+// echoed by the terminal: it works once and is spent seconds later, and
+// hiding it would need golang.org/x/term, not otherwise a dependency.
+func readInviteCode(in io.Reader, errOut io.Writer) (string, error) {
+	if f, ok := in.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(errOut, "Invite code from IT: ")
+		}
+	}
+	r := bufio.NewReader(io.LimitReader(in, maxInviteLine))
+	for {
+		line, err := r.ReadString('\n')
+		if code := strings.TrimSpace(line); code != "" {
+			return code, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return "", ErrNoInviteCode
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the invite code: %w", err)
+		}
+	}
+}
+
+// deviceName is how IT sees this computer in the tracker; the server takes
+// at most 100 printable characters (tracker.Exchange.Validate).
+func deviceName(hostname func() (string, error)) string {
+	h, err := hostname()
+	if err != nil {
+		return ""
+	}
+	h = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, h)
+	if r := []rune(strings.TrimSpace(h)); len(r) > 100 {
+		h = string(r[:100])
+	}
+	return strings.TrimSpace(h)
+}
+
+// explainJoin turns an exchange failure into what to do next. Nothing in
+// it carries the invite code: the client's errors name the URL only.
+func explainJoin(base string, err error) error {
+	var ae *client.APIError
+	switch {
+	case errors.As(err, &ae):
+		switch {
+		case ae.Status == http.StatusUnauthorized, ae.Status == http.StatusBadRequest && ae.Body.Field == "invite_code":
+			return fmt.Errorf("%w (%s answered %d)", ErrInviteRejected, base, ae.Status)
+		case ae.Status == http.StatusTooManyRequests:
+			return ErrTooManyAttempts
+		case ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed:
+			return fmt.Errorf("%w (%s has no tracker API: it answered %d to POST /v1/auth/exchange)", ErrBadTrackerURL, base, ae.Status)
+		case ae.Status >= 500:
+			return fmt.Errorf("the tracker at %s failed (HTTP %d); try again in a few minutes, and ask IT for a new invite code if it then says the code was used: %w", base, ae.Status, err)
+		}
+		return fmt.Errorf("joining %s: %w", base, err)
+	}
+	var ue *url.Error
+	var ne net.Error
+	if errors.As(err, &ue) || errors.As(err, &ne) {
+		return fmt.Errorf("%w (%s: %w)", ErrTrackerUnreachable, base, err)
+	}
+	// Anything else (say a proxy's login page instead of JSON) means the
+	// address does not lead to the tracker.
+	return fmt.Errorf("%w (%s did not answer like a tracker: %w)", ErrBadTrackerURL, base, err)
+}
+
+// role says what the new member can see, from their team view: IT sees
+// everyone, a manager their reports. Failing to read it is no reason to
+// fail the join, so it then says nothing.
+func role(ctx context.Context, cl *client.Client, me tracker.Person) string {
+	v, err := cl.Team(ctx, "")
+	switch {
+	case err != nil:
+		return ""
+	case me.Admin:
+		return fmt.Sprintf(" (IT administrator: sees all %d people)", v.Summary.People)
+	case v.Summary.People > 0:
+		return fmt.Sprintf(" (manager of %d)", v.Summary.People)
+	}
+	return ""
+}
+
+// readSettings reads the keywizard settings as loose JSON, so that fields
+// this command does not know (added by later versions) survive a join.
+func readSettings(path string) (map[string]any, error) {
+	m := map[string]any{}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return m, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading keywizard settings: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("keywizard settings %s are not valid JSON; fix or delete the file, then run join again: %w", path, err)
+	}
+	if m == nil { // the file said null
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// writeSettings replaces the settings file atomically (a temporary file in
+// the same directory, synced, then renamed over it), so a crash leaves the
+// old settings or the new ones, never half a file.
+func writeSettings(path string, m map[string]any) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".config-*.json")
+	if err != nil {
+		return fmt.Errorf("saving keywizard settings: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename there is nothing to remove
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("saving keywizard settings: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("saving keywizard settings: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("saving keywizard settings: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("saving keywizard settings: %w", err)
+	}
+	return nil
+}
