@@ -51,7 +51,7 @@ func runGUI(simulate bool) error {
 	var br steps.Browser = systemBrowser{}
 	var wiz *steps.Wizard
 	if simulate {
-		s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys)
+		s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
 		if err != nil {
 			return fmt.Errorf("starting the simulated keys: %w", err)
 		}

@@ -9,28 +9,27 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/keywizard/keywizard/device/sim/vpcdlock"
 )
 
 // LockFile is the lock every process using vpcd slots takes (flock).
-const LockFile = "/tmp/keywizard-vpcd.lock"
+const LockFile = vpcdlock.LockFile
 
 // LockVPCD takes the machine-wide vpcd lock for the rest of the test (both
-// slots), waiting for other test processes to finish with it. It also checks
-// that pcscd is up with vpcd listening.
+// slots), waiting for other test processes, benchmarks or a running
+// `keywizard --simulate` to finish with it. It also checks that pcscd is up
+// with vpcd listening, and that both readers are empty before and after.
 func LockVPCD(tb testing.TB) {
 	tb.Helper()
 	RequirePCSCD(tb)
-	f, err := os.OpenFile(LockFile, os.O_CREATE|os.O_RDWR, 0o666)
+	unlock, err := vpcdlock.Lock(context.Background())
 	if err != nil {
-		tb.Fatalf("opening vpcd lock: %v", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
 		tb.Fatalf("locking vpcd: %v", err)
 	}
 	WaitReadersEmpty(tb)
@@ -38,8 +37,7 @@ func LockVPCD(tb testing.TB) {
 		// Cleanups run last-in first-out, so the test's simulated keys
 		// are detached by now; hand over only once pcscd has seen them go.
 		WaitReadersEmpty(tb)
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		unlock()
 	})
 }
 

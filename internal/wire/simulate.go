@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/hub"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/device/sim/simfido"
+	"github.com/keywizard/keywizard/device/sim/vpcdlock"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 )
@@ -39,15 +41,27 @@ type Simulation struct {
 	Provider    *simfido.Provider
 	Hub         *hub.Hub
 	attachments []*sim.Attachment
+	unlock      func()
 }
 
 // StartSimulation creates the keys and attaches them to vpcd, waiting until
-// pcscd sees them.
-func StartSimulation(ctx context.Context, specs []SimSpec) (*Simulation, error) {
+// pcscd sees them. With lock set it first takes the machine-wide vpcd lock
+// (device/sim/vpcdlock) and holds it until Close; callers that already hold
+// it (tests, through internal/testenv) pass false.
+func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation, error) {
 	if len(specs) > 2 {
 		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
 	}
 	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: simfido.NewProvider()}
+	if lock {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		unlock, err := vpcdlock.Lock(lctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		s.unlock = unlock
+	}
 	for i, sp := range specs {
 		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
 		if err != nil {
@@ -81,6 +95,10 @@ func (s *Simulation) Close() {
 		a.Detach()
 	}
 	s.attachments = nil
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
 }
 
 // Browser stands in for the person at each service's website: opening a

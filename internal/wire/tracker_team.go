@@ -1,0 +1,97 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/client"
+)
+
+// ErrNoTracker: no onboarding tracker is configured on this computer.
+var ErrNoTracker = errors.New("no onboarding tracker configured; run \"keywizard tracker join --url <tracker>\" with the invite code from IT")
+
+// TrackerClient returns a client for the tracker in the keywizard settings
+// (config.json under configDir, or KEYWIZARD_TRACKER), with the token in
+// the OS keychain under the names Reporter and `keywizard tracker join`
+// use (service "keywizard", account the tracker URL). It returns
+// ErrNoTracker when none is configured. The client shares Reporter's queue
+// directory but only reads (Me, Team): it never sends queued reports.
+func TrackerClient(configDir, version string) (*client.Client, error) {
+	c, err := LoadConfig(configDir)
+	if err != nil {
+		return nil, err
+	}
+	if c.TrackerURL == "" {
+		return nil, ErrNoTracker
+	}
+	cl, err := client.New(client.Config{
+		BaseURL:    c.TrackerURL,
+		Dir:        filepath.Join(configDir, "keywizard", "queue"),
+		Tokens:     client.KeyringStore{Service: "keywizard", User: c.TrackerURL},
+		AppVersion: version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting up the tracker client: %w", err)
+	}
+	return cl, nil
+}
+
+// TeamSource is the app's team view's Source (ui/team.Source) over the
+// tracker client: GET /v1/team, the view-model the dashboard renders.
+type TeamSource struct {
+	Client *client.Client
+	// ManagerID is whose reporting tree to show; empty asks for the
+	// caller's default, which for IT administrators is everyone
+	// (tracker/server teamView).
+	ManagerID string
+}
+
+// Team fetches the team view.
+func (s *TeamSource) Team(ctx context.Context) (tracker.TeamView, error) {
+	v, err := s.Client.Team(ctx, s.ManagerID)
+	if err != nil {
+		return v, fmt.Errorf("reading the team from the tracker: %w", err)
+	}
+	return v, nil
+}
+
+// NewTeamSource asks the tracker who this computer's person is and
+// whether they have a team to see. It returns a source when they are IT
+// (who see everyone) or manage anyone, directly or not; nil, with the
+// person, when they manage nobody, so the app shows no team view to a new
+// hire. Errors are the client's: client.ErrNoToken (not joined yet),
+// client.ErrUnauthorized, *client.APIError, or a network error.
+func NewTeamSource(ctx context.Context, cl *client.Client) (*TeamSource, tracker.Person, error) {
+	me, err := cl.Me(ctx)
+	if err != nil {
+		return nil, me, fmt.Errorf("asking the tracker who you are: %w", err)
+	}
+	if me.Admin {
+		return &TeamSource{Client: cl}, me, nil
+	}
+	// The person record says nothing about reports; their team view does.
+	src := &TeamSource{Client: cl, ManagerID: me.ID}
+	v, err := src.Team(ctx)
+	if err != nil {
+		return nil, me, err
+	}
+	if len(v.Rows) == 0 {
+		return nil, me, nil
+	}
+	return src, me, nil
+}
+
+// TrackerTeam is TrackerClient then NewTeamSource: the team view's source
+// for the person this computer joined the tracker as, or nil when they
+// have no team to see. It makes two requests; call it off Fyne's
+// goroutine.
+func TrackerTeam(ctx context.Context, configDir, version string) (*TeamSource, tracker.Person, error) {
+	cl, err := TrackerClient(configDir, version)
+	if err != nil {
+		return nil, tracker.Person{}, err
+	}
+	return NewTeamSource(ctx, cl)
+}
