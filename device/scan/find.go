@@ -74,10 +74,10 @@ func (s *Scanner) OpenCard(ctx context.Context, serial uint32) (device.Card, str
 	var errs []error
 	var kept []*probe
 	for _, p := range probes {
-		switch {
-		case p.err != nil:
+		if p.err != nil {
 			errs = append(errs, p.err)
-		case p.ok:
+		}
+		if p.ok {
 			keys = append(keys, p.key)
 			if p.card != nil {
 				kept = append(kept, p)

@@ -160,7 +160,6 @@ func (s *Scanner) Scan(ctx context.Context) (Result, error) {
 		p.close()
 		if p.err != nil {
 			errs = append(errs, p.err)
-			continue
 		}
 		if p.ok {
 			keys = append(keys, p.key)
@@ -280,6 +279,8 @@ func (s *Scanner) probeReader(ctx context.Context, p *probe) {
 		case errors.Is(err, device.ErrNotFound):
 			// No PIV application (disabled): nothing to report.
 		default:
+			// The key is still listed (its management info is good);
+			// the error says what is missing.
 			p.err = fmt.Errorf("reader %q: serial %d: reading PIV state: %w", p.reader, key.Serial, err)
 		}
 	}

@@ -507,3 +507,50 @@ func (c *truncateCard) Transmit(ctx context.Context, cmd []byte) ([]byte, error)
 	}
 	return resp, err
 }
+
+type failingProvider struct{ err error }
+
+func (p failingProvider) Locations(ctx context.Context) ([]fido.Location, error) { return nil, p.err }
+func (p failingProvider) Open(ctx context.Context, path string) (fido.Authenticator, error) {
+	return nil, p.err
+}
+
+func TestKeysFIDOFailureKeepsKeys(t *testing.T) {
+	f := newFakePCSC()
+	f.insertKey("R", newKey(t, 1, "5c-nano", fw571))
+	res, err := (&Scanner{PCSC: f, FIDO: failingProvider{device.ErrUnsupported}}).Scan(context.Background())
+	if !errors.Is(err, device.ErrUnsupported) {
+		t.Errorf("error %v does not report the FIDO failure", err)
+	}
+	if len(res.Keys) != 1 || res.Keys[0].FIDOMatch != device.MatchNone {
+		t.Errorf("keys %+v", res.Keys)
+	}
+}
+
+func TestKeysPIVErrors(t *testing.T) {
+	f := newFakePCSC()
+	f.insertKey("R", newKey(t, 1, "5c-nano", fw571))
+	for _, tc := range []struct {
+		name    string
+		err     error
+		wantErr bool
+	}{
+		{"no PIV application", device.ErrNotFound, false},
+		{"pulled out", device.ErrRemoved, false},
+		{"broken", device.ErrInvalidResponse, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Scanner{PCSC: f, WithPIV: true, ReadPIV: func(context.Context, device.Card) (*device.PIVState, error) { return nil, tc.err }}
+			keys, err := s.Keys(context.Background())
+			if (err != nil) != tc.wantErr || tc.wantErr && !errors.Is(err, tc.err) {
+				t.Errorf("err = %v", err)
+			}
+			switch {
+			case tc.err == device.ErrRemoved && len(keys) != 0:
+				t.Errorf("a key pulled out during the PIV read is still listed: %+v", keys)
+			case tc.err != device.ErrRemoved && (len(keys) != 1 || keys[0].PIV != nil):
+				t.Errorf("keys %+v: the key must be listed without PIV state", keys)
+			}
+		})
+	}
+}
