@@ -1,0 +1,352 @@
+// Command benchreport writes the generated sections of BENCHMARKS.md from
+// the raw results scripts/bench.sh leaves in a directory:
+//
+//	machine.md               the machine description (section "machine")
+//	keys-one.json            hyperfine, one simulated key   (section "keys")
+//	keys-two.json            hyperfine, two simulated keys  (section "keys")
+//	scan-keys.txt            go test -bench 'Keys|MinimalClient' ./device/scan
+//	scan-arrival.txt         go test -bench 'Arrival' ./device/scan  (section "arrival")
+//	scan-idle.txt            go test -bench 'WatchIdle' ./device/scan
+//	gui.md                   scripts/guibench.sh's table (section "gui")
+//	tracker-server.txt       go test -bench 'Ingest|Dashboard' ./tracker/server (section "tracker")
+//	tracker-store.txt        go test -bench SubmitReport ./tracker/store
+//
+// A part that could not be measured has NAME.failed instead (the reason,
+// written by bench.sh) and its section says so. Every target is checked and
+// printed as PASS or MISS; benchreport exits 3 when any is missed, so
+// `make bench` shows it, after writing the document.
+//
+//	benchreport -dir RESULTS -doc BENCHMARKS.md
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/keywizard/keywizard/internal/benchtools"
+)
+
+// The hyperfine command names (-n) scripts/bench.sh uses.
+const (
+	nameKeywizard = "keywizard keys --json"
+	nameYkman     = "ykman info"
+	nameYkmanTwo  = "ykman info, both readers in turn"
+	nameFloor     = "pcscfloor"
+)
+
+func main() {
+	dir := flag.String("dir", "", "directory holding the raw results of scripts/bench.sh")
+	doc := flag.String("doc", "BENCHMARKS.md", "document to update")
+	flag.Parse()
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "benchreport: -dir is required")
+		os.Exit(2)
+	}
+	missed, err := run(os.DirFS(*dir), *doc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	if missed > 0 {
+		fmt.Fprintf(os.Stderr, "benchreport: %d target(s) missed; see %s\n", missed, *doc)
+		os.Exit(3)
+	}
+}
+
+// run renders every section from results and splices them into the file
+// at doc. It returns how many targets were missed.
+func run(results fs.FS, doc string) (int, error) {
+	b, err := os.ReadFile(doc)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	r := &report{fs: results}
+	sections := []struct {
+		name   string
+		render func() string
+	}{
+		{"machine", r.machine},
+		{"keys", r.keys},
+		{"arrival", r.arrival},
+		{"gui", r.gui},
+		{"tracker", r.tracker},
+	}
+	for _, s := range sections {
+		if b, err = benchtools.Splice(b, s.name, []byte(s.render())); err != nil {
+			return 0, fmt.Errorf("updating %s: %w", doc, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Clean(doc), b, 0o644); err != nil {
+		return 0, err
+	}
+	return r.missed, nil
+}
+
+// report renders sections from the results directory, counting misses.
+type report struct {
+	fs     fs.FS
+	missed int
+}
+
+// notMeasured explains why a part has no numbers: the reason bench.sh
+// wrote, else why its results could not be used (cause), else that they
+// are missing.
+func (r *report) notMeasured(name string, cause ...error) string {
+	why, err := fs.ReadFile(r.fs, name+".failed")
+	if err != nil {
+		why = []byte("its results are missing (" + name + ")")
+		if len(cause) > 0 && cause[0] != nil && !errors.Is(cause[0], fs.ErrNotExist) {
+			why = []byte("its results are unusable: " + cause[0].Error())
+		}
+	}
+	return "**Not measured in this run:** " + strings.TrimSpace(string(why)) + "\n"
+}
+
+func (r *report) machine() string {
+	b, err := fs.ReadFile(r.fs, "machine.md")
+	if err != nil {
+		return r.notMeasured("machine")
+	}
+	return string(b)
+}
+
+func (r *report) gui() string {
+	b, err := fs.ReadFile(r.fs, "gui.md")
+	if err != nil {
+		return r.notMeasured("gui")
+	}
+	return strings.TrimSpace(string(b)) + "\n"
+}
+
+// checks renders targets as a table and counts misses.
+func (r *report) checks(cs []benchtools.Check) string {
+	var sb strings.Builder
+	sb.WriteString("| target | measured | limit | result |\n|---|---|---|---|\n")
+	for _, c := range cs {
+		if !c.Pass() {
+			r.missed++
+		}
+		fmt.Fprintf(&sb, "| %s | %s %s | %s | %s |\n", c.What, num(c.Got), c.Unit, c.Rule, c.Verdict())
+	}
+	return sb.String()
+}
+
+// num formats a measurement: one decimal, two below 10.
+func num(v float64) string {
+	if v < 10 && v > -10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func ms(seconds float64) float64 { return seconds * 1000 }
+
+func (r *report) hyperfine(name string) ([]benchtools.Command, error) {
+	b, err := fs.ReadFile(r.fs, name)
+	if err != nil {
+		return nil, err
+	}
+	return benchtools.ParseHyperfine(b)
+}
+
+func (r *report) goBench(name string) ([]benchtools.Result, error) {
+	f, err := r.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs, err := benchtools.ParseGoBench(f)
+	if err == nil && len(rs) == 0 {
+		err = fmt.Errorf("%s holds no benchmark results", name)
+	}
+	return rs, err
+}
+
+func commandTable(cs []benchtools.Command, names ...string) (string, map[string]benchtools.Command, error) {
+	var sb strings.Builder
+	sb.WriteString("| command | wall median, ms | wall mean ± σ, ms | CPU user + sys, mean ms | runs |\n|---|---|---|---|---|\n")
+	got := map[string]benchtools.Command{}
+	for _, n := range names {
+		c, ok := benchtools.FindCommand(cs, n)
+		if !ok {
+			return "", nil, fmt.Errorf("hyperfine results lack %q", n)
+		}
+		got[n] = c
+		fmt.Fprintf(&sb, "| %s | %s | %s ± %s | %s (%s + %s) | %d |\n", n, num(ms(c.Median)), num(ms(c.Mean)), num(ms(c.Stddev)),
+			num(ms(c.CPU())), num(ms(c.User)), num(ms(c.System)), c.Runs)
+	}
+	return sb.String(), got, nil
+}
+
+func (r *report) keys() string {
+	var sb strings.Builder
+	one, err1 := r.hyperfine("keys-one.json")
+	two, err2 := r.hyperfine("keys-two.json")
+	switch {
+	case err1 != nil:
+		sb.WriteString(r.notMeasured("keys-one", err1))
+	case err2 != nil:
+		sb.WriteString(r.notMeasured("keys-two", err2))
+	}
+	if err1 == nil && err2 == nil {
+		t1, c1, err := commandTable(one, nameKeywizard, nameYkman, nameFloor)
+		if err != nil {
+			return sb.String() + "**Not usable:** " + err.Error() + "\n"
+		}
+		t2, c2, err := commandTable(two, nameKeywizard, nameFloor, nameYkmanTwo)
+		if err != nil {
+			return sb.String() + "**Not usable:** " + err.Error() + "\n"
+		}
+		sb.WriteString("One simulated key (`keywizard sim --model 5c-nano --slot 0`; the other vpcd reader empty):\n\n")
+		sb.WriteString(t1)
+		sb.WriteString("\nTwo simulated keys (a 5C Nano in slot 0 and a 5C NFC in slot 1):\n\n")
+		sb.WriteString(t2)
+		kw1, yk1, fl1 := c1[nameKeywizard], c1[nameYkman], c1[nameFloor]
+		kw2, fl2 := c2[nameKeywizard], c2[nameFloor]
+		sb.WriteString("\nTargets (wall times are medians, CPU times means):\n\n")
+		sb.WriteString(r.checks([]benchtools.Check{
+			{What: "CPU, one key: keywizard ≤ 0.1 × ykman", Got: ms(kw1.CPU()), Unit: "ms",
+				Limit: 0.1 * ms(yk1.CPU()), Rule: fmt.Sprintf("0.1 × %s = %s ms", num(ms(yk1.CPU())), num(0.1*ms(yk1.CPU())))},
+			{What: "wall, one key: keywizard ≤ ykman", Got: ms(kw1.Median), Unit: "ms",
+				Limit: ms(yk1.Median), Rule: num(ms(yk1.Median)) + " ms"},
+			{What: "wall, two keys ≤ 1.3 × one key (keywizard)", Got: ms(kw2.Median), Unit: "ms",
+				Limit: 1.3 * ms(kw1.Median), Rule: fmt.Sprintf("1.3 × %s = %s ms", num(ms(kw1.Median)), num(1.3*ms(kw1.Median)))},
+			{What: "wall, one key: keywizard ≤ 1.25 × floor", Got: ms(kw1.Median), Unit: "ms",
+				Limit: 1.25 * ms(fl1.Median), Rule: fmt.Sprintf("1.25 × %s = %s ms", num(ms(fl1.Median)), num(1.25*ms(fl1.Median)))},
+			{What: "wall, two keys: keywizard ≤ 1.25 × floor", Got: ms(kw2.Median), Unit: "ms",
+				Limit: 1.25 * ms(fl2.Median), Rule: fmt.Sprintf("1.25 × %s = %s ms", num(ms(fl2.Median)), num(1.25*ms(fl2.Median)))},
+		}))
+		fmt.Fprintf(&sb, "\nRatios: keywizard/ykman CPU %.3f, wall %.2f; two/one keys %.2f; keywizard/floor %.2f (one key), %.2f (two keys).\n",
+			kw1.CPU()/yk1.CPU(), kw1.Median/yk1.Median, kw2.Median/kw1.Median, kw1.Median/fl1.Median, kw2.Median/fl2.Median)
+	}
+
+	sb.WriteString("\nIn process (`device/scan` benchmarks: `Scanner.Keys` against the same floor as a function, no process start; " +
+		"CPU is the test process's, simulator included):\n\n")
+	rs, err := r.goBench("scan-keys.txt")
+	if err != nil {
+		sb.WriteString(r.notMeasured("scan-keys", err))
+		return sb.String()
+	}
+	sb.WriteString(benchTable(rs, []string{"ms/op", "cpu-ms/op"}, "BenchmarkKeysOne", "BenchmarkKeysTwo", "BenchmarkMinimalClient/one", "BenchmarkMinimalClient/two"))
+	k1, ok1 := benchtools.Summarize(rs, "BenchmarkKeysOne", "ms/op")
+	k2, ok2 := benchtools.Summarize(rs, "BenchmarkKeysTwo", "ms/op")
+	m1, ok3 := benchtools.Summarize(rs, "BenchmarkMinimalClient/one", "ms/op")
+	if ok1 && ok2 && ok3 {
+		sb.WriteString("\n")
+		sb.WriteString(r.checks([]benchtools.Check{
+			{What: "Keys, two keys ≤ 1.3 × one key", Got: k2.Median, Unit: "ms", Limit: 1.3 * k1.Median,
+				Rule: fmt.Sprintf("1.3 × %s = %s ms", num(k1.Median), num(1.3*k1.Median))},
+			{What: "Keys, one key ≤ 1.25 × MinimalClient/one", Got: k1.Median, Unit: "ms", Limit: 1.25 * m1.Median,
+				Rule: fmt.Sprintf("1.25 × %s = %s ms", num(m1.Median), num(1.25*m1.Median))},
+		}))
+	}
+	return sb.String()
+}
+
+// benchTable shows each named benchmark's units as median (min–max, n).
+func benchTable(rs []benchtools.Result, units []string, names ...string) string {
+	var sb strings.Builder
+	sb.WriteString("| benchmark |")
+	for _, u := range units {
+		fmt.Fprintf(&sb, " %s, median (min–max) |", u)
+	}
+	sb.WriteString(" runs |\n|---|")
+	for range units {
+		sb.WriteString("---|")
+	}
+	sb.WriteString("---|\n")
+	for _, n := range names {
+		fmt.Fprintf(&sb, "| %s |", strings.TrimPrefix(n, "Benchmark"))
+		count := 0
+		for _, u := range units {
+			s, ok := benchtools.Summarize(rs, n, u)
+			if !ok {
+				sb.WriteString(" – |")
+				continue
+			}
+			count = s.Count
+			fmt.Fprintf(&sb, " %s (%s–%s) |", num(s.Median), num(s.Min), num(s.Max))
+		}
+		fmt.Fprintf(&sb, " %d |\n", count)
+	}
+	return sb.String()
+}
+
+func (r *report) arrival() string {
+	var sb strings.Builder
+	rs, err := r.goBench("scan-arrival.txt")
+	if err != nil {
+		sb.WriteString(r.notMeasured("scan-arrival", err))
+	} else {
+		sb.WriteString(benchTable(rs, []string{"ms/op", "cpu-ms/op"}, "BenchmarkArrivalToEvent", "BenchmarkArrivalMinimalWaiter"))
+		w, ok1 := benchtools.Summarize(rs, "BenchmarkArrivalToEvent", "ms/op")
+		f, ok2 := benchtools.Summarize(rs, "BenchmarkArrivalMinimalWaiter", "ms/op")
+		if ok1 && ok2 {
+			sb.WriteString("\n")
+			sb.WriteString(r.checks([]benchtools.Check{
+				{What: "arrival: watcher − floor ≤ 50 ms", Got: w.Median - f.Median, Unit: "ms", Limit: 50,
+					Rule: fmt.Sprintf("50 ms (watcher %s − floor %s)", num(w.Median), num(f.Median))},
+			}))
+		}
+	}
+	sb.WriteString("\nIdle (CPU of the test process per second of idling with one simulated key attached; the baseline is the simulator " +
+		"answering vpcd's presence polls, \"watching\" adds a running watcher):\n\n")
+	rs, err = r.goBench("scan-idle.txt")
+	if err != nil {
+		sb.WriteString(r.notMeasured("scan-idle", err))
+		return sb.String()
+	}
+	sb.WriteString(benchTable(rs, []string{"cpu-ms/idle-s"}, "BenchmarkWatchIdle/baseline", "BenchmarkWatchIdle/watching"))
+	base, ok1 := benchtools.Summarize(rs, "BenchmarkWatchIdle/baseline", "cpu-ms/idle-s")
+	watch, ok2 := benchtools.Summarize(rs, "BenchmarkWatchIdle/watching", "cpu-ms/idle-s")
+	if ok1 && ok2 {
+		sb.WriteString("\n")
+		sb.WriteString(r.checks([]benchtools.Check{
+			{What: "idle: watching − baseline (no CPU while nothing changes)", Got: watch.Median - base.Median, Unit: "ms per idle s",
+				Limit: idleNoise, Rule: fmt.Sprintf("%s ms/s (noise allowance)", num(idleNoise))},
+		}))
+	}
+	return sb.String()
+}
+
+// idleNoise is what "no CPU while idle" may measure: 0.5 ms of CPU per
+// second of idling (0.05 % of a core). getrusage is exact to the
+// microsecond, but the test process is not otherwise silent (the Go
+// runtime's sysmon and the simulator answering vpcd), so two medians of the
+// same idle process differ by a little; a watcher that polled would show as
+// a steady cost per wake-up instead.
+const idleNoise = 0.5
+
+func (r *report) tracker() string {
+	var sb strings.Builder
+	for _, part := range []struct{ file, title string }{
+		{"tracker-server.txt", "`go test -run '^$' -bench 'Ingest|Dashboard' -benchtime 3s ./tracker/server`"},
+		{"tracker-store.txt", "`go test -run '^$' -bench SubmitReport -benchtime 2s ./tracker/store`"},
+	} {
+		fmt.Fprintf(&sb, "%s:\n\n", part.title)
+		rs, err := r.goBench(part.file)
+		if err != nil {
+			sb.WriteString(r.notMeasured(strings.TrimSuffix(part.file, ".txt"), err))
+			sb.WriteString("\n")
+			continue
+		}
+		sb.WriteString("| benchmark | results |\n|---|---|\n")
+		for _, res := range rs {
+			var ms []string
+			for _, m := range res.Metrics {
+				if m.Unit == "ns/op" && len(res.Metrics) > 1 {
+					continue // the custom metrics say it better
+				}
+				ms = append(ms, num(m.Value)+" "+m.Unit)
+			}
+			fmt.Fprintf(&sb, "| %s | %s |\n", strings.TrimPrefix(res.Name, "Benchmark"), strings.Join(ms, ", "))
+		}
+		sb.WriteString("\n")
+	}
+	return sb.String()
+}

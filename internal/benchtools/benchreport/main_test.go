@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func hf(cmds ...string) []byte { return []byte(`{"results": [` + strings.Join(cmds, ",") + `]}`) }
+
+func cmd(name string, median, user float64) string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return strings.NewReplacer("NAME", name, "MED", f(median), "USER", f(user)).Replace(
+		`{"command": "NAME", "mean": MED, "stddev": 0.001, "median": MED, "user": USER, "system": 0.001,` +
+			` "min": MED, "max": MED, "times": [MED, MED], "exit_codes": [0, 0]}`)
+}
+
+const scanKeys = `BenchmarkKeysOne-2 20 1 ns/op 100.0 ms/op 3.0 cpu-ms/op
+BenchmarkKeysTwo-2 20 1 ns/op 120.0 ms/op 5.0 cpu-ms/op
+BenchmarkMinimalClient/one-2 20 1 ns/op 90.0 ms/op 1.0 cpu-ms/op
+BenchmarkMinimalClient/two-2 20 1 ns/op 110.0 ms/op 2.0 cpu-ms/op
+`
+
+const scanArrival = `BenchmarkArrivalToEvent-2 20 1 ns/op 420.0 ms/op 1.0 cpu-ms/op
+BenchmarkArrivalMinimalWaiter-2 20 1 ns/op 400.0 ms/op 0.5 cpu-ms/op
+`
+
+// TestRun renders a full set of results into a document with hand-written
+// text and checks the verdicts: one wall target is made to miss.
+func TestRun(t *testing.T) {
+	results := fstest.MapFS{
+		"machine.md": {Data: []byte("- CPU: test\n")},
+		// keywizard: 0.2 s wall, 0.011 s CPU; ykman 0.5 s, 0.116 s CPU;
+		// floor 0.15 s, so keywizard is 1.33x the floor: a miss.
+		"keys-one.json":    {Data: hf(cmd(nameKeywizard, 0.2, 0.01), cmd(nameYkman, 0.5, 0.115), cmd(nameFloor, 0.15, 0.001))},
+		"keys-two.json":    {Data: hf(cmd(nameKeywizard, 0.22, 0.015), cmd(nameFloor, 0.2, 0.002), cmd(nameYkmanTwo, 1.0, 0.23))},
+		"scan-keys.txt":    {Data: []byte(scanKeys)},
+		"scan-arrival.txt": {Data: []byte(scanArrival)},
+		"scan-idle.txt": {Data: []byte("BenchmarkWatchIdle/baseline-2 10 1 ns/op 0.40 cpu-ms/idle-s\n" +
+			"BenchmarkWatchIdle/watching-2 10 1 ns/op 0.45 cpu-ms/idle-s\n")},
+		"gui.failed":           {Data: []byte("scripts/guibench.sh exited with status 1\n")},
+		"tracker-server.txt":   {Data: []byte("BenchmarkIngest/sqlite-2 1000 300000 ns/op 3300 reports/s\n")},
+		"tracker-store.failed": {Data: []byte("KEYWIZARD_TEST_POSTGRES not set")},
+	}
+	doc := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	hand := "# Benchmarks\n\nHand-written intro.\n\n<!-- bench:keys -->\nstale\n<!-- /bench:keys -->\n\nHand-written after keys.\n"
+	if err := os.WriteFile(doc, []byte(hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missed, err := run(results, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missed != 1 {
+		t.Errorf("missed = %d, want 1 (one key vs floor)", missed)
+	}
+	b, _ := os.ReadFile(doc)
+	out := string(b)
+	for _, want := range []string{
+		"Hand-written intro.", "Hand-written after keys.",
+		"| CPU, one key: keywizard ≤ 0.1 × ykman | 11.0 ms | 0.1 × 116.0 = 11.6 ms | PASS |",
+		"| wall, one key: keywizard ≤ ykman | 200.0 ms | 500.0 ms | PASS |",
+		"| wall, two keys ≤ 1.3 × one key (keywizard) | 220.0 ms | 1.3 × 200.0 = 260.0 ms | PASS |",
+		"| wall, one key: keywizard ≤ 1.25 × floor | 200.0 ms | 1.25 × 150.0 = 187.5 ms | **MISS** |",
+		"| wall, two keys: keywizard ≤ 1.25 × floor | 220.0 ms | 1.25 × 200.0 = 250.0 ms | PASS |",
+		"| Keys, two keys ≤ 1.3 × one key | 120.0 ms | 1.3 × 100.0 = 130.0 ms | PASS |",
+		"| arrival: watcher − floor ≤ 50 ms | 20.0 ms |",
+		"| idle: watching − baseline (no CPU while nothing changes) | 0.05 ms per idle s |",
+		"**Not measured in this run:** scripts/guibench.sh exited with status 1",
+		"| Ingest/sqlite | 3300.0 reports/s |",
+		"**Not measured in this run:** KEYWIZARD_TEST_POSTGRES not set",
+		"- CPU: test",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("document lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "stale") {
+		t.Error("the old keys section survived")
+	}
+
+	// A second run over the same results changes nothing.
+	if _, err := run(results, doc); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(doc); string(again) != out {
+		t.Error("re-running changed the document")
+	}
+}
+
+// TestRunFailedCommand: a command that failed in hyperfine is not timed.
+func TestRunFailedCommand(t *testing.T) {
+	bad := strings.Replace(cmd(nameKeywizard, 0.2, 0.01), `"exit_codes": [0, 0]`, `"exit_codes": [0, 1]`, 1)
+	results := fstest.MapFS{
+		"keys-one.json": {Data: hf(bad, cmd(nameYkman, 0.5, 0.115), cmd(nameFloor, 0.15, 0.001))},
+	}
+	doc := filepath.Join(t.TempDir(), "B.md")
+	if _, err := run(results, doc); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(doc)
+	if !strings.Contains(string(b), "**Not measured in this run:** its results are unusable: \"keywizard keys --json\" exited with status 1") {
+		t.Errorf("a failed command's timings were used:\n%s", b)
+	}
+}
