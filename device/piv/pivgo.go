@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -324,10 +325,27 @@ func (p *Provisioner) ensureSlot(yk *pivgo.YubiKey, mgmKey []byte, pin string, s
 
 // existingKey returns the public key of a usable key already in slot: ECC
 // P-256, generated on the key, PIN once, touch never. nil means generate.
-// Below firmware 5.3 there is no metadata, so nothing counts as usable.
+// Firmware 5.3+ says so in the slot's metadata; older firmware (4.3+) in
+// the key's attestation certificate (only generated keys can be attested,
+// yubikey-protocol.md §4.10).
 func existingKey(yk *pivgo.YubiKey, slot pivgo.Slot) (crypto.PublicKey, error) {
 	v := yk.Version()
 	if v.Major < 5 || (v.Major == 5 && v.Minor < 3) {
+		att, err := yk.Attest(slot)
+		if err != nil {
+			m := mapErr(err, "")
+			if errors.Is(m, device.ErrNotFound) || errors.Is(m, device.ErrUnsupported) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("attesting the slot's key: %w", m)
+		}
+		pin, touch, ok := attestedPolicy(att)
+		if !ok || pin != pinPolicyOnce || touch != touchPolicyNever {
+			return nil, nil
+		}
+		if pub, ok := att.PublicKey.(*ecdsa.PublicKey); ok && pub.Curve == elliptic.P256() {
+			return pub, nil
+		}
 		return nil, nil
 	}
 	ki, err := yk.KeyInfo(slot)
@@ -344,6 +362,23 @@ func existingKey(yk *pivgo.YubiKey, slot pivgo.Slot) (crypto.PublicKey, error) {
 		return nil, nil
 	}
 	return ki.PublicKey, nil
+}
+
+// PIN and touch policy bytes (yubikey-protocol.md §4.3).
+const (
+	pinPolicyOnce    = 0x02
+	touchPolicyNever = 0x01
+)
+
+// attestedPolicy reads Yubico's policy extension 1.3.6.1.4.1.41482.3.8
+// (PIN policy, touch policy) from an attestation certificate.
+func attestedPolicy(c *x509.Certificate) (pin, touch byte, ok bool) {
+	for _, e := range c.Extensions {
+		if e.Id.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 41482, 3, 8}) && len(e.Value) == 2 {
+			return e.Value[0], e.Value[1], true
+		}
+	}
+	return 0, 0, false
 }
 
 func samePublicKey(a, b crypto.PublicKey) bool {
@@ -521,22 +556,45 @@ func (p *Provisioner) now() time.Time {
 	return time.Now()
 }
 
-// openSession is a [SessionOpener] over OpenCard.
+// openSession is a [SessionOpener] over OpenCard. pcscd can answer "no
+// card" for a moment right after a card was inserted or another program
+// (piv-go) let go of it (observed through vpcd), so a removal is believed
+// only after a few tries over about a second.
 func (p *Provisioner) openSession(ctx context.Context) (*Session, func(), error) {
 	if p.OpenCard == nil {
 		return nil, nil, fmt.Errorf("no card opener configured: %w", device.ErrInvalidArgument)
 	}
-	card, err := p.OpenCard(ctx, p.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
+	var err error
+	for try := 0; try < 4; try++ {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+		var card device.Card
+		card, err = p.OpenCard(ctx, p.Reader)
+		if err != nil {
+			err = fmt.Errorf("connecting to the key in %q: %w", p.Reader, err)
+			if errors.Is(err, device.ErrRemoved) {
+				continue
+			}
+			return nil, nil, err
+		}
+		var s *Session
+		s, err = NewSession(ctx, card)
+		if err != nil {
+			card.Close()
+			if errors.Is(err, device.ErrRemoved) {
+				continue
+			}
+			return nil, nil, err
+		}
+		s.Rand = p.Rand
+		return s, func() { card.Close() }, nil
 	}
-	s, err := NewSession(ctx, card)
-	if err != nil {
-		card.Close()
-		return nil, nil, err
-	}
-	s.Rand = p.Rand
-	return s, func() { card.Close() }, nil
+	return nil, nil, err
 }
 
 // identify reads the serial number and model of the key in the reader

@@ -30,12 +30,11 @@ const (
 	testPUK = "86421357"
 )
 
-// attached takes the vpcd lock, inserts a fresh simulated key in vpcd
-// slot 0 and returns it with a Provisioner for its reader.
-func attached(t *testing.T, ctx context.Context, serial uint32, model string) (*sim.Key, *sim.Attachment, *Provisioner) {
+// attached inserts a fresh simulated key in vpcd slot 0 and returns it
+// with a Provisioner for its reader. The caller holds the vpcd lock.
+func attached(t *testing.T, ctx context.Context, cfg sim.Config) (*sim.Key, *sim.Attachment, *Provisioner) {
 	t.Helper()
-	testenv.LockVPCD(t)
-	k, err := sim.New(sim.Config{Serial: serial, Model: model})
+	k, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +50,7 @@ func attached(t *testing.T, ctx context.Context, serial uint32, model string) (*
 			return pc.Connect(ctx, reader, false)
 		},
 	}
+	waitUsable(t, ctx, p)
 	return k, a, p
 }
 
@@ -129,12 +129,19 @@ func ykman(t *testing.T, args ...string) string {
 
 // checkYkman asserts what ykman 4.0.9 piv info prints for a provisioned key
 // (wording from ykman/piv.py get_piv_info).
-func checkYkman(t *testing.T, serial uint32) {
+func checkYkman(t *testing.T, k *sim.Key) {
 	t.Helper()
+	serial := k.Serial()
+	// Below 5.3 ykman has no metadata: it counts tries with an empty
+	// VERIFY and prints no total, and assumes TDES.
+	tries, alg := "PIN tries remaining: 3/3", "Management key algorithm: "+wantAlgorithm(k.Firmware()).String()
+	if !k.Firmware().AtLeast(5, 3, 0) {
+		tries = "PIN tries remaining: 3\n"
+	}
 	out := ykman(t, "piv", "info")
 	for _, want := range []string{
-		"PIN tries remaining: 3/3",
-		"Management key algorithm: AES192",
+		tries,
+		alg,
 		"Management key is stored on the YubiKey, protected by PIN.",
 		"Slot 9a:",
 		fmt.Sprintf("Subject DN:\tCN=keywizard PIV Authentication %d", serial),
@@ -155,12 +162,16 @@ func checkYkman(t *testing.T, serial uint32) {
 
 func checkResult(t *testing.T, k *sim.Key, res *Result) {
 	t.Helper()
-	if res.Serial != k.Serial() || res.MgmtKeyAlgorithm != MgmtAES192 || res.Firmware != k.Firmware() {
+	want := wantAlgorithm(k.Firmware())
+	if res.Serial != k.Serial() || res.MgmtKeyAlgorithm != want || res.Firmware != k.Firmware() {
 		t.Errorf("result %+v", res)
 	}
 	st := res.State
-	if st == nil || *st.DefaultPIN || *st.DefaultPUK || *st.DefaultMgmtKey || !st.MgmtKeyProtected || st.PINRetries != 3 || st.MgmtKeyAlgorithm != "AES192" {
+	if st == nil || !st.MgmtKeyProtected || st.PINRetries != 3 || st.MgmtKeyAlgorithm != want.String() {
 		t.Errorf("state %+v", st)
+	}
+	if k.Firmware().AtLeast(5, 3, 0) && (*st.DefaultPIN || *st.DefaultPUK || *st.DefaultMgmtKey) {
+		t.Errorf("factory values left: %+v", st)
 	}
 	for _, c := range []struct {
 		slot byte
@@ -195,16 +206,17 @@ func checkResult(t *testing.T, k *sim.Key, res *Result) {
 }
 
 func TestProvisionVPCD(t *testing.T) {
+	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	k, _, p := attached(t, ctx, 18000042, "5c-nano")
+	k, _, p := attached(t, ctx, sim.Config{Serial: 18000042, Model: "5c-nano"})
 
 	res, err := p.Provision(ctx, Params{NewPIN: testPIN, NewPUK: testPUK})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkResult(t, k, res)
-	checkYkman(t, k.Serial())
+	checkYkman(t, k)
 	if pin, puk := k.PIVRetries(); pin != 3 || puk != 3 {
 		t.Errorf("retries after provisioning: PIN %d PUK %d", pin, puk)
 	}
@@ -274,10 +286,41 @@ func TestProvisionVPCD(t *testing.T) {
 	}
 }
 
+// Older firmware: no metadata below 5.3 (keys found through attestation),
+// no AES management keys below 5.4.
+func TestProvisionFirmwareVPCD(t *testing.T) {
+	testenv.LockVPCD(t)
+	for i, fw := range []device.Version{{Major: 5, Minor: 2, Patch: 7}, {Major: 5, Minor: 4, Patch: 3}} {
+		t.Run(fw.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			k, _, p := attached(t, ctx, sim.Config{Serial: 18000050 + uint32(i), Model: "5-nfc", Firmware: fw})
+			res, err := p.Provision(ctx, Params{NewPIN: testPIN, NewPUK: testPUK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResult(t, k, res)
+			checkYkman(t, k)
+			again, err := p.Provision(ctx, Params{NewPIN: testPIN, NewPUK: testPUK})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !again.Slot9A.Equal(res.Slot9A) || !again.Slot9D.Equal(res.Slot9D) {
+				t.Error("a second run replaced the certificates")
+			}
+			// The PIN was found without a wrong try (none left behind).
+			if pin, puk := k.PIVRetries(); pin != 3 || puk != 3 {
+				t.Errorf("retries after a second run: PIN %d PUK %d", pin, puk)
+			}
+		})
+	}
+}
+
 func TestProvisionBlockedVPCD(t *testing.T) {
+	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	k, _, p := attached(t, ctx, 18000043, "5c-nfc")
+	k, _, p := attached(t, ctx, sim.Config{Serial: 18000043, Model: "5c-nfc"})
 	k.BlockPIV()
 	_, err := p.Provision(ctx, Params{NewPIN: testPIN})
 	var pe *device.PINError
@@ -292,9 +335,10 @@ func TestProvisionBlockedVPCD(t *testing.T) {
 }
 
 func TestResetVPCD(t *testing.T) {
+	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	k, _, p := attached(t, ctx, 18000044, "5ci")
+	k, _, p := attached(t, ctx, sim.Config{Serial: 18000044, Model: "5ci"})
 	if _, err := p.Provision(ctx, Params{NewPIN: testPIN, NewPUK: testPUK}); err != nil {
 		t.Fatal(err)
 	}
@@ -331,9 +375,10 @@ func TestResetVPCD(t *testing.T) {
 // through pcscd, checks the error says so, re-inserts it and runs Provision
 // again: it must complete, with ykman agreeing.
 func TestProvisionResumeVPCD(t *testing.T) {
+	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	k, a, p := attached(t, ctx, 18000045, "5c-nano")
+	k, a, p := attached(t, ctx, sim.Config{Serial: 18000045, Model: "5c-nano"})
 	start := k.Commands()
 	if _, err := p.Provision(ctx, Params{NewPIN: testPIN, NewPUK: testPUK}); err != nil {
 		t.Fatal(err)
@@ -362,6 +407,9 @@ func TestProvisionResumeVPCD(t *testing.T) {
 			if !errors.Is(err, device.ErrRemoved) {
 				t.Fatalf("removed after %d commands: err = %v, want ErrRemoved", n, err)
 			}
+			if k2.Present() {
+				t.Fatalf("Provision reported a removal the key did not have (%d of %d commands answered): %v", k2.Commands(), n, err)
+			}
 			k2.RemoveAfter(-1)
 			reinsert(t, ctx, a2)
 			waitUsable(t, ctx, p)
@@ -370,7 +418,7 @@ func TestProvisionResumeVPCD(t *testing.T) {
 				t.Fatalf("resume after removal at %d: %v", n, err)
 			}
 			checkResult(t, k2, res)
-			checkYkman(t, k2.Serial())
+			checkYkman(t, k2)
 		})
 	}
 }
