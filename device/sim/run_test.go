@@ -178,3 +178,90 @@ func (f *fakeVPCD) roundTrip(msg []byte) []byte {
 	}
 	return b
 }
+
+// The reboot as vpcd sees it: the 90 00 of WRITE CONFIG, then an empty ATR
+// at the next presence poll (vpcd: "no card", socket closed), then a new
+// connection after RebootDelay, powered off and with fresh session state.
+func TestAttachRebootProtocol(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	k := newKey(t, Config{Serial: 6, Model: "5c-nano"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := AttachWith(ctx, k, AttachConfig{Addr: ln.Addr().String(), RebootDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeVPCD{t: t, c: c1}
+	f.send([]byte{ctrlOn})
+	if got := f.roundTrip([]byte{ctrlATR}); !bytes.Equal(got, ATR) {
+		t.Fatalf("ATR %x", got)
+	}
+	if err := a.WaitFor(ctx, AttachState.Ready); err != nil {
+		t.Fatal(err)
+	}
+	f.roundTrip(unhex(t, selMgmt))
+	if got := f.roundTrip(unhex(t, "00 1C 00 00 07 06 0C 00 03 02 03 3E")); !bytes.Equal(got, []byte{0x90, 0x00}) {
+		t.Fatalf("WRITE CONFIG: %x", got)
+	}
+	f.send([]byte{ctrlOff}) // the client disconnecting: no answer, no effect
+	if got := f.roundTrip([]byte{ctrlATR}); len(got) != 0 {
+		t.Fatalf("presence poll during reboot answered %x, want an empty ATR", got)
+	}
+	if _, err := f.recv(); err == nil {
+		t.Fatal("connection still open after the reboot")
+	}
+	c1.Close()
+	c2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	f = &fakeVPCD{t: t, c: c2}
+	if got := f.roundTrip([]byte{ctrlATR}); !bytes.Equal(got, ATR) {
+		t.Fatalf("ATR after reboot %x", got)
+	}
+	if got := f.roundTrip(unhex(t, "00 1D 00 00 00")); !bytes.Equal(got, []byte{0x6D, 0x00}) {
+		t.Fatalf("session state survived the reboot: %x", got)
+	}
+	if k.Info().USBEnabled != 0x033E {
+		t.Fatal("configuration not applied")
+	}
+	if s := a.State(); s.Connects != 2 {
+		t.Fatalf("state %+v", s)
+	}
+}
+
+// An APDU sent after the reboot's 90 00 finds the card gone.
+func TestAttachRebootAPDU(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	k := newKey(t, Config{Serial: 7, Model: "5c-nano"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := AttachWith(ctx, k, AttachConfig{Addr: ln.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	f := &fakeVPCD{t: t, c: c1}
+	f.roundTrip(unhex(t, selMgmt))
+	f.roundTrip(unhex(t, "00 1C 00 00 07 06 0C 00 03 02 03 3E"))
+	f.send(unhex(t, selMgmt))
+	if got, err := f.recv(); err == nil {
+		t.Fatalf("answer %x from a rebooting key", got)
+	}
+}

@@ -194,11 +194,21 @@ const (
 	endCancelled
 )
 
+// minAbsence is how long a key stays disconnected after an unplug or a
+// dropped connection before it may reconnect. pcscd learns about removal
+// only from vpcd's presence poll (about every 0.5 s, §6.3); when vpcd
+// instead notices the closed socket while sending a power-off or an APDU,
+// it drops the socket silently, and if the key were already waiting to be
+// accepted again the next poll would find it present: pcscd would never
+// see the removal. Staying away for two poll periods rules that out.
+const minAbsence = time.Second
+
 func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 	defer close(a.done)
+	var away time.Time // when the last connection ended, for minAbsence
 	for {
 		if conn == nil {
-			// Wait until the key is plugged in and has a CCID interface.
+			// Wait until the key is plugged in and has the interface.
 			a.k.mu.Lock()
 			present := a.k.present && a.k.hasCCIDLocked()
 			if a.cfg.NFC {
@@ -213,6 +223,12 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 				case <-ctx.Done():
 					return
 				}
+			}
+			if wait := minAbsence - time.Since(away); !away.IsZero() && wait > 0 {
+				if !sleep(ctx, wait) {
+					return
+				}
+				continue // re-check presence after the wait
 			}
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "tcp", a.cfg.Addr)
@@ -237,6 +253,7 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 		reason, err := a.serve(ctx, conn)
 		conn.Close()
 		conn = nil
+		away = time.Now()
 		a.update(func(s *AttachState) {
 			s.Connected = false
 			if err != nil {
@@ -247,6 +264,9 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 		case endCancelled:
 			return
 		case endRebooted:
+			// pcscd has seen the removal (serve answered a presence
+			// poll with "no card"), so only the reboot time applies.
+			away = time.Time{}
 			if !sleep(ctx, a.cfg.RebootDelay) {
 				return
 			}
@@ -270,41 +290,66 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // serve answers vpcd on one connection (framing §6.2) until it ends.
+//
+// A reboot (WRITE CONFIG with REBOOT) is shown to pcscd deterministically:
+// after the 90 00 the key answers nothing more; the next presence poll
+// (Get ATR) gets an empty ATR, which vpcd reports as "no card" and then
+// closes the socket (vsmartcard vpcd.c vicc_present / vicc_transmit). An
+// APDU arriving before that poll finds the card gone (connection closed).
 func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error) {
 	k := a.k
 	k.mu.Lock()
-	gen, keyChanged := k.gen, k.changed
+	gen := k.gen
 	// A new insertion starts unpowered with fresh session state.
 	k.powerOffLocked()
 	k.mu.Unlock()
+	// expected is the key generation this connection belongs to; a reboot
+	// done here moves it on, anything else changing it means the key was
+	// pulled out. Guarded by k.mu.
+	expected := gen
 
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
 		// Unblock the read when the key is pulled or the context ends.
-		select {
-		case <-ctx.Done():
-		case <-keyChanged:
-		case <-stop:
-			return
+		for {
+			k.mu.Lock()
+			ch := k.changed
+			gone := !k.present || k.gen != expected
+			k.mu.Unlock()
+			if gone {
+				conn.Close()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				conn.Close()
+				return
+			case <-stop:
+				return
+			case <-ch:
+			}
 		}
-		conn.Close()
 	}()
 
+	rebooting := false
 	var hdr [2]byte
 	for {
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-			return a.why(ctx, gen, err)
+			return a.why(ctx, &expected, rebooting, err)
 		}
 		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
 		if _, err := io.ReadFull(conn, msg); err != nil {
-			return a.why(ctx, gen, err)
+			return a.why(ctx, &expected, rebooting, err)
 		}
 		var resp []byte
 		reboot := false
 		if len(msg) == 1 {
 			switch msg[0] {
 			case ctrlOff, ctrlOn, ctrlReset:
+				if rebooting {
+					continue
+				}
 				k.mu.Lock()
 				k.powerOffLocked()
 				k.mu.Unlock()
@@ -313,6 +358,11 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 				}
 				continue
 			case ctrlATR:
+				if rebooting {
+					// Empty ATR: vpcd reports no card and closes.
+					conn.Write([]byte{0, 0})
+					return endRebooted, nil
+				}
 				a.update(func(s *AttachState) {
 					s.Polls++
 					s.Seen = s.Seen || s.PoweredOn
@@ -325,8 +375,11 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 				continue // unknown control: vpcd expects no answer
 			}
 		} else {
+			if rebooting {
+				return endRebooted, nil
+			}
 			k.mu.Lock()
-			if k.gen != gen || !k.present {
+			if k.gen != expected || !k.present {
 				k.mu.Unlock()
 				return endUnplugged, nil
 			}
@@ -342,26 +395,29 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 		}
 		out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
 		if _, err := conn.Write(append(out, resp...)); err != nil {
-			return a.why(ctx, gen, err)
+			return a.why(ctx, &expected, rebooting, err)
 		}
 		if reboot {
-			// The answer is out; now the key re-enumerates: pcscd sees it
-			// removed, then inserted again after RebootDelay (§1.9, §6.3).
+			// The answer is out; the key restarts (§1.9).
 			k.mu.Lock()
 			k.rebootLocked()
+			expected = k.gen
 			k.mu.Unlock()
-			return endRebooted, nil
+			rebooting = true
 		}
 	}
 }
 
 // why classifies a read/write error on the connection.
-func (a *Attachment) why(ctx context.Context, gen uint64, err error) (endReason, error) {
+func (a *Attachment) why(ctx context.Context, expected *uint64, rebooting bool, err error) (endReason, error) {
 	if ctx.Err() != nil {
 		return endCancelled, nil
 	}
+	if rebooting {
+		return endRebooted, nil
+	}
 	a.k.mu.Lock()
-	unplugged := a.k.gen != gen || !a.k.present
+	unplugged := a.k.gen != *expected || !a.k.present
 	a.k.mu.Unlock()
 	if unplugged {
 		return endUnplugged, nil
