@@ -55,5 +55,5 @@ const (
 	selPIV  = "00 A4 04 00 05 A0 00 00 03 08"
 )
 
-// sw90 is "90 00" for building expectations.
+// asciiHex is the hex of an ASCII string, for SELECT answers.
 func asciiHex(s string) string { return hexs([]byte(s)) }

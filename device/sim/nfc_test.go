@@ -64,7 +64,6 @@ func TestYkmanNFC(t *testing.T) {
 	defer func() {
 		cancel()
 		<-a.Done()
-		settle()
 	}()
 	waitReady(t, a, 1)
 	lines(t, mustYkman(t, 0, "info"), "Device type: YubiKey 5C NFC", "Serial number: 13572468", "NFC transport is enabled.")

@@ -61,7 +61,6 @@ func TestRun(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("Run returned %v after cancel", err)
 		}
-		settle()
 	}()
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()

@@ -29,10 +29,11 @@ func attach(t *testing.T, k *Key, slot int) *Attachment {
 		cancel()
 		t.Fatal(err)
 	}
+	// Detach before testenv's cleanup waits for pcscd to see the readers
+	// empty (cleanups run last-in first-out).
 	t.Cleanup(func() {
 		cancel()
 		<-a.Done()
-		settle()
 	})
 	waitReady(t, a, 1)
 	return a
@@ -47,12 +48,6 @@ func waitReady(t *testing.T, a *Attachment, n int) {
 		t.Fatal(err)
 	}
 }
-
-// settle gives pcscd one presence poll (sub-second, §6.3) to notice that a
-// card went away. Once disconnected the simulator gets no signal from vpcd,
-// so this is a wait, not an assertion: a test that inserts the next card
-// too early would see a stale reader state.
-func settle() { time.Sleep(600 * time.Millisecond) }
 
 // ykman runs Yubico's ykman against a vpcd reader and returns its output.
 func ykman(t *testing.T, slot int, args ...string) (string, error) {
@@ -219,7 +214,7 @@ func TestDetachReattach(t *testing.T) {
 	if err := a.WaitFor(context.Background(), func(s AttachState) bool { return !s.Connected }); err != nil {
 		t.Fatal(err)
 	}
-	settle()
+	testenv.WaitReadersEmpty(t) // pcscd has seen the card go
 	if _, err := ykman(t, 0, "info"); err == nil {
 		t.Fatal("ykman found a key in an empty reader")
 	}
