@@ -227,8 +227,11 @@ func readInviteCode(in io.Reader, errOut io.Writer) (string, error) {
 	r := bufio.NewReader(io.LimitReader(in, maxInviteLine))
 	for {
 		line, err := r.ReadString('\n')
-		if code := strings.TrimSpace(line); code != "" {
-			return code, nil
+		// A lone \r ends a line too (text saved by old Mac editors).
+		for part := range strings.SplitSeq(line, "\r") {
+			if code := strings.TrimSpace(part); code != "" {
+				return code, nil
+			}
 		}
 		if errors.Is(err, io.EOF) {
 			return "", ErrNoInviteCode
