@@ -3,9 +3,12 @@ package team
 import (
 	"context"
 	"fmt"
+	"image/color"
+	"math"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -72,4 +75,59 @@ func startAndWait(t *testing.T, v *View) {
 	t.Cleanup(func() { cancel(); v.Wait() })
 	v.Start(ctx)
 	v.Wait()
+}
+
+// TestOverdueTintContrast checks that the overdue rows' tint keeps text
+// readable in both variants: WCAG AA 4.5:1 for text (names, e-mails, the
+// red "Overdue"), 3:1 for the icons (the quietest is the "no key" dash).
+func TestOverdueTintContrast(t *testing.T) {
+	for _, variant := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
+		a := test.NewTempApp(t)
+		th := ui.NewFixedTheme(variant)
+		a.Settings().SetTheme(th)
+		bg := toNRGBA(th.Color(theme.ColorNameBackground, variant))
+		tint := toNRGBA(rowColour(tracker.Row{Overdue: true}))
+		if tint.A == 0 {
+			t.Fatal("overdue rows are not tinted")
+		}
+		// The tint drawn over the background.
+		mix := func(b, f uint8) uint8 { return uint8((int(b)*(255-int(tint.A)) + int(f)*int(tint.A)) / 255) }
+		onto := color.NRGBA{R: mix(bg.R, tint.R), G: mix(bg.G, tint.G), B: mix(bg.B, tint.B), A: 0xFF}
+		for _, c := range []struct {
+			name fyne.ThemeColorName
+			min  float64
+		}{
+			{theme.ColorNameForeground, 4.5},
+			{theme.ColorNameError, 4.5},
+			{theme.ColorNameSuccess, 3},
+			{theme.ColorNameWarning, 3},
+			{theme.ColorNamePrimary, 3},
+			{theme.ColorNamePlaceHolder, 3},
+		} {
+			if r := contrast(toNRGBA(th.Color(c.name, variant)), onto); r < c.min {
+				t.Errorf("variant %d: %s on the overdue tint has contrast %.2f, want >= %.1f", variant, c.name, r, c.min)
+			}
+		}
+	}
+}
+
+func toNRGBA(c color.Color) color.NRGBA { return color.NRGBAModel.Convert(c).(color.NRGBA) }
+
+// contrast is the WCAG 2 contrast ratio of two opaque colours.
+func contrast(a, b color.NRGBA) float64 {
+	lum := func(c color.NRGBA) float64 {
+		ch := func(v uint8) float64 {
+			f := float64(v) / 255
+			if f <= 0.04045 {
+				return f / 12.92
+			}
+			return math.Pow((f+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(c.R) + 0.7152*ch(c.G) + 0.0722*ch(c.B)
+	}
+	la, lb := lum(a), lum(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
 }
