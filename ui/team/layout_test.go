@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +131,19 @@ func contrast(a, b color.NRGBA) float64 {
 		la, lb = lb, la
 	}
 	return (la + 0.05) / (lb + 0.05)
+}
+
+// TestKeyboardDetails opens a person's details without a mouse: focus the
+// table, move down to the second row, press space.
+func TestKeyboardDetails(t *testing.T) {
+	v, w := open(t, &fake{view: fiveTeam()})
+	w.Canvas().Focus(v.Table)
+	v.Table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	v.Table.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	if v.Detail == nil || !strings.HasPrefix(v.Detail.Text, "eve@example.com") {
+		t.Fatalf("details after keyboard selection: %v", v.Detail)
+	}
+	if len(w.Canvas().Overlays().List()) != 1 {
+		t.Error("no dialog shown")
+	}
 }
