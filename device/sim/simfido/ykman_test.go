@@ -93,12 +93,9 @@ func (c *fidoCard) respond(data []byte) []byte {
 }
 
 // attach connects the card to vpcd slot 0 and serves it until the test
-// ends.
+// ends. The caller holds the vpcd lock (TestYkman).
 func attach(t *testing.T, c *fidoCard) {
 	t.Helper()
-	start := time.Now()
-	testenv.LockVPCD(t)
-	t.Logf("waited %.1fs for the vpcd lock", time.Since(start).Seconds())
 	conn, err := net.Dial("tcp", "127.0.0.1:35963")
 	if err != nil {
 		t.Fatalf("connecting to vpcd slot 0: %v (start pcscd with scripts/pcscd.sh)", err)
@@ -305,21 +302,25 @@ func testYkmanFlow(t *testing.T, fw device.Version) {
 	}
 }
 
-// TestYkmanFirmware54 uses PIN protocol 1 and the credentialMgmtPreview
-// command (0x41), as python-fido2 does with a 5.4 key.
-func TestYkmanFirmware54(t *testing.T) {
-	testYkmanFlow(t, device.Version{Major: 5, Minor: 4, Patch: 3})
+// TestYkman takes the vpcd lock once for all its subtests: other test
+// processes queue for the slot, and one wait is enough.
+//
+//   - firmware 5.4.3 uses PIN protocol 1 and the credentialMgmtPreview
+//     command (0x41), as python-fido2 does with a 5.4 key;
+//   - firmware 5.7.1 uses PIN protocol 2, getPinUvAuthTokenUsingPin-
+//     WithPermissions and credentialManagement (0x0A);
+//   - reset refusals: ykman reads the simulator's as it reads a YubiKey's
+//     (too late after insertion, no touch).
+func TestYkman(t *testing.T) {
+	start := time.Now()
+	testenv.LockVPCD(t)
+	t.Logf("waited %.1fs for the vpcd lock", time.Since(start).Seconds())
+	t.Run("firmware 5.4.3", func(t *testing.T) { testYkmanFlow(t, device.Version{Major: 5, Minor: 4, Patch: 3}) })
+	t.Run("firmware 5.7.1", func(t *testing.T) { testYkmanFlow(t, device.Version{Major: 5, Minor: 7, Patch: 1}) })
+	t.Run("reset refusals", testYkmanResetRefusals)
 }
 
-// TestYkmanFirmware57 uses PIN protocol 2, getPinUvAuthTokenUsingPin-
-// WithPermissions and credentialManagement (0x0A).
-func TestYkmanFirmware57(t *testing.T) {
-	testYkmanFlow(t, device.Version{Major: 5, Minor: 7, Patch: 1})
-}
-
-// TestYkmanResetRefusals: ykman reads the simulator's refusals as it reads
-// a YubiKey's: too late after insertion, and no touch.
-func TestYkmanResetRefusals(t *testing.T) {
+func testYkmanResetRefusals(t *testing.T) {
 	clk := time.Now()
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk }
