@@ -20,7 +20,7 @@
 # non-zero; a missed target is printed as MISS and also exits non-zero.
 # Raw results (hyperfine JSON, go test output) stay in bin/bench/.
 #
-# Environment: BENCH_RUNS (hyperfine runs per command, default 20),
+# Environment: BENCH_RUNS (hyperfine runs per command, default 40),
 # BENCH_GUI_RUNS (guibench runs, default 3), BENCH_DOC (default BENCHMARKS.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ export LANG=en_US.UTF-8 CGO_ENABLED=1
 tags=migrated_fynedo
 bin=bin/keywizard
 lock=/tmp/keywizard-vpcd.lock
-runs="${BENCH_RUNS:-20}"
+runs="${BENCH_RUNS:-40}"
 gui_runs="${BENCH_GUI_RUNS:-3}"
 doc="${BENCH_DOC:-BENCHMARKS.md}"
 out=bin/bench
@@ -89,10 +89,11 @@ stop_sims() {
 	# reader (400 ms); the lock is handed over only after that.
 	sleep 1.5
 }
-# wait_keys N: until the floor client reads N keys (pcscd has seen them).
+# wait_keys N [TRIES]: until the floor client reads N keys (pcscd has seen
+# them), trying every 0.1 s up to TRIES times (default 100).
 wait_keys() {
 	local n
-	for _ in $(seq 100); do
+	for _ in $(seq "${2:-100}"); do
 		n="$(bin/pcscfloor -count 2>/dev/null 9>&-)"
 		[ "$n" = "$1" ] && return 0
 		sleep 0.1
@@ -110,7 +111,7 @@ hf() {
 keys_part() {
 	# The lock's previous holder handed over with the readers empty; a
 	# card still there belongs to a program that does not take the lock.
-	if ! wait_keys 0; then
+	if ! wait_keys 0 300; then
 		failed keys-one "a card is already in a vpcd reader: another program (a simulator started by hand?) uses vpcd without holding $lock"
 		return
 	fi

@@ -106,3 +106,32 @@ func TestRunFailedCommand(t *testing.T) {
 		t.Errorf("a failed command's timings were used:\n%s", b)
 	}
 }
+
+// TestWallUsesMean: wall targets compare means (connect times through vpcd
+// are bimodal, so medians jump between modes). Here keywizard's median is
+// under 1.25 × the floor's but its mean is not: a miss.
+func TestWallUsesMean(t *testing.T) {
+	kw := `{"command": "` + nameKeywizard + `", "mean": 0.14, "stddev": 0.02, "median": 0.1, "user": 0.005, "system": 0.001,` +
+		` "min": 0.09, "max": 0.2, "times": [0.09, 0.1, 0.2], "exit_codes": [0, 0, 0]}`
+	results := fstest.MapFS{
+		"keys-one.json": {Data: hf(kw, cmd(nameYkman, 0.5, 0.115), cmd(nameFloor, 0.1, 0.001))},
+		"keys-two.json": {Data: hf(cmd(nameKeywizard, 0.15, 0.015), cmd(nameFloor, 0.15, 0.002), cmd(nameYkmanTwo, 1.0, 0.23))},
+	}
+	doc := filepath.Join(t.TempDir(), "B.md")
+	missed, err := run(results, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(doc)
+	for _, want := range []string{
+		"| wall, one key: keywizard ≤ 1.25 × floor | 140.0 ms | 1.25 × 100.0 = 125.0 ms | **MISS** |",
+		"- keywizard keys --json, one key: 90 100 200\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("document lacks %q:\n%s", want, b)
+		}
+	}
+	if missed != 1 {
+		t.Errorf("missed = %d, want 1", missed)
+	}
+}
