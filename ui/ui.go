@@ -119,9 +119,13 @@ func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
 	// the state: hop to Fyne's goroutine (Fyne 2.6 threading).
 	wiz.OnChange(func(s steps.Snapshot) { fyne.Do(func() { u.render(s) }) })
 	if !u.opts.NoWatch {
-		if err := wiz.Watch(ctx); err != nil {
-			u.showMessage(steps.StepKeys, err)
-		}
+		// Watch first lists the keys, which can take seconds on real
+		// hardware (PC/SC and HID scans): never before the first frame.
+		go func() {
+			if err := wiz.Watch(u.ctx); err != nil {
+				fyne.Do(func() { u.showMessage(steps.StepKeys, err) })
+			}
+		}()
 	}
 }
 

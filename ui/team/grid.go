@@ -158,14 +158,16 @@ func marks(r tracker.Row, col column) (everyday, backup Mark) {
 	return mark(r.Everyday, col), mark(r.Backup, col)
 }
 
-// status is the Status column's text and how loudly to show it, worded as
-// the dashboard does ("overdue · day 45", "complete", "day 12").
-func status(r tracker.Row, at time.Time) (string, widget.Importance) {
+// status is the Status column's two lines and how loudly to show the
+// first, worded as the dashboard does ("overdue · day 45", "complete",
+// "day 12"). Two short lines rather than one long one: "Overdue · day 365"
+// in bold would need a column too wide for 1024x768.
+func status(r tracker.Row, at time.Time) (head, detail string, imp widget.Importance) {
 	switch {
 	case r.Complete:
-		return "Complete", widget.SuccessImportance
+		return "Complete", "", widget.SuccessImportance
 	case r.Overdue:
-		return fmt.Sprintf("Overdue · day %d", r.DaysSinceStart), widget.DangerImportance
+		return "Overdue", fmt.Sprintf("day %d", r.DaysSinceStart), widget.DangerImportance
 	}
 	if start, err := tracker.ParseDate(r.Person.StartDate); err == nil && !at.IsZero() {
 		// DaysSinceStart truncates towards zero, which is a day short
@@ -174,13 +176,22 @@ func status(r tracker.Row, at time.Time) (string, widget.Importance) {
 		y, m, d := at.UTC().Date()
 		if until := int(start.Sub(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)).Hours() / 24); until > 0 {
 			if until == 1 {
-				return "Starts tomorrow", widget.MediumImportance
+				return "Not started", "starts tomorrow", widget.MediumImportance
 			}
-			return fmt.Sprintf("Starts in %d days", until), widget.MediumImportance
+			return "Not started", fmt.Sprintf("starts in %d days", until), widget.MediumImportance
 		}
 	}
 	// "of 30": the deadline is a month (tracker.OverdueAfter).
-	return fmt.Sprintf("Day %d of %d", r.DaysSinceStart, int(tracker.OverdueAfter.Hours()/24)), widget.MediumImportance
+	return "In progress", fmt.Sprintf("day %d of %d", r.DaysSinceStart, int(tracker.OverdueAfter.Hours()/24)), widget.MediumImportance
+}
+
+// statusLine is status on one line, for the row details.
+func statusLine(r tracker.Row, at time.Time) string {
+	head, detail, _ := status(r, at)
+	if detail == "" {
+		return head
+	}
+	return head + " · " + detail
 }
 
 // personLine is the second line of the Person column.
@@ -220,7 +231,7 @@ func lostLine(l tracker.LostKey) string {
 // what it has no room for (serials, models, firmware).
 func details(v tracker.TeamView, r tracker.Row) string {
 	var b strings.Builder
-	st, _ := status(r, v.GeneratedAt)
+	st := statusLine(r, v.GeneratedAt)
 	fmt.Fprintf(&b, "%s\nStarted %s · %s\n", personLine(r.Person), r.Person.StartDate, st)
 	cols := columns(v)
 	for _, k := range []struct {

@@ -241,11 +241,11 @@ func (v *View) showLost(lost []tracker.LostKey) {
 // cell is one table cell's template: every kind of content, of which
 // updateCell shows the one its column needs.
 type cell struct {
-	bg                *canvas.Rectangle
-	name, sub, status *widget.Label
-	person            *fyne.Container
-	everyday, backup  *widget.Icon
-	pair              *fyne.Container
+	bg               *canvas.Rectangle
+	name, sub        *widget.Label // a person, or their status
+	person           *fyne.Container
+	everyday, backup *widget.Icon
+	pair             *fyne.Container
 }
 
 func (v *View) newCell() fyne.CanvasObject {
@@ -253,13 +253,12 @@ func (v *View) newCell() fyne.CanvasObject {
 		bg:       canvas.NewRectangle(color.Transparent),
 		name:     &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		sub:      &widget.Label{SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis},
-		status:   &widget.Label{Truncation: fyne.TextTruncateEllipsis},
 		everyday: widget.NewIcon(nil),
 		backup:   widget.NewIcon(nil),
 	}
 	c.person = container.New(tightVBox{}, c.name, c.sub)
 	c.pair = container.NewCenter(container.NewHBox(c.everyday, c.backup))
-	o := container.NewStack(c.bg, c.person, c.status, c.pair)
+	o := container.NewStack(c.bg, c.person, c.pair)
 	v.cells[o] = c
 	return o
 }
@@ -276,22 +275,20 @@ func (v *View) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	// Every part is always shown and the unused ones are blanked: a
 	// template's parts hidden and shown again as the table recycles it
 	// would keep stale sizes (no truncation) until the next relayout.
-	name, sub, text, imp := "", "", "", widget.MediumImportance
+	name, sub, imp := "", "", widget.MediumImportance
 	var e, b fyne.Resource
 	switch col.kind {
 	case colPerson:
 		name, sub = r.Person.Name, personLine(r.Person)
 	case colStatus:
-		text, imp = status(r, v.view.GeneratedAt)
+		name, sub, imp = status(r, v.view.GeneratedAt)
 	default:
 		me, mb := marks(r, col)
 		e, b = icon(me), icon(mb)
 	}
+	c.name.Importance = imp
 	c.name.SetText(name)
 	c.sub.SetText(sub)
-	c.status.Importance = imp
-	c.status.TextStyle.Bold = r.Overdue
-	c.status.SetText(text)
 	c.everyday.SetResource(e)
 	c.backup.SetResource(b)
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# guibench.sh measures keywizard's window against an empty Fyne window built
+# the same way (internal/emptywindow: same Fyne, tags, size and first-frame
+# probe), side by side in one run under Xvfb, and prints a Markdown table:
+#   first frame   process start -> first frame painted (ui/probe), ms
+#   RSS           resident memory once the first screen is up, MB
+#   idle CPU      CPU time used while idle on a step for IDLE seconds, ms
+# Targets (the issue): first frame <= 1.5x the empty window's, RSS <= the
+# empty window's + 40 MB, idle CPU <= the empty window's (nothing animates or
+# polls while the person reads; Fyne's own 60 Hz event loop is the floor).
+#   scripts/guibench.sh [-n RUNS] [-idle SECONDS] [-- APP ARGS...]
+# APP defaults to bin/keywizard --simulate (built here); the progress file
+# goes to a fresh XDG_CONFIG_HOME each run, so every run starts at welcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LANG=en_US.UTF-8 # Fyne cannot parse C or C.UTF-8 and says so on every start
+[ "${LC_ALL:-}" = C ] && export LC_ALL=en_US.UTF-8
+
+runs=5
+idle=30
+app=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) runs="$2"; shift 2 ;;
+	-idle) idle="$2"; shift 2 ;;
+	--) shift; app=("$@"); break ;;
+	*) echo "usage: $0 [-n RUNS] [-idle SECONDS] [-- APP ARGS...]" >&2; exit 2 ;;
+	esac
+done
+
+mkdir -p bin
+go build -tags migrated_fynedo -trimpath -o bin/emptywindow ./internal/emptywindow
+if [ ${#app[@]} -eq 0 ]; then
+	go build -tags migrated_fynedo -trimpath -o bin/keywizard ./cmd/keywizard
+	app=(bin/keywizard --simulate)
+fi
+
+work="$(mktemp -d)"
+xvfb_pid=""
+cleanup() {
+	[ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -z "${DISPLAY:-}" ]; then
+	n=99
+	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
+	Xvfb ":$n" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
+	xvfb_pid=$!
+	for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
+	export DISPLAY=":$n"
+fi
+
+tck="$(getconf CLK_TCK)"
+
+# cpu_ticks PID: utime + stime of the process (/proc/PID/stat fields 14, 15;
+# the command name in field 2 may hold spaces, so cut after its ")").
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
+# measure NAME CMD...: one run; appends "NAME firstframe_ms rss_kb cpu_ms".
+measure() {
+	local name="$1"; shift
+	local out="$work/out" cfg="$work/cfg-$RANDOM"
+	mkdir -p "$cfg"
+	local t0; t0="$(date +%s%N)"
+	XDG_CONFIG_HOME="$cfg" KEYWIZARD_BENCH_FIRSTFRAME=1 "$@" >"$out" 2>"$work/err" &
+	local pid=$!
+	local ff=""
+	for _ in $(seq 1200); do # up to 60 s
+		ff="$(awk '/^firstframe /{print $2; exit}' "$out")"
+		[ -n "$ff" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if [ -z "$ff" ]; then
+		local rc=running
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" && rc=0 || rc=$?; }
+		echo "guibench: $name painted no first frame (exit status: $rc); its stderr:" >&2
+		cat "$work/err" >&2
+		kill "$pid" 2>/dev/null || true
+		exit 1
+	fi
+	sleep 2 # the first screen settles (wizard start, key detection)
+	local rss; rss="$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")"
+	local c0; c0="$(cpu_ticks "$pid")"
+	sleep "$idle"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "guibench: $name exited while idle; its stderr:" >&2
+		cat "$work/err" >&2
+		exit 1
+	fi
+	local c1; c1="$(cpu_ticks "$pid")"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	echo "$name $(((ff - t0) / 1000000)) $rss $(((c1 - c0) * 1000 / tck))" >>"$work/results"
+}
+
+echo "guibench: $runs runs each, idle ${idle}s, interleaved: empty window vs ${app[*]}" >&2
+for i in $(seq "$runs"); do
+	measure empty bin/emptywindow
+	measure keywizard "${app[@]}"
+	echo "guibench: run $i/$runs done" >&2
+done
+
+# median NAME COLUMN
+median() {
+	awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$work/results" | sort -n |
+		awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'
+}
+range() {
+	awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$work/results" | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {print lo "–" hi}'
+}
+
+ef="$(median empty 2)"; kf="$(median keywizard 2)"
+er="$(median empty 3)"; kr="$(median keywizard 3)"
+ec="$(median empty 4)"; kc="$(median keywizard 4)"
+mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+verdict() { if [ "$1" = 1 ]; then echo "ok"; else echo "**over**"; fi; }
+ff_ok=$(awk -v k="$kf" -v e="$ef" 'BEGIN {print (k <= 1.5 * e) ? 1 : 0}')
+rss_ok=$(awk -v k="$kr" -v e="$er" 'BEGIN {print (k - e <= 40 * 1024) ? 1 : 0}')
+# One clock tick of noise is allowed: /proc counts CPU time in ticks.
+cpu_ok=$(awk -v k="$kc" -v e="$ec" -v t="$tck" 'BEGIN {print (k <= e + 1000 / t) ? 1 : 0}')
+
+echo
+echo "| measure (median of $runs; range) | empty window | keywizard --simulate | target | result |"
+echo "|---|---|---|---|---|"
+echo "| first frame, ms | $ef ($(range empty 2)) | $kf ($(range keywizard 2)) | ≤ 1.5 × empty = $(awk -v e="$ef" 'BEGIN {printf "%d", 1.5 * e}') | $(verdict "$ff_ok") |"
+echo "| RSS after first screen, MB | $(mb "$er") | $(mb "$kr") | ≤ empty + 40 = $(awk -v e="$er" 'BEGIN {printf "%.1f", e / 1024 + 40}') | $(verdict "$rss_ok") |"
+echo "| CPU idle ${idle} s, ms | $ec ($(range empty 4)) | $kc ($(range keywizard 4)) | ≤ empty | $(verdict "$cpu_ok") |"
