@@ -356,21 +356,6 @@ func statusIcon(st steps.Status) fyne.Resource {
 	return theme.RadioButtonIcon()
 }
 
-// statusWord is the status in words, for people who do not read icons.
-func statusWord(st steps.Status) string {
-	switch st {
-	case steps.StatusDone:
-		return "done"
-	case steps.StatusCurrent:
-		return "now"
-	case steps.StatusNotApplicable:
-		return "does not apply"
-	case steps.StatusNeedsAttention:
-		return "needs attention"
-	}
-	return "to do"
-}
-
 func (u *UI) renderSidebar() {
 	s := u.snap
 	ids := make([]steps.StepID, len(s.Steps))
