@@ -32,13 +32,14 @@ var DefaultSimKeys = []SimSpec{
 }
 
 // Simulation is a set of simulated keys plugged into the machine's pcscd
-// through vpcd (slot i for key i), with their FIDO2 sides behind a simfido
-// provider, and a hub over both: the same code path as real keys, except
+// through vpcd (slot i for key i), with their FIDO2 sides behind the
+// simulator's registry (a fido.Provider, in libfido2's place), and a hub
+// over both: the same code path as real keys, except
 // that libfido2's HID transport is replaced by the simulator.
 type Simulation struct {
 	Keys        []*sim.Key
 	FIDO        map[uint32]*simfido.Authenticator
-	Provider    *simfido.Provider
+	Provider    *sim.Registry
 	Hub         *hub.Hub
 	attachments []*sim.Attachment
 	unlock      func()
@@ -52,7 +53,7 @@ func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulati
 	if len(specs) > 2 {
 		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
 	}
-	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: simfido.NewProvider()}
+	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: sim.NewRegistry()}
 	if lock {
 		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		unlock, err := vpcdlock.Lock(lctx)
@@ -68,10 +69,9 @@ func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulati
 			s.Close()
 			return nil, fmt.Errorf("simulated key %d: %w", sp.Serial, err)
 		}
-		fa := simFIDO(k)
 		s.Keys = append(s.Keys, k)
-		s.FIDO[sp.Serial] = fa
-		s.Provider.Add(fa)
+		s.FIDO[sp.Serial] = k.FIDO()
+		s.Provider.Add(k)
 		a, err := sim.Attach(ctx, k, i)
 		if err != nil {
 			s.Close()
@@ -156,9 +156,3 @@ func (b *Browser) service(url string) (catalogue.Service, bool) {
 	return catalogue.Service{}, false
 }
 
-// simFIDO is the FIDO2 side of a simulated key: same serial, model and
-// firmware, so the scanner ties it to the key by AAGUID and firmware exactly
-// as it ties a real key's HID interface.
-func simFIDO(k *sim.Key) *simfido.Authenticator {
-	return simfido.New(simfido.Config{Serial: k.Serial(), Model: k.Info().Model(), Firmware: k.Firmware()})
-}
