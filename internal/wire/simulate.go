@@ -155,4 +155,3 @@ func (b *Browser) service(url string) (catalogue.Service, bool) {
 	}
 	return catalogue.Service{}, false
 }
-
