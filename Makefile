@@ -30,7 +30,7 @@ build: deps
 	go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/keywizard
 
 run: build
-	@if [ "$$(uname -s)" = Linux ] && [ -f /etc/reader.conf.d/vpcd ] || command -v pcscd >/dev/null; then scripts/pcscd.sh >/dev/null 2>&1 || true; fi
+	@if [ "$$(uname -s)" = Linux ]; then scripts/pcscd.sh; fi
 	./$(BIN)
 
 # test runs every check CI runs. Services the tests use are started by the

@@ -6,8 +6,10 @@
 set -euo pipefail
 what="${1:-run}"
 
-debian_run=(gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libpcsclite-dev pcscd libfido2-dev)
-debian_test=(vsmartcard-vpcd yubikey-manager xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps hyperfine)
+# vsmartcard-vpcd is in the run set too: `keywizard --simulate` plugs its
+# simulated keys into pcscd through it.
+debian_run=(gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libpcsclite-dev pcscd libfido2-dev vsmartcard-vpcd)
+debian_test=(yubikey-manager xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps hyperfine)
 
 missing_debian() {
 	local p
