@@ -147,3 +147,26 @@ func TestKeyboardDetails(t *testing.T) {
 		t.Error("no dialog shown")
 	}
 }
+
+// TestStatusFitsColumn measures the longest status lines in the theme's
+// fonts: they must fit the Status column without an ellipsis.
+func TestStatusFitsColumn(t *testing.T) {
+	test.NewTempApp(t).Settings().SetTheme(ui.NewFixedTheme(theme.VariantLight))
+	pad := 2 * theme.InnerPadding()
+	for _, s := range []string{"In progress", "Not started", "Complete", "Overdue"} {
+		if w := fyne.MeasureText(s, theme.TextSize(), fyne.TextStyle{Bold: true}).Width + pad; w > statusWidth {
+			t.Errorf("%q needs %v, column is %v", s, w, statusWidth)
+		}
+	}
+	caption := theme.Size(theme.SizeNameCaptionText)
+	for _, s := range []string{"day 365", "day 29 of 30", "starts in 100 days", "starts tomorrow"} {
+		if w := fyne.MeasureText(s, caption, fyne.TextStyle{}).Width + pad; w > statusWidth {
+			t.Errorf("%q needs %v, column is %v", s, w, statusWidth)
+		}
+	}
+	for _, s := range []string{"1Password", "OTP off", "Genuine"} {
+		if w := fyne.MeasureText(s, theme.TextSize(), fyne.TextStyle{Bold: true}).Width + pad; w > markWidth {
+			t.Errorf("header %q needs %v, column is %v", s, w, markWidth)
+		}
+	}
+}

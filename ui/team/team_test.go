@@ -146,8 +146,8 @@ func open(t *testing.T, src Source) (*View, fyne.Window) {
 // rendered is what the table shows in one cell, read back from a cell
 // template filled by the table's own update function.
 type rendered struct {
-	name, sub, status string
-	importance        widget.Importance
+	name, sub        string // a person, or their status
+	importance       widget.Importance
 	everyday, backup  fyne.Resource
 	tinted            bool
 }
@@ -159,11 +159,11 @@ func cellAt(t *testing.T, v *View, row, col int) rendered {
 	c := v.cells[o.(*fyne.Container)]
 	r := rendered{tinted: c.bg.FillColor != nil && fmt.Sprint(c.bg.FillColor) != fmt.Sprint(colorTransparent())}
 	r.name, r.sub = c.name.Text, c.sub.Text
-	r.status, r.importance = c.status.Text, c.status.Importance
+	r.importance = c.name.Importance
 	r.everyday, r.backup = c.everyday.Resource, c.backup.Resource
 	// Exactly one part of a cell has content.
 	parts := 0
-	for _, has := range []bool{r.name != "" || r.sub != "", r.status != "", r.everyday != nil || r.backup != nil} {
+	for _, has := range []bool{r.name != "" || r.sub != "", r.everyday != nil || r.backup != nil} {
 		if has {
 			parts++
 		}
@@ -232,15 +232,18 @@ func TestFivePersonTeam(t *testing.T) {
 		text string
 		imp  widget.Importance
 	}{
-		{0, "Overdue · day 56", widget.DangerImportance},
-		{1, "Day 21 of 30", widget.MediumImportance},
-		{2, "Day 7 of 30", widget.MediumImportance},
-		{3, "Starts in 7 days", widget.MediumImportance},
-		{4, "Complete", widget.SuccessImportance},
+		{0, "Overdue / day 56", widget.DangerImportance},
+		{1, "In progress / day 21 of 30", widget.MediumImportance},
+		{2, "In progress / day 7 of 30", widget.MediumImportance},
+		{3, "Not started / starts in 7 days", widget.MediumImportance},
+		{4, "Complete / ", widget.SuccessImportance},
 	} {
-		if c := cellAt(t, v, tc.row, 1); c.status != tc.text || c.importance != tc.imp {
-			t.Errorf("row %d status %q (%v), want %q (%v)", tc.row, c.status, c.importance, tc.text, tc.imp)
+		if c := cellAt(t, v, tc.row, 1); c.name+" / "+c.sub != tc.text || c.importance != tc.imp {
+			t.Errorf("row %d status %q / %q (%v), want %q (%v)", tc.row, c.name, c.sub, c.importance, tc.text, tc.imp)
 		}
+	}
+	if c := cellAt(t, v, 4, 0); c.importance != widget.MediumImportance {
+		t.Errorf("a person's name after a status in the same template keeps importance %v", c.importance)
 	}
 
 	// Key columns: everyday and backup icons by evidence level.
@@ -546,12 +549,14 @@ func TestStatus(t *testing.T) {
 	}{
 		{tracker.Row{Complete: true, DaysSinceStart: 80}, "Complete", widget.SuccessImportance},
 		{tracker.Row{Overdue: true, DaysSinceStart: 31}, "Overdue · day 31", widget.DangerImportance},
-		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-02"}}, "Day 0 of 30", widget.MediumImportance},
-		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-03"}}, "Starts tomorrow", widget.MediumImportance},
-		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-12"}}, "Starts in 10 days", widget.MediumImportance},
-		{tracker.Row{Person: tracker.Person{StartDate: "garbage"}, DaysSinceStart: 0}, "Day 0 of 30", widget.MediumImportance},
+		{tracker.Row{Overdue: true, DaysSinceStart: 365}, "Overdue · day 365", widget.DangerImportance},
+		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-02"}}, "In progress · day 0 of 30", widget.MediumImportance},
+		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-03"}}, "Not started · starts tomorrow", widget.MediumImportance},
+		{tracker.Row{Person: tracker.Person{StartDate: "2026-03-12"}}, "Not started · starts in 10 days", widget.MediumImportance},
+		{tracker.Row{Person: tracker.Person{StartDate: "garbage"}, DaysSinceStart: 0}, "In progress · day 0 of 30", widget.MediumImportance},
 	} {
-		if got, imp := status(tc.row, at); got != tc.want || imp != tc.imp {
+		_, _, imp := status(tc.row, at)
+		if got := statusLine(tc.row, at); got != tc.want || imp != tc.imp {
 			t.Errorf("status(%+v) = %q (%v), want %q (%v)", tc.row, got, imp, tc.want, tc.imp)
 		}
 	}
