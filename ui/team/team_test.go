@@ -148,8 +148,8 @@ func open(t *testing.T, src Source) (*View, fyne.Window) {
 type rendered struct {
 	name, sub        string // a person, or their status
 	importance       widget.Importance
-	everyday, backup  fyne.Resource
-	tinted            bool
+	everyday, backup fyne.Resource
+	tinted           bool
 }
 
 func cellAt(t *testing.T, v *View, row, col int) rendered {
