@@ -74,7 +74,10 @@ That prints a token for the API and the dashboard. Then add people and give
 each an invite code, which the wizard exchanges for its own token:
 
   keywizard tracker person add --email ann@example.com --name "Ann Lee" --manager maria@example.com --start 2026-03-02
-  keywizard tracker invite --email ann@example.com`,
+  keywizard tracker invite --email ann@example.com
+
+On Ann's computer, "keywizard tracker join --url https://tracker.example.com"
+reads that code from standard input and keeps the token in the OS keychain.`,
 		SilenceUsage: true,
 	}
 	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
