@@ -434,3 +434,32 @@ func TestJoinNeedsURLFlag(t *testing.T) {
 		t.Errorf("join without --url: %v", err)
 	}
 }
+
+// TestJoinAgain: a person joining the same tracker again (a new laptop
+// image, a revoked token) replaces the token; the settings stay as they
+// were and nothing says the tracker changed.
+func TestJoinAgain(t *testing.T) {
+	lt := newLiveTracker(t, server.Config{})
+	ann := lt.person(t, "ann@example.com", "Ann Lee", "")
+	j := newJoiner(t)
+	if _, _, err := j.run(t, lt.invite(t, ann, lt.now, time.Hour), "--url", lt.url); err != nil {
+		t.Fatal(err)
+	}
+	first := j.tokens[lt.url].Value
+	out, _, err := j.run(t, lt.invite(t, ann, lt.now, time.Hour), "--url", strings.ToUpper(lt.url[:4])+lt.url[4:]+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Joined " + lt.url + " as Ann Lee <ann@example.com>\n"; out != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	if second := j.tokens[lt.url].Value; second == "" || second == first {
+		t.Error("the token was not replaced")
+	}
+	if len(j.tokens) != 1 {
+		t.Errorf("tokens under %d names, want one (the URL is canonical): %v", len(j.tokens), j.tokens)
+	}
+	if cfg := j.config(t); cfg["tracker_url"] != lt.url {
+		t.Errorf("config %v", cfg)
+	}
+}
