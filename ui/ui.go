@@ -158,8 +158,10 @@ func (u *UI) build() {
 		container.NewVScroll(container.NewPadded(u.sidebar)))
 	footer := container.NewBorder(widget.NewSeparator(), nil,
 		container.NewHBox(u.back, u.next), u.primary, u.busy)
-	main := container.NewBorder(container.NewVBox(u.heading, u.banner), footer, nil, nil,
-		container.NewVScroll(container.NewPadded(u.body)))
+	// On a large screen lines would run across the whole window: the
+	// step's text keeps a readable measure and the rest stays empty.
+	main := container.NewBorder(container.New(maxWidth(readable), container.NewVBox(u.heading, u.banner)), footer, nil, nil,
+		container.NewVScroll(container.New(maxWidth(readable), container.NewPadded(u.body))))
 	split := container.NewBorder(nil, nil, sideWidth{side}.object(), nil, container.NewPadded(main))
 	var content fyne.CanvasObject = container.NewBorder(container.NewPadded(header), nil, nil, nil, split)
 	if u.opts.OnFirstFrame != nil {
@@ -171,6 +173,29 @@ func (u *UI) build() {
 	c.SetOnTypedKey(u.typedKey)
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.back) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyRight, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.next) })
+}
+
+// readable is the widest the step's content gets (about 100 characters
+// of body text).
+const readable = 920
+
+// maxWidth lays its objects out at most that wide, from the left.
+type maxWidth float32
+
+func (m maxWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := min(size.Width, float32(m))
+	for _, o := range objs {
+		o.Resize(fyne.NewSize(w, size.Height))
+		o.Move(fyne.NewPos(0, 0))
+	}
+}
+
+func (m maxWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
 }
 
 // sideWidth fixes the step list's width so the main area gets the rest at
@@ -256,6 +281,13 @@ func (u *UI) Cancel() {
 		u.cancel()
 	}
 	u.Wait()
+	fyne.DoAndWait(func() {
+		u.closeDialog()
+		if u.touch != nil {
+			u.touch.Hide()
+			u.touch = nil
+		}
+	})
 }
 
 // Go starts f as a wizard action from the current step, exactly as a
