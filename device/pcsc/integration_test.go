@@ -15,6 +15,7 @@ import (
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/pcsc"
 	"github.com/keywizard/keywizard/device/pcsc/vpcdtest"
+	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/testenv"
 )
 
@@ -99,6 +100,7 @@ func TestThroughPCSCD(t *testing.T) {
 		{"GetStatusChangeCancel", testGetStatusChangeCancel},
 		{"GetStatusChangeCancelWhileBlocked", testGetStatusChangeCancelWhileBlocked},
 		{"GetStatusChangeUnknownReader", testGetStatusChangeUnknownReader},
+		{"SimulatedYubiKey", testSimulatedYubiKey},
 	} {
 		t.Run(tc.name, tc.f)
 	}
@@ -421,5 +423,48 @@ func TestNoService(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestNoService")) {
 		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+// testSimulatedYubiKey talks to the project's YubiKey simulator through
+// pcscd: the management SELECT and READ CONFIG answer as a YubiKey 5 does,
+// and unplugging it mid-session surfaces as ErrRemoved.
+func testSimulatedYubiKey(t *testing.T) {
+	c := establish(t)
+	reader := sim.ReaderName(0)
+	waitPresent(t, c, reader, false)
+	key, err := sim.New(sim.Config{Serial: 31415926, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	att, err := sim.Attach(ctx, key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		<-att.Done()
+		waitPresent(t, c, reader, false)
+	}()
+	waitPresent(t, c, reader, true)
+	card, err := c.Connect(context.Background(), reader, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer card.Close()
+	resp, err := card.Transmit(context.Background(), selectMgmt)
+	if err != nil || !bytes.HasSuffix(resp, []byte("FW version 5.7.1\x90\x00")) {
+		t.Fatalf("SELECT: %q %v", resp, err)
+	}
+	resp, err = card.Transmit(context.Background(), []byte{0x00, 0x1D, 0x00, 0x00})
+	// Serial 31415926 = 0x01DF5E76 in tag 02 (yubikey-protocol.md §1.3).
+	if err != nil || !bytes.Contains(resp, []byte{0x02, 0x04, 0x01, 0xDF, 0x5E, 0x76}) || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
+		t.Fatalf("READ CONFIG: % X %v", resp, err)
+	}
+	att.Detach()
+	waitPresent(t, c, reader, false)
+	if _, err := card.Transmit(context.Background(), selectMgmt); !errors.Is(err, device.ErrRemoved) {
+		t.Fatalf("Transmit after unplugging: %v, want ErrRemoved", err)
 	}
 }
