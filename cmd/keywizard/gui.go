@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"github.com/pkg/browser"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/ui"
 	"github.com/keywizard/keywizard/ui/probe"
+	"github.com/keywizard/keywizard/ui/team"
 )
 
 // systemBrowser opens pages with pkg/browser.
@@ -94,6 +96,22 @@ func runGUI(simulate bool) error {
 	if st, ok := wiz.Snapshot().Step(steps.StepReport); ok && st.Status == steps.StatusNeedsAttention {
 		// A report that could not be sent last time is sent again now.
 		u.Go(wiz.Report)
+	}
+	if !simulate {
+		// A manager or IT sees their team from the tracker next to their own
+		// wizard; no tracker, not joined, no reports or offline: the wizard
+		// alone.
+		go func() {
+			src, _, err := wire.TrackerTeam(ctx, configDir, appVersion())
+			if err != nil || src == nil {
+				return
+			}
+			fyne.Do(func() {
+				tv := team.New(w, src, team.Options{})
+				tv.InTabs(w)
+				tv.Start(ctx)
+			})
+		}()
 	}
 	w.Resize(ui.DefaultSize)
 	w.SetOnClosed(cancel)

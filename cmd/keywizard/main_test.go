@@ -253,6 +253,7 @@ func TestSimCommand(t *testing.T) {
 	if err != nil || !strings.Contains(line, "Virtual PCD 00 01") {
 		t.Fatalf("sim did not say it attached: %q %v", line, err)
 	}
+	testenv.WaitCardPresent(t, "Virtual PCD 00 01")
 	info := ykman(t, "Virtual PCD 00 01", "info")
 	if !strings.Contains(info, "Device type: YubiKey 5Ci") || !strings.Contains(info, "Serial number: 22000051") {
 		t.Fatalf("ykman sees:\n%s", info)

@@ -48,3 +48,26 @@ func WaitReadersEmpty(tb testing.TB) {
 		}
 	}
 }
+
+// WaitCardPresent blocks until pcscd reports a card in reader: a process
+// that says it attached a key may do so before pcscd's next presence poll.
+func WaitCardPresent(tb testing.TB, reader string) {
+	tb.Helper()
+	c, err := pcsc.Establish()
+	if err != nil {
+		tb.Fatalf("connecting to pcscd: %v", err)
+	}
+	defer c.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	states := []pcsc.ReaderState{{Reader: reader, CurrentState: pcsc.StateUnaware}}
+	for {
+		if err := c.GetStatusChange(ctx, states); err != nil {
+			tb.Fatalf("waiting for pcscd to see a card in %q: %v", reader, err)
+		}
+		if states[0].EventState.Present() {
+			return
+		}
+		states[0].CurrentState = states[0].EventState
+	}
+}
