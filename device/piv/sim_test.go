@@ -429,3 +429,83 @@ func TestPINResumeOnSim(t *testing.T) {
 		t.Errorf("retries %d, err %v; want 1 left and a PINError", pin, err)
 	}
 }
+
+// A malformed ADMIN DATA object (written by some other tool) is reported,
+// not read as "not protected"; an empty one (53 00, deleted) is empty.
+func TestReadStateAdminData(t *testing.T) {
+	ctx := context.Background()
+	k := newSim(t, fw571)
+	for _, tc := range []struct {
+		value []byte
+		err   error
+	}{
+		{[]byte{0x81, 0x01, 0x02}, device.ErrInvalidResponse},
+		{[]byte{0x80, 0x03, 0x81, 0x02, 0x02}, device.ErrInvalidResponse},
+		{nil, nil},
+	} {
+		// Each Card() is a new connection: authenticate on this one.
+		s, err := NewSession(ctx, k.Card())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Authenticate(ctx, MgmtAES192, DefaultManagementKey); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutObject(ctx, ObjectAdminData, tc.value); err != nil {
+			t.Fatal(err)
+		}
+		st, err := ReadState(ctx, k.Card())
+		if !errors.Is(err, tc.err) || (tc.err == nil && (err != nil || st.MgmtKeyProtected)) {
+			t.Errorf("ADMIN DATA % X: %+v, %v", tc.value, st, err)
+		}
+	}
+}
+
+func TestSessionObjects(t *testing.T) {
+	ctx := context.Background()
+	k := newSim(t, fw571)
+	s, err := NewSession(ctx, k.Card())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetObject(ctx, ObjectCHUID); !errors.Is(err, device.ErrNotFound) {
+		t.Errorf("missing CHUID: %v", err)
+	}
+	if err := s.PutObject(ctx, ObjectCHUID, []byte{0xFE, 0x00}); !errors.Is(err, device.ErrAuthentication) {
+		t.Errorf("PUT DATA without the management key: %v", err)
+	}
+	if err := s.Authenticate(ctx, MgmtAES192, DefaultManagementKey); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte{0xAB}, 600) // chained PUT, GET RESPONSE on the way back
+	if err := s.PutObject(ctx, ObjectCHUID, big); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetObject(ctx, ObjectCHUID)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Errorf("read back %d bytes, %v", len(got), err)
+	}
+	// PRINTED needs the PIN.
+	if err := s.PutObject(ctx, ObjectPrinted, (&ProtectedData{ManagementKey: DefaultManagementKey}).Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := NewSession(ctx, k.Card())
+	if _, err := s2.ProtectedData(ctx); !errors.Is(err, device.ErrAuthentication) {
+		t.Errorf("PRINTED without the PIN: %v", err)
+	}
+	if err := s2.VerifyPIN(ctx, DefaultPIN); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s2.ProtectedData(ctx); err != nil || !bytes.Equal(p.ManagementKey, DefaultManagementKey) {
+		t.Errorf("PRINTED with the PIN: %+v, %v", p, err)
+	}
+	if n, err := s2.PINRetries(ctx); err != nil || n != -1 {
+		t.Errorf("retries after VERIFY: %d, %v (want -1: already verified)", n, err)
+	}
+	if serial, err := s2.Serial(ctx); err != nil || serial != k.Serial() {
+		t.Errorf("serial %d, %v", serial, err)
+	}
+	if err := s2.VerifyPIN(ctx, "123456789"); !errors.Is(err, device.ErrPINPolicy) {
+		t.Errorf("9-byte PIN: %v", err)
+	}
+}
