@@ -68,6 +68,7 @@ func TestRun(t *testing.T) {
 		"| wall, two keys: keywizard ≤ 1.25 × floor | 220.0 ms | 1.25 × 200.0 = 250.0 ms | PASS |",
 		"| Keys, two keys ≤ 1.3 × one key | 120.0 ms | 1.3 × 100.0 = 130.0 ms | PASS |",
 		"| arrival: watcher − floor ≤ 50 ms | 20.0 ms |",
+		"Watcher − (waiter + that read) = 420.0 − (400.0 + 90.0) = -70.0 ms.",
 		"| idle: watching − baseline (no CPU while nothing changes) | 0.05 ms per idle s |",
 		"**Not measured in this run:** scripts/guibench.sh exited with status 1",
 		"| Ingest/sqlite | 3300.0 reports/s |",
