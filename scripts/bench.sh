@@ -37,6 +37,7 @@ out=bin/bench
 reader0="Virtual PCD 00 00"
 reader1="Virtual PCD 00 01"
 status=0
+start=$(date +%s)
 
 log() { echo "bench: $*" >&2; }
 # failed PART WHY: the part is reported as not measured.
@@ -182,7 +183,10 @@ fi
 gobench tracker-server.txt tracker-server -bench 'Ingest|Dashboard' -benchtime 3s ./tracker/server
 gobench tracker-store.txt tracker-store -bench SubmitReport -benchtime 2s ./tracker/store
 
-echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.md"
+{
+	echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- scripts/bench.sh took $((($(date +%s) - start + 30) / 60)) min (including waits for the vpcd lock)"
+} >>"$out/machine.md"
 bin/benchreport -dir "$out" -doc "$doc"
 rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
