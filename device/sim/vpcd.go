@@ -43,8 +43,10 @@ type AttachConfig struct {
 	// Addr is vpcd's address, default 127.0.0.1:35963 (slot 0).
 	Addr string
 	// RebootDelay is how long the key stays away after a WRITE CONFIG
-	// with REBOOT before it reconnects, default 200 ms. Real keys take about
-	// this long to re-enumerate ([UNCONFIRMED], §1.9).
+	// with REBOOT, default 200 ms, but never less than the one-second
+	// minimum absence pcscd needs to register a removal (minAbsence). How
+	// long real keys take to re-enumerate is [UNCONFIRMED] (§1.9); about a
+	// second is typical of USB re-enumeration.
 	RebootDelay time.Duration
 	// RetryDelay is the wait before reconnecting when vpcd is unreachable
 	// or drops the connection, default 200 ms.
@@ -194,13 +196,16 @@ const (
 	endCancelled
 )
 
-// minAbsence is how long a key stays disconnected after an unplug or a
-// dropped connection before it may reconnect. pcscd learns about removal
-// only from vpcd's presence poll (about every 0.5 s, §6.3); when vpcd
-// instead notices the closed socket while sending a power-off or an APDU,
-// it drops the socket silently, and if the key were already waiting to be
-// accepted again the next poll would find it present: pcscd would never
-// see the removal. Staying away for two poll periods rules that out.
+// minAbsence is how long a key stays disconnected after an unplug, a
+// reboot or a dropped connection before it reconnects. pcscd's event thread
+// learns about removal only from its own presence poll (about every 0.5 s,
+// §6.3). When vpcd instead notices the closed socket while sending a power
+// off or an APDU, or a client's status call gets the "no card", and the key
+// is already waiting to be accepted again, the event thread's next poll
+// finds a card present: pcscd never registers the removal nor powers the
+// "new" card up. Observed with ykman config writes in a loop (1 in 13
+// reboots failed with a 200 ms absence); two poll periods rule it out. A
+// real key takes about as long to re-enumerate.
 const minAbsence = time.Second
 
 func (a *Attachment) run(ctx context.Context, conn net.Conn) {
@@ -264,9 +269,9 @@ func (a *Attachment) run(ctx context.Context, conn net.Conn) {
 		case endCancelled:
 			return
 		case endRebooted:
-			// pcscd has seen the removal (serve answered a presence
-			// poll with "no card"), so only the reboot time applies.
-			away = time.Time{}
+			// minAbsence applies too (loop top): the "no card" may have
+			// been consumed by a client's status call rather than by
+			// pcscd's event thread, which must see the slot empty.
 			if !sleep(ctx, a.cfg.RebootDelay) {
 				return
 			}

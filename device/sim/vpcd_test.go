@@ -235,3 +235,24 @@ func TestYkmanTruncatedReadConfig(t *testing.T) {
 	}
 	lines(t, mustYkman(t, 0, "info"), "Serial number: 44444444")
 }
+
+// Reboots in a row: every one must be seen by pcscd as a removal and a new
+// insertion (the card powered up again). With a 200 ms absence about one
+// reboot in thirteen went unnoticed by pcscd (see minAbsence).
+func TestYkmanRepeatedReboots(t *testing.T) {
+	testenv.LockVPCD(t)
+	k := newKey(t, Config{Serial: 55555555, Model: "5c-nano"})
+	a := attach(t, k, 0)
+	for i := 0; i < 8; i++ {
+		op, want := "--disable", device.Capability(0x033E)
+		if i%2 == 1 {
+			op, want = "--enable", 0x033F
+		}
+		n := a.State().Connects
+		mustYkman(t, 0, "config", "usb", op, "OTP", "-f")
+		waitReady(t, a, n+1)
+		if got := k.Info().USBEnabled; got != want {
+			t.Fatalf("reboot %d: USB enabled %04x, want %04x", i, uint16(got), uint16(want))
+		}
+	}
+}
