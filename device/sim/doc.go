@@ -24,12 +24,17 @@
 // (selected application, PIN verified, management key authenticated) on
 // power off and reset, as a card does (yubikey-protocol.md §6.3).
 //
+// Through vpcd a removal, unplug or reboot keeps the key away for at least a
+// second so that pcscd's presence poll registers it (see [AttachConfig]
+// RebootDelay); wait for [Attachment.Ready] before using the reader.
+//
 // # Fault injection
 //
 // Clients' error paths are tested with [Key.RemoveAfter] (the key is pulled
 // out mid-operation), [Key.BlockPIV] (PIN and PUK have no retries left),
 // [Config.LockCode] / [Key.SetLockCode] (configuration lock) and
-// [Key.MangleNext] / [Key.TruncateNext] (the next response is malformed).
+// [Key.MangleNext] / [Key.TruncateNext] and their ...INS forms (the next
+// response, or the next response to one instruction, is malformed).
 //
 // # Fidelity notes
 //
