@@ -78,6 +78,39 @@ func BenchmarkMinimalClient(b *testing.B) {
 	}
 }
 
+// BenchmarkFastCard repeats the Keys / minimal-client comparison with
+// scripted cards that answer within a fraction of a millisecond (the
+// simulator behind vpcd pays about 45 ms per command to TCP delayed ACKs),
+// so the scanner's own overhead shows.
+func BenchmarkFastCard(b *testing.B) {
+	testenv.LockVPCD(b)
+	ctx := context.Background()
+	var readers []string
+	for _, n := range []int{1, 2} {
+		name := []string{"", "one", "two"}[n]
+		// One more card per round: slot 0, then slots 0 and 1.
+		f, err := scanbench.AttachFastCard(ctx, n-1, uint32(75000000+n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Remove()
+		readers = append(readers, sim.ReaderName(n-1))
+		b.Run("Keys/"+name, func(b *testing.B) {
+			s := &scan.Scanner{PCSC: scan.System}
+			scanbench.Measure(b, func() error {
+				keys, err := s.Keys(ctx)
+				if err == nil && len(keys) != n {
+					err = fmt.Errorf("found %d keys, want %d", len(keys), n)
+				}
+				return err
+			})
+		})
+		b.Run("MinimalClient/"+name, func(b *testing.B) {
+			scanbench.Measure(b, func() error { return scanbench.MinimalClient(ctx, readers) })
+		})
+	}
+}
+
 // BenchmarkArrivalToEvent times from the simulated key connecting to vpcd
 // to the watcher delivering its Arrived event (probe included).
 func BenchmarkArrivalToEvent(b *testing.B) {

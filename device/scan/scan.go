@@ -10,10 +10,11 @@
 // Every PC/SC reader is probed by selecting the management application, not
 // by matching reader names: USB YubiKeys ("Yubico YubiKey OTP+FIDO+CCID 00
 // 00"), NFC readers and vsmartcard's virtual readers all work, and any other
-// card is skipped. Readers are probed in parallel, each on its own PC/SC
-// context (pcsc-lite serialises calls per context), over shared connections,
-// with two commands per key (SELECT, READ CONFIG) unless the PIV state is
-// asked for.
+// card is skipped. Cards are read in parallel, each on its own PC/SC
+// context (pcsc-lite serialises calls per context; the first card reuses
+// the context that listed the readers, and empty readers cost none), over
+// shared connections, with two commands per key (SELECT, READ CONFIG)
+// unless the PIV state is asked for.
 //
 // # FIDO correlation
 //
@@ -216,15 +217,38 @@ func (s *Scanner) probeAll(ctx context.Context, keep func(*probe) bool) ([]*prob
 		lister.Release()
 		return nil, fmt.Errorf("scanning for keys: %w", err)
 	}
+	// Connect to every reader on the listing context first: that is quick
+	// (pcscd answers from its own state), and readers without a card fail
+	// at once without costing a context of their own.
 	probes := make([]*probe, len(readers))
-	var wg sync.WaitGroup
+	var present []*probe
 	for i, r := range readers {
 		p := &probe{reader: r}
 		probes[i] = p
+		card, err := lister.Connect(ctx, r, false)
+		if err != nil {
+			if !gone(err) {
+				p.err = fmt.Errorf("reader %q: %w", r, err)
+			}
+			continue
+		}
+		p.card = card
+		present = append(present, p)
+	}
+	if len(present) == 0 {
+		lister.Release()
+		return probes, nil
+	}
+	// The first card keeps the listing context. Every other card is
+	// reconnected on a context of its own, because PC/SC serialises
+	// transmits per context and the keys are read in parallel.
+	var wg sync.WaitGroup
+	for i, p := range present {
 		if i == 0 {
-			// Reuse the listing context for the first reader: one
-			// context fewer to establish in the common one-key case.
 			p.pc, p.ownPC = lister, true
+		} else {
+			p.card.Close()
+			p.card = nil
 		}
 		wg.Add(1)
 		go func() {
@@ -235,16 +259,13 @@ func (s *Scanner) probeAll(ctx context.Context, keep func(*probe) bool) ([]*prob
 			}
 		}()
 	}
-	if len(readers) == 0 {
-		lister.Release()
-	}
 	wg.Wait()
 	return probes, nil
 }
 
-// probeReader connects to one reader and reads the key in it. Readers
-// without a card, cards pulled mid-probe and cards that are not YubiKeys
-// end with ok=false and no error.
+// probeReader reads the key in one reader, connecting first (on a context
+// of its own) unless p already holds a card. Cards pulled mid-probe and
+// cards that are not YubiKeys end with ok=false and no error.
 func (s *Scanner) probeReader(ctx context.Context, p *probe) {
 	if p.pc == nil {
 		pc, err := s.PCSC.Establish()
@@ -254,14 +275,17 @@ func (s *Scanner) probeReader(ctx context.Context, p *probe) {
 		}
 		p.pc, p.ownPC = pc, true
 	}
-	card, err := p.pc.Connect(ctx, p.reader, false)
-	if err != nil {
-		if !gone(err) {
-			p.err = fmt.Errorf("reader %q: %w", p.reader, err)
+	if p.card == nil {
+		card, err := p.pc.Connect(ctx, p.reader, false)
+		if err != nil {
+			if !gone(err) {
+				p.err = fmt.Errorf("reader %q: %w", p.reader, err)
+			}
+			return
 		}
-		return
+		p.card = card
 	}
-	p.card = card
+	card := p.card
 	key, ok, err := readKey(ctx, card, p.reader)
 	if err != nil || !ok {
 		if err != nil && !gone(err) {

@@ -105,6 +105,7 @@ func (c *Card) PowerOns() int {
 
 func (c *Card) serve() error {
 	for {
+		quickAck(c.conn)
 		msg, err := readMsg(c.conn)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {

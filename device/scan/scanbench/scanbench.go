@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device/pcsc"
+	"github.com/keywizard/keywizard/device/pcsc/vpcdtest"
 	"github.com/keywizard/keywizard/device/sim"
 )
 
@@ -217,3 +218,55 @@ func (w *ArrivalWaiter) Close() error { return w.c.Release() }
 
 // ErrNoEvent is returned by helpers that give up waiting for an event.
 var ErrNoEvent = errors.New("no event before the guard expired")
+
+// FastCard is a scripted YubiKey stand-in behind vpcd that answers the two
+// discovery commands with a real key's bytes (yubikey-protocol.md §7.3: a
+// YubiKey 5 NFC, firmware 5.4.3) and sets TCP_QUICKACK (see vpcdtest), so
+// each command costs a fraction of a millisecond. With it the benchmarks
+// show the scanner's own overhead rather than the transport's.
+type FastCard struct {
+	Card *vpcdtest.Card
+	Slot int
+}
+
+// fastInfo is §7.3's READ CONFIG response with the serial replaced.
+func fastInfo(serial uint32) []byte {
+	return []byte{0x2B, 0x01, 0x02, 0x02, 0x3F, 0x03, 0x02, 0x02, 0x3F,
+		0x02, 0x04, byte(serial >> 24), byte(serial >> 16), byte(serial >> 8), byte(serial),
+		0x04, 0x01, 0x01, 0x05, 0x03, 0x05, 0x04, 0x03, 0x06, 0x02, 0x00, 0x00, 0x07, 0x01, 0x0F,
+		0x08, 0x01, 0x00, 0x0D, 0x02, 0x02, 0x3F, 0x0E, 0x02, 0x02, 0x3F, 0x0A, 0x01, 0x00, 0x90, 0x00}
+}
+
+// AttachFastCard inserts a FastCard with serial into slot and waits until
+// pcscd has it.
+func AttachFastCard(ctx context.Context, slot int, serial uint32) (*FastCard, error) {
+	if err := WaitSlot(ctx, slot, false); err != nil {
+		return nil, err
+	}
+	info := fastInfo(serial)
+	sel := append([]byte("Virtual mgr - FW version 5.4.3"), 0x90, 0x00)
+	c, err := vpcdtest.Attach(context.Background(), slot, vpcdtest.YubiKeyATR, func(cmd []byte) []byte {
+		switch {
+		case len(cmd) >= 4 && cmd[1] == 0xA4:
+			return sel
+		case len(cmd) >= 4 && cmd[1] == 0x1D:
+			return info
+		}
+		return []byte{0x6D, 0x00}
+	})
+	if err != nil {
+		return nil, err
+	}
+	f := &FastCard{Card: c, Slot: slot}
+	if err := WaitSlot(ctx, slot, true); err != nil {
+		f.Remove()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Remove pulls the card and waits until pcscd sees the slot empty.
+func (f *FastCard) Remove() error {
+	f.Card.Remove()
+	return WaitSlot(context.Background(), f.Slot, false)
+}

@@ -1,0 +1,28 @@
+package vpcdtest
+
+import (
+	"net"
+	"syscall"
+)
+
+// quickAck asks the kernel to acknowledge the next segment at once.
+//
+// vpcd sends each message as two send() calls, the 2-byte length and then
+// the payload (vpcd.c sendToVICC). With Nagle's algorithm on vpcd's socket
+// the payload waits for the length's ACK, and Linux delays that ACK by up
+// to 40 ms because the card has nothing to send back yet: every command
+// APDU then costs about 45 ms. TCP_QUICKACK is not sticky (the kernel
+// clears it), so it is set before every read.
+func quickAck(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
+	})
+}
