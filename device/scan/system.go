@@ -28,5 +28,23 @@ func (c systemContext) Connect(ctx context.Context, reader string, exclusive boo
 	if err != nil {
 		return nil, err
 	}
-	return card, nil
+	if err := card.Begin(); err != nil {
+		card.Close()
+		return nil, err
+	}
+	return txCard{card}, nil
+}
+
+// txCard holds a PC/SC transaction for the life of the connection. A card
+// has one selected application for every program that shares it, so another
+// program's (or goroutine's) SELECT between our SELECT and READ CONFIG would
+// send READ CONFIG to its application (status 6D00). Every connection the
+// scanner makes is one short sequence (SELECT, READ CONFIG, PIV state, or a
+// configuration change), so holding the card for it is what piv-go does for
+// a whole session, and what ykman does per command group.
+type txCard struct{ *pcsc.Card }
+
+func (t txCard) Close() error {
+	t.Card.End() // fails harmlessly when the key rebooted or left meanwhile
+	return t.Card.Close()
 }

@@ -27,8 +27,11 @@ func NewHub(fp fido.Provider) *hub.Hub {
 	}
 }
 
-// OpenPCSC opens a shared connection to the card in reader; closing the card
-// also releases its PC/SC context, so piv-go can then open it exclusively.
+// OpenPCSC opens a shared connection to the card in reader, inside a PC/SC
+// transaction for its whole life (one sequence of commands against one
+// selected application, as device/scan's connections); closing the card
+// ends the transaction and releases its PC/SC context, so piv-go can then
+// open the card exclusively.
 func OpenPCSC(ctx context.Context, reader string) (device.Card, error) {
 	c, err := pcsc.Establish()
 	if err != nil {
@@ -36,6 +39,11 @@ func OpenPCSC(ctx context.Context, reader string) (device.Card, error) {
 	}
 	card, err := c.Connect(ctx, reader, false)
 	if err != nil {
+		c.Release()
+		return nil, err
+	}
+	if err := card.Begin(); err != nil {
+		card.Close()
 		c.Release()
 		return nil, err
 	}
@@ -48,6 +56,7 @@ type ownedCard struct {
 }
 
 func (o *ownedCard) Close() error {
+	o.Card.End() // fails harmlessly when the key left meanwhile
 	err := o.Card.Close()
 	if rerr := o.ctx.Release(); err == nil {
 		err = rerr
