@@ -40,7 +40,7 @@ var (
 	ErrPrerequisite = errors.New("another step must be done first")
 )
 
-// WrongKeyError: the step needs one key and another is plugged in.
+// WrongKeyError says the step needs one key and another is plugged in.
 type WrongKeyError struct {
 	Want, Got           uint32
 	WantLabel, GotLabel string
@@ -74,7 +74,7 @@ func (e *NotApplicableError) Error() string {
 // Is makes NotApplicableError match ErrNotApplicable.
 func (e *NotApplicableError) Is(target error) bool { return target == ErrNotApplicable }
 
-// NotVerifiedError: the check ran and found nothing yet. Hint tells the
+// NotVerifiedError says the check ran and found nothing yet. Hint tells the
 // person how to make the registration checkable.
 type NotVerifiedError struct {
 	Service string // service name
@@ -94,7 +94,7 @@ func (e *NotVerifiedError) Error() string {
 // Is makes NotVerifiedError match ErrNotVerified.
 func (e *NotVerifiedError) Is(target error) bool { return target == ErrNotVerified }
 
-// BrowserError: the page could not be opened; the person can open URL by
+// BrowserError says the page could not be opened; the person can open URL by
 // hand.
 type BrowserError struct {
 	URL string
@@ -111,7 +111,7 @@ func (e *BrowserError) Unwrap() error { return e.Err }
 // Is makes BrowserError match ErrBrowser.
 func (e *BrowserError) Is(target error) bool { return target == ErrBrowser }
 
-// NeedAccountError: a service matches passkeys by an account name the
+// NeedAccountError says a service matches passkeys by an account name the
 // person has not given yet (Wizard.SetAccount).
 type NeedAccountError struct {
 	Service string // service ID

@@ -10,7 +10,7 @@ import (
 	"github.com/keywizard/keywizard/tracker/client"
 )
 
-// ErrNoTracker: no onboarding tracker is configured on this computer.
+// ErrNoTracker says no onboarding tracker is configured on this computer.
 var ErrNoTracker = errors.New("no onboarding tracker configured; run \"keywizard tracker join --url <tracker>\" with the invite code from IT")
 
 // TrackerClient returns a client for the tracker in the keywizard settings

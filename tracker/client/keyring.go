@@ -22,7 +22,7 @@ type KeyringStore struct {
 
 var _ TokenStore = KeyringStore{}
 
-// ErrKeyringTimeout: the OS keychain did not answer in time.
+// ErrKeyringTimeout says the OS keychain did not answer in time.
 var ErrKeyringTimeout = errors.New("the OS keychain did not answer; is it locked?")
 
 func (k KeyringStore) run(f func() error) error {
