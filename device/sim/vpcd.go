@@ -340,10 +340,12 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 	rebooting := false
 	var hdr [2]byte
 	for {
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}
 		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+		quickAck(conn)
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}
