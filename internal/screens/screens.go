@@ -225,7 +225,11 @@ func (e *Env) CompleteService(ctx context.Context, svc catalogue.Service, serial
 // Open creates the scenario's environment in w (theme, wizard, UI) and
 // drives it to the state; it returns once the screen is settled.
 func (sc Scenario) Open(a fyne.App, w fyne.Window, dir string) (*Env, error) {
-	var opts ui.Options
+	return sc.OpenWith(a, w, dir, ui.Options{})
+}
+
+// OpenWith is Open with UI options (the theme is the scenario's).
+func (sc Scenario) OpenWith(a fyne.App, w fyne.Window, dir string, opts ui.Options) (*Env, error) {
 	if sc.Dark {
 		opts.Theme = ui.NewFixedTheme(theme.VariantDark)
 	} else {

@@ -21,13 +21,23 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/keywizard/keywizard/internal/screens"
+	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/probe"
 )
 
 func main() {
 	out := flag.String("out", "screenshots", "directory for the PNGs")
 	only := flag.String("only", "", "comma-separated scenario names (default: all)")
 	settle := flag.Duration("settle", 800*time.Millisecond, "time the window gets to paint before it is captured")
+	hold := flag.String("hold", "", "open this scenario and keep it on screen (no capture): the UI alone, on fakes, for scripts/guibench.sh")
 	flag.Parse()
+	if *hold != "" {
+		if err := holdScenario(*hold); err != nil {
+			fmt.Fprintln(os.Stderr, "screens:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	a := app.NewWithID("io.keywizard.screens")
 	// One window for every scenario: closing the last window would end the
@@ -48,6 +58,34 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// holdScenario shows one scenario until the window is closed, with the
+// first-frame probe when the benchmark asks for it.
+func holdScenario(name string) error {
+	i := slices.IndexFunc(screens.All(), func(sc screens.Scenario) bool { return sc.Name == name })
+	if i < 0 {
+		return fmt.Errorf("no scenario %q", name)
+	}
+	sc := screens.All()[i]
+	dir, err := os.MkdirTemp("", "keywizard-screens-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	a := app.NewWithID("io.keywizard.screens")
+	w := a.NewWindow("keywizard")
+	var openErr error
+	a.Lifecycle().SetOnStarted(func() {
+		go func() {
+			if _, openErr = sc.OpenWith(a, w, dir, ui.Options{OnFirstFrame: probe.FromEnv()}); openErr != nil {
+				fyne.Do(a.Quit)
+			}
+		}()
+	})
+	w.Resize(sc.Size)
+	w.ShowAndRun()
+	return openErr
 }
 
 func shoot(a fyne.App, w fyne.Window, out, only string, settle time.Duration) error {
