@@ -182,3 +182,15 @@ func TestHelpEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestKeysPartialFailure(t *testing.T) {
+	f := &fakeDevices{keys: []device.Key{nano()}, err: errors.New(`reader "Virtual PCD 00 01": the key is in use by another program`)}
+	out, stderr, code := run(t, f, "", "keys", "--json")
+	var got []KeyJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		t.Fatalf("the readable key must still be listed as JSON: %v\n%s", err, out)
+	}
+	if code != ExitError || !strings.Contains(stderr, "in use by another program") {
+		t.Fatalf("exit %d, stderr %q: the unreadable reader must be reported", code, stderr)
+	}
+}

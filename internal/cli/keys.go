@@ -72,9 +72,13 @@ func newKeysCmd(env Env) *cobra.Command {
 			}
 			defer devs.Close()
 			keys, err := devs.Keys(cmd.Context(), withPIV)
-			if err != nil {
+			if err != nil && len(keys) == 0 {
 				return fmt.Errorf("listing keys: %w", err)
 			}
+			// Keys read from the other readers are still listed; the error
+			// (a reader in use by another program, say) follows on stderr
+			// and makes the exit status non-zero, so a script notices.
+			partial := err
 			if asJSON {
 				out := make([]KeyJSON, 0, len(keys))
 				for _, k := range keys {
@@ -82,7 +86,10 @@ func newKeysCmd(env Env) *cobra.Command {
 				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+				return partialErr(partial)
 			}
 			if len(keys) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "No YubiKey found. Plug one in and run this again.")
@@ -99,7 +106,10 @@ func newKeysCmd(env Env) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Serial, k.Model, j.Firmware,
 					orNone(j.USBEnabled), nfc, pinText(k), k.Reader)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return partialErr(partial)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (fields: serial, model, form_factor, firmware, usb_enabled, nfc_enabled, fido_pin_set, reader, ...)")
@@ -126,4 +136,13 @@ func pinText(k device.Key) string {
 		return fmt.Sprintf("set (%d tries left)", k.FIDO.PINRetries)
 	}
 	return "set"
+}
+
+// partialErr wraps an error from readers that could not be read while
+// others were.
+func partialErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("some readers could not be read (the keys above are complete): %w", err)
 }
