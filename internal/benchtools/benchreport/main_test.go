@@ -74,6 +74,8 @@ func TestRun(t *testing.T) {
 		"| Ingest/sqlite | 3300.0 reports/s |",
 		"**Not measured in this run:** KEYWIZARD_TEST_POSTGRES not set",
 		"- CPU: test",
+		"8 of 9 targets met in the last run:",
+		"- wall, one key: keywizard ≤ 1.25 × floor: **MISS** (200.0 ms, limit 1.25 × 150.0 = 187.5 ms)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("document lacks %q:\n%s", want, out)
@@ -134,5 +136,32 @@ func TestWallUsesMean(t *testing.T) {
 	}
 	if missed != 1 {
 		t.Errorf("missed = %d, want 1", missed)
+	}
+}
+
+// TestGUIVerdicts: rows guibench.sh marks over their target count as misses.
+func TestGUIVerdicts(t *testing.T) {
+	gui := "| measure | empty window | keywizard --simulate | target | result |\n|---|---|---|---|---|\n" +
+		"| first frame, ms | 96 | 3447 | ≤ 1.5 × empty = 144 | **over** |\n" +
+		"| RSS after first screen, MB | 108.6 | 120.0 | ≤ empty + 40 = 148.6 | ok |\n" +
+		"| CPU idle 30 s, ms | 360 | 470 | ≤ empty | **over** |\n"
+	doc := filepath.Join(t.TempDir(), "B.md")
+	missed, err := run(fstest.MapFS{"gui.md": {Data: []byte(gui)}}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missed != 2 {
+		t.Errorf("missed = %d, want 2", missed)
+	}
+	b, _ := os.ReadFile(doc)
+	for _, want := range []string{
+		"| first frame, ms | 96 | 3447 |",
+		"1 of 3 targets met in the last run:",
+		"- GUI first frame, ms: **MISS** (keywizard 3447, empty window 96, limit ≤ 1.5 × empty = 144)",
+		"- GUI RSS after first screen, MB: PASS (keywizard 120.0, empty window 108.6, limit ≤ empty + 40 = 148.6)",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("document lacks %q:\n%s", want, b)
+		}
 	}
 }
