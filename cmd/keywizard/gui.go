@@ -7,9 +7,12 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 	"github.com/pkg/browser"
 
 	"github.com/keywizard/keywizard/assets"
@@ -49,24 +52,6 @@ func runGUI(simulate bool) error {
 	w := a.NewWindow("keywizard")
 	u := ui.New(a, w, ui.Options{OnFirstFrame: probe.FromEnv()})
 
-	var h *hub.Hub
-	var br steps.Browser = systemBrowser{}
-	var wiz *steps.Wizard
-	if simulate {
-		s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
-		if err != nil {
-			return fmt.Errorf("starting the simulated keys: %w", err)
-		}
-		defer s.Close()
-		h = s.Hub
-		// A simulated run keeps its own progress, apart from the real one.
-		storePath = filepath.Join(filepath.Dir(storePath), "progress-simulated.json")
-		br = &wire.Browser{Sim: s, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
-		w.SetTitle("keywizard (simulated keys)")
-	} else {
-		h = wire.SystemHub()
-	}
-
 	osUser := ""
 	if cu, err := user.Current(); err == nil {
 		osUser = cu.Username
@@ -78,26 +63,72 @@ func runGUI(simulate bool) error {
 	if sendQueued != nil {
 		go sendQueued(ctx)
 	}
-	wiz, err = steps.New(ctx, steps.Options{
-		Catalogue:  cat,
-		Keys:       &wire.Keys{Hub: h},
-		Browser:    br,
-		Prompter:   u,
-		Reporter:   reporter,
-		Store:      &steps.FileStore{Path: storePath},
-		SmartCard:  wire.SCAuth{},
-		OSUser:     osUser,
-		AppVersion: appVersion(),
-	})
-	if err != nil {
-		return fmt.Errorf("starting the wizard: %w", err)
+	// newWizard builds the wizard over h.
+	newWizard := func(h *hub.Hub, br steps.Browser, storePath string) (*steps.Wizard, error) {
+		wiz, err := steps.New(ctx, steps.Options{
+			Catalogue:  cat,
+			Keys:       &wire.Keys{Hub: h},
+			Browser:    br,
+			Prompter:   u,
+			Reporter:   reporter,
+			Store:      &steps.FileStore{Path: storePath},
+			SmartCard:  wire.SCAuth{},
+			OSUser:     osUser,
+			AppVersion: appVersion(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("starting the wizard: %w", err)
+		}
+		return wiz, nil
 	}
-	u.Attach(ctx, wiz)
-	if st, ok := wiz.Snapshot().Step(steps.StepReport); ok && st.Status == steps.StatusNeedsAttention {
-		// A report that could not be sent last time is sent again now.
-		u.Go(wiz.Report)
+	// attach shows wiz; on the Fyne goroutine.
+	attach := func(wiz *steps.Wizard) {
+		u.Attach(ctx, wiz)
+		if st, ok := wiz.Snapshot().Step(steps.StepReport); ok && st.Status == steps.StatusNeedsAttention {
+			// A report that could not be sent last time is sent again now.
+			u.Go(wiz.Report)
+		}
 	}
-	if !simulate {
+
+	if simulate {
+		// The window shows at once; the simulated keys are plugged in behind
+		// it (that waits for vpcd's readers, which a test run may hold).
+		w.SetTitle("keywizard (simulated keys)")
+		main := w.Content()
+		w.SetContent(container.NewCenter(widget.NewLabel("Plugging in two simulated YubiKeys…")))
+		go func() {
+			s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
+			if err != nil {
+				fyne.Do(func() {
+					w.SetContent(main)
+					u.ShowError(fmt.Errorf("starting the simulated keys: %w", err))
+				})
+				return
+			}
+			context.AfterFunc(ctx, s.Close)
+			var current atomic.Pointer[steps.Wizard]
+			br := &wire.Browser{Sim: s, Catalogue: cat, Snapshot: func() steps.Snapshot { return current.Load().Snapshot() }}
+			// A simulated run keeps its own progress, apart from the real one.
+			wiz, err := newWizard(s.Hub, br, filepath.Join(filepath.Dir(storePath), "progress-simulated.json"))
+			if err != nil {
+				fyne.Do(func() {
+					w.SetContent(main)
+					u.ShowError(err)
+				})
+				return
+			}
+			current.Store(wiz)
+			fyne.Do(func() {
+				w.SetContent(main)
+				attach(wiz)
+			})
+		}()
+	} else {
+		wiz, err := newWizard(wire.SystemHub(), systemBrowser{}, storePath)
+		if err != nil {
+			return err
+		}
+		attach(wiz)
 		// A manager or IT sees their team from the tracker next to their own
 		// wizard; no tracker, not joined, no reports or offline: the wizard
 		// alone.
