@@ -138,6 +138,10 @@ func FuzzMoreData(f *testing.F) {
 func TestRunThroughVPCD(t *testing.T) {
 	testenv.LockVPCD(t)
 	ctx := context.Background()
+	// Both readers empty (LockVPCD waits for that): nothing read, no error.
+	if n, err := run(ctx); n != 0 || err != nil {
+		t.Fatalf("floor with empty readers: %d keys, %v; want 0, nil", n, err)
+	}
 	fw := device.Version{Major: 5, Minor: 4, Patch: 3}
 	var keys []*scanbench.Attached
 	for slot, model := range []string{"5c-nano", "5c-nfc"} {
