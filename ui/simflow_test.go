@@ -175,22 +175,7 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	if !s.Complete || len(rep.Reports) != 1 {
 		t.Fatalf("complete %v, reports %d, remaining %v", s.Complete, len(rep.Reports), s.Remaining)
 	}
-	want := map[steps.StepID]steps.Level{
-		steps.StepFIDOPIN: steps.VerifiedOnKey, "google": steps.VerifiedOnKey, "github": steps.VerifiedOnKey,
-		"aws": steps.SelfAttested, "1password": steps.SelfAttested,
-		"macos": steps.VerifiedBySystem, steps.StepOTP: steps.VerifiedBySystem,
-	}
-	for id, lvl := range want {
-		st, ok := s.Step(id)
-		if !ok {
-			t.Fatalf("no step %s", id)
-		}
-		for _, k := range st.Keys {
-			if k.Evidence == nil || k.Evidence.Level != lvl {
-				t.Errorf("%s on %d: evidence %+v, want %s", id, k.Serial, k.Evidence, lvl)
-			}
-		}
-	}
+	checkFlowEvidence(t, s)
 	// The simulated keys, read directly, agree with the evidence.
 	for _, k := range sim.Keys {
 		if k.Info().USBEnabled&1 != 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/internal/tcpquick"
 )
 
 // VPCDPort is vpcd's TCP port for slot 0; slot n listens on VPCDPort+n
@@ -340,12 +341,12 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 	rebooting := false
 	var hdr [2]byte
 	for {
-		quickAck(conn)
+		tcpquick.QuickAck(conn)
 		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}
 		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-		quickAck(conn)
+		tcpquick.QuickAck(conn)
 		if _, err := io.ReadFull(conn, msg); err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}

@@ -23,6 +23,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+
+	"github.com/keywizard/keywizard/internal/tcpquick"
 )
 
 // BasePort is vpcd's TCP port for slot 0 (0x8C7B); slot n listens on
@@ -105,7 +107,7 @@ func (c *Card) PowerOns() int {
 
 func (c *Card) serve() error {
 	for {
-		quickAck(c.conn)
+		tcpquick.QuickAck(c.conn)
 		msg, err := readMsg(c.conn)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {

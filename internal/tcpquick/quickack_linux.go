@@ -1,11 +1,11 @@
-package sim
+package tcpquick
 
 import (
 	"net"
 	"syscall"
 )
 
-// quickAck asks the kernel to acknowledge the next segment at once.
+// QuickAck asks the kernel to acknowledge the next segment at once.
 //
 // vpcd sends each message as two send() calls, the 2-byte length and then
 // the payload (vsmartcard vpcd.c sendToVICC). With Nagle's algorithm on
@@ -14,7 +14,7 @@ import (
 // every command APDU then costs about 45 ms, which no real key's USB link
 // does. TCP_QUICKACK is not sticky (the kernel clears it), so it is set
 // before every read. device/pcsc/vpcdtest found and measured this.
-func quickAck(c net.Conn) {
+func QuickAck(c net.Conn) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return
