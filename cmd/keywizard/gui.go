@@ -58,7 +58,10 @@ func runGUI(simulate bool) error {
 		var once sync.Once
 		firstFrame = func() { once.Do(mark) }
 	}
-	u := ui.New(a, w, ui.Options{OnFirstFrame: firstFrame})
+	// u is built on Fyne's goroutine: here for real keys, and behind the
+	// first frame for simulated ones (building every screen's widgets is most
+	// of the start-up time).
+	var u *ui.UI
 
 	osUser := ""
 	if cu, err := user.Current(); err == nil {
@@ -102,14 +105,28 @@ func runGUI(simulate bool) error {
 		// The window shows at once; the simulated keys are plugged in behind
 		// it (that waits for vpcd's readers, which a test run may hold).
 		w.SetTitle("keywizard (simulated keys)")
-		main := w.Content()
+		painted := make(chan struct{})
+		var paintOnce sync.Once
 		note := container.NewCenter(widget.NewLabel("Plugging in two simulated YubiKeys…"))
-		if firstFrame != nil {
-			w.SetContent(container.NewStack(note, probe.FirstFrame(firstFrame)))
-		} else {
-			w.SetContent(note)
-		}
+		w.SetContent(container.NewStack(note, probe.FirstFrame(func() {
+			paintOnce.Do(func() { close(painted) })
+			if firstFrame != nil {
+				firstFrame()
+			}
+		})))
+		var main fyne.CanvasObject
 		go func() {
+			select {
+			case <-painted:
+			case <-ctx.Done():
+				return
+			}
+			fyne.DoAndWait(func() {
+				note := w.Content()
+				u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame})
+				main = w.Content()
+				w.SetContent(note)
+			})
 			s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
 			if err != nil {
 				fyne.Do(func() {
@@ -137,6 +154,7 @@ func runGUI(simulate bool) error {
 			})
 		}()
 	} else {
+		u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame})
 		wiz, err := newWizard(wire.SystemHub(), systemBrowser{}, storePath)
 		if err != nil {
 			return err
