@@ -9,7 +9,11 @@ export CGO_ENABLED=0 GOOS=darwin GOARCH=arm64
 tags="${TAGS:-migrated_fynedo}"
 vet=() skip=()
 for p in $(go list -e -tags "$tags" -f '{{if and .GoFiles (ne .Name "main")}}{{.ImportPath}}{{end}}' ./...); do
-	if go list -e -deps -test -tags "$tags" "$p" | grep -qx 'fyne.io/fyne/v2/internal/widget'; then
+	# The dependency list is read in full before searching it: with
+	# pipefail, grep -q exiting at the first match could SIGPIPE go list and
+	# turn a match into a miss (CI once vetted ui that way and failed).
+	deps="$(go list -e -deps -test -tags "$tags" "$p")"
+	if grep -qx 'fyne.io/fyne/v2/internal/widget' <<<"$deps"; then
 		skip+=("$p")
 	else
 		vet+=("$p")
