@@ -231,9 +231,11 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 	d.SetButtons([]fyne.CanvasObject{ad.no, ad.ok})
 	d.SetOnClosed(ad.cancel)
 	ad.d = d
-	u.dlg = ad
 	d.Show()
 	u.win.Canvas().Focus(ad.pin)
+	// Published last: Settle treats an open dialog as settled, so it must
+	// not see the dialog before it is shown with the focus in place.
+	u.dlg = ad
 }
 
 // Confirm asks a yes/no question. Destructive questions name the key by
@@ -287,11 +289,11 @@ func (u *UI) showConfirm(r steps.ConfirmRequest, answer chan<- bool) {
 	d.SetButtons([]fyne.CanvasObject{ad.no, ad.ok})
 	d.SetOnClosed(ad.cancel)
 	ad.d = d
-	u.dlg = ad
 	d.Show()
 	if r.Destructive {
 		u.win.Canvas().Focus(ad.no)
 	}
+	u.dlg = ad // last, as in AskPIN
 }
 
 // TouchKey shows "touch your key" while a key waits for a touch and hides
