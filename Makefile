@@ -26,8 +26,11 @@ deps: go-check
 deps-test: go-check
 	@scripts/deps.sh test
 
+# build makes the two executables that are installed side by side: keywizard
+# (the command-line tool; with no command it runs the window) and
+# keywizard-gui (the window), so the command-line tool does not link Fyne.
 build: deps
-	go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/keywizard
+	go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
 
 run: build
 	@if [ "$$(uname -s)" = Linux ]; then scripts/pcscd.sh; fi
@@ -56,6 +59,7 @@ lint:
 # Debian's mingw, and the packages that build without cgo vetted for macOS.
 cross:
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -tags $(TAGS) -o /dev/null ./cmd/keywizard
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -tags $(TAGS) -o /dev/null ./cmd/keywizard-gui
 	TAGS=$(TAGS) scripts/darwin-vet.sh
 
 bench: deps-test build

@@ -34,7 +34,8 @@ done
 mkdir -p bin
 go build -tags migrated_fynedo -trimpath -o bin/emptywindow ./internal/emptywindow
 if [ ${#app[@]} -eq 0 ]; then
-	go build -tags migrated_fynedo -trimpath -o bin/keywizard ./cmd/keywizard
+	# keywizard runs the window, keywizard-gui, from beside itself (exec: same process).
+	go build -tags migrated_fynedo -trimpath -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
 	app=(bin/keywizard --simulate)
 fi
 

@@ -19,7 +19,7 @@
 //
 // Everything outside — keys, browser, clock, tracker, macOS sc_auth and the
 // progress file — is one of the small interfaces declared here ([Keys],
-// [Browser], [Clock], [Reporter], [SmartCardLogin], [Store]); cmd/keywizard
+// [Browser], [Clock], [Reporter], [SmartCardLogin], [Store]); cmd/keywizard-gui
 // wires the real ones and package stepstest provides fakes.
 //
 // # Steps

@@ -7,7 +7,7 @@ import (
 	"github.com/keywizard/keywizard/device"
 )
 
-// Keys is everything the wizard asks of the YubiKeys. cmd/keywizard builds it
+// Keys is everything the wizard asks of the YubiKeys. cmd/keywizard-gui builds it
 // from device/scan, device/mgmt, device/piv and device/fido; tests use
 // stepstest.FakeKeys or the simulator.
 //

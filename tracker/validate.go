@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -48,15 +49,22 @@ const (
 	maxIdempotency = 64
 )
 
+// The patterns are compiled on first use, not at package initialisation:
+// every keywizard command links this package, and compiling them at start-up
+// is time `keywizard keys` pays for nothing (issue 2's start-up benchmark).
 var (
-	serviceRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	idempotencyRE = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
-	dateRE        = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	serviceRE     = lazyRegexp(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	idempotencyRE = lazyRegexp(`^[A-Za-z0-9_-]{8,64}$`)
+	dateRE        = lazyRegexp(`^\d{4}-\d{2}-\d{2}$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ValidServiceID reports whether s is an acceptable service identifier:
 // the defaults plus any organisation-specific lower-case slug.
-func ValidServiceID(s string) bool { return serviceRE.MatchString(s) }
+func ValidServiceID(s string) bool { return serviceRE().MatchString(s) }
 
 // Valid reports whether e is a known evidence level.
 func (e Evidence) Valid() bool {
@@ -71,7 +79,7 @@ func (s KeyStatus) Valid() bool { return s == KeyActive || s == KeyLost || s == 
 
 // ParseDate parses a YYYY-MM-DD date.
 func ParseDate(s string) (time.Time, error) {
-	if !dateRE.MatchString(s) {
+	if !dateRE().MatchString(s) {
 		return time.Time{}, errors.New("must be YYYY-MM-DD")
 	}
 	t, err := time.Parse(time.DateOnly, s)
@@ -123,7 +131,7 @@ func checkEmail(field, s string, required bool) error {
 
 // Validate checks every field of a report.
 func (r *Report) Validate() error {
-	if !idempotencyRE.MatchString(r.IdempotencyKey) {
+	if !idempotencyRE().MatchString(r.IdempotencyKey) {
 		return fieldErr("idempotency_key", "must be 8 to %d letters, digits, '-' or '_'", maxIdempotency)
 	}
 	if err := checkEmail("person_email", r.PersonEmail, false); err != nil {
@@ -148,7 +156,7 @@ func (r *Report) Validate() error {
 	for i, it := range r.Items {
 		p := fmt.Sprintf("items[%d].", i)
 		if !ValidServiceID(it.Service) {
-			return fieldErr(p+"service", "must match %s", serviceRE)
+			return fieldErr(p+"service", "must match %s", serviceRE())
 		}
 		if seen[it.Service] {
 			return fieldErr(p+"service", "duplicate service %q", it.Service)

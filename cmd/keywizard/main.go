@@ -1,7 +1,10 @@
-// Command keywizard is the keywizard app and command-line tool. It only
-// wires: real devices (PC/SC, libfido2), the simulator, the OS keychain, the
-// browser and the Fyne app are chosen here and handed to packages that
-// declare what they need (internal/cli, steps, ui, tracker).
+// Command keywizard is keywizard's command-line tool, and how people start
+// the app: with no command (or with --simulate) it runs the window,
+// cmd/keywizard-gui, installed beside it. It does not link Fyne, so a
+// command such as `keywizard keys --json` starts as fast as a minimal PC/SC
+// client (issue 2). It only wires: real devices (PC/SC, libfido2), the
+// simulator and the OS keychain are chosen here and handed to packages that
+// declare what they need (internal/cli, tracker/cli).
 package main
 
 import (

@@ -29,7 +29,9 @@ var Rules = []Rule{
 	{From: "internal/cli", Forbidden: []string{"fyne.io/", "device/", "steps", "ui", "tracker"},
 		Why: "the commands see keys only through their Devices interface, so they are tested with fakes"},
 	{From: "internal/wire", Forbidden: []string{"fyne.io/", "ui"},
-		Why: "the adapters are wiring below the UI; only cmd/keywizard puts the app together"},
+		Why: "the adapters are wiring below the UI; only cmd/keywizard-gui puts the app together"},
+	{From: "cmd/keywizard", Forbidden: []string{"fyne.io/", "ui"},
+		Why: "the command-line tool does not link Fyne, so it starts almost as fast as a minimal PC/SC client; the window is cmd/keywizard-gui"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
 }

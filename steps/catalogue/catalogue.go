@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Schema is the catalogue file format version this package reads.
@@ -221,8 +222,8 @@ func decode(name string, data []byte) (*file, error) {
 	}
 	seen := map[string]bool{}
 	for i, s := range f.Services {
-		if !idRE.MatchString(s.ID) {
-			return nil, &FieldError{File: name, Field: fmt.Sprintf("services[%d].id", i), Msg: fmt.Sprintf("%q must be a lower-case slug matching %s", s.ID, idRE)}
+		if !idRE().MatchString(s.ID) {
+			return nil, &FieldError{File: name, Field: fmt.Sprintf("services[%d].id", i), Msg: fmt.Sprintf("%q must be a lower-case slug matching %s", s.ID, idRE())}
 		}
 		if reserved[s.ID] {
 			return nil, &FieldError{File: name, Field: fmt.Sprintf("services[%d].id", i), Msg: fmt.Sprintf("%q is the name of one of the wizard's own steps; choose another", s.ID)}
@@ -398,10 +399,14 @@ func apply(s *Service, f serviceFile) {
 var (
 	// idRE is the tracker's service-ID rule (tracker.ValidServiceID), so
 	// every catalogue service can be reported.
-	idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	// Both are compiled on first use: the command-line tool links this
+	// package and should not pay for them at start-up (issue 2).
+	idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
 	// rpIDRE: a registrable domain name, lower case (WebAuthn §5.1.2 RP ID is
 	// a valid domain string).
-	rpIDRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	rpIDRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	})
 	// reserved are the wizard's own step IDs; a service may not shadow them.
 	reserved = map[string]bool{"welcome": true, "keys": true, "fido-pin": true, "otp": true, "report": true, "summary": true}
 	// platforms are the GOOS values keywizard builds for.
@@ -442,7 +447,7 @@ func (c *Catalogue) validate(name string, f *file) error {
 		}
 		switch s.Verification.Kind {
 		case KindFIDOCredential:
-			if !rpIDRE.MatchString(s.Verification.RPID) {
+			if !rpIDRE().MatchString(s.Verification.RPID) {
 				return bad("verification.rp_id", "%q is not a lower-case domain name such as github.com", s.Verification.RPID)
 			}
 			switch s.Verification.User {

@@ -11,7 +11,7 @@ import (
 	"github.com/keywizard/keywizard/tracker/client"
 )
 
-// How cmd/keywizard wires the recorder: a tracker client when a tracker URL
+// How cmd/keywizard-gui wires the recorder: a tracker client when a tracker URL
 // is configured, otherwise the local record.
 func Example() {
 	ctx := context.Background()

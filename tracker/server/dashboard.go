@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/keywizard/keywizard/tracker"
 )
@@ -16,7 +17,11 @@ import (
 //go:embed web/dashboard.html
 var webFS embed.FS
 
-var pages = template.Must(template.New("").ParseFS(webFS, "web/dashboard.html"))
+// pages is parsed on first use: `keywizard tracker serve` shares its binary
+// with commands that never render a page (issue 2's start-up benchmark).
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html"))
+})
 
 // dashCell is one rendered matrix cell.
 type dashCell struct{ Class, Symbol, Title string }
@@ -116,7 +121,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 
 func render(w http.ResponseWriter, code int, name string, d dashData) error {
 	var b strings.Builder
-	if err := pages.ExecuteTemplate(&b, name, d); err != nil {
+	if err := pages().ExecuteTemplate(&b, name, d); err != nil {
 		return err
 	}
 	h := w.Header()

@@ -52,7 +52,7 @@ func Wrap(content fyne.CanvasObject, getenv func(string) string, w io.Writer, no
 }
 
 // FromEnv returns the report function when the benchmark asked for it
-// (EnvFirstFrame=1), else nil: for ui.Options.OnFirstFrame in cmd/keywizard.
+// (EnvFirstFrame=1), else nil: for ui.Options.OnFirstFrame in cmd/keywizard-gui.
 func FromEnv() func() {
 	if os.Getenv(EnvFirstFrame) != "1" {
 		return nil
