@@ -57,6 +57,9 @@ mkdir -p "$out"
 # pcscfloor is built exactly as keywizard is (Makefile build), so the
 # comparison is of the work done, not of the build.
 go build -tags "$tags" -trimpath -o bin/pcscfloor ./internal/benchtools/pcscfloor || exit 1
+# pcscfloor-fido adds the least FIDO HID discovery through go-libfido2 (which
+# keywizard's discovery must do too), to show what that costs by itself.
+go build -tags "$tags,fido" -trimpath -o bin/pcscfloor-fido ./internal/benchtools/pcscfloor || exit 1
 go build -o bin/benchreport ./internal/benchtools/benchreport || exit 1
 
 # --- machine -----------------------------------------------------------
@@ -126,7 +129,8 @@ keys_part() {
 	log "one key: hyperfine, $runs runs each"
 	hf keys-one -n "keywizard keys --json" "$bin keys --json" \
 		-n "ykman info" "ykman --reader '$reader0' info" \
-		-n pcscfloor bin/pcscfloor ||
+		-n pcscfloor bin/pcscfloor \
+		-n "pcscfloor + FIDO HID" bin/pcscfloor-fido ||
 		failed keys-one "hyperfine failed: $(tail -3 "$out/keys-one.hyperfine.txt")"
 
 	start_sim 1 81000002 5c-nfc
@@ -136,6 +140,7 @@ keys_part() {
 	log "two keys: hyperfine, $runs runs each"
 	hf keys-two -n "keywizard keys --json" "$bin keys --json" \
 		-n pcscfloor bin/pcscfloor \
+		-n "pcscfloor + FIDO HID" bin/pcscfloor-fido \
 		-n "ykman info, both readers in turn" "sh -c 'ykman --reader \"$reader0\" info; ykman --reader \"$reader1\" info'" ||
 		failed keys-two "hyperfine failed: $(tail -3 "$out/keys-two.hyperfine.txt")"
 	stop_sims

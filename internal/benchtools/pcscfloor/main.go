@@ -11,7 +11,10 @@
 // nothing unless -count is given (then the number of keys that answered).
 //
 // It is built with the same flags as keywizard (scripts/bench.sh) so the
-// comparison is of the work done, not of the toolchain. Linux only: the
+// comparison is of the work done, not of the toolchain. Built with -tags fido
+// (bin/pcscfloor-fido) it also does the least FIDO HID discovery keywizard's
+// must do through go-libfido2 (fido.go), so a benchmark can tell what linking
+// and asking libfido2 costs apart from keywizard's own overhead. Linux only: the
 // benchmark runs against pcscd with vsmartcard's vpcd.
 package main
 
@@ -45,7 +48,17 @@ const tagMoreData = 0x10
 func main() {
 	count := flag.Bool("count", false, "print how many keys answered")
 	flag.Parse()
-	n, err := run(context.Background())
+	ctx := context.Background()
+	fidoDone := make(chan error, 1)
+	if fidoFloor != nil {
+		// Built with -tags fido: also list the FIDO HID devices, at the
+		// same time as the readers, as keywizard's discovery does.
+		go func() { fidoDone <- fidoFloor(ctx) }()
+	} else {
+		fidoDone <- nil
+	}
+	n, err := run(ctx)
+	err = errors.Join(err, <-fidoDone)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcscfloor:", err)
 		os.Exit(1)
