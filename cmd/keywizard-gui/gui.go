@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -107,7 +108,9 @@ func runGUI(simulate bool) error {
 		w.SetTitle("keywizard (simulated keys)")
 		painted := make(chan struct{})
 		var paintOnce sync.Once
-		note := container.NewCenter(widget.NewLabel("Plugging in two simulated YubiKeys…"))
+		noteText := widget.NewLabel("Plugging in two simulated YubiKeys…")
+		noteText.Alignment = fyne.TextAlignCenter
+		note := container.NewCenter(noteText)
 		w.SetContent(container.NewStack(note, probe.FirstFrame(func() {
 			paintOnce.Do(func() { close(painted) })
 			if firstFrame != nil {
@@ -127,7 +130,19 @@ func runGUI(simulate bool) error {
 				main = w.Content()
 				w.SetContent(note)
 			})
+			// Plugging in takes well under a second unless another program
+			// holds vpcd's two readers (another --simulate, a test run); then
+			// StartSimulation waits for them (at most 30 s) and the note
+			// says why instead of looking stuck.
+			slow := time.AfterFunc(3*time.Second, func() {
+				fyne.Do(func() {
+					noteText.SetText("Plugging in two simulated YubiKeys…\n\n" +
+						"This is taking longer than usual: another program is using the virtual card readers\n" +
+						"(another keywizard --simulate, or a test run). keywizard waits until they are free.")
+				})
+			})
 			s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
+			slow.Stop()
 			if err != nil {
 				fyne.Do(func() {
 					w.SetContent(main)
