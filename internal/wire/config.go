@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/tracker/client"
 )
 
 // Config is the person's keywizard settings, keywizard/config.json in the
@@ -46,18 +45,12 @@ func LoadConfig(dir string) (Config, error) {
 // local record that says so. run, when not nil, keeps sending queued reports
 // until its context ends; start it in the background.
 func Reporter(configDir, version string) (r steps.Reporter, run func(context.Context) error, err error) {
-	c, err := LoadConfig(configDir)
+	cl, err := TrackerClient(configDir, version)
+	if errors.Is(err, ErrNoTracker) {
+		return &steps.LocalReporter{Path: filepath.Join(configDir, "keywizard", "record.jsonl")}, nil, nil
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	base := filepath.Join(configDir, "keywizard")
-	if c.TrackerURL == "" {
-		return &steps.LocalReporter{Path: filepath.Join(base, "record.jsonl")}, nil, nil
-	}
-	tokens := client.KeyringStore{Service: "keywizard", User: c.TrackerURL}
-	cl, err := client.New(client.Config{BaseURL: c.TrackerURL, Dir: filepath.Join(base, "queue"), Tokens: tokens, AppVersion: version})
-	if err != nil {
-		return nil, nil, fmt.Errorf("setting up the tracker client: %w", err)
 	}
 	return &TrackerReporter{Client: cl}, cl.Run, nil
 }

@@ -15,10 +15,11 @@ var ErrNoTracker = errors.New("no onboarding tracker configured; run \"keywizard
 
 // TrackerClient returns a client for the tracker in the keywizard settings
 // (config.json under configDir, or KEYWIZARD_TRACKER), with the token in
-// the OS keychain under the names Reporter and `keywizard tracker join`
-// use (service "keywizard", account the tracker URL). It returns
-// ErrNoTracker when none is configured. The client shares Reporter's queue
-// directory but only reads (Me, Team): it never sends queued reports.
+// the OS keychain where `keywizard tracker join` put it (service
+// "keywizard", account the tracker URL) and the on-disk report queue under
+// configDir. It returns ErrNoTracker when none is configured. Reporter and
+// the team view both build their client here; only Reporter's runs the
+// loop that sends queued reports.
 func TrackerClient(configDir, version string) (*client.Client, error) {
 	c, err := LoadConfig(configDir)
 	if err != nil {
