@@ -75,8 +75,16 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-// TestEmbeddedRoots pins the embedded Yubico certificates to the
-// fingerprints published by Yubico, so an accidental edit cannot pass.
+// TestEmbeddedRoots pins the embedded Yubico certificates to their SHA-256
+// fingerprints, so an accidental edit cannot pass. The certificates came
+// from piv-go's module; on 2026-11-26 each root's full PEM was compared
+// with independent copies in other projects that cite
+// developers.yubico.com/PKI (yubico-ca-certs.txt, yubico-ca-1.pem) and
+// developers.yubico.com/PIV/Introduction/PIV_attestation.html (teleport,
+// sigstore, webauthn verifiers): all three fingerprints match. This
+// machine cannot reach developers.yubico.com itself; re-check there when
+// Yubico publishes a new root. Intermediates need no pin: Verify checks
+// their signatures up to these roots.
 func TestEmbeddedRoots(t *testing.T) {
 	want := map[string]string{
 		"yubico-piv-root-ca-263751.pem":    "63ece914e54dd87915f34033c85af4c0696ba1512f8add66ced738331207b546",
