@@ -212,6 +212,11 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	}
 	for _, u := range s.Unknown {
 		if len(p.Keys) < 2 && p.Person != nil {
+			if p.Current == StepKeys {
+				// Your keys lists every plugged-in key with its role
+				// choices: a notice pointing there would only repeat them.
+				continue
+			}
 			s.Messages = append(s.Messages, fmt.Sprintf("A key keywizard has not seen is plugged in (%s · serial %d). Give it a role in Your keys, or ignore it.", u.Model, u.Serial))
 		} else if p.Person != nil {
 			s.Messages = append(s.Messages, fmt.Sprintf("A key that is not one of your two keys is plugged in (%s · serial %d); keywizard leaves it alone. Unplug it, or use it instead of one of yours in Your keys.", u.Model, u.Serial))

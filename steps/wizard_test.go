@@ -442,6 +442,12 @@ func TestOneKeyOnly(t *testing.T) {
 	if s.Unknown[0].Serial != nfc || s.Unknown[0].SuggestedRole != steps.RoleBackup || !strings.Contains(strings.Join(s.Messages, "\n"), "has not seen") {
 		t.Fatalf("unknown %+v messages %v", s.Unknown, s.Messages)
 	}
+	// On Your keys the new key is listed with its role choices, so no
+	// notice repeats it there.
+	e.must("go to keys", e.w.GoTo(e.ctx, steps.StepKeys))
+	if s = e.w.Snapshot(); len(s.Unknown) != 1 || strings.Contains(strings.Join(s.Messages, "\n"), "has not seen") {
+		t.Fatalf("on Your keys: unknown %+v messages %v", s.Unknown, s.Messages)
+	}
 	e.must("assign", e.w.AssignRoles(e.ctx, nano, nfc))
 	s = e.w.Snapshot()
 	if len(s.Keys) != 2 || len(s.Unknown) != 0 || stepKey(s, "aws", nano).Evidence == nil {
