@@ -110,57 +110,106 @@ shell history.`,
 }
 
 func join(ctx context.Context, in io.Reader, out, errOut io.Writer, rawURL string, allowHTTP bool, o JoinOptions) error {
-	base, err := trackerURL(rawURL, allowHTTP)
+	res, err := joinWith(ctx, rawURL, allowHTTP, o, func() (string, error) { return readInviteCode(in, errOut) })
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(out, "Joined %s as %s <%s>%s\n", res.URL, res.Person.Name, res.Person.Email, res.Role)
+	if res.Previous != "" {
+		fmt.Fprintf(out, "This computer now reports to %s instead of %s.\n", res.URL, res.Previous)
+	}
+	if res.OverriddenBy != "" {
+		fmt.Fprintf(errOut, "Note: %s=%s is set and overrides the saved tracker; unset it to use %s.\n", EnvTracker, res.OverriddenBy, res.URL)
+	}
+	return nil
+}
+
+// JoinResult is what a successful join did.
+type JoinResult struct {
+	// URL is the tracker's address as saved (normalised).
+	URL string
+	// Person is who the invite code was for.
+	Person tracker.Person
+	// Role says, in words, what they can see ("" for a new hire; " (manager
+	// of 3)" with a leading space otherwise).
+	Role string
+	// Previous is the tracker this computer reported to before, if another.
+	Previous string
+	// OverriddenBy is KEYWIZARD_TRACKER's value when it names another
+	// tracker, which then still wins over the saved one.
+	OverriddenBy string
+}
+
+// Join does what `keywizard tracker join` does with an invite code already
+// in hand (the wizard's window asks for it): it trades code for this
+// computer's token at rawURL (https, or http on this computer only), keeps
+// the token in the OS keychain and saves the tracker's address. Errors
+// match ErrBadTrackerURL, ErrNoInviteCode, ErrInviteRejected,
+// ErrTrackerUnreachable or ErrTooManyAttempts where those apply; none
+// carries the code.
+func Join(ctx context.Context, rawURL, code string, o JoinOptions) (JoinResult, error) {
+	o.defaults()
+	return joinWith(ctx, rawURL, false, o, func() (string, error) {
+		if code = strings.TrimSpace(code); code == "" {
+			return "", ErrNoInviteCode
+		}
+		return code, nil
+	})
+}
+
+// joinWith joins with the code getCode returns; it is asked for only once
+// everything that can fail locally has been checked.
+func joinWith(ctx context.Context, rawURL string, allowHTTP bool, o JoinOptions, getCode func() (string, error)) (JoinResult, error) {
+	base, err := trackerURL(rawURL, allowHTTP)
+	if err != nil {
+		return JoinResult{}, err
 	}
 	// Everything that can fail locally is checked before the invite code
 	// is spent: the code works once, and a token the keychain refused to
 	// keep would be lost with it.
 	dir, err := o.ConfigDir()
 	if err != nil {
-		return fmt.Errorf("finding the user config directory: %w", err)
+		return JoinResult{}, fmt.Errorf("finding the user config directory: %w", err)
 	}
 	cfgPath := filepath.Join(dir, "keywizard", "config.json")
 	settings, err := readSettings(cfgPath)
 	if err != nil {
-		return err
+		return JoinResult{}, err
 	}
 	tokens := &watchedStore{TokenStore: o.Tokens(base)}
 	if _, err := tokens.Token(); err != nil && !errors.Is(err, client.ErrNoToken) {
-		return fmt.Errorf("the OS keychain cannot be used, so the tracker token could not be kept (unlock the keychain or log in to the desktop, then run join again): %w", err)
+		return JoinResult{}, fmt.Errorf("the OS keychain cannot be used, so the tracker token could not be kept (unlock the keychain or log in to the desktop, then run join again): %w", err)
 	}
 	cl, err := client.New(client.Config{BaseURL: base, Dir: filepath.Join(dir, "keywizard", "queue"), Tokens: tokens, HTTPClient: o.HTTPClient})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadTrackerURL, err)
+		return JoinResult{}, fmt.Errorf("%w: %w", ErrBadTrackerURL, err)
 	}
 
-	code, err := readInviteCode(in, errOut)
+	code, err := getCode()
 	if err != nil {
-		return err
+		return JoinResult{}, err
 	}
 	me, err := cl.Exchange(ctx, code, deviceName(o.Hostname))
 	if tokens.setErr != nil {
 		// The code is spent and its token is gone with the failed write.
-		return fmt.Errorf("the invite code was accepted but the OS keychain refused the token, so it is lost; unlock the keychain, then ask IT for a new invite code: %w", tokens.setErr)
+		return JoinResult{}, fmt.Errorf("the invite code was accepted but the OS keychain refused the token, so it is lost; unlock the keychain, then ask IT for a new invite code: %w", tokens.setErr)
 	}
 	if err != nil {
-		return explainJoin(base, err)
+		return JoinResult{}, explainJoin(base, err)
 	}
 	old, _ := settings["tracker_url"].(string)
 	settings["tracker_url"] = base
 	if err := writeSettings(cfgPath, settings); err != nil {
-		return fmt.Errorf("joined, and the token is in the keychain, but the tracker address could not be saved (run join again with a new invite code once fixed): %w", err)
+		return JoinResult{}, fmt.Errorf("joined, and the token is in the keychain, but the tracker address could not be saved (run join again with a new invite code once fixed): %w", err)
 	}
-
-	fmt.Fprintf(out, "Joined %s as %s <%s>%s\n", base, me.Name, me.Email, role(ctx, cl, me))
+	res := JoinResult{URL: base, Person: me, Role: role(ctx, cl, me)}
 	if old != "" && old != base {
-		fmt.Fprintf(out, "This computer now reports to %s instead of %s.\n", base, old)
+		res.Previous = old
 	}
 	if env := o.Getenv(EnvTracker); env != "" && strings.TrimSuffix(env, "/") != base {
-		fmt.Fprintf(errOut, "Note: %s=%s is set and overrides the saved tracker; unset it to use %s.\n", EnvTracker, env, base)
+		res.OverriddenBy = env
 	}
-	return nil
+	return res, nil
 }
 
 // watchedStore remembers whether storing the token failed: client.Exchange

@@ -463,3 +463,48 @@ func TestJoinAgain(t *testing.T) {
 		t.Errorf("config %v", cfg)
 	}
 }
+
+// TestJoinFunction is Join, as the wizard's window calls it with the code
+// typed into a field: the same exchange, keychain and settings as the
+// command, and the same typed errors.
+func TestJoinFunction(t *testing.T) {
+	lt := newLiveTracker(t, server.Config{})
+	ada := lt.person(t, "ada@example.com", "Ada Lovelace", "")
+	code := lt.invite(t, ada, lt.now, time.Hour)
+	j := newJoiner(t)
+	ctx := context.Background()
+
+	if _, err := cli.Join(ctx, lt.url, "  \n", j.opts()); !errors.Is(err, cli.ErrNoInviteCode) {
+		t.Errorf("empty code: %v, want ErrNoInviteCode", err)
+	}
+	if _, err := cli.Join(ctx, "ftp://tracker.example.com", code, j.opts()); !errors.Is(err, cli.ErrBadTrackerURL) {
+		t.Errorf("bad URL: %v, want ErrBadTrackerURL", err)
+	}
+	if _, err := cli.Join(ctx, "http://tracker.example.com", code, j.opts()); !errors.Is(err, cli.ErrBadTrackerURL) {
+		t.Errorf("plain http to another machine: %v, want ErrBadTrackerURL (the window has no --allow-http)", err)
+	}
+	if _, err := cli.Join(ctx, lt.url, "not-the-code", j.opts()); !errors.Is(err, cli.ErrInviteRejected) || strings.Contains(err.Error(), "not-the-code") {
+		t.Errorf("wrong code: %v, want ErrInviteRejected without the code in it", err)
+	}
+	if j.config(t) != nil {
+		t.Fatal("a failed join saved settings")
+	}
+
+	res, err := cli.Join(ctx, lt.url+"/", " "+code+" ", j.opts())
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	if res.URL != lt.url || res.Person.Email != "ada@example.com" || res.Previous != "" {
+		t.Errorf("result %+v", res)
+	}
+	if got := j.config(t)["tracker_url"]; got != lt.url {
+		t.Errorf("saved tracker_url %v, want %s", got, lt.url)
+	}
+	if tok, err := j.tokens[lt.url].Token(); err != nil || tok == "" || tok == code {
+		t.Errorf("keychain holds %q (%v), want the exchanged token", tok, err)
+	}
+	// The code works once.
+	if _, err := cli.Join(ctx, lt.url, code, j.opts()); !errors.Is(err, cli.ErrInviteRejected) {
+		t.Errorf("reused code: %v, want ErrInviteRejected", err)
+	}
+}
