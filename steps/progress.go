@@ -83,6 +83,9 @@ type ReportRecord struct {
 	Pending     bool      `json:"pending,omitempty"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
 	Destination string    `json:"destination,omitempty"`
+	// Local is set when the report was kept on this computer because no
+	// tracker was connected.
+	Local bool `json:"local,omitempty"`
 }
 
 // Progress is everything the wizard saves. It holds no secrets: no PIN, PUK,

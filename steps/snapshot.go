@@ -80,6 +80,8 @@ type Snapshot struct {
 	Remaining []string
 	// Busy names the action in progress, "" when idle.
 	Busy string
+	// Tracker says where reports go (see Wizard.Join).
+	Tracker TrackerState
 }
 
 // Step is one step of the wizard.

@@ -66,6 +66,9 @@ func (w *Wizard) stepStatusReasonLocked(id StepID) (Status, string) {
 		switch {
 		case r.Pending:
 			return StatusNeedsAttention, "Your report is saved and will be sent when the network is back."
+		case !r.SentAt.IsZero() && r.Local && w.tracker.Connected:
+			st, _ := orTodo()
+			return st, "This computer is now connected to IT's tracker; send your report there."
 		case !r.SentAt.IsZero() && !w.newerThanReportLocked():
 			return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + ")."
 		case !r.SentAt.IsZero():
@@ -143,7 +146,7 @@ func (w *Wizard) title(id StepID) (string, Kind, *catalogue.Service) {
 func (w *Wizard) snapshotLocked() Snapshot {
 	p := w.p
 	now := w.o.Clock.Now()
-	s := Snapshot{Seq: w.seq, Current: p.Current, Busy: w.busy}
+	s := Snapshot{Seq: w.seq, Current: p.Current, Busy: w.busy, Tracker: w.tracker}
 	if p.Person != nil {
 		s.Started = true
 		s.Person = *p.Person
@@ -388,6 +391,8 @@ func (w *Wizard) Report(ctx context.Context) error {
 	if d, ok := w.o.Reporter.(Destination); ok {
 		w.p.Report.Destination = d.Destination()
 	}
+	// Kept on this computer, it is due again once connected (Join).
+	w.p.Report.Local = w.o.Tracker != nil && !w.tracker.Connected
 	if w.p.Current == StepReport {
 		w.p.Current = StepSummary
 	}

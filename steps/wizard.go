@@ -33,6 +33,9 @@ type Options struct {
 	OSUser string
 	// AppVersion goes into the report.
 	AppVersion string
+	// Tracker connects this computer to the onboarding tracker with an
+	// invite code (nil: the report step offers no way to connect).
+	Tracker Tracker
 	// KeepNFCOTP leaves OTP on over NFC (Yubico Authenticator for Android's
 	// "on NFC tap" needs it, services.md §6); by default it is turned off
 	// over both USB and NFC.
@@ -52,6 +55,7 @@ type Wizard struct {
 	attention map[StepID]map[uint32]string
 	stepNote  map[StepID]string
 	busy      string
+	tracker   TrackerState
 	seq       uint64
 	subs      map[int]func(Snapshot)
 	nextSub   int
@@ -90,6 +94,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		stepNote:  map[StepID]string{},
 		subs:      map[int]func(Snapshot){},
 	}
+	w.initTracker()
 	if !w.hasStep(p.Current) {
 		// The organisation's catalogue changed since the last run (a
 		// service was dropped): carry on at the first step still to do.

@@ -637,3 +637,40 @@ func (r *Reporter) Sent() []steps.Report {
 	defer r.mu.Unlock()
 	return slices.Clone(r.Reports)
 }
+
+// Tracker is a fake steps.Tracker: Codes maps each valid invite code to
+// the person it is for; a code works once.
+type Tracker struct {
+	mu    sync.Mutex
+	URL   string // the tracker's address once joined ("" before)
+	Codes map[string]steps.JoinResult
+	// Err, when set, is what Join returns (e.g. steps.ErrTrackerUnreachable).
+	Err error
+	// Joins counts the calls that reached the tracker.
+	Joins int
+}
+
+// Connected reports the joined tracker.
+func (t *Tracker) Connected() (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.URL, t.URL != ""
+}
+
+// Join accepts each code in Codes once.
+func (t *Tracker) Join(ctx context.Context, url, code string) (steps.JoinResult, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.Joins++
+	if t.Err != nil {
+		return steps.JoinResult{}, t.Err
+	}
+	res, ok := t.Codes[code]
+	if !ok {
+		return steps.JoinResult{}, steps.ErrInviteRejected
+	}
+	delete(t.Codes, code)
+	res.URL = url
+	t.URL = url
+	return res, nil
+}
