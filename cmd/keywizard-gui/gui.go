@@ -68,12 +68,9 @@ func runGUI(simulate bool) error {
 	if cu, err := user.Current(); err == nil {
 		osUser = cu.Username
 	}
-	reporter, sendQueued, err := wire.Reporter(configDir, appVersion())
+	reporter, err := wire.NewAppReporter(ctx, configDir, appVersion())
 	if err != nil {
 		return err
-	}
-	if sendQueued != nil {
-		go sendQueued(ctx)
 	}
 	// newWizard builds the wizard over h.
 	newWizard := func(h *hub.Hub, br steps.Browser, storePath string) (*steps.Wizard, error) {
@@ -85,6 +82,7 @@ func runGUI(simulate bool) error {
 			Reporter:   reporter,
 			Store:      &steps.FileStore{Path: storePath},
 			SmartCard:  wire.SCAuth{},
+			Tracker:    &wire.TrackerLink{ConfigDir: configDir},
 			OSUser:     osUser,
 			AppVersion: appVersion(),
 		})

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/keywizard/keywizard/steps"
 )
@@ -40,17 +41,91 @@ func LoadConfig(dir string) (Config, error) {
 	return c, nil
 }
 
-// Reporter chooses where the wizard's report goes: the configured tracker
-// (queued on disk, token in the OS keychain), or, with none configured, a
-// local record that says so. run, when not nil, keeps sending queued reports
-// until its context ends; start it in the background.
-func Reporter(configDir, version string) (r steps.Reporter, run func(context.Context) error, err error) {
-	cl, err := TrackerClient(configDir, version)
-	if errors.Is(err, ErrNoTracker) {
-		return &steps.LocalReporter{Path: filepath.Join(configDir, "keywizard", "record.jsonl")}, nil, nil
+// AppReporter is the wizard's Reporter: it sends to the tracker in the
+// settings when there is one (queued on disk, token in the OS keychain)
+// and otherwise keeps a local record that says so. It reads the settings at
+// every report, so joining the tracker while the app runs
+// (TrackerLink.Join) takes effect at once. The first tracker client it
+// makes starts the loop that keeps sending queued reports until Background
+// ends.
+type AppReporter struct {
+	ConfigDir string
+	Version   string
+	// Background is the app's lifetime; nil sends queued reports only when
+	// a report is made.
+	Background context.Context
+
+	mu      sync.Mutex
+	url     string
+	tracker *TrackerReporter
+	stop    context.CancelFunc // ends the current client's send loop
+}
+
+var (
+	_ steps.Reporter    = (*AppReporter)(nil)
+	_ steps.Destination = (*AppReporter)(nil)
+)
+
+// NewAppReporter returns the app's reporter and, when a tracker is already
+// configured, starts sending what was queued last time.
+func NewAppReporter(background context.Context, configDir, version string) (*AppReporter, error) {
+	r := &AppReporter{ConfigDir: configDir, Version: version, Background: background}
+	if _, err := r.current(); err != nil {
+		return nil, err
 	}
+	return r, nil
+}
+
+// current is the reporter the settings ask for now.
+func (r *AppReporter) current() (steps.Reporter, error) {
+	c, err := LoadConfig(r.ConfigDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &TrackerReporter{Client: cl}, cl.Run, nil
+	if c.TrackerURL == "" {
+		return &steps.LocalReporter{Path: filepath.Join(r.ConfigDir, "keywizard", "record.jsonl")}, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tracker != nil && r.url == c.TrackerURL {
+		return r.tracker, nil
+	}
+	cl, err := TrackerClient(r.ConfigDir, r.Version)
+	if err != nil {
+		return nil, err
+	}
+	r.url, r.tracker = c.TrackerURL, &TrackerReporter{Client: cl}
+	if r.Background != nil {
+		// One send loop, for the tracker now in the settings: the queue
+		// directory is shared, so a loop for a former tracker would send
+		// new reports there.
+		if r.stop != nil {
+			r.stop()
+		}
+		var loop context.Context
+		loop, r.stop = context.WithCancel(r.Background)
+		go cl.Run(loop)
+	}
+	return r.tracker, nil
+}
+
+// Report sends or keeps r as the settings say now.
+func (r *AppReporter) Report(ctx context.Context, rep steps.Report) error {
+	cur, err := r.current()
+	if err != nil {
+		return err
+	}
+	return cur.Report(ctx, rep)
+}
+
+// Destination says where the next report goes.
+func (r *AppReporter) Destination() string {
+	cur, err := r.current()
+	if err != nil {
+		return "the keywizard settings cannot be read: " + err.Error()
+	}
+	if d, ok := cur.(steps.Destination); ok {
+		return d.Destination()
+	}
+	return "sent to the onboarding tracker"
 }

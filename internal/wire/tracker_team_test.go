@@ -163,15 +163,18 @@ func TestJoinFeedsReporter(t *testing.T) {
 	o := setup(t)
 	dir := t.TempDir()
 	o.join(t, "ann", dir)
-	r, run, err := wire.Reporter(dir, "test")
+	r, err := wire.NewAppReporter(t.Context(), dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, ok := r.(*wire.TrackerReporter)
-	if !ok || run == nil {
-		t.Fatalf("Reporter after join is %T: not the tracker", r)
+	if d := r.Destination(); strings.Contains(d, "kept locally") {
+		t.Fatalf("Reporter after join keeps reports locally: %s", d)
 	}
-	me, err := tr.Client.Me(context.Background())
+	tr, err := wire.TrackerClient(dir, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := tr.Me(context.Background())
 	if err != nil || me.ID != o.people["ann"].ID {
 		t.Errorf("Reporter's client is %+v, %v; want ann", me, err)
 	}
