@@ -68,9 +68,19 @@ func runGUI(simulate bool) error {
 	if cu, err := user.Current(); err == nil {
 		osUser = cu.Username
 	}
-	reporter, err := wire.NewAppReporter(ctx, configDir, appVersion())
-	if err != nil {
-		return err
+	// A simulated run never reports to the organisation's tracker (its
+	// keys are not real) and cannot join one (that would spend a real
+	// invite code): its record stays on this computer, apart.
+	var reporter steps.Reporter
+	var tracker steps.Tracker
+	if simulate {
+		reporter = &steps.LocalReporter{Path: filepath.Join(configDir, "keywizard", "record-simulated.jsonl")}
+	} else {
+		ar, err := wire.NewAppReporter(ctx, configDir, appVersion())
+		if err != nil {
+			return err
+		}
+		reporter, tracker = ar, &wire.TrackerLink{ConfigDir: configDir}
 	}
 	// newWizard builds the wizard over h.
 	newWizard := func(h *hub.Hub, br steps.Browser, storePath string) (*steps.Wizard, error) {
@@ -82,7 +92,7 @@ func runGUI(simulate bool) error {
 			Reporter:   reporter,
 			Store:      &steps.FileStore{Path: storePath},
 			SmartCard:  wire.SCAuth{},
-			Tracker:    &wire.TrackerLink{ConfigDir: configDir},
+			Tracker:    tracker,
 			OSUser:     osUser,
 			AppVersion: appVersion(),
 		})
