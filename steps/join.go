@@ -34,6 +34,9 @@ type TrackerState struct {
 	// Connected is true when reports go to the onboarding tracker at URL.
 	Connected bool
 	URL       string
+	// As is who the tracker knows this computer's person as ("Name
+	// <email>"), when they joined in this run.
+	As string
 	// CanJoin is true when the person can connect this computer with an
 	// invite code from IT.
 	CanJoin bool
@@ -75,12 +78,11 @@ func (w *Wizard) Join(ctx context.Context, url, code string) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.tracker = TrackerState{Connected: true, URL: res.URL, CanJoin: true}
 	who := res.Name
 	if res.Email != "" {
-		who += " <" + res.Email + ">"
+		who = strings.TrimSpace(who + " <" + res.Email + ">")
 	}
-	w.stepNote[StepReport] = fmt.Sprintf("Connected to %s as %s.", res.URL, who)
+	w.tracker = TrackerState{Connected: true, URL: res.URL, As: who, CanJoin: true}
 	return nil
 }
 

@@ -175,6 +175,7 @@ func TestErrorStates(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.settle()
+		d.joinTracker()
 		d.e.Reporter.Err = errors.New("dial tcp: lookup tracker.example.com: no such host")
 		m := d.fails("Send to IT", "", ui.Warning, "Report saved, not sent yet")
 		if !strings.Contains(m.Text, "network is back") {

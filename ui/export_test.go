@@ -16,3 +16,11 @@ func (u *UI) DialogWidgets() (pin, repeat *Entry, ok, cancel *Button) {
 	}
 	return u.dlg.pin, u.dlg.repeat, u.dlg.ok, u.dlg.no
 }
+
+// JoinWidgets returns the report step's tracker form (nil before it is shown).
+func (u *UI) JoinWidgets() (url, code *Entry, connect *Button) {
+	if u.join == nil {
+		return nil, nil, nil
+	}
+	return u.join.url, u.join.code, u.join.connect
+}

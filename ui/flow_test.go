@@ -207,6 +207,7 @@ func TestFullFlow(t *testing.T) {
 	}
 
 	d.current(steps.StepReport)
+	d.joinTracker()
 	d.press("Send to IT")
 	d.current(steps.StepSummary)
 	d.press("Copy summary")

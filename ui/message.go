@@ -106,6 +106,15 @@ func Explain(err error) (m Message, ok bool) {
 	case errors.Is(err, device.ErrInvalidArgument):
 		m.Severity = Warning
 		m.Title = "Please check what you entered"
+	case errors.Is(err, steps.ErrInviteRejected), errors.Is(err, steps.ErrTrackerUnreachable),
+		errors.Is(err, steps.ErrBadTrackerURL), errors.Is(err, steps.ErrTryLater), errors.Is(err, steps.ErrNoInviteCode):
+		// The cause (tracker/cli's wording, for the command line) stays
+		// out: the steps error says what to do here.
+		m.Title = "Not connected to IT's tracker"
+		m.Text = sentence(joinProblem(err).Error()) + " Your report is kept on this computer meanwhile."
+		if errors.Is(err, steps.ErrNoInviteCode) || errors.Is(err, steps.ErrBadTrackerURL) {
+			m.Severity = Warning
+		}
 	case errors.Is(err, context.DeadlineExceeded):
 		m.Title = "The key did not answer in time"
 		m.Text += " Unplug it, plug it back in and try again."
@@ -185,4 +194,14 @@ func timeText(t time.Time) string {
 		return ""
 	}
 	return t.Local().Format("2 Jan 15:04")
+}
+
+// joinProblem is the steps join error err matches.
+func joinProblem(err error) error {
+	for _, e := range []error{steps.ErrInviteRejected, steps.ErrTrackerUnreachable, steps.ErrBadTrackerURL, steps.ErrTryLater, steps.ErrNoInviteCode} {
+		if errors.Is(err, e) {
+			return e
+		}
+	}
+	return err
 }

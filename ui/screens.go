@@ -592,6 +592,9 @@ func (u *UI) reportScreen(st steps.Step) screen {
 	if st.Reason != "" {
 		body = append(body, u.messageBox(Message{Severity: Warning, Text: st.Reason}))
 	}
+	if t := u.trackerPart(); t != nil {
+		body = append(body, t)
+	}
 	if len(s.Remaining) > 0 {
 		list := container.NewVBox(&widget.Label{Text: "Still to do (you can send now and again later):", TextStyle: fyne.TextStyle{Bold: true}})
 		for _, r := range s.Remaining {
@@ -600,6 +603,11 @@ func (u *UI) reportScreen(st steps.Step) screen {
 		body = append(body, list)
 	}
 	scr := screen{body: body, primary: &action{label: "Send to IT", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}
+	if t := s.Tracker; t.CanJoin && !t.Connected {
+		// Not connected yet: the report can only be kept here; say so
+		// rather than promise IT sees it.
+		scr.primary.label, scr.primary.icon = "Keep the report on this computer", theme.DocumentSaveIcon()
+	}
 	if st.Status == steps.StatusDone {
 		scr.primary, scr.noNext = u.nextAction(), true
 		scr.secondary = []*action{{label: "Send again", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}

@@ -80,6 +80,7 @@ type UI struct {
 	// Persistent inputs (a re-render must not drop what is being typed).
 	name, email, start *Entry
 	accounts           map[string]*Entry
+	join               *joinInputs // the report step's tracker form (join.go)
 
 	// Prompts (prompt.go).
 	dlg     *activeDialog
@@ -101,8 +102,16 @@ func New(a fyne.App, w fyne.Window, opts Options) *UI {
 		th = NewTheme()
 	}
 	a.Settings().SetTheme(th)
+	// A window shows the app's icon from its creation (Fyne's glfw driver
+	// sets it in NewWindow), so a window made after the app icon was set
+	// already has ours. Setting it again decodes the 512-pixel PNG and
+	// sends the X server a 2 MB _NET_WM_ICON property once more, and the C
+	// heap keeps that buffer: about 2 MB of resident memory (issue 3's RSS
+	// target; measured under Xvfb with scripts/guibench.sh's method).
+	if w.Icon() != assets.Icon() {
+		w.SetIcon(assets.Icon())
+	}
 	a.SetIcon(assets.Icon())
-	w.SetIcon(assets.Icon())
 	w.SetTitle("keywizard")
 	u.build()
 	w.Resize(DefaultSize)

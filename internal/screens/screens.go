@@ -29,6 +29,9 @@ const (
 	Stranger uint32 = 34567890
 )
 
+// InviteCode is the invite code Env's tracker accepts, once.
+const InviteCode = "K7QX-2M9P-WWRT"
+
 // Large is the "large screen" size goldens and screenshots also use.
 var Large = fyne.NewSize(1920, 1200)
 
@@ -42,6 +45,9 @@ type Env struct {
 	SmartCard *stepstest.SmartCard
 	Clock     *stepstest.Clock
 	Store     *steps.FileStore
+	// Tracker is IT's onboarding tracker as the report step joins it;
+	// InviteCode is the code it accepts (once).
+	Tracker *stepstest.Tracker
 
 	// DuringTouch, if set, runs while a key waits for a touch (turning off
 	// OTP), between the wizard's "touch" and "done" notifications.
@@ -116,11 +122,13 @@ func NewEnv(a fyne.App, w fyne.Window, goos, dir string, opts ui.Options) (*Env,
 		Browser: &stepstest.Browser{}, Reporter: &stepstest.Reporter{}, SmartCard: &stepstest.SmartCard{},
 		Clock:    &stepstest.Clock{T: stepstest.FlowNow},
 		Store:    &steps.FileStore{Path: filepath.Join(dir, "keywizard", "progress.json")},
+		Tracker:  &stepstest.Tracker{Codes: map[string]steps.JoinResult{InviteCode: {Name: "Alice Example", Email: "alice@example.com"}}},
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
 	wiz, err := steps.New(context.Background(), steps.Options{
 		Keys: insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
 		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: goos, OSUser: "alice", AppVersion: "screens",
+		Tracker: e.Tracker,
 	})
 	if err != nil {
 		return nil, err
@@ -426,8 +434,26 @@ func All() []Scenario {
 		{Name: "macos-not-applicable", GOOS: "linux", Size: d, Setup: to("macos")},
 		{Name: "otp", GOOS: "linux", Size: d, Setup: to(steps.StepOTP)},
 		{Name: "report", GOOS: "linux", Size: d, Setup: to(steps.StepReport)},
+		{Name: "report-connected", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepReport); err != nil {
+				return err
+			}
+			return e.Wizard.Join(ctx, "https://tracker.example.com", InviteCode)
+		}},
+		{Name: "report-invite-rejected", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepReport); err != nil {
+				return err
+			}
+			return expectErr(e, func(ctx context.Context) error {
+				return e.Wizard.Join(ctx, "https://tracker.example.com", "USED-CODE-1234")
+			})
+		}},
 		{Name: "no-network", GOOS: "linux", Size: d, Setup: func(e *Env) error {
 			if err := e.AdvanceTo(steps.StepReport); err != nil {
+				return err
+			}
+			// Connected to the tracker, which the network does not reach.
+			if err := e.Wizard.Join(ctx, "https://tracker.example.com", InviteCode); err != nil {
 				return err
 			}
 			e.Reporter.Err = fmt.Errorf("posting the report: dial tcp: lookup tracker.example.com: no such host")
