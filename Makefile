@@ -11,7 +11,7 @@ export CGO_ENABLED := 1
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 TAGS := migrated_fynedo
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/keywizard/keywizard/internal/version.value=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := bin/keywizard
 

@@ -13,21 +13,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+
+	"github.com/keywizard/keywizard/internal/version"
 )
 
-// version is set with -ldflags "-X main.version=..."; see Makefile.
-var version string
-
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func appVersion() string { return version.String() }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, runGUI))

@@ -10,27 +10,16 @@ package main
 import (
 	"context"
 	"os"
-	"runtime/debug"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/version"
 	"github.com/keywizard/keywizard/internal/wire"
 	trackercli "github.com/keywizard/keywizard/tracker/cli"
 )
 
-// version is set with -ldflags "-X main.version=..."; see Makefile.
-var version string
-
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func appVersion() string { return version.String() }
 
 func main() {
 	env := cli.Env{
