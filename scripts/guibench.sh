@@ -11,9 +11,15 @@
 #   scripts/guibench.sh [-n RUNS] [-idle SECONDS] [-- APP ARGS...]
 # APP defaults to bin/keywizard --simulate (built here); the progress file
 # goes to a fresh XDG_CONFIG_HOME each run, so every run starts at welcome.
+# Binaries built here take the build tags in $TAGS (comma-separated, default
+# migrated_fynedo): pass the Makefile's, so the window measured is the one
+# that ships (the tags change what Fyne links, e.g. no_emoji).
 # To measure the UI alone, on in-memory fakes (no simulator, no PC/SC):
 #   go build -tags migrated_fynedo -o bin/screens ./internal/screens/cmd/screens
 #   scripts/guibench.sh -- bin/screens -hold welcome
+# Below the table, a line splits the RSS medians into anonymous memory (Go
+# heap, C malloc: Mesa's textures) and file-backed pages (the executable,
+# libLLVM and Mesa), the first thing to look at when RSS moves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LANG=en_US.UTF-8 # Fyne cannot parse C or C.UTF-8 and says so on every start
@@ -31,11 +37,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+tags="${TAGS:-migrated_fynedo}"
+tags="${tags// /,}" # the Makefile's TAGS may be space-separated
 mkdir -p bin
-go build -tags migrated_fynedo -trimpath -o bin/emptywindow ./internal/emptywindow
+go build -tags "$tags" -trimpath -o bin/emptywindow ./internal/emptywindow
 if [ ${#app[@]} -eq 0 ]; then
 	# keywizard runs the window, keywizard-gui, from beside itself (exec: same process).
-	go build -tags migrated_fynedo -trimpath -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
+	go build -tags "$tags" -trimpath -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
 	app=(bin/keywizard --simulate)
 fi
 
@@ -98,7 +106,8 @@ measure() {
 	# software GL finishing its lazy set-up (its RSS still grows for seconds
 	# after the first frame, in the empty window too).
 	sleep 5
-	local rss; rss="$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")"
+	local rss anon file
+	read -r rss anon file < <(awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print r, a, f}' "/proc/$pid/status")
 	local c0; c0="$(cpu_ticks "$pid")"
 	sleep "$idle"
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -109,7 +118,7 @@ measure() {
 	local c1; c1="$(cpu_ticks "$pid")"
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
-	echo "$name $(((ff - t0) / 1000000)) $rss $(((c1 - c0) * 1000 / tck))" >>"$work/results"
+	echo "$name $(((ff - t0) / 1000000)) $rss $(((c1 - c0) * 1000 / tck)) $anon $file" >>"$work/results"
 }
 
 echo "guibench: $runs runs each, idle ${idle}s, interleaved: empty window vs ${app[*]}" >&2
@@ -144,3 +153,7 @@ echo "|---|---|---|---|---|"
 echo "| first frame, ms | $ef ($(range empty 2)) | $kf ($(range keywizard 2)) | ≤ 1.5 × empty = $(awk -v e="$ef" 'BEGIN {printf "%d", 1.5 * e}') | $(verdict "$ff_ok") |"
 echo "| RSS after first screen, MB | $(mb "$er") | $(mb "$kr") | ≤ empty + 40 = $(awk -v e="$er" 'BEGIN {printf "%.1f", e / 1024 + 40}') | $(verdict "$rss_ok") |"
 echo "| CPU idle ${idle} s, ms | $ec ($(range empty 4)) | $kc ($(range keywizard 4)) | ≤ empty | $(verdict "$cpu_ok") |"
+echo
+echo "RSS split (medians, MB): empty window $(mb "$(median empty 5)") anonymous + $(mb "$(median empty 6)") file-backed;" \
+	"${app[0]##*/} $(mb "$(median keywizard 5)") anonymous + $(mb "$(median keywizard 6)") file-backed" \
+	"(RssAnon, RssFile; the rest of VmRSS is shared memory)."
