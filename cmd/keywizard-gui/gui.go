@@ -185,10 +185,12 @@ func runGUI(simulate bool) error {
 		attach(wiz)
 		// A manager or IT sees their team from the tracker next to their own
 		// wizard; no tracker, not joined, no reports or offline: the wizard
-		// alone.
-		go func() {
+		// alone. It is looked for at start and again when this computer
+		// joins the tracker from the Tell IT step.
+		var teamShown atomic.Bool
+		showTeam := func() {
 			src, _, err := wire.TrackerTeam(ctx, configDir, appVersion())
-			if err != nil || src == nil {
+			if err != nil || src == nil || !teamShown.CompareAndSwap(false, true) {
 				return
 			}
 			fyne.Do(func() {
@@ -196,7 +198,15 @@ func runGUI(simulate bool) error {
 				tv.InTabs(w)
 				tv.Start(ctx)
 			})
-		}()
+		}
+		go showTeam()
+		var wasConnected atomic.Bool
+		wasConnected.Store(wiz.Snapshot().Tracker.Connected)
+		wiz.OnChange(func(s steps.Snapshot) {
+			if s.Tracker.Connected && wasConnected.CompareAndSwap(false, true) {
+				go showTeam()
+			}
+		})
 	}
 	w.Resize(ui.DefaultSize)
 	w.SetOnClosed(cancel)
