@@ -31,6 +31,14 @@ type Options struct {
 	// OnFirstFrame, when set, is called once when the window first paints
 	// (the start-up benchmark: probe.FromEnv()).
 	OnFirstFrame func()
+	// OnFirstScreen, when set, is called once, from Fyne's painter, when
+	// the window first paints a wizard step: the first frame after Attach's
+	// first snapshot is rendered. With simulated keys that is seconds after
+	// the first frame when vpcd's readers are busy (a note shows while the
+	// keys are plugged in). The benchmark measures memory and idle CPU from
+	// there (probe.ScreenFromEnv). Key detection (Watch) may still be
+	// running behind that frame. It must return quickly.
+	OnFirstScreen func()
 	// NoWatch stops Attach from following keys being plugged in and out
 	// (Wizard.Watch); tests that script key events themselves set it.
 	NoWatch bool
@@ -64,6 +72,10 @@ type UI struct {
 	msg        *Message
 	msgStep    steps.StepID
 	roleChoice map[uint32]steps.Role
+
+	// screenMark holds the OnFirstScreen probe once the first snapshot is
+	// rendered; nil without OnFirstScreen.
+	screenMark *fyne.Container
 
 	// Widgets, kept so tests can tap and type (calculator's loadUI style).
 	stepButtons map[steps.StepID]*Button
@@ -175,6 +187,11 @@ func (u *UI) build() {
 	var content fyne.CanvasObject = container.NewBorder(container.NewPadded(header), nil, nil, nil, split)
 	if u.opts.OnFirstFrame != nil {
 		content = container.NewStack(probe.FirstFrame(u.opts.OnFirstFrame), content)
+	}
+	if u.opts.OnFirstScreen != nil {
+		// No layout: the probe keeps its 1x1 size behind the content.
+		u.screenMark = container.NewWithoutLayout()
+		content = container.NewStack(u.screenMark, content)
 	}
 	u.win.SetContent(content)
 
@@ -354,11 +371,18 @@ func (u *UI) render(s steps.Snapshot) {
 	if u.haveSnap && s.Current != u.snap.Current && u.msgStep != s.Current {
 		u.msg = nil
 	}
+	first := !u.haveSnap
 	u.snap, u.haveSnap = s, true
 	u.renderSidebar()
 	u.renderHeader()
 	u.renderStep()
 	u.renderBanner()
+	if first && u.screenMark != nil {
+		// Painted in the same frame as the step just rendered.
+		p := probe.FirstFrame(u.opts.OnFirstScreen)
+		p.Resize(fyne.NewSize(1, 1))
+		u.screenMark.Add(p)
+	}
 }
 
 func (u *UI) renderHeader() {

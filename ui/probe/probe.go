@@ -60,6 +60,19 @@ func FromEnv() func() {
 	return func() { fmt.Fprintf(os.Stdout, "firstframe %d\n", time.Now().UnixNano()) }
 }
 
+// ScreenFromEnv returns, when the benchmark asked for it (EnvFirstFrame=1),
+// a function that prints "firstscreen <unix nanoseconds>" to standard
+// output, else nil: for ui.Options.OnFirstScreen in cmd/keywizard-gui.
+// scripts/guibench.sh -screen waits for it before measuring memory and idle
+// CPU, so that start-up still running behind the first frame (plugging in
+// simulated keys) is not measured as idle.
+func ScreenFromEnv() func() {
+	if os.Getenv(EnvFirstFrame) != "1" {
+		return nil
+	}
+	return func() { fmt.Fprintf(os.Stdout, "firstscreen %d\n", time.Now().UnixNano()) }
+}
+
 // WrapFromEnv is Wrap with the process environment, standard output and the
 // wall clock, for main packages.
 func WrapFromEnv(content fyne.CanvasObject) fyne.CanvasObject {

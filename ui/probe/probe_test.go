@@ -42,3 +42,14 @@ func TestFirstFrameReportedOnceOnPaint(t *testing.T) {
 		t.Errorf("content not given the window's width: %v", s)
 	}
 }
+
+func TestScreenFromEnv(t *testing.T) {
+	t.Setenv(EnvFirstFrame, "")
+	if ScreenFromEnv() != nil {
+		t.Fatal("ScreenFromEnv without the benchmark's variable must return nil")
+	}
+	t.Setenv(EnvFirstFrame, "1")
+	if ScreenFromEnv() == nil {
+		t.Fatal("ScreenFromEnv with the benchmark's variable returned nil")
+	}
+}
