@@ -134,7 +134,7 @@ func runGUI(simulate bool) error {
 			}
 			fyne.DoAndWait(func() {
 				note := w.Content()
-				u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame})
+				u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: probe.ScreenFromEnv()})
 				main = w.Content()
 				w.SetContent(note)
 			})
@@ -177,7 +177,7 @@ func runGUI(simulate bool) error {
 			})
 		}()
 	} else {
-		u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame})
+		u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: probe.ScreenFromEnv()})
 		wiz, err := newWizard(wire.SystemHub(), systemBrowser{}, storePath)
 		if err != nil {
 			return err
