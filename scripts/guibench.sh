@@ -144,7 +144,27 @@ measure() {
 	echo "$name $(((ff - t0) / 1000000)) $rss $(((c1 - c0) * 1000 / tck)) $anon $file" >>"$work/results"
 }
 
+# warm CMD...: start CMD once, unmeasured, until it paints (at most 60 s),
+# so that no measured run pays for reading a freshly built executable and
+# its libraries from disk (seen: 0.7 to 3 s first frames right after a build,
+# which with 3 runs moves the median).
+warm() {
+	local out="$work/warm" cfg="$work/cfg-warm-$RANDOM"
+	mkdir -p "$cfg"
+	XDG_CONFIG_HOME="$cfg" KEYWIZARD_BENCH_FIRSTFRAME=1 "$@" >"$out" 2>/dev/null &
+	local pid=$!
+	for _ in $(seq 1200); do
+		grep -q '^firstframe ' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
 echo "guibench: $runs runs each, idle ${idle}s, interleaved: empty window vs ${app[*]}" >&2
+warm bin/emptywindow
+warm "${app[@]}"
 for i in $(seq "$runs"); do
 	measure empty bin/emptywindow
 	measure keywizard "${app[@]}"
