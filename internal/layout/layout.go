@@ -32,6 +32,8 @@ var Rules = []Rule{
 		Why: "the adapters are wiring below the UI; only cmd/keywizard-gui puts the app together"},
 	{From: "cmd/keywizard", Forbidden: []string{"fyne.io/", "ui"},
 		Why: "the command-line tool does not link Fyne, so it starts almost as fast as a minimal PC/SC client; the window is cmd/keywizard-gui"},
+	{From: "cmd/keywizard-gui", Forbidden: []string{"tracker/server", "tracker/store", "tracker/cli"},
+		Why: "the window links the tracker client only: the server and its database drivers would add ~10 MB to its memory (issue 3)"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
 }

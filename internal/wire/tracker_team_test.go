@@ -19,6 +19,7 @@ import (
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/cli"
 	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/join"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
 	"github.com/keywizard/keywizard/ui/team"
@@ -87,7 +88,7 @@ func (o *org) join(t *testing.T, who, configDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := cli.JoinCommand(cli.JoinOptions{ConfigDir: func() (string, error) { return configDir, nil }})
+	cmd := cli.JoinCommand(join.Options{ConfigDir: func() (string, error) { return configDir, nil }})
 	var out bytes.Buffer
 	cmd.SetArgs([]string{"--url", o.url})
 	cmd.SetIn(strings.NewReader(inv.Code + "\n"))

@@ -24,6 +24,7 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/join"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
 )
@@ -82,7 +83,7 @@ reads that code from standard input and keeps the token in the OS keychain.`,
 	}
 	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
 	db := func() string { return dbFlag }
-	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db), JoinCommand(JoinOptions{}))
+	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db), JoinCommand(join.Options{}))
 	return cmd
 }
 

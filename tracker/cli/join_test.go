@@ -19,6 +19,7 @@ import (
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/cli"
 	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/join"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
 )
@@ -97,8 +98,8 @@ func newJoiner(t *testing.T) *joiner {
 	return &joiner{dir: t.TempDir(), tokens: map[string]*client.MemoryStore{}, env: map[string]string{}}
 }
 
-func (j *joiner) opts() cli.JoinOptions {
-	return cli.JoinOptions{
+func (j *joiner) opts() join.Options {
+	return join.Options{
 		ConfigDir: func() (string, error) { return j.dir, nil },
 		Tokens: func(u string) client.TokenStore {
 			if j.tokens[u] == nil {
@@ -201,7 +202,7 @@ func TestJoinAsManager(t *testing.T) {
 
 	// The code worked once.
 	_, _, err = newJoiner(t).run(t, code+"\n", "--url", lt.url)
-	if !errors.Is(err, cli.ErrInviteRejected) {
+	if !errors.Is(err, join.ErrInviteRejected) {
 		t.Errorf("second use of the code: %v, want ErrInviteRejected", err)
 	}
 }
@@ -214,7 +215,7 @@ func TestJoinDefaultWiring(t *testing.T) {
 	cfgHome := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfgHome)
 	t.Setenv("HOME", t.TempDir())
-	t.Setenv(cli.EnvTracker, "")
+	t.Setenv(join.EnvTracker, "")
 	if dir, err := os.UserConfigDir(); err != nil || dir != cfgHome {
 		t.Fatalf("UserConfigDir = %q, %v; this test needs XDG_CONFIG_HOME to count (Linux)", dir, err)
 	}
@@ -242,7 +243,7 @@ func TestJoinDefaultWiring(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("stdout %q, want %q", out.String(), want)
 	}
-	tok, err := keyring.Get(cli.KeyringService, lt.url)
+	tok, err := keyring.Get(join.KeyringService, lt.url)
 	if err != nil || !strings.HasPrefix(tok, "kwt_") {
 		t.Errorf("keychain item (keywizard, %s) = %q, %v", lt.url, tok, err)
 	}
@@ -265,7 +266,7 @@ func TestJoinAsIT(t *testing.T) {
 	lt.person(t, "bob@example.com", "Bob", "ann@example.com")
 	code := lt.invite(t, lt.admin, lt.now, time.Hour)
 	j := newJoiner(t)
-	j.env[cli.EnvTracker] = "https://elsewhere.example.com"
+	j.env[join.EnvTracker] = "https://elsewhere.example.com"
 	out, errOut, err := j.run(t, code, "--url", lt.url)
 	if err != nil {
 		t.Fatal(err)
@@ -306,23 +307,23 @@ func TestJoinRefused(t *testing.T) {
 		name, url, code string
 		want            error
 	}{
-		{"used code", lt.url, used, cli.ErrInviteRejected},
-		{"expired code", lt.url, expired, cli.ErrInviteRejected},
-		{"replaced code", lt.url, replaced, cli.ErrInviteRejected},
-		{"unknown code", lt.url, "kwi_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", cli.ErrInviteRejected},
-		{"not a code", lt.url, "hello", cli.ErrInviteRejected},
-		{"a token, not a code", lt.url, lt.adminTok, cli.ErrInviteRejected},
-		{"too long", lt.url, strings.Repeat("k", 200), cli.ErrInviteRejected},
-		{"no code", lt.url, "\n \n", cli.ErrNoInviteCode},
-		{"no network", deadURL, used, cli.ErrTrackerUnreachable},
-		{"not a tracker", notTracker.URL, used, cli.ErrBadTrackerURL},
-		{"captive portal", htmlProxy.URL, used, cli.ErrBadTrackerURL},
-		{"no scheme", "tracker.example.com", used, cli.ErrBadTrackerURL},
-		{"ftp", "ftp://tracker.example.com", used, cli.ErrBadTrackerURL},
-		{"password in URL", "https://ann:secret@tracker.example.com", used, cli.ErrBadTrackerURL},
-		{"query", "https://tracker.example.com/?x=1", used, cli.ErrBadTrackerURL},
-		{"plain http to the network", "http://tracker.example.com", used, cli.ErrBadTrackerURL},
-		{"empty URL", "", used, cli.ErrBadTrackerURL},
+		{"used code", lt.url, used, join.ErrInviteRejected},
+		{"expired code", lt.url, expired, join.ErrInviteRejected},
+		{"replaced code", lt.url, replaced, join.ErrInviteRejected},
+		{"unknown code", lt.url, "kwi_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", join.ErrInviteRejected},
+		{"not a code", lt.url, "hello", join.ErrInviteRejected},
+		{"a token, not a code", lt.url, lt.adminTok, join.ErrInviteRejected},
+		{"too long", lt.url, strings.Repeat("k", 200), join.ErrInviteRejected},
+		{"no code", lt.url, "\n \n", join.ErrNoInviteCode},
+		{"no network", deadURL, used, join.ErrTrackerUnreachable},
+		{"not a tracker", notTracker.URL, used, join.ErrBadTrackerURL},
+		{"captive portal", htmlProxy.URL, used, join.ErrBadTrackerURL},
+		{"no scheme", "tracker.example.com", used, join.ErrBadTrackerURL},
+		{"ftp", "ftp://tracker.example.com", used, join.ErrBadTrackerURL},
+		{"password in URL", "https://ann:secret@tracker.example.com", used, join.ErrBadTrackerURL},
+		{"query", "https://tracker.example.com/?x=1", used, join.ErrBadTrackerURL},
+		{"plain http to the network", "http://tracker.example.com", used, join.ErrBadTrackerURL},
+		{"empty URL", "", used, join.ErrBadTrackerURL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := newJoiner(t)
@@ -352,10 +353,10 @@ func TestJoinRateLimited(t *testing.T) {
 	lt := newLiveTracker(t, server.Config{AuthRate: 1, AuthBurst: 1})
 	j := newJoiner(t)
 	_, _, err := j.run(t, "kwi_0123456789abcdef_AAAA", "--url", lt.url)
-	if !errors.Is(err, cli.ErrInviteRejected) {
+	if !errors.Is(err, join.ErrInviteRejected) {
 		t.Fatalf("first attempt: %v", err)
 	}
-	if _, _, err = j.run(t, "kwi_0123456789abcdef_AAAA", "--url", lt.url); !errors.Is(err, cli.ErrTooManyAttempts) {
+	if _, _, err = j.run(t, "kwi_0123456789abcdef_AAAA", "--url", lt.url); !errors.Is(err, join.ErrTooManyAttempts) {
 		t.Errorf("second attempt: %v, want ErrTooManyAttempts", err)
 	}
 }
@@ -408,7 +409,7 @@ func TestJoinKeychainBroken(t *testing.T) {
 	if j.config(t) != nil {
 		t.Error("config written without a token")
 	}
-	if _, _, err := newJoiner(t).run(t, code, "--url", lt.url); !errors.Is(err, cli.ErrInviteRejected) {
+	if _, _, err := newJoiner(t).run(t, code, "--url", lt.url); !errors.Is(err, join.ErrInviteRejected) {
 		t.Errorf("the code should be spent now: %v", err)
 	}
 }
@@ -474,23 +475,23 @@ func TestJoinFunction(t *testing.T) {
 	j := newJoiner(t)
 	ctx := context.Background()
 
-	if _, err := cli.Join(ctx, lt.url, "  \n", j.opts()); !errors.Is(err, cli.ErrNoInviteCode) {
+	if _, err := join.Join(ctx, lt.url, "  \n", j.opts()); !errors.Is(err, join.ErrNoInviteCode) {
 		t.Errorf("empty code: %v, want ErrNoInviteCode", err)
 	}
-	if _, err := cli.Join(ctx, "ftp://tracker.example.com", code, j.opts()); !errors.Is(err, cli.ErrBadTrackerURL) {
+	if _, err := join.Join(ctx, "ftp://tracker.example.com", code, j.opts()); !errors.Is(err, join.ErrBadTrackerURL) {
 		t.Errorf("bad URL: %v, want ErrBadTrackerURL", err)
 	}
-	if _, err := cli.Join(ctx, "http://tracker.example.com", code, j.opts()); !errors.Is(err, cli.ErrBadTrackerURL) {
+	if _, err := join.Join(ctx, "http://tracker.example.com", code, j.opts()); !errors.Is(err, join.ErrBadTrackerURL) {
 		t.Errorf("plain http to another machine: %v, want ErrBadTrackerURL (the window has no --allow-http)", err)
 	}
-	if _, err := cli.Join(ctx, lt.url, "not-the-code", j.opts()); !errors.Is(err, cli.ErrInviteRejected) || strings.Contains(err.Error(), "not-the-code") {
+	if _, err := join.Join(ctx, lt.url, "not-the-code", j.opts()); !errors.Is(err, join.ErrInviteRejected) || strings.Contains(err.Error(), "not-the-code") {
 		t.Errorf("wrong code: %v, want ErrInviteRejected without the code in it", err)
 	}
 	if j.config(t) != nil {
 		t.Fatal("a failed join saved settings")
 	}
 
-	res, err := cli.Join(ctx, lt.url+"/", " "+code+" ", j.opts())
+	res, err := join.Join(ctx, lt.url+"/", " "+code+" ", j.opts())
 	if err != nil {
 		t.Fatalf("join: %v", err)
 	}
@@ -504,7 +505,7 @@ func TestJoinFunction(t *testing.T) {
 		t.Errorf("keychain holds %q (%v), want the exchanged token", tok, err)
 	}
 	// The code works once.
-	if _, err := cli.Join(ctx, lt.url, code, j.opts()); !errors.Is(err, cli.ErrInviteRejected) {
+	if _, err := join.Join(ctx, lt.url, code, j.opts()); !errors.Is(err, join.ErrInviteRejected) {
 		t.Errorf("reused code: %v, want ErrInviteRejected", err)
 	}
 }
