@@ -10,7 +10,14 @@ export LANG := en_US.UTF-8
 export CGO_ENABLED := 1
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-TAGS := migrated_fynedo
+# Build tags for everything built here (scripts read $TAGS too):
+#   migrated_fynedo  every off-main-goroutine widget update goes through fyne.Do
+#   no_emoji         leave out Fyne's 4 MB colour-emoji font: keywizard's text
+#                    has no emoji, and Fyne parsed the font again for every text
+#                    style, ~15 MB of the window's memory (issue 3's target);
+#                    an emoji typed into a field falls back to a system font
+TAGS := migrated_fynedo,no_emoji
+export TAGS
 LDFLAGS := -X github.com/keywizard/keywizard/internal/version.value=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := bin/keywizard

@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 export LANG=en_US.UTF-8 CGO_ENABLED=1
 
-tags=migrated_fynedo
+tags="${TAGS:-migrated_fynedo,no_emoji}"
 bin=bin/keywizard
 lock=/tmp/keywizard-vpcd.lock
 runs="${BENCH_RUNS:-40}"
@@ -172,8 +172,8 @@ gobench scan-idle.txt scan-idle -bench 'WatchIdle' -benchtime 10x -count 3 ./dev
 # itself (so it is not wrapped in flock here: that would deadlock it). The
 # binary built by `make build` is passed so guibench does not rebuild it.
 if [ -x scripts/guibench.sh ]; then
-	log "gui: scripts/guibench.sh -n $gui_runs"
-	if ! scripts/guibench.sh -n "$gui_runs" -- "$bin" --simulate >"$out/gui.md" 2>"$out/gui.log"; then
+	log "gui: scripts/guibench.sh -screen -n $gui_runs"
+	if ! TAGS="$tags" scripts/guibench.sh -screen -n "$gui_runs" -- "$bin" --simulate >"$out/gui.md" 2>"$out/gui.log"; then
 		rm -f "$out/gui.md"
 		failed gui "scripts/guibench.sh failed: $(tail -3 "$out/gui.log" | tr '\n' ' ')"
 	fi

@@ -6,7 +6,7 @@
 # built for macOS only on a Mac, with cgo; they are listed, not hidden.
 set -euo pipefail
 export CGO_ENABLED=0 GOOS=darwin GOARCH=arm64
-tags="${TAGS:-migrated_fynedo}"
+tags="${TAGS:-migrated_fynedo,no_emoji}"
 vet=() skip=()
 for p in $(go list -e -tags "$tags" -f '{{if and .GoFiles (ne .Name "main")}}{{.ImportPath}}{{end}}' ./...); do
 	# The dependency list is read in full before searching it: with

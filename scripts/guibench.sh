@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-tags="${TAGS:-migrated_fynedo}"
+tags="${TAGS:-migrated_fynedo,no_emoji}"
 tags="${tags// /,}" # the Makefile's TAGS may be space-separated
 mkdir -p bin
 go build -tags "$tags" -trimpath -o bin/emptywindow ./internal/emptywindow

@@ -24,7 +24,7 @@ exe=""
 
 rm -rf dist
 mkdir -p dist
-CGO_ENABLED=1 go build -tags migrated_fynedo -trimpath -ldflags "-s -w -X github.com/keywizard/keywizard/internal/version.value=$version" -o dist/ ./cmd/keywizard ./cmd/keywizard-gui
+CGO_ENABLED=1 go build -tags "${TAGS:-migrated_fynedo,no_emoji}" -trimpath -ldflags "-s -w -X github.com/keywizard/keywizard/internal/version.value=$version" -o dist/ ./cmd/keywizard ./cmd/keywizard-gui
 gui="dist/keywizard-gui$exe"
 cli="dist/keywizard$exe"
 

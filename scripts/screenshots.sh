@@ -12,7 +12,7 @@ export LANG="${LANG:-en_US.UTF-8}"
 scripts/deps.sh test
 
 mkdir -p bin
-go build -tags migrated_fynedo -o bin/screens ./internal/screens/cmd/screens
+go build -tags "${TAGS:-migrated_fynedo,no_emoji}" -o bin/screens ./internal/screens/cmd/screens
 
 xvfb_pid=""
 cleanup() { [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true; }
