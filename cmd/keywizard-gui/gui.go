@@ -18,7 +18,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/pkg/browser"
 
-	"github.com/keywizard/keywizard/assets"
 	"github.com/keywizard/keywizard/device/hub"
 	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps"
@@ -51,7 +50,10 @@ func runGUI(simulate bool) error {
 	}
 
 	a := app.NewWithID("io.keywizard.app")
-	a.SetIcon(assets.Icon())
+	// The icon is not set here: ui.New sets it on the app and the window.
+	// With simulated keys that is just after the first frame, so decoding
+	// the 512 px icon and handing it to the window system does not hold
+	// back the window's first paint.
 	w := a.NewWindow("keywizard")
 	// The start-up benchmark's first-frame mark fires once, for whichever
 	// screen paints first (the simulation's "plugging in" note, or the UI).
@@ -163,7 +165,7 @@ func runGUI(simulate bool) error {
 						"(another keywizard --simulate, or a test run). keywizard waits until they are free.")
 				})
 			})
-			s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
+			s, err := startSimulation(ctx)
 			slow.Stop()
 			if err != nil {
 				fyne.Do(func() {
@@ -226,4 +228,26 @@ func runGUI(simulate bool) error {
 	w.SetOnClosed(cancel)
 	w.ShowAndRun()
 	return nil
+}
+
+// startSimulation plugs in the two simulated keys: as `keywizard sim`
+// processes when the command-line tool is installed beside this executable
+// (as real keys are hardware of their own, their answers to pcscd's polls
+// then cost the window nothing while idle), else, run from a checkout with
+// `go run`, inside this process.
+func startSimulation(ctx context.Context) (*wire.Simulation, error) {
+	self, err := os.Executable()
+	if err == nil {
+		if resolved, rerr := filepath.EvalSymlinks(self); rerr == nil {
+			self = resolved
+		}
+		cli := filepath.Join(filepath.Dir(self), "keywizard")
+		if runtime.GOOS == "windows" {
+			cli += ".exe"
+		}
+		if st, serr := os.Stat(cli); serr == nil && !st.IsDir() {
+			return wire.StartSimulationProcesses(ctx, wire.DefaultSimKeys, cli, true)
+		}
+	}
+	return wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
 }

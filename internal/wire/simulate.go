@@ -42,6 +42,7 @@ type Simulation struct {
 	Provider    *sim.Registry
 	Hub         *hub.Hub
 	attachments []*sim.Attachment
+	procs       []*simProc // StartSimulationProcesses' keys
 	unlock      func()
 }
 
@@ -95,6 +96,7 @@ func (s *Simulation) Close() {
 		a.Detach()
 	}
 	s.attachments = nil
+	s.stopProcs()
 	if s.unlock != nil {
 		s.unlock()
 		s.unlock = nil
