@@ -168,12 +168,14 @@ gobench scan-arrival.txt scan-arrival -bench 'ArrivalToEvent|ArrivalMinimalWaite
 gobench scan-idle.txt scan-idle -bench 'WatchIdle' -benchtime 10x -count 3 ./device/scan/
 
 # --- gui -----------------------------------------------------------------
-# keywizard --simulate plugs its keys into vpcd and takes the vpcd lock
-# itself (so it is not wrapped in flock here: that would deadlock it). The
-# binary built by `make build` is passed so guibench does not rebuild it.
+# keywizard-gui --simulate (the window's own executable, as a desktop
+# launcher starts it; `keywizard --simulate` execs it) plugs its keys into
+# vpcd and takes the vpcd lock itself (so it is not wrapped in flock here:
+# that would deadlock it). The binaries built by `make build` are passed so
+# guibench does not rebuild them.
 if [ -x scripts/guibench.sh ]; then
 	log "gui: scripts/guibench.sh -screen -n $gui_runs"
-	if ! TAGS="$tags" scripts/guibench.sh -screen -n "$gui_runs" -- "$bin" --simulate >"$out/gui.md" 2>"$out/gui.log"; then
+	if ! TAGS="$tags" scripts/guibench.sh -screen -n "$gui_runs" -- "$bin-gui" --simulate >"$out/gui.md" 2>"$out/gui.log"; then
 		rm -f "$out/gui.md"
 		failed gui "scripts/guibench.sh failed: $(tail -3 "$out/gui.log" | tr '\n' ' ')"
 	fi

@@ -15,7 +15,9 @@
 # first frame is a note shown while they are plugged in, which takes seconds
 # more when another program holds vpcd's readers, and that start-up would
 # otherwise be measured as idle. The empty window has no such mark.
-# APP defaults to bin/keywizard --simulate (built here); the progress file
+# APP defaults to bin/keywizard-gui --simulate (built here: the window's own
+# executable, which desktop launchers start; `keywizard --simulate` from a
+# terminal execs it after its own start-up, ~10-20 ms more); the progress file
 # goes to a fresh XDG_CONFIG_HOME each run, so every run starts at welcome.
 # Binaries built here take the build tags in $TAGS (comma-separated, default
 # migrated_fynedo): pass the Makefile's, so the window measured is the one
@@ -52,7 +54,7 @@ go build -tags "$tags" -trimpath -o bin/emptywindow ./internal/emptywindow
 if [ ${#app[@]} -eq 0 ]; then
 	# keywizard runs the window, keywizard-gui, from beside itself (exec: same process).
 	go build -tags "$tags" -trimpath -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
-	app=(bin/keywizard --simulate)
+	app=(bin/keywizard-gui --simulate)
 fi
 
 work="$(mktemp -d)"
