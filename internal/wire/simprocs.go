@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"syscall"
 	"time"
 
-	"github.com/keywizard/keywizard/device"
-	"github.com/keywizard/keywizard/device/sim"
-	"github.com/keywizard/keywizard/device/sim/simfido"
-	"github.com/keywizard/keywizard/device/sim/vpcdlock"
+	"github.com/keywizard/keywizard/device/scan"
 )
 
 // simProc is one simulated key's process; done is closed when it ends.
@@ -36,36 +32,27 @@ type simProc struct {
 // false). Close stops the processes; on Linux so does the kernel if this
 // process dies.
 func StartSimulationProcesses(ctx context.Context, specs []SimSpec, cli string, lock bool) (*Simulation, error) {
-	if len(specs) > 2 {
-		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
+	s, err := newSimulation(ctx, specs, lock)
+	if err != nil {
+		return nil, err
 	}
-	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: sim.NewRegistry()}
-	if lock {
-		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		unlock, err := vpcdlock.Lock(lctx)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		s.unlock = unlock
+	// Watching from before the first card connects sees every arrival.
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	events, err := s.Hub.Watch(wctx)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("watching for the simulated keys: %w", err)
 	}
 	exited := make(chan *simProc, len(specs))
-	for i, sp := range specs {
-		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("simulated key %d: %w", sp.Serial, err)
-		}
-		s.Keys = append(s.Keys, k)
-		s.FIDO[sp.Serial] = k.FIDO()
-		s.Provider.Add(k)
-		cmd := exec.Command(cli, "sim", "--serial", fmt.Sprint(sp.Serial), "--model", sp.Model,
+	for i, k := range s.Keys {
+		cmd := exec.Command(cli, "sim", "--serial", fmt.Sprint(k.Serial()), "--model", specs[i].Model,
 			"--firmware", k.Firmware().String(), "--slot", fmt.Sprint(i))
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = simProcAttr()
 		if err := cmd.Start(); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("starting simulated key %d with %s: %w", sp.Serial, cli, err)
+			return nil, fmt.Errorf("starting simulated key %d with %s: %w", k.Serial(), cli, err)
 		}
 		p := &simProc{cmd: cmd, done: make(chan struct{})}
 		go func() {
@@ -75,35 +62,41 @@ func StartSimulationProcesses(ctx context.Context, specs []SimSpec, cli string, 
 		}()
 		s.procs = append(s.procs, p)
 	}
-	s.Hub = NewHub(s.Provider)
-	if err := s.waitKeys(ctx, specs, exited); err != nil {
+	if err := waitKeys(ctx, specs, events, exited); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// waitKeys waits until pcscd shows every simulated key (it sees a vpcd card
-// at its next presence poll, within a second), or a key's process ends.
-func (s *Simulation) waitKeys(ctx context.Context, specs []SimSpec, exited <-chan *simProc) error {
+// waitKeys waits until the watcher has seen every simulated key arrive
+// (pcscd sees a vpcd card at its next presence poll, within a second), or a
+// key's process ends.
+func waitKeys(ctx context.Context, specs []SimSpec, events <-chan scan.Event, exited <-chan *simProc) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if keys, err := s.Hub.Keys(ctx, false); err == nil && !slices.ContainsFunc(specs, func(sp SimSpec) bool {
-			return !slices.ContainsFunc(keys, func(k device.Key) bool { return k.Serial == sp.Serial })
-		}) {
-			return nil
-		}
+	missing := map[uint32]bool{}
+	for _, sp := range specs {
+		missing[sp.Serial] = true
+	}
+	for len(missing) > 0 {
 		select {
+		case ev, ok := <-events:
+			switch {
+			case !ok:
+				return fmt.Errorf("waiting for pcscd to see the simulated keys: the watch ended")
+			case ev.Kind == scan.Stopped:
+				return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ev.Err)
+			case ev.Kind == scan.Arrived:
+				delete(missing, ev.Key.Serial)
+			}
 		case p := <-exited:
 			return fmt.Errorf("plugging in the simulated keys (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): the key's process ended: %v", p.err)
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ctx.Err())
-		case <-tick.C:
 		}
 	}
+	return nil
 }
 
 // stopProcs ends the keys' processes (SIGTERM unplugs a `keywizard sim`

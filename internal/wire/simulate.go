@@ -51,6 +51,31 @@ type Simulation struct {
 // (device/sim/vpcdlock) and holds it until Close; callers that already hold
 // it (tests, through internal/testenv) pass false.
 func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation, error) {
+	s, err := newSimulation(ctx, specs, lock)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range s.Keys {
+		a, err := sim.Attach(ctx, k, i)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("attaching simulated key %d to vpcd slot %d (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): %w", k.Serial(), i, err)
+		}
+		s.attachments = append(s.attachments, a)
+	}
+	for _, a := range s.attachments {
+		if err := a.Ready(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("waiting for pcscd to see the simulated key: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// newSimulation takes the vpcd lock when asked and creates the keys, with
+// their FIDO2 sides in the registry and a hub over both; the caller plugs
+// the cards in (in this process, or as processes of their own).
+func newSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation, error) {
 	if len(specs) > 2 {
 		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
 	}
@@ -64,7 +89,7 @@ func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulati
 		}
 		s.unlock = unlock
 	}
-	for i, sp := range specs {
+	for _, sp := range specs {
 		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
 		if err != nil {
 			s.Close()
@@ -73,18 +98,6 @@ func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulati
 		s.Keys = append(s.Keys, k)
 		s.FIDO[sp.Serial] = k.FIDO()
 		s.Provider.Add(k)
-		a, err := sim.Attach(ctx, k, i)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("attaching simulated key %d to vpcd slot %d (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): %w", sp.Serial, i, err)
-		}
-		s.attachments = append(s.attachments, a)
-	}
-	for _, a := range s.attachments {
-		if err := a.Ready(ctx); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("waiting for pcscd to see the simulated key: %w", err)
-		}
 	}
 	s.Hub = NewHub(s.Provider)
 	return s, nil
