@@ -19,6 +19,7 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/keywizard/keywizard/device/hub"
+	"github.com/keywizard/keywizard/internal/install"
 	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
@@ -236,18 +237,8 @@ func runGUI(simulate bool) error {
 // then cost the window nothing while idle), else, run from a checkout with
 // `go run`, inside this process.
 func startSimulation(ctx context.Context) (*wire.Simulation, error) {
-	self, err := os.Executable()
-	if err == nil {
-		if resolved, rerr := filepath.EvalSymlinks(self); rerr == nil {
-			self = resolved
-		}
-		cli := filepath.Join(filepath.Dir(self), "keywizard")
-		if runtime.GOOS == "windows" {
-			cli += ".exe"
-		}
-		if st, serr := os.Stat(cli); serr == nil && !st.IsDir() {
-			return wire.StartSimulationProcesses(ctx, wire.DefaultSimKeys, cli, true)
-		}
+	if cli, _, err := install.Sibling("keywizard"); err == nil {
+		return wire.StartSimulationProcesses(ctx, wire.DefaultSimKeys, cli, true)
 	}
 	return wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
 }

@@ -4,44 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"runtime"
+
+	"github.com/keywizard/keywizard/internal/install"
 )
 
-// guiName is the window's executable, installed beside keywizard's own (the
-// Makefile's bin/, the Linux package's bin directory, the macOS app's
-// Contents/MacOS). It is a separate executable so this one does not link
+// guiName is the window's executable, installed beside keywizard's own
+// (package install). It is a separate executable so this one does not link
 // Fyne: issue 2 asks `keywizard keys --json` to cost little more than a
 // minimal PC/SC client, and Fyne's package initialisation and size alone
 // cost more than that (BENCHMARKS.md).
-func guiName() string {
-	if runtime.GOOS == "windows" {
-		return "keywizard-gui.exe"
-	}
-	return "keywizard-gui"
-}
+const guiName = "keywizard-gui"
 
-// guiPath finds the window's executable beside this one, following a
-// symlink to keywizard (e.g. /usr/local/bin/keywizard -> the app bundle).
+// guiPath finds the window's executable beside this one.
 func guiPath() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding keywizard's own executable: %w", err)
-	}
-	if resolved, err := filepath.EvalSymlinks(self); err == nil {
-		self = resolved
-	}
-	path := filepath.Join(filepath.Dir(self), guiName())
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("the keywizard window (%s) is not installed next to keywizard in %s: reinstall keywizard, or run `make build` in a checkout: %w", guiName(), filepath.Dir(self), err)
-	}
-	if err != nil {
+	path, dir, err := install.Sibling(guiName)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("the keywizard window (%s) is not installed next to keywizard in %s: reinstall keywizard, or run `make build` in a checkout: %w", guiName, dir, err)
+	case errors.Is(err, install.ErrNotProgram):
+		return "", fmt.Errorf("%w: reinstall keywizard", err)
+	case err != nil:
 		return "", fmt.Errorf("checking the keywizard window %s: %w", path, err)
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("the keywizard window %s is a directory, not a program: reinstall keywizard", path)
 	}
 	return path, nil
 }
