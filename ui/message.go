@@ -106,9 +106,8 @@ func Explain(err error) (m Message, ok bool) {
 	case errors.Is(err, device.ErrInvalidArgument):
 		m.Severity = Warning
 		m.Title = "Please check what you entered"
-	case errors.Is(err, steps.ErrInviteRejected), errors.Is(err, steps.ErrTrackerUnreachable),
-		errors.Is(err, steps.ErrBadTrackerURL), errors.Is(err, steps.ErrTryLater), errors.Is(err, steps.ErrNoInviteCode):
-		// The cause (tracker/cli's wording, for the command line) stays
+	case joinProblem(err) != nil:
+		// The cause (tracker/join's wording, for the command line) stays
 		// out: the steps error says what to do here.
 		m.Title = "Not connected to IT's tracker"
 		m.Text = sentence(joinProblem(err).Error()) + " Your report is kept on this computer meanwhile."
@@ -196,12 +195,12 @@ func timeText(t time.Time) string {
 	return t.Local().Format("2 Jan 15:04")
 }
 
-// joinProblem is the steps join error err matches.
+// joinProblem is the steps join error err matches, or nil.
 func joinProblem(err error) error {
 	for _, e := range []error{steps.ErrInviteRejected, steps.ErrTrackerUnreachable, steps.ErrBadTrackerURL, steps.ErrTryLater, steps.ErrNoInviteCode} {
 		if errors.Is(err, e) {
 			return e
 		}
 	}
-	return err
+	return nil
 }
