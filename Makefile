@@ -48,7 +48,7 @@ run: build
 test: deps-test
 	scripts/pcscd.sh
 	$(MAKE) --no-print-directory check
-	export KEYWIZARD_TEST_POSTGRES="$$(scripts/postgres.sh)" && go test -tags $(TAGS) -count=1 -timeout 30m ./...
+	pg="$$(scripts/postgres.sh)" && export KEYWIZARD_TEST_POSTGRES="$$pg" && go test -tags $(TAGS) -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory cross
 
 check: fmt-check vet lint
@@ -71,7 +71,7 @@ cross:
 
 bench: deps-test build
 	scripts/pcscd.sh
-	export KEYWIZARD_TEST_POSTGRES="$$(scripts/postgres.sh)" && scripts/bench.sh
+	pg="$$(scripts/postgres.sh)" && export KEYWIZARD_TEST_POSTGRES="$$pg" && scripts/bench.sh
 
 screenshots: deps-test
 	scripts/screenshots.sh

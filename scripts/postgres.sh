@@ -2,7 +2,9 @@
 # postgres.sh starts (or reuses) a throwaway PostgreSQL cluster on loopback for
 # the tracker tests and prints its URL on stdout, so a Makefile can do:
 #
-#   export KEYWIZARD_TEST_POSTGRES="$(scripts/postgres.sh)"
+#   pg="$(scripts/postgres.sh)" && export KEYWIZARD_TEST_POSTGRES="$pg"
+#
+# (not `export X="$(...)"`: export's own status would hide a failure here)
 #
 # It installs Debian's postgresql only if missing, runs the cluster as the
 # postgres OS user (initdb refuses to run as root) in a fixed directory under
@@ -63,7 +65,10 @@ if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
 		mkdir -p "$dir"
 		[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 		log "initialising cluster in $dir"
-		as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >/dev/null
+		# C.UTF-8 is the one UTF-8 locale every Debian has: a fresh machine
+		# may lack the LANG the Makefile sets (en_US.UTF-8, for Fyne), and
+		# initdb refuses a locale that is not installed.
+		LC_ALL=C.UTF-8 as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
 		{
 			echo "listen_addresses = '127.0.0.1'"
 			echo "port = $port"
@@ -77,7 +82,7 @@ if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
 		printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' | as_postgres tee "$dir/data/pg_hba.conf" >/dev/null
 	fi
 	log "starting on 127.0.0.1:$port"
-	as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null
+	LC_ALL=C.UTF-8 as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null
 fi
 
 if ! "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='keywizard_test'" | grep -q 1; then

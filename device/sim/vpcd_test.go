@@ -36,6 +36,11 @@ func attach(t *testing.T, k *Key, slot int) *Attachment {
 		<-a.Done()
 	})
 	waitReady(t, a, 1)
+	// Ready is the simulator's reading of vpcd's ATR requests; pcscd's own
+	// reader state is what clients connect against, and on a freshly
+	// started pcscd it lagged behind Ready (piv.Open: "no smart card in the
+	// device", seen in CI on a new machine). Wait for both.
+	testenv.WaitCardPresent(t, ReaderName(slot))
 	return a
 }
 
