@@ -243,6 +243,18 @@ func (s *FileStore) Load(ctx context.Context) (*Progress, error) {
 	return p, nil
 }
 
+// SetAside renames a progress file that cannot be read (ErrDamagedProgress)
+// to <name>.damaged-<time> beside it and returns the new path, so the person
+// can start over without the old file being lost or overwritten: IT can
+// still look at it, and a newer keywizard can still read it.
+func (s *FileStore) SetAside(now time.Time) (string, error) {
+	to := s.Path + ".damaged-" + now.UTC().Format("20060102-150405")
+	if err := os.Rename(s.Path, to); err != nil {
+		return "", fmt.Errorf("setting the unreadable progress file aside: %w", err)
+	}
+	return to, nil
+}
+
 // Save writes the progress file atomically, readable by the user only.
 func (s *FileStore) Save(ctx context.Context, p *Progress) error {
 	data, err := json.MarshalIndent(p, "", "  ")

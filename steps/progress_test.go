@@ -99,7 +99,26 @@ func TestFileStoreDamaged(t *testing.T) {
 			if got, _ := os.ReadFile(s.Path); string(got) != data {
 				t.Error("damaged file was overwritten")
 			}
+			// Starting over sets the file aside intact and the wizard then
+			// starts from the beginning.
+			aside, err := s.SetAside(time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := s.Path + ".damaged-20261201-093000"; aside != want {
+				t.Errorf("set aside as %s, want %s", aside, want)
+			}
+			if got, _ := os.ReadFile(aside); string(got) != data {
+				t.Errorf("set-aside file holds %q, want the damaged file unchanged", got)
+			}
+			if _, err := New(ctx, Options{Keys: nopKeys{}, Browser: nop{}, Prompter: nop{}, Reporter: nop{}, Store: s}); err != nil {
+				t.Fatalf("New after SetAside: %v", err)
+			}
 		})
+	}
+	// Nothing to set aside: an error, not a silent success.
+	if _, err := (&FileStore{Path: filepath.Join(dir, "missing.json")}).SetAside(time.Now()); err == nil {
+		t.Error("SetAside of a missing file succeeded")
 	}
 }
 

@@ -99,6 +99,10 @@ type UI struct {
 	touch   *widget.PopUp
 	touchOn map[uint32]bool
 
+	// problemPrimary is the primary action of ShowStartupProblem's screen
+	// while it is shown (Enter taps it), else nil.
+	problemPrimary *Button
+
 	actions sync.WaitGroup // running wizard actions (tests wait on it)
 	running atomic.Int32
 }
@@ -259,6 +263,10 @@ func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
 func (u *UI) typedKey(ev *fyne.KeyEvent) {
 	switch ev.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
+		if u.problemPrimary != nil { // ShowStartupProblem's screen is up
+			u.problemPrimary.OnTapped()
+			return
+		}
 		if u.dlg != nil {
 			u.dlg.submit()
 			return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -37,25 +38,24 @@ func runGUI(simulate bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	configDir, err := os.UserConfigDir()
-	if err != nil {
-		return fmt.Errorf("finding the user config directory: %w", err)
-	}
-	cat, _, err := catalogue.LoadFirst(catalogue.OrgPaths(runtime.GOOS, configDir, os.Getenv))
-	if err != nil {
-		return fmt.Errorf("loading the organisation's service catalogue: %w", err)
-	}
-	storePath, err := steps.DefaultStorePath()
-	if err != nil {
-		return err
-	}
-
 	a := app.NewWithID("io.keywizard.app")
+	ui.PreloadFonts()
 	// The icon is not set here: ui.New sets it on the app and the window.
 	// With simulated keys that is just after the first frame, so decoding
 	// the 512 px icon and handing it to the window system does not hold
 	// back the window's first paint.
 	w := a.NewWindow("keywizard")
+	if simulate {
+		w.SetTitle("keywizard (simulated keys)")
+	}
+	// Sized before any content (Resize measures the content, and text
+	// measured now would wait for the fonts PreloadFonts is loading), then
+	// shown: the window and its OpenGL context are created on the main
+	// thread while the fonts load on another core, and the first screen is
+	// measured and painted once both are ready (issue 3's first frame).
+	w.Resize(ui.DefaultSize)
+	w.Show()
+	w.SetOnClosed(cancel)
 	// The start-up benchmark's first-frame mark fires once, for whichever
 	// screen paints first (the simulation's "plugging in" note, or the UI).
 	var firstFrame func()
@@ -76,41 +76,34 @@ func runGUI(simulate bool) error {
 		}
 		time.AfterFunc(2*time.Second, debug.FreeOSMemory)
 	}
+	uiOpts := ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen}
+
+	cfg, err := loadSettings(ctx, simulate)
+	if err != nil {
+		// Shown in the window, where someone who started keywizard from the
+		// Dock or a launcher looks, and returned for a terminal's stderr.
+		u := ui.New(a, w, uiOpts)
+		u.ShowStartupProblem(err, nil)
+		a.Run()
+		return err
+	}
 	// u is built on Fyne's goroutine: here for real keys, and behind the
 	// first frame for simulated ones (building every screen's widgets is most
 	// of the start-up time).
 	var u *ui.UI
 
-	osUser := ""
-	if cu, err := user.Current(); err == nil {
-		osUser = cu.Username
-	}
-	// A simulated run never reports to the organisation's tracker (its
-	// keys are not real) and cannot join one (that would spend a real
-	// invite code): its record stays on this computer, apart.
-	var reporter steps.Reporter
-	var tracker steps.Tracker
-	if simulate {
-		reporter = &steps.LocalReporter{Path: filepath.Join(configDir, "keywizard", "record-simulated.jsonl")}
-	} else {
-		ar, err := wire.NewAppReporter(ctx, configDir, appVersion())
-		if err != nil {
-			return err
-		}
-		reporter, tracker = ar, &wire.TrackerLink{ConfigDir: configDir}
-	}
 	// newWizard builds the wizard over h.
 	newWizard := func(h *hub.Hub, br steps.Browser, storePath string) (*steps.Wizard, error) {
 		wiz, err := steps.New(ctx, steps.Options{
-			Catalogue:  cat,
+			Catalogue:  cfg.catalogue,
 			Keys:       &wire.Keys{Hub: h},
 			Browser:    br,
 			Prompter:   u,
-			Reporter:   reporter,
+			Reporter:   cfg.reporter,
 			Store:      &steps.FileStore{Path: storePath},
 			SmartCard:  wire.SCAuth{},
-			Tracker:    tracker,
-			OSUser:     osUser,
+			Tracker:    cfg.tracker,
+			OSUser:     cfg.osUser,
 			AppVersion: appVersion(),
 		})
 		if err != nil {
@@ -126,11 +119,35 @@ func runGUI(simulate bool) error {
 			u.Go(wiz.Report)
 		}
 	}
+	// start builds the wizard over h on the progress file at storePath and
+	// calls begin with it, or shows why it cannot start; a damaged progress
+	// file can be set aside there to start over. On the Fyne goroutine.
+	start := func(h *hub.Hub, br steps.Browser, storePath string, begin func(*steps.Wizard)) {
+		wiz, err := newWizard(h, br, storePath)
+		if err == nil {
+			begin(wiz)
+			return
+		}
+		var startOver func() error
+		if errors.Is(err, steps.ErrDamagedProgress) {
+			startOver = func() error {
+				if _, err := (&steps.FileStore{Path: storePath}).SetAside(time.Now()); err != nil {
+					return err
+				}
+				wiz, err := newWizard(h, br, storePath)
+				if err != nil {
+					return err
+				}
+				begin(wiz)
+				return nil
+			}
+		}
+		u.ShowStartupProblem(err, startOver)
+	}
 
 	if simulate {
 		// The window shows at once; the simulated keys are plugged in behind
 		// it (that waits for vpcd's readers, which a test run may hold).
-		w.SetTitle("keywizard (simulated keys)")
 		painted := make(chan struct{})
 		var paintOnce sync.Once
 		noteText := widget.NewLabel("Plugging in two simulated YubiKeys…")
@@ -151,7 +168,7 @@ func runGUI(simulate bool) error {
 			}
 			fyne.DoAndWait(func() {
 				note := w.Content()
-				u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen})
+				u = ui.New(a, w, uiOpts)
 				main = w.Content()
 				w.SetContent(note)
 			})
@@ -171,64 +188,95 @@ func runGUI(simulate bool) error {
 			if err != nil {
 				fyne.Do(func() {
 					w.SetContent(main)
-					u.ShowError(fmt.Errorf("starting the simulated keys: %w", err))
+					u.ShowStartupProblem(fmt.Errorf("starting the simulated keys: %w", err), nil)
 				})
 				return
 			}
 			context.AfterFunc(ctx, s.Close)
 			var current atomic.Pointer[steps.Wizard]
-			br := &wire.Browser{Sim: s, Catalogue: cat, Snapshot: func() steps.Snapshot { return current.Load().Snapshot() }}
-			// A simulated run keeps its own progress, apart from the real one.
-			wiz, err := newWizard(s.Hub, br, filepath.Join(filepath.Dir(storePath), "progress-simulated.json"))
-			if err != nil {
-				fyne.Do(func() {
-					w.SetContent(main)
-					u.ShowError(err)
-				})
-				return
-			}
-			current.Store(wiz)
+			br := &wire.Browser{Sim: s, Catalogue: cfg.catalogue, Snapshot: func() steps.Snapshot { return current.Load().Snapshot() }}
 			fyne.Do(func() {
 				w.SetContent(main)
-				attach(wiz)
+				// A simulated run keeps its own progress, apart from the real one.
+				start(s.Hub, br, filepath.Join(filepath.Dir(cfg.storePath), "progress-simulated.json"), func(wiz *steps.Wizard) {
+					current.Store(wiz)
+					attach(wiz)
+				})
 			})
 		}()
 	} else {
-		u = ui.New(a, w, ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen})
-		wiz, err := newWizard(wire.SystemHub(), systemBrowser{}, storePath)
-		if err != nil {
-			return err
-		}
-		attach(wiz)
-		// A manager or IT sees their team from the tracker next to their own
-		// wizard; no tracker, not joined, no reports or offline: the wizard
-		// alone. It is looked for at start and again when this computer
-		// joins the tracker from the Tell IT step.
-		var teamShown atomic.Bool
-		showTeam := func() {
-			src, _, err := wire.TrackerTeam(ctx, configDir, appVersion())
-			if err != nil || src == nil || !teamShown.CompareAndSwap(false, true) {
-				return
+		u = ui.New(a, w, uiOpts)
+		start(wire.SystemHub(), systemBrowser{}, cfg.storePath, func(wiz *steps.Wizard) {
+			attach(wiz)
+			// A manager or IT sees their team from the tracker next to
+			// their own wizard; no tracker, not joined, no reports or
+			// offline: the wizard alone. It is looked for at start and
+			// again when this computer joins the tracker from the Tell IT
+			// step.
+			var teamShown atomic.Bool
+			showTeam := func() {
+				src, _, err := wire.TrackerTeam(ctx, cfg.configDir, appVersion())
+				if err != nil || src == nil || !teamShown.CompareAndSwap(false, true) {
+					return
+				}
+				fyne.Do(func() {
+					tv := team.New(w, src, team.Options{})
+					tv.InTabs(w)
+					tv.Start(ctx)
+				})
 			}
-			fyne.Do(func() {
-				tv := team.New(w, src, team.Options{})
-				tv.InTabs(w)
-				tv.Start(ctx)
+			go showTeam()
+			var wasConnected atomic.Bool
+			wasConnected.Store(wiz.Snapshot().Tracker.Connected)
+			wiz.OnChange(func(s steps.Snapshot) {
+				if s.Tracker.Connected && wasConnected.CompareAndSwap(false, true) {
+					go showTeam()
+				}
 			})
-		}
-		go showTeam()
-		var wasConnected atomic.Bool
-		wasConnected.Store(wiz.Snapshot().Tracker.Connected)
-		wiz.OnChange(func(s steps.Snapshot) {
-			if s.Tracker.Connected && wasConnected.CompareAndSwap(false, true) {
-				go showTeam()
-			}
 		})
 	}
-	w.Resize(ui.DefaultSize)
-	w.SetOnClosed(cancel)
-	w.ShowAndRun()
+	a.Run()
 	return nil
+}
+
+// settings is what the window needs before the wizard can start.
+type settings struct {
+	configDir, storePath string
+	catalogue            *catalogue.Catalogue
+	reporter             steps.Reporter
+	tracker              steps.Tracker
+	osUser               string
+}
+
+// loadSettings reads the organisation's catalogue and this computer's
+// settings. A simulated run never reports to the organisation's tracker (its
+// keys are not real) and cannot join one (that would spend a real invite
+// code): its record stays on this computer, apart.
+func loadSettings(ctx context.Context, simulate bool) (settings, error) {
+	var c settings
+	var err error
+	if c.configDir, err = os.UserConfigDir(); err != nil {
+		return c, fmt.Errorf("finding the user config directory: %w", err)
+	}
+	if c.catalogue, _, err = catalogue.LoadFirst(catalogue.OrgPaths(runtime.GOOS, c.configDir, os.Getenv)); err != nil {
+		return c, fmt.Errorf("loading the organisation's service catalogue: %w", err)
+	}
+	if c.storePath, err = steps.DefaultStorePath(); err != nil {
+		return c, err
+	}
+	if cu, err := user.Current(); err == nil {
+		c.osUser = cu.Username
+	}
+	if simulate {
+		c.reporter = &steps.LocalReporter{Path: filepath.Join(c.configDir, "keywizard", "record-simulated.jsonl")}
+		return c, nil
+	}
+	ar, err := wire.NewAppReporter(ctx, c.configDir, appVersion())
+	if err != nil {
+		return c, err
+	}
+	c.reporter, c.tracker = ar, &wire.TrackerLink{ConfigDir: c.configDir}
+	return c, nil
 }
 
 // startSimulation plugs in the two simulated keys: as `keywizard sim`
