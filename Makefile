@@ -50,6 +50,7 @@ test: deps-test
 	$(MAKE) --no-print-directory check
 	pg="$$(scripts/postgres.sh)" && export KEYWIZARD_TEST_POSTGRES="$$pg" && go test -tags $(TAGS) -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory cross
+	scripts/package-check.sh
 
 check: fmt-check vet lint
 
