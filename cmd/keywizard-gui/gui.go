@@ -78,6 +78,23 @@ func runGUI(simulate bool) error {
 	}
 	uiOpts := ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen}
 
+	// With simulated keys the window shows a note at once; the keys are
+	// plugged in behind it (that waits for vpcd's readers, which a test run
+	// may hold), and the settings are read after it is set.
+	painted := make(chan struct{})
+	var noteText *widget.Label
+	if simulate {
+		var paintOnce sync.Once
+		noteText = widget.NewLabel("Plugging in two simulated YubiKeys…")
+		noteText.Alignment = fyne.TextAlignCenter
+		w.SetContent(container.NewStack(container.NewCenter(noteText), probe.FirstFrame(func() {
+			paintOnce.Do(func() { close(painted) })
+			if firstFrame != nil {
+				firstFrame()
+			}
+		})))
+	}
+
 	cfg, err := loadSettings(ctx, simulate)
 	if err != nil {
 		// Shown in the window, where someone who started keywizard from the
@@ -146,19 +163,6 @@ func runGUI(simulate bool) error {
 	}
 
 	if simulate {
-		// The window shows at once; the simulated keys are plugged in behind
-		// it (that waits for vpcd's readers, which a test run may hold).
-		painted := make(chan struct{})
-		var paintOnce sync.Once
-		noteText := widget.NewLabel("Plugging in two simulated YubiKeys…")
-		noteText.Alignment = fyne.TextAlignCenter
-		note := container.NewCenter(noteText)
-		w.SetContent(container.NewStack(note, probe.FirstFrame(func() {
-			paintOnce.Do(func() { close(painted) })
-			if firstFrame != nil {
-				firstFrame()
-			}
-		})))
 		var main fyne.CanvasObject
 		go func() {
 			select {
