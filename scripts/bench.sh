@@ -21,7 +21,7 @@
 # Raw results (hyperfine JSON, go test output) stay in bin/bench/.
 #
 # Environment: BENCH_RUNS (hyperfine runs per command, default 40),
-# BENCH_GUI_RUNS (guibench runs, default 3), BENCH_DOC (default BENCHMARKS.md).
+# BENCH_GUI_RUNS (guibench runs, default 5: the empty window alone varies by 2x between runs), BENCH_DOC (default BENCHMARKS.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
@@ -31,7 +31,7 @@ tags="${TAGS:-migrated_fynedo,no_emoji}"
 bin=bin/keywizard
 lock=/tmp/keywizard-vpcd.lock
 runs="${BENCH_RUNS:-40}"
-gui_runs="${BENCH_GUI_RUNS:-3}"
+gui_runs="${BENCH_GUI_RUNS:-5}"
 doc="${BENCH_DOC:-BENCHMARKS.md}"
 out=bin/bench
 reader0="Virtual PCD 00 00"
