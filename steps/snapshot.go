@@ -118,6 +118,10 @@ type StepKey struct {
 	Status    Status
 	Evidence  *Evidence
 	OpenedAt  time.Time
+	// OpenByHand is the address the person was asked to open themselves
+	// because the browser failed (this run only): a frontend treats the
+	// page as opened and offers the next action rather than Open again.
+	OpenByHand string
 	// Attention is the last problem on this key, with what to do.
 	Attention string
 }

@@ -269,6 +269,7 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 			sk.Attention = msg
 			sk.Status = StatusNeedsAttention
 		}
+		sk.OpenByHand = w.byHand[id][k.Serial]
 		st.Keys = append(st.Keys, sk)
 	}
 	return st

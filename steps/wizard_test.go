@@ -553,8 +553,12 @@ func TestBrowserFails(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 	s := e.w.Snapshot()
-	if k := stepKey(s, "github", nano); !strings.Contains(k.Attention, "https://github.com/settings/security") || !k.OpenedAt.IsZero() {
+	if k := stepKey(s, "github", nano); !strings.Contains(k.Attention, "https://github.com/settings/security") || !k.OpenedAt.IsZero() ||
+		k.OpenByHand != "https://github.com/settings/security" {
 		t.Errorf("github nano %+v", k)
+	}
+	if k := stepKey(s, "github", nfc); k.OpenByHand != "" {
+		t.Errorf("the other key was not asked to open anything by hand: %+v", k)
 	}
 	e.assertKept(before)
 	// The step can still be completed: the person opened the page by hand.
@@ -563,8 +567,21 @@ func TestBrowserFails(t *testing.T) {
 	if k := stepKey(e.w.Snapshot(), "github", nano); k.Status != steps.StatusDone || k.Attention != "" {
 		t.Errorf("after verify %+v", k)
 	}
-	// An alternate link is opened only if the catalogue lists it.
+	// A browser that works again clears the address shown by hand.
 	e.browser.Err = nil
+	e.must("open nfc by hand", func() error {
+		e.browser.Err = errors.New("no browser")
+		defer func() { e.browser.Err = nil }()
+		if err := e.w.OpenService(e.ctx, "github", nfc); !errors.Is(err, steps.ErrBrowser) {
+			return fmt.Errorf("want a browser error, got %v", err)
+		}
+		return nil
+	}())
+	e.must("open nfc", e.w.OpenService(e.ctx, "github", nfc))
+	if k := stepKey(e.w.Snapshot(), "github", nfc); k.OpenByHand != "" || k.OpenedAt.IsZero() {
+		t.Errorf("after the browser opened: %+v", k)
+	}
+	// An alternate link is opened only if the catalogue lists it.
 	e.must("alt", e.w.OpenLink(e.ctx, "google", nano, "https://myaccount.google.com/signinoptions/two-step-verification?flow=sk&opendialog=addsk"))
 	if err := e.w.OpenLink(e.ctx, "google", nano, "https://evil.example.com/"); !errors.Is(err, device.ErrInvalidArgument) {
 		t.Errorf("unlisted link: %v", err)

@@ -509,7 +509,10 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	switch {
 	case !ok:
 		scr.primary, scr.noNext = u.nextAction(), true
-	case st.CanOpen && k.OpenedAt.IsZero():
+	case st.CanOpen && k.OpenedAt.IsZero() && k.OpenByHand == "":
+		// Once the browser has failed and the address was shown, Open
+		// again would only fail again: the next action is the check (Open
+		// stays on the key's row to retry the browser).
 		scr.primary = open(k)
 		scr.primary.label = fmt.Sprintf("Open %s for your %s", svc.Name, roleShort(k.Role))
 	case st.CanVerify:
