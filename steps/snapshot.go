@@ -124,6 +124,10 @@ type StepKey struct {
 	OpenByHand string
 	// Attention is the last problem on this key, with what to do.
 	Attention string
+	// CanRedo says Wizard.Redo would clear something on this key: a
+	// result, an opened page, a problem, or (macOS login) the smart-card
+	// setup keywizard remembers, so a frontend offers Redo only then.
+	CanRedo bool
 }
 
 // KeyView is a key as the person sees it.

@@ -51,6 +51,7 @@ func (u *UI) renderStep() {
 	s := u.snap
 	st, idx := u.currentStep()
 	u.heading.SetText(st.Title)
+	u.rowButtons = map[uint32][]*Button{}
 	var scr screen
 	switch st.Kind {
 	case steps.KindWelcome:
@@ -373,6 +374,7 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 				b := newButton("", nil)
 				u.setAction(b, st.ID, a, busy)
 				buttons.Add(b)
+				u.rowButtons[k.Serial] = append(u.rowButtons[k.Serial], b)
 			}
 		}
 		row := container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(statusIcon(k.Status))), container.NewVBox(buttons), container.NewVBox(lines...))
@@ -454,12 +456,7 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		serial := k.Serial
 		return &action{label: "I have done it", icon: theme.ConfirmIcon(), do: func(ctx context.Context) error { return u.wiz.Attest(ctx, id, serial) }}
 	}
-	var body []fyne.CanvasObject
-	list := container.NewVBox()
-	for i, in := range svc.Instructions {
-		list.Add(para(fmt.Sprintf("%d. %s", i+1, in)))
-	}
-	body = append(body, list)
+	body := []fyne.CanvasObject{instructions(svc)}
 	if svc.Verification.Kind == catalogue.KindFIDOCredential {
 		text := "keywizard checks this by finding the passkey on the key, read with your FIDO2 PIN."
 		if svc.PasskeyHint != "" {
@@ -499,8 +496,13 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		if st.CanVerify {
 			as = append(as, check(k))
 		}
-		if st.CanAttest && (k.Evidence == nil || k.Evidence.Level == steps.SelfAttested) {
+		// A done key offers Redo rather than confirming again: the
+		// result stands until the person clears it.
+		if st.CanAttest && k.Evidence == nil {
 			as = append(as, attest(k))
+		}
+		if k.Evidence != nil {
+			as = append(as, u.redo(st.ID, k))
 		}
 		return as
 	}))
@@ -539,6 +541,21 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	return scr
 }
 
+// instructions lists a service's steps, numbered.
+func instructions(svc *catalogue.Service) fyne.CanvasObject {
+	list := container.NewVBox()
+	for i, in := range svc.Instructions {
+		list.Add(para(fmt.Sprintf("%d. %s", i+1, in)))
+	}
+	return list
+}
+
+// redo clears a step's result on one key so it can be done again.
+func (u *UI) redo(id steps.StepID, k steps.StepKey) *action {
+	serial := k.Serial
+	return &action{label: "Redo", icon: theme.ViewRefreshIcon(), do: func(ctx context.Context) error { return u.wiz.Redo(ctx, id, serial) }}
+}
+
 func (u *UI) macScreen(st steps.Step) screen {
 	if st.Status == steps.StatusNotApplicable {
 		return screen{body: []fyne.CanvasObject{
@@ -553,9 +570,22 @@ func (u *UI) macScreen(st steps.Step) screen {
 	}
 	body := []fyne.CanvasObject{
 		para("Your keys become smart cards your Mac accepts at login and for unlocking: keywizard gives each key a new smart-card PIN and PUK, a random management key that only your PIN unlocks, and login certificates. Then macOS pairs the key with your account."),
+		// How pairing goes, before the person starts: macOS's own prompt
+		// comes after set-up, away from this window.
+		instructions(st.Service),
 		u.keyRows(st, func(k steps.StepKey) []*action {
 			serial := k.Serial
-			return []*action{setup(k), {label: "Check pairing", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}}
+			check := &action{label: "Check pairing", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}
+			if k.Evidence != nil {
+				// Set up and paired: setting up again is Redo (e.g. after
+				// a forgotten smart-card PIN).
+				return []*action{check, u.redo(st.ID, k)}
+			}
+			as := []*action{setup(k), check}
+			if k.CanRedo {
+				as = append(as, u.redo(st.ID, k))
+			}
+			return as
 		}),
 	}
 	scr := screen{body: body}

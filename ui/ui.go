@@ -79,6 +79,7 @@ type UI struct {
 
 	// Widgets, kept so tests can tap and type (calculator's loadUI style).
 	stepButtons map[steps.StepID]*Button
+	rowButtons  map[uint32][]*Button // the current step's buttons on each key's row
 	sidebar     *fyne.Container
 	heading     *widget.Label
 	person      *widget.Label
