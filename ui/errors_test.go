@@ -109,6 +109,34 @@ func TestErrorStates(t *testing.T) {
 			t.Errorf("blocked message does not say to ask IT: %q", m.Text)
 		}
 	})
+	t.Run("PIN blocked until replugged", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("google"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.press("Open Google Workspace for your everyday key")
+		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 7 tries left")
+		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 6 tries left")
+		// The third wrong PIN in a row: the key refuses PINs until it is
+		// replugged. The headline says what to do, calmly, with the tries
+		// that remain; it is not the red "PIN blocked" of a reset.
+		m := d.fails("Verify your everyday key", "0000", ui.Warning, "Unplug and replug your key")
+		if !strings.Contains(m.Text, "5 tries left") || strings.Contains(m.Text, "ask IT") {
+			t.Errorf("message %q should give the tries left and not send the person to IT", m.Text)
+		}
+		d.e.Keys.Unplug(screens.Everyday)
+		d.e.Keys.Plug(screens.Everyday)
+		test.Tap(d.e.UI.PrimaryButton())
+		d.settle()
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+		if k, _ := d.e.UI.Snapshot().CurrentStep().Key(screens.Everyday); k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {
+			t.Fatalf("after replugging and the right PIN: %+v", k)
+		}
+	})
 	t.Run("key pulled out", func(t *testing.T) {
 		d := newDriver(t, "linux")
 		if err := d.e.AdvanceTo(steps.StepOTP); err != nil {

@@ -29,7 +29,7 @@ func TestExplain(t *testing.T) {
 		{"wrong PIN one left", wrap(&device.PINError{Which: device.PIVPIN, Retries: 1}), true, Error, "Wrong PIN · 1 try left", ""},
 		{"wrong PIN unknown retries", wrap(&device.PINError{Which: device.FIDO2PIN, Retries: -1}), true, Error, "Wrong PIN", ""},
 		{"blocked PINError", wrap(&device.PINError{Which: device.FIDO2PIN, Retries: 0}), true, Error, "PIN blocked", ""},
-		{"blocked sentinel", wrap(device.ErrBlocked), true, Error, "PIN blocked", ""},
+		{"blocked until replugged", wrap(device.ErrBlocked), true, Warning, "Unplug and replug your key", ""},
 		{"removed", wrap(device.ErrRemoved), true, Error, "The key was removed", ""},
 		{"wrong key", &steps.WrongKeyError{Want: 1, Got: 2, WantLabel: "Nano · serial 1", GotLabel: "NFC · serial 2"}, true, Error, "A different key is plugged in", ""},
 		{"not plugged in", wrap(&device.KeyNotFoundError{Serial: 5}), true, Error, "Key not plugged in", ""},

@@ -390,6 +390,17 @@ func statusSentence(st steps.Status) string {
 	return "Not done yet."
 }
 
+// otherPlugged returns another of the person's keys that is plugged in
+// while k is being done.
+func otherPlugged(st steps.Step, k steps.StepKey) (steps.StepKey, bool) {
+	for _, o := range st.Keys {
+		if o.Serial != k.Serial && !o.Missing && o.Connected {
+			return o, true
+		}
+	}
+	return steps.StepKey{}, false
+}
+
 // nextKey is the first of the person's keys a step still needs.
 func nextKey(st steps.Step) (steps.StepKey, bool) {
 	for _, k := range st.Keys {
@@ -508,6 +519,17 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	}))
 	scr := screen{body: body}
 	k, ok := nextKey(st)
+	if ok && st.CanOpen {
+		if other, plugged := otherPlugged(st, k); plugged {
+			// The browser asks every plugged-in key, so both blink: a touch
+			// on the Nano that stays in the laptop would register it again
+			// instead of this key.
+			note := u.messageBox(Message{Severity: Info, Title: "Touch only your " + roleShort(k.Role),
+				Text: fmt.Sprintf("Your %s is plugged in too, and both keys blink when the browser asks for a key. Touch only %s, or unplug the %s until this one is added.",
+					roleShort(other.Role), k.Label, roleShort(other.Role))})
+			scr.body = append(scr.body[:len(scr.body)-1], note, scr.body[len(scr.body)-1])
+		}
+	}
 	switch {
 	case !ok:
 		scr.primary, scr.noNext = u.nextAction(), true
