@@ -1132,8 +1132,8 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		if err != nil {
 			return w.fail(ctx, id, ref, pinErr(ref, fmt.Errorf("setting up %s for smart-card login: %w", ref.Label, err)))
 		}
-		if len(res.Identities) == 0 {
-			return w.fail(ctx, id, ref, fmt.Errorf("setting up %s reported no login identity: %w", ref.Label, device.ErrInvalidResponse))
+		if !bothIdentities(res.Identities) {
+			return w.fail(ctx, id, ref, &IncompleteSmartCardError{Key: ref.Label, Identities: slices.Clone(res.Identities)})
 		}
 		if err := w.checkPIVReadBack(ctx, ref, res); err != nil {
 			return w.fail(ctx, id, ref, err)
@@ -1156,6 +1156,13 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		}
 	}
 	return w.checkPairing(ctx, s, ref, rec)
+}
+
+// bothIdentities: macOS needs the 9a and the 9d identity (PIVResult lists
+// them in slot order), two different non-empty hashes; pairing 9a alone
+// would leave login without the keychain key.
+func bothIdentities(ids []string) bool {
+	return len(ids) >= 2 && ids[0] != "" && ids[1] != "" && ids[0] != ids[1]
 }
 
 // checkPIVReadBack reads the PIV state after provisioning and refuses a

@@ -1409,3 +1409,53 @@ func TestConcurrentUse(t *testing.T) {
 	// Whatever the interleaving, the saved progress reloads consistently.
 	e.assertKept(e.w.Snapshot())
 }
+
+// provisionReports is fake keys whose provisioning reports ids instead of
+// what it made (an adapter that lost the 9d certificate).
+type provisionReports struct {
+	*stepstest.FakeKeys
+	ids func(made []string) []string
+}
+
+func (k provisionReports) ProvisionPIV(ctx context.Context, serial uint32, p steps.PIVParams) (steps.PIVResult, error) {
+	res, err := k.FakeKeys.ProvisionPIV(ctx, serial, p)
+	res.Identities = k.ids(res.Identities)
+	return res, err
+}
+
+// TestMacOSNeedsBothIdentities: provisioning that reports only the 9a
+// identity (or the same one twice) is refused with a typed error and
+// nothing is recorded or paired: macOS needs 9d for the keychain.
+func TestMacOSNeedsBothIdentities(t *testing.T) {
+	for name, ids := range map[string]func([]string) []string{
+		"9a only":    func(made []string) []string { return made[:1] },
+		"same twice": func(made []string) []string { return []string{made[0], made[0]} },
+		"none":       func([]string) []string { return nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, "darwin", twoKeys()...)
+			e.setup(nano, nfc)
+			e.opts.Keys = provisionReports{e.keys, ids}
+			w := e.newWizard()
+			err := w.ProvisionMac(e.ctx, "macos", nano)
+			var ie *steps.IncompleteSmartCardError
+			if !errors.As(err, &ie) || !errors.Is(err, steps.ErrIncompleteSmartCard) || !errors.Is(err, device.ErrInvalidResponse) ||
+				!strings.Contains(err.Error(), "9a and 9d") {
+				t.Fatalf("err = %v (%T)", err, err)
+			}
+			if k := stepKey(w.Snapshot(), "macos", nano); k.Evidence != nil || k.Attention == "" {
+				t.Errorf("after an incomplete setup: %+v", k)
+			}
+			if paired, _ := e.sc.Paired(e.ctx, "alice"); len(paired) != 0 {
+				t.Errorf("paired %q after an incomplete setup", paired)
+			}
+			// Nothing remembered: with keys that report both, it runs again.
+			e.opts.Keys = e.keys
+			w = e.newWizard()
+			e.sc.Insert()
+			if err := w.ProvisionMac(e.ctx, "macos", nano); errors.Is(err, steps.ErrIncompleteSmartCard) {
+				t.Fatalf("complete keys: %v", err)
+			}
+		})
+	}
+}

@@ -98,6 +98,8 @@ func Explain(err error) (m Message, ok bool) {
 	case errors.Is(err, steps.ErrCannotVerify):
 		m.Severity = Info
 		m.Title = "keywizard cannot check this"
+	case errors.Is(err, steps.ErrIncompleteSmartCard):
+		m.Title = "Smart-card setup incomplete"
 	case errors.Is(err, device.ErrPINPolicy):
 		m.Title = "Choose another PIN"
 	case errors.Is(err, device.ErrPINNotSet):

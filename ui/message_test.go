@@ -38,6 +38,7 @@ func TestExplain(t *testing.T) {
 		{"not verified", &steps.NotVerifiedError{Service: "GitHub", Key: "k", What: "a passkey"}, true, Warning, "Not found on the key yet", ""},
 		{"need account", &steps.NeedAccountError{Service: "github", Label: "GitHub username"}, true, Warning, "Your GitHub username is needed", ""},
 		{"not applicable", &steps.NotApplicableError{Step: "macos", Reason: "macOS only"}, true, Info, "Does not apply here", ""},
+		{"incomplete smart card", &steps.IncompleteSmartCardError{Key: "k", Identities: []string{"AB"}}, true, Error, "Smart-card setup incomplete", ""},
 		{"PIN policy", wrap(device.ErrPINPolicy), true, Error, "Choose another PIN", ""},
 		{"locked", wrap(device.ErrLocked), true, Error, "The key's settings are locked", ""},
 		{"touch", wrap(device.ErrTouchRequired), true, Error, "The key was not touched", ""},
