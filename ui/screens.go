@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -681,7 +683,39 @@ func (u *UI) summaryScreen() screen {
 	rt := widget.NewRichTextFromMarkdown(shown)
 	rt.Wrapping = fyne.TextWrapWord
 	return screen{
-		body:    []fyne.CanvasObject{rt},
-		primary: &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
+		body:      []fyne.CanvasObject{rt},
+		primary:   &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
+		secondary: []*action{{label: "Save summary…", icon: theme.DocumentSaveIcon(), local: func() { u.saveSummary(text) }}},
 	}
+}
+
+// saveSummary asks where to save the summary and writes it there. The
+// steps only provide the text; the file dialog belongs to the window.
+func (u *UI) saveSummary(text string) {
+	step := u.snap.Current
+	done := func(err error) {
+		if err != nil {
+			// Called on Fyne's goroutine by the dialog, maybe not by a
+			// replacement: fyne.Do is safe from both.
+			fyne.Do(func() { u.showMessage(step, fmt.Errorf("saving the summary: %w", err)) })
+		}
+	}
+	name := "keywizard-summary.md"
+	if u.opts.SaveSummary != nil {
+		u.opts.SaveSummary(name, text, done)
+		return
+	}
+	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+		switch {
+		case err != nil:
+			done(err)
+		case wc == nil:
+			done(steps.ErrCancelled)
+		default:
+			_, werr := wc.Write([]byte(text))
+			done(errors.Join(werr, wc.Close()))
+		}
+	}, u.win)
+	d.SetFileName(name)
+	d.Show()
 }
