@@ -40,7 +40,7 @@ func Icon() fyne.Resource { return icon }
 // (it stays sharp at any scale).
 func IconSVG() fyne.Resource { return iconVec }
 
-// TouchKey is the "touch the gold disc" illustration shown while a key waits
+// TouchKey is the "touch the gold contact" illustration shown while a key waits
 // for a touch.
 func TouchKey() fyne.Resource { return touchKey }
 

@@ -3,6 +3,8 @@ package steps
 import (
 	"errors"
 	"fmt"
+
+	"github.com/keywizard/keywizard/device"
 )
 
 // Sentinel errors of the wizard. Messages are for people and say what to do.
@@ -38,7 +40,30 @@ var (
 	ErrNeedAccount = errors.New("keywizard needs your account name for this service")
 	// ErrPrerequisite: another step must be done first.
 	ErrPrerequisite = errors.New("another step must be done first")
+	// ErrIncompleteSmartCard matches every *IncompleteSmartCardError.
+	ErrIncompleteSmartCard = errors.New("the smart-card setup is incomplete")
 )
+
+// IncompleteSmartCardError says smart-card provisioning reported fewer
+// login identities than macOS needs: 9a signs the login, 9d wraps the
+// keychain password (yubikey-protocol.md §5); without 9d macOS asks for
+// the keychain password again and again. It also matches
+// device.ErrInvalidResponse: the key (or adapter) answered incompletely.
+type IncompleteSmartCardError struct {
+	Key        string   // key label
+	Identities []string // what provisioning reported
+}
+
+func (e *IncompleteSmartCardError) Error() string {
+	return fmt.Sprintf("setting up %s reported %d of the 2 login identities macOS needs (slots 9a and 9d); redo this step, and if it happens again, ask IT",
+		e.Key, len(e.Identities))
+}
+
+// Is makes IncompleteSmartCardError match ErrIncompleteSmartCard and
+// device.ErrInvalidResponse.
+func (e *IncompleteSmartCardError) Is(target error) bool {
+	return target == ErrIncompleteSmartCard || target == device.ErrInvalidResponse
+}
 
 // WrongKeyError says the step needs one key and another is plugged in.
 type WrongKeyError struct {

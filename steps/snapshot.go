@@ -118,8 +118,16 @@ type StepKey struct {
 	Status    Status
 	Evidence  *Evidence
 	OpenedAt  time.Time
+	// OpenByHand is the address the person was asked to open themselves
+	// because the browser failed (this run only): a frontend treats the
+	// page as opened and offers the next action rather than Open again.
+	OpenByHand string
 	// Attention is the last problem on this key, with what to do.
 	Attention string
+	// CanRedo says Wizard.Redo would clear something on this key: a
+	// result, an opened page, a problem, or (macOS login) the smart-card
+	// setup keywizard remembers, so a frontend offers Redo only then.
+	CanRedo bool
 }
 
 // KeyView is a key as the person sees it.

@@ -269,6 +269,9 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 			sk.Attention = msg
 			sk.Status = StatusNeedsAttention
 		}
+		sk.OpenByHand = w.byHand[id][k.Serial]
+		sk.CanRedo = p.Items[id][k.Serial] != nil || sk.Attention != "" || sk.OpenByHand != "" ||
+			(kind == KindMacOS && p.PIV[k.Serial] != nil)
 		st.Keys = append(st.Keys, sk)
 	}
 	return st

@@ -53,12 +53,16 @@ type Wizard struct {
 	p         *Progress
 	connected map[uint32]device.Key
 	attention map[StepID]map[uint32]string
-	stepNote  map[StepID]string
-	busy      string
-	tracker   TrackerState
-	seq       uint64
-	subs      map[int]func(Snapshot)
-	nextSub   int
+	// byHand holds, per step and key, the address the person was shown to
+	// open themselves after the browser failed; like attention it lasts
+	// for this run only (a later run tries the browser again).
+	byHand   map[StepID]map[uint32]string
+	stepNote map[StepID]string
+	busy     string
+	tracker  TrackerState
+	seq      uint64
+	subs     map[int]func(Snapshot)
+	nextSub  int
 
 	notify sync.Mutex // serialises deliveries to subscribers
 }
@@ -91,6 +95,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		o: o, p: p,
 		connected: map[uint32]device.Key{},
 		attention: map[StepID]map[uint32]string{},
+		byHand:    map[StepID]map[uint32]string{},
 		stepNote:  map[StepID]string{},
 		subs:      map[int]func(Snapshot){},
 	}
@@ -688,6 +693,11 @@ func (w *Wizard) Redo(ctx context.Context, id StepID, serials ...uint32) error {
 			delete(w.attention[id], s)
 		}
 	}
+	for s := range w.byHand[id] {
+		if match(s) {
+			delete(w.byHand[id], s)
+		}
+	}
 	if s, ok := w.service(id); ok && s.Verification.Kind == catalogue.KindSCAuth {
 		for serial := range w.p.PIV {
 			if match(serial) {
@@ -931,9 +941,21 @@ func (w *Wizard) open(ctx context.Context, s catalogue.Service, serial uint32, u
 		return w.fail(ctx, id, ref, err)
 	}
 	if err := w.o.Browser.Open(url); err != nil {
+		// The error shows the address to open by hand; from here the person
+		// carries on as if the page had opened (StepKey.OpenByHand), or
+		// they would be stuck on a button that cannot work.
+		w.mu.Lock()
+		if w.byHand[id] == nil {
+			w.byHand[id] = map[uint32]string{}
+		}
+		w.byHand[id][serial] = url
+		w.mu.Unlock()
 		return w.fail(ctx, id, ref, &BrowserError{URL: url, Err: err})
 	}
 	w.setAttention(id, serial, "")
+	w.mu.Lock()
+	delete(w.byHand[id], serial)
+	w.mu.Unlock()
 	return w.update(ctx, func(p *Progress) {
 		p.item(id, serial).OpenedAt = w.o.Clock.Now()
 		p.Current = id
@@ -1110,8 +1132,8 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		if err != nil {
 			return w.fail(ctx, id, ref, pinErr(ref, fmt.Errorf("setting up %s for smart-card login: %w", ref.Label, err)))
 		}
-		if len(res.Identities) == 0 {
-			return w.fail(ctx, id, ref, fmt.Errorf("setting up %s reported no login identity: %w", ref.Label, device.ErrInvalidResponse))
+		if !bothIdentities(res.Identities) {
+			return w.fail(ctx, id, ref, &IncompleteSmartCardError{Key: ref.Label, Identities: slices.Clone(res.Identities)})
 		}
 		if err := w.checkPIVReadBack(ctx, ref, res); err != nil {
 			return w.fail(ctx, id, ref, err)
@@ -1134,6 +1156,13 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 		}
 	}
 	return w.checkPairing(ctx, s, ref, rec)
+}
+
+// bothIdentities: macOS needs the 9a and the 9d identity (PIVResult lists
+// them in slot order), two different non-empty hashes; pairing 9a alone
+// would leave login without the keychain key.
+func bothIdentities(ids []string) bool {
+	return len(ids) >= 2 && ids[0] != "" && ids[1] != "" && ids[0] != ids[1]
 }
 
 // checkPIVReadBack reads the PIV state after provisioning and refuses a

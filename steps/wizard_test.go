@@ -553,8 +553,12 @@ func TestBrowserFails(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 	s := e.w.Snapshot()
-	if k := stepKey(s, "github", nano); !strings.Contains(k.Attention, "https://github.com/settings/security") || !k.OpenedAt.IsZero() {
+	if k := stepKey(s, "github", nano); !strings.Contains(k.Attention, "https://github.com/settings/security") || !k.OpenedAt.IsZero() ||
+		k.OpenByHand != "https://github.com/settings/security" {
 		t.Errorf("github nano %+v", k)
+	}
+	if k := stepKey(s, "github", nfc); k.OpenByHand != "" {
+		t.Errorf("the other key was not asked to open anything by hand: %+v", k)
 	}
 	e.assertKept(before)
 	// The step can still be completed: the person opened the page by hand.
@@ -563,8 +567,21 @@ func TestBrowserFails(t *testing.T) {
 	if k := stepKey(e.w.Snapshot(), "github", nano); k.Status != steps.StatusDone || k.Attention != "" {
 		t.Errorf("after verify %+v", k)
 	}
-	// An alternate link is opened only if the catalogue lists it.
+	// A browser that works again clears the address shown by hand.
 	e.browser.Err = nil
+	e.must("open nfc by hand", func() error {
+		e.browser.Err = errors.New("no browser")
+		defer func() { e.browser.Err = nil }()
+		if err := e.w.OpenService(e.ctx, "github", nfc); !errors.Is(err, steps.ErrBrowser) {
+			return fmt.Errorf("want a browser error, got %v", err)
+		}
+		return nil
+	}())
+	e.must("open nfc", e.w.OpenService(e.ctx, "github", nfc))
+	if k := stepKey(e.w.Snapshot(), "github", nfc); k.OpenByHand != "" || k.OpenedAt.IsZero() {
+		t.Errorf("after the browser opened: %+v", k)
+	}
+	// An alternate link is opened only if the catalogue lists it.
 	e.must("alt", e.w.OpenLink(e.ctx, "google", nano, "https://myaccount.google.com/signinoptions/two-step-verification?flow=sk&opendialog=addsk"))
 	if err := e.w.OpenLink(e.ctx, "google", nano, "https://evil.example.com/"); !errors.Is(err, device.ErrInvalidArgument) {
 		t.Errorf("unlisted link: %v", err)
@@ -752,14 +769,22 @@ func TestMacOS(t *testing.T) {
 
 	// Redo forgets the setup so it runs again.
 	before := e.keys.Key(nano).Identities
+	if k := stepKey(e.w.Snapshot(), "macos", nano); !k.CanRedo {
+		t.Errorf("a paired key offers no redo: %+v", k)
+	}
 	e.must("redo", e.w.Redo(e.ctx, "macos", nano))
-	if s := e.w.Snapshot(); stepKey(s, "macos", nano).Evidence != nil || s.Current != "macos" {
+	if s := e.w.Snapshot(); stepKey(s, "macos", nano).Evidence != nil || s.Current != "macos" || stepKey(s, "macos", nano).CanRedo {
 		t.Errorf("after redo: %+v", stepKey(s, "macos", nano))
 	}
 	e.prompter.PINFunc = stepstest.FlowPrompter().PINFunc
 	e.sc.Insert() // nothing new is inserted: pairing will not be found
 	if err := e.w.ProvisionMac(e.ctx, "macos", nano); !errors.As(err, &nv) {
 		t.Fatalf("re-provision: %v", err)
+	}
+	// Set up but not paired, in a later run (no problem on screen): the
+	// remembered setup alone is something to redo.
+	if k := stepKey(e.newWizard().Snapshot(), "macos", nano); !k.CanRedo || k.Evidence != nil || k.Attention != "" {
+		t.Errorf("provisioned, unpaired key after a restart: %+v", k)
 	}
 	if reflect.DeepEqual(before, e.keys.Key(nano).Identities) {
 		t.Error("redo did not provision again")
@@ -900,7 +925,8 @@ func TestNavigation(t *testing.T) {
 	}
 	e.must("redo", e.w.Redo(e.ctx, "aws", nano))
 	s = e.w.Snapshot()
-	if stepKey(s, "aws", nano).Evidence != nil || stepKey(s, "aws", nfc).Evidence == nil || s.Current != "aws" {
+	if stepKey(s, "aws", nano).Evidence != nil || stepKey(s, "aws", nano).CanRedo || !stepKey(s, "aws", nfc).CanRedo ||
+		stepKey(s, "aws", nfc).Evidence == nil || s.Current != "aws" {
 		t.Errorf("redo: %+v", step(s, "aws"))
 	}
 	// The redo is saved.
@@ -1382,4 +1408,54 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	// Whatever the interleaving, the saved progress reloads consistently.
 	e.assertKept(e.w.Snapshot())
+}
+
+// provisionReports is fake keys whose provisioning reports ids instead of
+// what it made (an adapter that lost the 9d certificate).
+type provisionReports struct {
+	*stepstest.FakeKeys
+	ids func(made []string) []string
+}
+
+func (k provisionReports) ProvisionPIV(ctx context.Context, serial uint32, p steps.PIVParams) (steps.PIVResult, error) {
+	res, err := k.FakeKeys.ProvisionPIV(ctx, serial, p)
+	res.Identities = k.ids(res.Identities)
+	return res, err
+}
+
+// TestMacOSNeedsBothIdentities: provisioning that reports only the 9a
+// identity (or the same one twice) is refused with a typed error and
+// nothing is recorded or paired: macOS needs 9d for the keychain.
+func TestMacOSNeedsBothIdentities(t *testing.T) {
+	for name, ids := range map[string]func([]string) []string{
+		"9a only":    func(made []string) []string { return made[:1] },
+		"same twice": func(made []string) []string { return []string{made[0], made[0]} },
+		"none":       func([]string) []string { return nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, "darwin", twoKeys()...)
+			e.setup(nano, nfc)
+			e.opts.Keys = provisionReports{e.keys, ids}
+			w := e.newWizard()
+			err := w.ProvisionMac(e.ctx, "macos", nano)
+			var ie *steps.IncompleteSmartCardError
+			if !errors.As(err, &ie) || !errors.Is(err, steps.ErrIncompleteSmartCard) || !errors.Is(err, device.ErrInvalidResponse) ||
+				!strings.Contains(err.Error(), "9a and 9d") {
+				t.Fatalf("err = %v (%T)", err, err)
+			}
+			if k := stepKey(w.Snapshot(), "macos", nano); k.Evidence != nil || k.Attention == "" {
+				t.Errorf("after an incomplete setup: %+v", k)
+			}
+			if paired, _ := e.sc.Paired(e.ctx, "alice"); len(paired) != 0 {
+				t.Errorf("paired %q after an incomplete setup", paired)
+			}
+			// Nothing remembered: with keys that report both, it runs again.
+			e.opts.Keys = e.keys
+			w = e.newWizard()
+			e.sc.Insert()
+			if err := w.ProvisionMac(e.ctx, "macos", nano); errors.Is(err, steps.ErrIncompleteSmartCard) {
+				t.Fatalf("complete keys: %v", err)
+			}
+		})
+	}
 }

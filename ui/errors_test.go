@@ -36,17 +36,17 @@ func evidence(t *testing.T, e *screens.Env) int {
 	return n
 }
 
-// fails presses the primary button (answering a PIN prompt with pin when
+// fails presses the primary button, which must say label (answering a PIN prompt with pin when
 // one opens), expects a message with the given severity and headline, and
 // checks the saved progress is intact.
 func (d *driver) fails(label, pin string, sev ui.Severity, title string) ui.Message {
 	d.t.Helper()
 	before := evidence(d.t, d.e)
-	test.Tap(d.e.UI.PrimaryButton())
-	d.settle()
 	if d.e.UI.PrimaryButton().Text != label {
 		d.t.Fatalf("primary button %q, want %q", d.e.UI.PrimaryButton().Text, label)
 	}
+	test.Tap(d.e.UI.PrimaryButton())
+	d.settle()
 	if _, _, open := d.e.UI.Dialog(); open {
 		p, _, ok, _ := d.e.UI.DialogWidgets()
 		test.Type(p, pin)
@@ -107,6 +107,34 @@ func TestErrorStates(t *testing.T) {
 		m := d.fails("Verify your everyday key", "", ui.Error, "PIN blocked")
 		if !strings.Contains(m.Text, "ask IT") {
 			t.Errorf("blocked message does not say to ask IT: %q", m.Text)
+		}
+	})
+	t.Run("PIN blocked until replugged", func(t *testing.T) {
+		d := newDriver(t, "linux")
+		if err := d.e.AdvanceTo("google"); err != nil {
+			t.Fatal(err)
+		}
+		d.settle()
+		d.press("Open Google Workspace for your everyday key")
+		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 7 tries left")
+		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 6 tries left")
+		// The third wrong PIN in a row: the key refuses PINs until it is
+		// replugged. The headline says what to do, calmly, with the tries
+		// that remain; it is not the red "PIN blocked" of a reset.
+		m := d.fails("Verify your everyday key", "0000", ui.Warning, "Unplug and replug your key")
+		if !strings.Contains(m.Text, "5 tries left") || strings.Contains(m.Text, "ask IT") {
+			t.Errorf("message %q should give the tries left and not send the person to IT", m.Text)
+		}
+		d.e.Keys.Unplug(screens.Everyday)
+		d.e.Keys.Plug(screens.Everyday)
+		test.Tap(d.e.UI.PrimaryButton())
+		d.settle()
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+		if k, _ := d.e.UI.Snapshot().CurrentStep().Key(screens.Everyday); k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {
+			t.Fatalf("after replugging and the right PIN: %+v", k)
 		}
 	})
 	t.Run("key pulled out", func(t *testing.T) {
@@ -211,6 +239,23 @@ func TestErrorStates(t *testing.T) {
 		}
 		if !copied || fyne.CurrentApp().Clipboard().Content() != svc.URL {
 			t.Fatalf("Copy address: found %v, clipboard %q", copied, fyne.CurrentApp().Clipboard().Content())
+		}
+		// Having opened it by hand, the person carries on from the window:
+		// the primary action moves on instead of offering Open again.
+		d.press("I have added my everyday key")
+		// The browser still fails for the backup key; the service can be
+		// finished all the same.
+		d.fails("Open AWS console for your backup key", "", ui.Error, "Your browser did not open")
+		d.press("I have added my backup key")
+		s := d.e.UI.Snapshot()
+		st, _ := s.Step("aws")
+		if st.Status != steps.StatusDone || s.Current == "aws" {
+			t.Fatalf("aws %s (current %s) after finishing it by hand: %+v", st.Status, s.Current, st.Keys)
+		}
+		for _, k := range st.Keys {
+			if k.Evidence == nil || k.Evidence.Level != steps.SelfAttested || k.Attention != "" {
+				t.Errorf("aws on %d: %+v", k.Serial, k)
+			}
 		}
 		_ = ctx
 	})

@@ -9,6 +9,17 @@ func (u *UI) WelcomeEntries() (name, email, start *Entry) { return u.name, u.ema
 func (u *UI) AccountEntry(service string) *Entry          { return u.accounts[service] }
 func (u *UI) StepButton(id string) *Button                { return u.stepButtons[stepID(id)] }
 
+// RowButton returns the button labelled label on a key's row of the
+// current step, or nil.
+func (u *UI) RowButton(serial uint32, label string) *Button {
+	for _, b := range u.rowButtons[serial] {
+		if b.Text == label {
+			return b
+		}
+	}
+	return nil
+}
+
 // DialogWidgets returns the open dialog's PIN entries and buttons.
 func (u *UI) DialogWidgets() (pin, repeat *Entry, ok, cancel *Button) {
 	if u.dlg == nil {

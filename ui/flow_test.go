@@ -249,3 +249,64 @@ func checkFlowEvidence(t *testing.T, s steps.Snapshot) {
 		}
 	}
 }
+
+// TestOrgCatalogueFlow runs an organisation's catalogue (AWS dropped, Okta
+// added) through the window: the added service's screen matches its
+// golden, and Okta is done on both keys with its passkey verified.
+func TestOrgCatalogueFlow(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	org, err := screens.OrgCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := screens.NewEnvWith(fyne.CurrentApp(), w, screens.EnvConfig{GOOS: "linux", Dir: t.TempDir(), Catalogue: org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.UseUI()
+	t.Cleanup(e.UI.Cancel)
+	d := &driver{t: t, e: e, w: w}
+	if _, ok := e.UI.Snapshot().Step("aws"); ok {
+		t.Fatal("the organisation dropped AWS, but the wizard has the step")
+	}
+	// Through the steps before Okta as a person would, then Okta by hand.
+	if err := e.AdvanceTo("github"); err != nil {
+		t.Fatal(err)
+	}
+	d.settle()
+	for _, k := range []struct {
+		role   string
+		serial uint32
+	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
+		d.press("Open GitHub for your " + k.role + " key")
+		if err := e.Keys.RegisterPasskey(k.serial, "github.com", stepstest.FlowPerson().Accounts["github"]); err != nil {
+			t.Fatal(err)
+		}
+		d.press("Verify your " + k.role + " key")
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+	}
+	d.current("okta")
+	test.AssertRendersToMarkup(t, "flow/org-okta.xml", w.Canvas())
+	for _, k := range []struct {
+		role   string
+		serial uint32
+	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
+		d.press("Open Okta for your " + k.role + " key")
+		if urls := e.Browser.Opened(); urls[len(urls)-1] != "https://acme.okta.com/enduser/settings" {
+			t.Fatalf("browser opened %q", urls[len(urls)-1])
+		}
+		if err := e.Keys.RegisterPasskey(k.serial, "acme.okta.com", "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		d.press("Verify your " + k.role + " key")
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+	}
+	st, _ := e.UI.Snapshot().Step("okta")
+	for _, k := range st.Keys {
+		if k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {
+			t.Errorf("okta on %d: %+v", k.Serial, k.Evidence)
+		}
+	}
+	d.current(steps.StepOTP) // macOS login does not apply on Linux
+}

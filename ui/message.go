@@ -52,8 +52,17 @@ func Explain(err error) (m Message, ok bool) {
 		na       *steps.NotApplicableError
 	)
 	switch {
-	case errors.As(err, &pinErr) && pinErr.Retries == 0, errors.Is(err, device.ErrBlocked):
+	case errors.As(err, &pinErr) && pinErr.Retries == 0:
+		// Blocked for good: only a reset (or IT) helps, and the text says so.
 		m.Title = "PIN blocked"
+	case errors.Is(err, device.ErrBlocked):
+		// Blocked without a PINError of 0 retries is the key refusing PINs
+		// after three wrong ones in a row until it is replugged (device/fido's
+		// PowerCycleError, which says the tries left): the headline is what
+		// to do, not an alarm about a PIN that still works.
+		m.Severity = Warning
+		m.Title = "Unplug and replug your key"
+		m.Text += " Nothing is lost."
 	case errors.As(err, &pinErr):
 		m.Title = "Wrong PIN"
 		if pinErr.Retries > 0 {
@@ -89,6 +98,8 @@ func Explain(err error) (m Message, ok bool) {
 	case errors.Is(err, steps.ErrCannotVerify):
 		m.Severity = Info
 		m.Title = "keywizard cannot check this"
+	case errors.Is(err, steps.ErrIncompleteSmartCard):
+		m.Title = "Smart-card setup incomplete"
 	case errors.Is(err, device.ErrPINPolicy):
 		m.Title = "Choose another PIN"
 	case errors.Is(err, device.ErrPINNotSet):
@@ -97,7 +108,7 @@ func Explain(err error) (m Message, ok bool) {
 		m.Title = "The key's settings are locked"
 	case errors.Is(err, device.ErrTouchRequired):
 		m.Title = "The key was not touched"
-		m.Text += " Try again and touch the gold disc when the key blinks."
+		m.Text += " Try again and touch the gold contact on your key when it blinks."
 	case errors.Is(err, steps.ErrWrongKey):
 		m.Title = "A different key is plugged in"
 	case errors.Is(err, steps.ErrNotStarted), errors.Is(err, steps.ErrNoKeys), errors.Is(err, steps.ErrPrerequisite):

@@ -317,13 +317,23 @@ func (u *UI) TouchKey(key steps.KeyRef, waiting bool) {
 		}
 		content := container.NewVBox(
 			picture(assets.TouchKey(), 320, 200),
-			&widget.Label{Text: "Touch the gold disc on your key", TextStyle: fyne.TextStyle{Bold: true}, Alignment: fyne.TextAlignCenter, SizeName: theme.SizeNameSubHeadingText},
+			&widget.Label{Text: "Touch the gold contact on your key", TextStyle: fyne.TextStyle{Bold: true}, Alignment: fyne.TextAlignCenter, SizeName: theme.SizeNameSubHeadingText},
 			&widget.Label{Text: key.Label, Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord},
+			&widget.Label{Text: touchWhere(key.Model), Alignment: fyne.TextAlignCenter, Wrapping: fyne.TextWrapWord},
 			&widget.Label{Text: "It blinks while it waits. This message goes away by itself.", Alignment: fyne.TextAlignCenter, TextStyle: fyne.TextStyle{Italic: true}},
 		)
 		u.touch = widget.NewModalPopUp(container.NewPadded(content), u.win.Canvas())
 		u.touch.Show()
 	})
+}
+
+// touchWhere says where a model's touch contact is. A Nano has no disc to
+// look for: its contact is the gold edge left outside the port.
+func touchWhere(model string) string {
+	if strings.Contains(strings.ToLower(model), "nano") {
+		return "On a Nano it is the small gold edge that sticks out of the laptop."
+	}
+	return "It is the gold touch contact on the body of the key."
 }
 
 // Touching reports whether the "touch your key" notice is on screen.

@@ -3,11 +3,13 @@ package ui
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/steps"
@@ -169,5 +171,30 @@ func TestTouchNotice(t *testing.T) {
 	u.TouchKey(k, false)
 	if u.Touching() {
 		t.Fatal("touch notice still shown after the wait")
+	}
+}
+
+// TestTouchWords: the notice names the gold contact, which every model
+// has, never a disc (a 5C Nano has none), and says where it is on a Nano.
+func TestTouchWords(t *testing.T) {
+	for _, tc := range []struct{ model, want string }{
+		{"YubiKey 5C Nano", "gold edge that sticks out"},
+		{"YubiKey 5C NFC", "gold touch contact"},
+		{"", "gold touch contact"},
+	} {
+		u := newTestUI(t)
+		u.TouchKey(steps.KeyRef{Serial: 1, Model: tc.model, Label: tc.model}, true)
+		var text []string
+		fyne.DoAndWait(func() {
+			for _, o := range test.LaidOutObjects(u.touch) {
+				if l, ok := o.(*widget.Label); ok {
+					text = append(text, l.Text)
+				}
+			}
+		})
+		all := strings.Join(text, "\n")
+		if !strings.Contains(all, "Touch the gold contact on your key") || !strings.Contains(all, tc.want) || strings.Contains(all, "disc") {
+			t.Errorf("%q: notice says %q", tc.model, all)
+		}
 	}
 }

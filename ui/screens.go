@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -51,6 +53,7 @@ func (u *UI) renderStep() {
 	s := u.snap
 	st, idx := u.currentStep()
 	u.heading.SetText(st.Title)
+	u.rowButtons = map[uint32][]*Button{}
 	var scr screen
 	switch st.Kind {
 	case steps.KindWelcome:
@@ -373,6 +376,7 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 				b := newButton("", nil)
 				u.setAction(b, st.ID, a, busy)
 				buttons.Add(b)
+				u.rowButtons[k.Serial] = append(u.rowButtons[k.Serial], b)
 			}
 		}
 		row := container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(statusIcon(k.Status))), container.NewVBox(buttons), container.NewVBox(lines...))
@@ -386,6 +390,17 @@ func statusSentence(st steps.Status) string {
 		return "Done."
 	}
 	return "Not done yet."
+}
+
+// otherPlugged returns another of the person's keys that is plugged in
+// while k is being done.
+func otherPlugged(st steps.Step, k steps.StepKey) (steps.StepKey, bool) {
+	for _, o := range st.Keys {
+		if o.Serial != k.Serial && !o.Missing && o.Connected {
+			return o, true
+		}
+	}
+	return steps.StepKey{}, false
 }
 
 // nextKey is the first of the person's keys a step still needs.
@@ -454,12 +469,7 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		serial := k.Serial
 		return &action{label: "I have done it", icon: theme.ConfirmIcon(), do: func(ctx context.Context) error { return u.wiz.Attest(ctx, id, serial) }}
 	}
-	var body []fyne.CanvasObject
-	list := container.NewVBox()
-	for i, in := range svc.Instructions {
-		list.Add(para(fmt.Sprintf("%d. %s", i+1, in)))
-	}
-	body = append(body, list)
+	body := []fyne.CanvasObject{instructions(svc)}
 	if svc.Verification.Kind == catalogue.KindFIDOCredential {
 		text := "keywizard checks this by finding the passkey on the key, read with your FIDO2 PIN."
 		if svc.PasskeyHint != "" {
@@ -499,17 +509,36 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		if st.CanVerify {
 			as = append(as, check(k))
 		}
-		if st.CanAttest && (k.Evidence == nil || k.Evidence.Level == steps.SelfAttested) {
+		// A done key offers Redo rather than confirming again: the
+		// result stands until the person clears it.
+		if st.CanAttest && k.Evidence == nil {
 			as = append(as, attest(k))
+		}
+		if k.Evidence != nil {
+			as = append(as, u.redo(st.ID, k))
 		}
 		return as
 	}))
 	scr := screen{body: body}
 	k, ok := nextKey(st)
+	if ok && st.CanOpen {
+		if other, plugged := otherPlugged(st, k); plugged {
+			// The browser asks every plugged-in key, so both blink: a touch
+			// on the Nano that stays in the laptop would register it again
+			// instead of this key.
+			note := u.messageBox(Message{Severity: Info, Title: "Touch only your " + roleShort(k.Role),
+				Text: fmt.Sprintf("Your %s is plugged in too, and both keys blink when the browser asks for a key. Touch only %s, or unplug the %s until this one is added.",
+					roleShort(other.Role), k.Label, roleShort(other.Role))})
+			scr.body = append(scr.body[:len(scr.body)-1], note, scr.body[len(scr.body)-1])
+		}
+	}
 	switch {
 	case !ok:
 		scr.primary, scr.noNext = u.nextAction(), true
-	case st.CanOpen && k.OpenedAt.IsZero():
+	case st.CanOpen && k.OpenedAt.IsZero() && k.OpenByHand == "":
+		// Once the browser has failed and the address was shown, Open
+		// again would only fail again: the next action is the check (Open
+		// stays on the key's row to retry the browser).
 		scr.primary = open(k)
 		scr.primary.label = fmt.Sprintf("Open %s for your %s", svc.Name, roleShort(k.Role))
 	case st.CanVerify:
@@ -536,6 +565,21 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	return scr
 }
 
+// instructions lists a service's steps, numbered.
+func instructions(svc *catalogue.Service) fyne.CanvasObject {
+	list := container.NewVBox()
+	for i, in := range svc.Instructions {
+		list.Add(para(fmt.Sprintf("%d. %s", i+1, in)))
+	}
+	return list
+}
+
+// redo clears a step's result on one key so it can be done again.
+func (u *UI) redo(id steps.StepID, k steps.StepKey) *action {
+	serial := k.Serial
+	return &action{label: "Redo", icon: theme.ViewRefreshIcon(), do: func(ctx context.Context) error { return u.wiz.Redo(ctx, id, serial) }}
+}
+
 func (u *UI) macScreen(st steps.Step) screen {
 	if st.Status == steps.StatusNotApplicable {
 		return screen{body: []fyne.CanvasObject{
@@ -550,9 +594,22 @@ func (u *UI) macScreen(st steps.Step) screen {
 	}
 	body := []fyne.CanvasObject{
 		para("Your keys become smart cards your Mac accepts at login and for unlocking: keywizard gives each key a new smart-card PIN and PUK, a random management key that only your PIN unlocks, and login certificates. Then macOS pairs the key with your account."),
+		// How pairing goes, before the person starts: macOS's own prompt
+		// comes after set-up, away from this window.
+		instructions(st.Service),
 		u.keyRows(st, func(k steps.StepKey) []*action {
 			serial := k.Serial
-			return []*action{setup(k), {label: "Check pairing", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}}
+			check := &action{label: "Check pairing", icon: theme.SearchIcon(), do: func(ctx context.Context) error { return u.wiz.Verify(ctx, id, serial) }}
+			if k.Evidence != nil {
+				// Set up and paired: setting up again is Redo (e.g. after
+				// a forgotten smart-card PIN).
+				return []*action{check, u.redo(st.ID, k)}
+			}
+			as := []*action{setup(k), check}
+			if k.CanRedo {
+				as = append(as, u.redo(st.ID, k))
+			}
+			return as
 		}),
 	}
 	scr := screen{body: body}
@@ -626,7 +683,39 @@ func (u *UI) summaryScreen() screen {
 	rt := widget.NewRichTextFromMarkdown(shown)
 	rt.Wrapping = fyne.TextWrapWord
 	return screen{
-		body:    []fyne.CanvasObject{rt},
-		primary: &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
+		body:      []fyne.CanvasObject{rt},
+		primary:   &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
+		secondary: []*action{{label: "Save summary…", icon: theme.DocumentSaveIcon(), local: func() { u.saveSummary(text) }}},
 	}
+}
+
+// saveSummary asks where to save the summary and writes it there. The
+// steps only provide the text; the file dialog belongs to the window.
+func (u *UI) saveSummary(text string) {
+	step := u.snap.Current
+	done := func(err error) {
+		if err != nil {
+			// Called on Fyne's goroutine by the dialog, maybe not by a
+			// replacement: fyne.Do is safe from both.
+			fyne.Do(func() { u.showMessage(step, fmt.Errorf("saving the summary: %w", err)) })
+		}
+	}
+	name := "keywizard-summary.md"
+	if u.opts.SaveSummary != nil {
+		u.opts.SaveSummary(name, text, done)
+		return
+	}
+	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
+		switch {
+		case err != nil:
+			done(err)
+		case wc == nil:
+			done(steps.ErrCancelled)
+		default:
+			_, werr := wc.Write([]byte(text))
+			done(errors.Join(werr, wc.Close()))
+		}
+	}, u.win)
+	d.SetFileName(name)
+	d.Show()
 }

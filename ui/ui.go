@@ -42,6 +42,10 @@ type Options struct {
 	// NoWatch stops Attach from following keys being plugged in and out
 	// (Wizard.Watch); tests that script key events themselves set it.
 	NoWatch bool
+	// SaveSummary, when set, replaces the file dialog of "Save summary…":
+	// it gets a suggested file name and the text, and calls done once with
+	// nil, steps.ErrCancelled, or what went wrong. Tests set it.
+	SaveSummary func(name, text string, done func(error))
 }
 
 // UI is keywizard's window. It renders the wizard's snapshots and calls its
@@ -79,6 +83,7 @@ type UI struct {
 
 	// Widgets, kept so tests can tap and type (calculator's loadUI style).
 	stepButtons map[steps.StepID]*Button
+	rowButtons  map[uint32][]*Button // the current step's buttons on each key's row
 	sidebar     *fyne.Container
 	heading     *widget.Label
 	person      *widget.Label

@@ -60,6 +60,8 @@ type Env struct {
 	DuringTouch func(serial uint32)
 
 	prompter *switchPrompter
+	goos     string
+	cat      *catalogue.Catalogue
 }
 
 // switchPrompter answers the wizard's prompts from the scripted fake while
@@ -123,27 +125,69 @@ func (k insertingKeys) ProvisionPIV(ctx context.Context, serial uint32, p steps.
 // w. The UI is attached but the wizard's prompts are answered by the script
 // until UseUI.
 func NewEnv(a fyne.App, w fyne.Window, goos, dir string, opts ui.Options) (*Env, error) {
+	return NewEnvWith(a, w, EnvConfig{GOOS: goos, Dir: dir, UI: opts})
+}
+
+// EnvConfig is what NewEnvWith builds an Env with.
+type EnvConfig struct {
+	GOOS string
+	Dir  string // progress goes under it
+	UI   ui.Options
+	// Catalogue is the organisation's catalogue (nil: the default).
+	Catalogue *catalogue.Catalogue
+}
+
+// NewEnvWith is NewEnv with an organisation's catalogue.
+func NewEnvWith(a fyne.App, w fyne.Window, c EnvConfig) (*Env, error) {
 	e := &Env{
 		Keys:    stepstest.NewFakeKeys(stepstest.NewKey(Everyday, true), stepstest.NewKey(Backup, false)),
 		Browser: &stepstest.Browser{}, Reporter: &stepstest.Reporter{}, SmartCard: &stepstest.SmartCard{},
 		Clock:    &stepstest.Clock{T: stepstest.FlowNow},
-		Store:    &steps.FileStore{Path: filepath.Join(dir, "keywizard", "progress.json")},
+		Store:    &steps.FileStore{Path: filepath.Join(c.Dir, "keywizard", "progress.json")},
 		Tracker:  &stepstest.Tracker{Codes: map[string]steps.JoinResult{InviteCode: {Name: "Alice Example", Email: "alice@example.com"}}},
+		goos:     c.GOOS,
+		cat:      c.Catalogue,
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
+	if err := e.attach(a, w, c.UI); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// attach builds the wizard over e's fakes and store, and the UI in w.
+func (e *Env) attach(a fyne.App, w fyne.Window, opts ui.Options) error {
 	wiz, err := steps.New(context.Background(), steps.Options{
-		Keys: insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
-		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: goos, OSUser: "alice", AppVersion: "screens",
+		Catalogue: e.cat,
+		Keys:      insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
+		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: e.goos, OSUser: "alice", AppVersion: "screens",
 		Tracker: e.Tracker,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.Wizard = wiz
 	opts.NoWatch = true // scenarios plug keys in and out through the fakes
 	e.UI = ui.New(a, w, opts)
 	e.UI.Attach(context.Background(), wiz)
-	return e, nil
+	return nil
+}
+
+// Reopen is quitting keywizard and starting it again: the UI's actions are
+// cancelled, and a new wizard and UI are built in w on the same progress
+// file (read afresh) with the same keys plugged in. The new Env's prompts
+// are answered by the script until UseUI.
+func (e *Env) Reopen(a fyne.App, w fyne.Window, opts ui.Options) (*Env, error) {
+	e.UI.Cancel()
+	n := &Env{
+		Keys: e.Keys, Browser: e.Browser, Reporter: e.Reporter, SmartCard: e.SmartCard, Clock: e.Clock,
+		Store: &steps.FileStore{Path: e.Store.Path}, Tracker: e.Tracker, goos: e.goos, cat: e.cat,
+		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
+	}
+	if err := n.attach(a, w, opts); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // UseUI makes the UI answer the wizard's prompts from now on.
@@ -251,7 +295,9 @@ func (sc Scenario) OpenWith(a fyne.App, w fyne.Window, dir string, opts ui.Optio
 	}
 	var e *Env
 	var err error
-	fyne.DoAndWait(func() { e, err = NewEnv(a, w, sc.GOOS, dir, opts) })
+	fyne.DoAndWait(func() {
+		e, err = NewEnvWith(a, w, EnvConfig{GOOS: sc.GOOS, Dir: dir, UI: opts, Catalogue: sc.Catalogue})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -273,9 +319,22 @@ type Scenario struct {
 	Size fyne.Size
 	// Dark draws the scenario with the dark variant of the theme.
 	Dark bool
+	// Catalogue is an organisation's catalogue (nil: the default).
+	Catalogue *catalogue.Catalogue
 	// Setup drives the wizard (and the UI) to the state. It runs on a
 	// goroutine other than Fyne's; it may leave a dialog open.
 	Setup func(e *Env) error
+}
+
+// OrgCatalogue is an organisation's catalogue merged into the default, as
+// the README shows one: AWS dropped, Okta added and checked by its passkey.
+func OrgCatalogue() (*catalogue.Catalogue, error) {
+	return catalogue.Merge(catalogue.Default(), "org.json", []byte(`{"schema": 1, "services": [
+  {"id": "aws", "disabled": true},
+  {"id": "okta", "name": "Okta", "url": "https://acme.okta.com/enduser/settings",
+   "instructions": ["Next to \"Security Key or Biometric Authenticator\", click Set up.", "Touch the key when it blinks.", "Come back here and click Verify."],
+   "verification": {"kind": "fido-credential", "rp_id": "acme.okta.com", "user": "email"}}
+]}`))
 }
 
 func service(id string) catalogue.Service {
@@ -306,6 +365,10 @@ func All() []Scenario {
 	d := ui.DefaultSize
 	ctx := context.Background()
 	to := func(id steps.StepID) func(e *Env) error { return func(e *Env) error { return e.AdvanceTo(id) } }
+	org, err := OrgCatalogue()
+	if err != nil {
+		panic("screens: the organisation catalogue does not merge: " + err.Error())
+	}
 	return []Scenario{
 		{Name: "welcome", GOOS: "linux", Size: d, Setup: func(e *Env) error { return nil }},
 		{Name: "welcome-large", GOOS: "linux", Size: Large, Setup: func(e *Env) error { return nil }},
@@ -471,6 +534,7 @@ func All() []Scenario {
 			return nil
 		}},
 		{Name: "summary-dark", GOOS: "darwin", Size: d, Dark: true, Setup: to(steps.StepSummary)},
+		{Name: "service-org", GOOS: "linux", Size: d, Catalogue: org, Setup: to("okta")},
 		{Name: "service-dark", GOOS: "linux", Size: d, Dark: true, Setup: func(e *Env) error {
 			if err := e.AdvanceTo("github"); err != nil {
 				return err

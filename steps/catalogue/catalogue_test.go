@@ -57,6 +57,22 @@ func TestDefault(t *testing.T) {
 	if !g.AppliesOn("linux") || !g.AppliesOn("windows") {
 		t.Error("google should apply everywhere")
 	}
+	// The caveats of services.md that stop a registration are told before
+	// the person meets them.
+	for id, want := range map[string][]string{
+		"google":    {"before May 2023"},
+		"aws":       {"virtual machine", "remote-desktop", "incognito"},
+		"1password": {"turn on two-factor authentication first", "administrator has to allow security keys"},
+		"macos":     {"Pair", "Mac password", "smart-card PIN", "sc_auth pairing_ui"},
+	} {
+		s, _ := c.Service(id)
+		text := strings.ToLower(strings.Join(s.Instructions, " "))
+		for _, w := range want {
+			if !strings.Contains(text, strings.ToLower(w)) {
+				t.Errorf("%s instructions do not say %q", id, w)
+			}
+		}
+	}
 }
 
 func TestMergeOrgCatalogue(t *testing.T) {

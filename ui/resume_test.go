@@ -1,0 +1,89 @@
+package ui_test
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/keywizard/keywizard/internal/screens"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/stepstest"
+	"github.com/keywizard/keywizard/ui"
+)
+
+// TestResumeThroughWindow runs the flow half way in a window over a
+// progress file in a temporary directory, closes the window, starts a new
+// wizard and window on the same file (keywizard quit and started again)
+// and checks it carries on at the same step with every result kept.
+func TestResumeThroughWindow(t *testing.T) {
+	a := test.NewTempApp(t)
+	// Closed by the test itself, half way (a temporary window would be
+	// closed again at cleanup).
+	w := test.NewWindow(nil)
+	e, err := screens.NewEnv(a, w, "linux", t.TempDir(), ui.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.UseUI()
+	d := &driver{t: t, e: e, w: w}
+	if err := e.AdvanceTo("google"); err != nil {
+		t.Fatal(err)
+	}
+	d.settle()
+	// Half way, through the window: Google on both keys, AWS on one.
+	for _, k := range []struct {
+		role   string
+		serial uint32
+	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
+		d.press("Open Google Workspace for your " + k.role + " key")
+		if err := e.Keys.RegisterPasskey(k.serial, "google.com", "alice@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		d.press("Verify your " + k.role + " key")
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+	}
+	d.current("aws")
+	d.press("Open AWS console for your everyday key")
+	d.press("I have added my everyday key")
+	before := e.UI.Snapshot()
+
+	// Quit: the window goes, and a new one starts on the same file.
+	w.Close()
+	w2 := test.NewTempWindow(t, nil)
+	e2, err := e.Reopen(a, w2, ui.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.UseUI()
+	t.Cleanup(e2.UI.Cancel)
+	d2 := &driver{t: t, e: e2, w: w2}
+	d2.settle()
+	if e2.UI == e.UI || e2.Wizard == e.Wizard {
+		t.Fatal("Reopen reused the wizard or the UI")
+	}
+	after := e2.UI.Snapshot()
+	d2.current("aws")
+	if after.Person.Email != before.Person.Email {
+		t.Errorf("person %+v after resuming", after.Person)
+	}
+	for _, st := range before.Steps {
+		got, ok := after.Step(st.ID)
+		if !ok || got.Status != st.Status {
+			t.Errorf("%s: %s before, %s after resuming", st.ID, st.Status, got.Status)
+			continue
+		}
+		for _, k := range st.Keys {
+			gk, _ := got.Key(k.Serial)
+			if (k.Evidence == nil) != (gk.Evidence == nil) || (k.Evidence != nil && (gk.Evidence.Level != k.Evidence.Level || !gk.Evidence.At.Equal(k.Evidence.At))) {
+				t.Errorf("%s on %d: evidence %+v before, %+v after resuming", st.ID, k.Serial, k.Evidence, gk.Evidence)
+			}
+		}
+	}
+	if st, _ := after.Step("google"); st.Status != steps.StatusDone {
+		t.Errorf("google %s after resuming", st.Status)
+	}
+	// The new window offers what is left and finishes the step.
+	d2.press("Open AWS console for your backup key")
+	d2.press("I have added my backup key")
+	d2.current("1password")
+}
