@@ -83,14 +83,14 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
-	if !s.limiter.take(s.clientIP(r)) {
-		return errRateLimited
-	}
 	req, err := tracker.Decode[tracker.Exchange](r.Body)
 	if err != nil {
 		return err
 	}
 	p, tok, err := s.redeem(r.Context(), req)
+	if errors.Is(err, errBadInvite) {
+		return s.failedAttempt(r, err)
+	}
 	if err != nil {
 		return err
 	}

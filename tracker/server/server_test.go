@@ -389,6 +389,72 @@ func TestAuthRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitSpendsOnlyFailures: many people share one address behind a
+// load balancer or NAT; a guesser among them spends the address's budget,
+// and must not lock the others out, while still getting only 429s.
+func TestRateLimitSpendsOnlyFailures(t *testing.T) {
+	st, _ := testdb.Open(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	now := start
+	srv, err := server.New(server.Config{Store: st, AuthRate: 1, AuthBurst: 2, Now: func() time.Time { return now }, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	admin, tok, err := server.CreateAdmin(context.Background(), st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, bearer, body string) int {
+		t.Helper()
+		rec := newRecorder()
+		req, _ := http.NewRequest(method, path, strings.NewReader(body))
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if method == "POST" && strings.HasPrefix(body, "credential=") {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.RemoteAddr = "192.0.2.1:1234"
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// Successes spend nothing: more than the burst all work.
+	for i := range 4 {
+		if code := do("GET", "/v1/me", tok, ""); code != 200 {
+			t.Fatalf("valid token, request %d: %d, want 200", i, code)
+		}
+	}
+	// The guesser spends the budget and is then throttled.
+	bad := "kwt_0123456789abcdef_guess"
+	if got := []int{do("GET", "/v1/me", bad, ""), do("GET", "/v1/me", bad, ""), do("GET", "/v1/me", bad, "")}; got[0] != 401 || got[1] != 401 || got[2] != 429 {
+		t.Fatalf("bad token: %v, want [401 401 429]", got)
+	}
+	if code := do("POST", "/v1/auth/exchange", "", `{"invite_code":"kwi_0123456789abcdef_guess"}`); code != 429 {
+		t.Errorf("bad invite code from the spent address: %d, want 429", code)
+	}
+	if code := do("POST", "/login", "", "credential="+bad); code != 429 {
+		t.Errorf("bad token at /login from the spent address: %d, want 429", code)
+	}
+	// Valid credentials still work from the spent address.
+	if code := do("GET", "/v1/me", tok, ""); code != 200 {
+		t.Errorf("valid token from the spent address: %d, want 200", code)
+	}
+	if code := do("POST", "/login", "", "credential="+tok); code != http.StatusSeeOther {
+		t.Errorf("valid token at /login from the spent address: %d, want 303", code)
+	}
+	inv, err := server.IssueInvite(context.Background(), st, admin.ID, admin.ID, "test", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := do("POST", "/v1/auth/exchange", "", `{"invite_code":"`+inv.Code+`"}`); code != 200 {
+		t.Errorf("valid invite code from the spent address: %d, want 200", code)
+	}
+	// And the guesser is still throttled afterwards.
+	if code := do("GET", "/v1/me", bad, ""); code != 429 {
+		t.Errorf("bad token after valid ones: %d, want 429", code)
+	}
+}
+
 func TestRateLimitBehindProxy(t *testing.T) {
 	st, _ := testdb.Open(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	srv, _ := server.New(server.Config{Store: st, AuthRate: 1, AuthBurst: 1, TrustProxy: true, Logf: t.Logf})
