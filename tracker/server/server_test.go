@@ -212,6 +212,16 @@ func TestValidationNamesField(t *testing.T) {
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"trust me","at":"2026-03-02T00:00:00Z"}]}`, "items[0].evidence", 400},
 		{"/v1/reports", `{"idempotency_key":"short","serial":5,"model":"m","role":"backup","app_version":"1","items":[]}`, "idempotency_key", 400},
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5000000000,"model":"m","role":"backup","app_version":"1","items":[]}`, "serial", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":"5","model":"m","role":"backup","app_version":"1","items":[]}`, "serial", 400},
+		// Nested values are named by their full path, index included.
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02T00:00:00Z"},{"service":"aws","evidence":"self-attested","at":"yesterday"}]}`, "items[1].at", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":1772409600}]}`, "items[0].at", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02T00:00:00Z","x":1}]}`, "items[0].x", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":7,"evidence":"self-attested","at":"2026-03-02T00:00:00Z"}]}`, "items[0].service", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":{}}`, "items", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"not base64!","slot":"AAAA"}}`, "attestation.certificate", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"AAAA","slot":"AAAA","chain":[]}}`, "attestation.chain", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":"AAAA"}`, "attestation", 400},
 	} {
 		who := "it"
 		if strings.HasPrefix(c.path, "/v1/reports") {
