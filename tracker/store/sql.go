@@ -882,6 +882,15 @@ func (s *sqlStore) ClaimDigest(ctx context.Context, day string) (bool, error) {
 	return first, err
 }
 
+func (s *sqlStore) ReleaseDigest(ctx context.Context, day string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "DELETE FROM digests WHERE day = ?", day); err != nil {
+			return fmt.Errorf("releasing digest: %w", err)
+		}
+		return nil
+	})
+}
+
 func (s *sqlStore) ReportCount(ctx context.Context) (int, error) {
 	var n int
 	if err := s.queryRow(ctx, nil, "SELECT COUNT(*) FROM reports").Scan(&n); err != nil {

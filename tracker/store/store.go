@@ -119,8 +119,12 @@ type Store interface {
 	// Erase deletes a person and all their records; audit is appended in
 	// the same transaction and must not contain personal data.
 	Erase(ctx context.Context, personID string, audit tracker.AuditEntry) error
-	// ClaimDigest returns true once per day name across all instances.
+	// ClaimDigest returns true once per day name across all instances,
+	// until the claim is released.
 	ClaimDigest(ctx context.Context, day string) (bool, error)
+	// ReleaseDigest gives up the claim on day's digest (it was not
+	// sent), so this or another instance can claim and send it again.
+	ReleaseDigest(ctx context.Context, day string) error
 	// ReportCount counts stored (deduplicated) reports; tests use it.
 	ReportCount(ctx context.Context) (int, error)
 }
