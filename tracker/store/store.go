@@ -42,6 +42,10 @@ var (
 	ErrClosed = errors.New("store closed")
 )
 
+// ErrKeyTaken says a report names a key that belongs to another person and is
+// not retired. It matches [ErrConflict] (a 409 naming "serial").
+var ErrKeyTaken error = &ConflictError{"serial", "key is registered to another person; IT must retire it first"}
+
 // ConflictError explains an [ErrConflict] by field.
 type ConflictError struct{ Field, Msg string }
 
