@@ -94,3 +94,9 @@ func FuzzReasoned(f *testing.F) {
 	f.Add([]byte(`{"reason":"erasure request"}`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Reasoned](t, data) })
 }
+
+func FuzzErasure(f *testing.F) {
+	f.Add([]byte(`{"reason":"person-request"}`))
+	f.Add([]byte(`{"reason":"Ann asked"}`))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Erasure](t, data) })
+}

@@ -9,6 +9,8 @@ import (
 	"net/mail"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,6 +230,18 @@ func (k *KeyStatusChange) Validate() error {
 
 // Validate checks that a reason was given.
 func (r *Reasoned) Validate() error { return checkText("reason", r.Reason, true, maxReason) }
+
+// Validate checks that the reason is one of [ErasureReasons].
+func (e *Erasure) Validate() error {
+	if slices.Contains(ErasureReasons, e.Reason) {
+		return nil
+	}
+	names := make([]string, len(ErasureReasons))
+	for i, r := range ErasureReasons {
+		names[i] = strconv.Quote(string(r))
+	}
+	return fieldErr("reason", "must be one of %s (free text could name the person, and the erasure's audit entry is kept)", strings.Join(names, ", "))
+}
 
 // validator is implemented by every request body.
 type validator interface{ Validate() error }

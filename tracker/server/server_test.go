@@ -255,7 +255,16 @@ func TestEraseAndExport(t *testing.T) {
 		if x.Person.Email != "ann@example.com" || len(x.Keys) != 1 || len(x.Items) != 3 || len(x.Audit) == 0 {
 			t.Errorf("export: %+v", x)
 		}
-		e.do("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Reasoned{Reason: "erasure request PRIV-7"}, 204, nil)
+		// Free text could name her, and the erasure's entry is kept.
+		for _, reason := range []string{"Ann Smith asked, ticket PRIV-7", "ann@example.com", ""} {
+			code, data := e.call("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Reasoned{Reason: reason})
+			var body tracker.ErrorBody
+			if json.Unmarshal(data, &body); code != 400 || body.Field != "reason" || strings.Contains(body.Error, reason) && reason != "" {
+				t.Errorf("erase with reason %q: %d %s, want 400 on reason, not echoed", reason, code, data)
+			}
+		}
+		e.do("it", "GET", "/v1/people/"+e.id("ann"), nil, 200, nil)
+		e.do("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Erasure{Reason: tracker.ErasurePersonRequest}, 204, nil)
 		e.do("it", "GET", "/v1/people/"+e.id("ann"), nil, 404, nil)
 		code, data := e.call("it", "GET", "/v1/audit", nil)
 		if code != 200 {
@@ -266,7 +275,7 @@ func TestEraseAndExport(t *testing.T) {
 		}
 		var log []tracker.AuditEntry
 		json.Unmarshal(data, &log)
-		if log[0].Action != "person.erase" || log[0].Subject != e.id("ann") || log[0].Reason != "erasure request PRIV-7" {
+		if log[0].Action != "person.erase" || log[0].Subject != e.id("ann") || log[0].Reason != string(tracker.ErasurePersonRequest) {
 			t.Errorf("erasure entry: %+v", log[0])
 		}
 		// Her manager's team is empty now, and the tree is intact above.
