@@ -32,6 +32,8 @@ var (
 	// ErrReportQueued: the report could not be sent now; it is kept and
 	// sent when the network is back.
 	ErrReportQueued = errors.New("the report is saved and will be sent when the network is back; you can carry on")
+	// ErrReportRejected matches every *ReportRejectedError.
+	ErrReportRejected = errors.New("IT's tracker refused the report; check the details you entered or ask IT")
 	// ErrNoProgress: nothing was saved yet.
 	ErrNoProgress = errors.New("no saved progress")
 	// ErrDamagedProgress: the progress file cannot be read.
@@ -149,3 +151,31 @@ func (e *NeedAccountError) Error() string {
 
 // Is makes NeedAccountError match ErrNeedAccount.
 func (e *NeedAccountError) Is(target error) bool { return target == ErrNeedAccount }
+
+// ReportRejectedError says the tracker refused the report for good: sending
+// it again as it is cannot help, so unlike ErrReportQueued nothing will go
+// later by itself. Field is the report field the tracker objected to
+// (e.g. "person_email" when the e-mail address typed in the welcome step is
+// not the one IT registered), if it named one; Reason is its words.
+type ReportRejectedError struct {
+	Field  string
+	Reason string
+	Err    error
+}
+
+func (e *ReportRejectedError) Error() string {
+	what := "IT's tracker refused your report"
+	if e.Reason != "" {
+		what += " (" + e.Reason + ")"
+	}
+	if e.Field == "person_email" {
+		return what + "; check that the e-mail address you entered is the one IT registered for you, then send it again, or ask IT"
+	}
+	return what + "; ask IT and mention this message"
+}
+
+// Unwrap returns the cause.
+func (e *ReportRejectedError) Unwrap() error { return e.Err }
+
+// Is makes ReportRejectedError match ErrReportRejected.
+func (e *ReportRejectedError) Is(target error) bool { return target == ErrReportRejected }

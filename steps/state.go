@@ -355,7 +355,8 @@ func isComplete(s Snapshot) bool {
 // Report sends the report to the tracker. The key's attestation is added
 // when the key is plugged in. If sending fails (no network) the report step
 // stays pending and the error matches ErrReportQueued; progress is kept and
-// calling Report again later sends it.
+// calling Report again later sends it. If the tracker refuses the report for
+// good, the error matches ErrReportRejected and the step is not done.
 func (w *Wizard) Report(ctx context.Context) error {
 	defer w.begin("Sending your report")()
 	w.mu.Lock()
@@ -378,6 +379,15 @@ func (w *Wizard) Report(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.p.Report.LastAttempt = w.o.Clock.Now()
+	if errors.Is(err, ErrReportRejected) {
+		// Nothing is queued: the person fixes what the tracker objected
+		// to (or asks IT) and sends again.
+		w.p.Report.Pending = false
+		if serr := w.saveLocked(ctx); serr != nil {
+			return errors.Join(fmt.Errorf("sending the report: %w", err), serr)
+		}
+		return fmt.Errorf("sending the report: %w", err)
+	}
 	if err != nil {
 		w.p.Report.Pending = true
 		if serr := w.saveLocked(ctx); serr != nil {

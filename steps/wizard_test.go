@@ -539,6 +539,30 @@ func TestNoNetwork(t *testing.T) {
 	}
 }
 
+// TestReportRejected: a report the tracker refuses for good is neither
+// "Sent" nor "saved, sent when the network is back"; the step stays to do.
+func TestReportRejected(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	e.reporter.Err = &steps.ReportRejectedError{Field: "person_email", Reason: "person_email: reports can only be made about yourself"}
+	err := e.w.Report(e.ctx)
+	if !errors.Is(err, steps.ErrReportRejected) || errors.Is(err, steps.ErrReportQueued) {
+		t.Fatalf("err = %v, want ErrReportRejected and not ErrReportQueued", err)
+	}
+	if !strings.Contains(err.Error(), "e-mail address") {
+		t.Errorf("message %q does not say to check the e-mail address", err)
+	}
+	st := step(e.w.Snapshot(), steps.StepReport)
+	if st.Status == steps.StatusDone || strings.Contains(st.Reason, "network is back") {
+		t.Errorf("report step %s %q after a refusal", st.Status, st.Reason)
+	}
+	e.reporter.Err = nil
+	e.must("report again", e.w.Report(e.ctx))
+	if st := step(e.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone {
+		t.Errorf("after resend: %s", st.Status)
+	}
+}
+
 func TestBrowserFails(t *testing.T) {
 	e := newEnv(t, "linux", twoKeys()...)
 	e.setup(nano, nfc)

@@ -13,8 +13,9 @@ import (
 
 // fuzzDecode checks the properties every request decoder must have: it
 // never panics; it fails only with a *FieldError whose message starts with
-// the field it names; and what it accepts validates and survives a JSON
-// round trip unchanged.
+// the field it names, and names one whenever the body is a well-formed JSON
+// object (then the problem is in its contents, and a 400 must say where);
+// and what it accepts validates and survives a JSON round trip unchanged.
 func fuzzDecode[T any, P interface {
 	*T
 	Validate() error
@@ -30,6 +31,9 @@ func fuzzDecode[T any, P interface {
 		}
 		if len(fe.Field) > 80 {
 			t.Fatalf("field name of %d bytes echoed back", len(fe.Field))
+		}
+		if fe.Field == "" && isObject(data) {
+			t.Fatalf("%q: error %q names no field", data, err)
 		}
 		return
 	}
@@ -49,6 +53,13 @@ func fuzzDecode[T any, P interface {
 	}
 }
 
+// isObject reports whether data is one well-formed JSON object within the
+// size limit: any error decoding it is about a field.
+func isObject(data []byte) bool {
+	d := bytes.TrimSpace(data)
+	return len(data) <= tracker.MaxBodyBytes && len(d) > 0 && d[0] == '{' && json.Valid(d)
+}
+
 // normalise compares through JSON, so equal instants in different zones
 // (which JSON cannot tell apart after a round trip) compare equal.
 func normalise(v any) string {
@@ -58,6 +69,9 @@ func normalise(v any) string {
 
 func FuzzReport(f *testing.F) {
 	f.Add([]byte(`{"idempotency_key":"abcdefgh","serial":1,"model":"YubiKey 5C Nano","role":"everyday","app_version":"1.0","items":[{"service":"google","evidence":"verified-on-key","at":"2026-03-02T10:00:00Z"}]}`))
+	f.Add([]byte(`{"idempotency_key":"abcdefgh","serial":1,"model":"m","role":"everyday","app_version":"1.0","items":[{"service":"google","evidence":"self-attested","at":"soon","x":1}]}`))
+	f.Add([]byte(`{"idempotency_key":"abcdefgh","serial":1,"model":"m","role":"everyday","app_version":"1.0","items":[],"attestation":{"certificate":"!!","slot":"AAAA"}}`))
+	f.Add([]byte(`{"Serial":1,"ITEMS":[{"\u00ff":null}],"attestation":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Report](t, data) })
 }
 
@@ -79,4 +93,10 @@ func FuzzKeyStatusChange(f *testing.F) {
 func FuzzReasoned(f *testing.F) {
 	f.Add([]byte(`{"reason":"erasure request"}`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Reasoned](t, data) })
+}
+
+func FuzzErasure(f *testing.F) {
+	f.Add([]byte(`{"reason":"person-request"}`))
+	f.Add([]byte(`{"reason":"Ann asked"}`))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Erasure](t, data) })
 }

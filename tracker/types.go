@@ -190,10 +190,37 @@ type KeyStatusChange struct {
 	Reason string    `json:"reason"`
 }
 
-// Reasoned is the body of recovery actions that need only a reason (erase,
-// revoke tokens, re-invite).
+// Reasoned is the body of recovery actions that need only a reason (revoke
+// tokens, re-invite). Erasure has its own, [Erasure].
 type Reasoned struct {
 	Reason string `json:"reason"`
+}
+
+// ErasureReason says why a person's data was erased. It is one of a fixed
+// set of codes, not free text: the erasure's audit entry outlives the person
+// and must hold nothing that could name them, which free text cannot
+// promise. Ticket numbers stay in IT's own system, matched by time and actor.
+type ErasureReason string
+
+// Erasure reasons.
+const (
+	// ErasurePersonRequest: the person asked for their data to be erased.
+	ErasurePersonRequest ErasureReason = "person-request"
+	// ErasureLeft: the person left, or never started, and the record is no
+	// longer needed.
+	ErasureLeft ErasureReason = "left-organisation"
+	// ErasureRetentionExpired: the retention period for the record ended.
+	ErasureRetentionExpired ErasureReason = "retention-expired"
+	// ErasureCreatedInError: the person was added by mistake or twice.
+	ErasureCreatedInError ErasureReason = "created-in-error"
+)
+
+// ErasureReasons lists the valid erasure reasons.
+var ErasureReasons = []ErasureReason{ErasurePersonRequest, ErasureLeft, ErasureRetentionExpired, ErasureCreatedInError}
+
+// Erasure is the body of POST /v1/people/{id}/erase.
+type Erasure struct {
+	Reason ErasureReason `json:"reason"`
 }
 
 // PersonExport is everything stored about one person (GET /v1/people/{id}/export).

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -228,6 +231,18 @@ func (k *KeyStatusChange) Validate() error {
 // Validate checks that a reason was given.
 func (r *Reasoned) Validate() error { return checkText("reason", r.Reason, true, maxReason) }
 
+// Validate checks that the reason is one of [ErasureReasons].
+func (e *Erasure) Validate() error {
+	if slices.Contains(ErasureReasons, e.Reason) {
+		return nil
+	}
+	names := make([]string, len(ErasureReasons))
+	for i, r := range ErasureReasons {
+		names[i] = strconv.Quote(string(r))
+	}
+	return fieldErr("reason", "must be one of %s (free text could name the person, and the erasure's audit entry is kept)", strings.Join(names, ", "))
+}
+
 // validator is implemented by every request body.
 type validator interface{ Validate() error }
 
@@ -249,7 +264,7 @@ func Decode[T any, P interface {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		return v, jsonFieldError(err)
+		return v, decodeError(data, reflect.TypeFor[T](), err)
 	}
 	if dec.More() {
 		return v, &FieldError{Msg: "body must be a single JSON object"}
@@ -260,8 +275,148 @@ func Decode[T any, P interface {
 	return v, nil
 }
 
+// decodeError names the field behind a decoding error by its full path
+// (items[0].at, attestation.certificate). encoding/json cannot: its type
+// errors leave out array indices, and its unknown-field, time and base64
+// errors name no field or only the last key. So when the body is a well-formed JSON
+// object, locate walks it alongside the type to find the value that was
+// refused. It runs only after decoding failed: valid requests pay nothing.
+func decodeError(data []byte, t reflect.Type, err error) error {
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+		if fe := locate(trimmed, t, ""); fe != nil {
+			return fe
+		}
+	}
+	return jsonFieldError(err)
+}
+
+var (
+	timeType        = reflect.TypeFor[time.Time]()
+	bytesType       = reflect.TypeFor[[]byte]()
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	// safeKeyRE is what an unknown key must look like to be echoed in an
+	// error: the body's contents are otherwise never sent back.
+	safeKeyRE = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// locate returns the first value in the well-formed JSON raw that
+// encoding/json would refuse to decode into a t (strictly, as Decode
+// does), as a *FieldError naming its path below path, or nil.
+func locate(raw []byte, t reflect.Type, path string) *FieldError {
+	if string(raw) == "null" {
+		return nil // leaves the Go value alone, as encoding/json does
+	}
+	if t.Kind() == reflect.Pointer && !t.Implements(unmarshalerType) {
+		return locate(raw, t.Elem(), path)
+	}
+	switch {
+	case t == bytesType || reflect.PointerTo(t).Implements(unmarshalerType):
+		return locateLeaf(raw, t, path)
+	case t.Kind() == reflect.Struct:
+		return locateObject(raw, t, path)
+	case t.Kind() == reflect.Slice:
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return &FieldError{Field: path, Msg: "must be an array"}
+		}
+		for i, e := range elems {
+			if fe := locate(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); fe != nil {
+				return fe
+			}
+		}
+		return nil
+	}
+	return locateLeaf(raw, t, path)
+}
+
+func locateObject(raw []byte, t reflect.Type, path string) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if path == "" {
+			return nil // a body that is no object has no field to name
+		}
+		return &FieldError{Field: path, Msg: "must be an object"}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil
+		}
+		f, ok := jsonField(t, key)
+		if !ok {
+			if !safeKeyRE().MatchString(key) {
+				key = "?"
+			}
+			return &FieldError{Field: joinPath(path, key), Msg: "unknown field"}
+		}
+		if fe := locate(v, f.Type, joinPath(path, f.Name)); fe != nil {
+			return fe
+		}
+	}
+	return nil
+}
+
+// jsonField finds the field encoding/json would decode key into: the exact
+// name first, then any case-insensitive match. Name is set to its JSON name.
+func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
+	var folded reflect.StructField
+	found := false
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || (f.Anonymous && f.Tag.Get("json") == "") {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		f.Name = name
+		if name == key {
+			return f, true
+		}
+		if !found && strings.EqualFold(name, key) {
+			folded, found = f, true
+		}
+	}
+	return folded, found
+}
+
+// locateLeaf decodes raw into a new t and words its error, if any, without
+// the value.
+func locateLeaf(raw []byte, t reflect.Type, path string) *FieldError {
+	err := json.Unmarshal(raw, reflect.New(t).Interface())
+	if err == nil {
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	switch {
+	case t == timeType:
+		return &FieldError{Field: path, Msg: "must be an RFC 3339 time, like 2026-03-02T10:00:00Z"}
+	case t == bytesType:
+		return &FieldError{Field: path, Msg: "must be a base64 string"}
+	case errors.As(err, &te):
+		return &FieldError{Field: path, Msg: "must be a " + jsonKind(t.Kind().String())}
+	}
+	return &FieldError{Field: path, Msg: "invalid value"}
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
 // jsonFieldError turns encoding/json's errors into field errors without
-// echoing the request's contents back.
+// echoing the request's contents back, when locate found nothing (a body
+// that is no JSON object, or malformed JSON).
 func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {

@@ -50,6 +50,7 @@ func Explain(err error) (m Message, ok bool) {
 		notVer   *steps.NotVerifiedError
 		needAcct *steps.NeedAccountError
 		na       *steps.NotApplicableError
+		refused  *steps.ReportRejectedError
 	)
 	switch {
 	case errors.As(err, &pinErr) && pinErr.Retries == 0:
@@ -78,6 +79,12 @@ func Explain(err error) (m Message, ok bool) {
 			nonEmpty(wrongKey.GotLabel, fmt.Sprintf("the key with serial %d", wrongKey.Got)))
 	case errors.As(err, &notFound), errors.Is(err, device.ErrNotFound):
 		m.Title = "Key not plugged in"
+	case errors.As(err, &refused):
+		// Before ErrReportQueued: nothing is queued, the person must act.
+		m.Title = "IT's tracker refused your report"
+		m.Text = sentence(refused.Error())
+	case errors.Is(err, steps.ErrReportRejected):
+		m.Title = "IT's tracker refused your report"
 	case errors.Is(err, steps.ErrReportQueued):
 		m.Severity = Warning
 		m.Title = "Report saved, not sent yet"

@@ -34,6 +34,8 @@ func TestExplain(t *testing.T) {
 		{"wrong key", &steps.WrongKeyError{Want: 1, Got: 2, WantLabel: "Nano · serial 1", GotLabel: "NFC · serial 2"}, true, Error, "A different key is plugged in", ""},
 		{"not plugged in", wrap(&device.KeyNotFoundError{Serial: 5}), true, Error, "Key not plugged in", ""},
 		{"no network", fmt.Errorf("sending the report: %w", steps.ErrReportQueued), true, Warning, "Report saved, not sent yet", ""},
+		{"report refused", fmt.Errorf("sending the report: %w", &steps.ReportRejectedError{Field: "person_email", Reason: "person_email: reports can only be made about yourself"}), true, Error, "IT's tracker refused your report", ""},
+		{"report refused sentinel", fmt.Errorf("sending the report: %w", steps.ErrReportRejected), true, Error, "IT's tracker refused your report", ""},
 		{"browser", &steps.BrowserError{URL: "https://example.com/x", Err: errors.New("no browser")}, true, Error, "Your browser did not open", "https://example.com/x"},
 		{"not verified", &steps.NotVerifiedError{Service: "GitHub", Key: "k", What: "a passkey"}, true, Warning, "Not found on the key yet", ""},
 		{"need account", &steps.NeedAccountError{Service: "github", Label: "GitHub username"}, true, Warning, "Your GitHub username is needed", ""},

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/keywizard/keywizard/steps"
@@ -18,19 +19,33 @@ type TrackerReporter struct {
 
 var _ steps.Reporter = (*TrackerReporter)(nil)
 
-// Report queues and tries to send r.
+// Report queues and tries to send r. A report the tracker refuses for
+// good is set aside by the client without stopping its queue, so it is
+// looked for by key: it returns a *steps.ReportRejectedError, never nil
+// (the wizard would show "Sent").
 func (t *TrackerReporter) Report(ctx context.Context, r steps.Report) error {
 	reports, err := r.TrackerReports()
 	if err != nil {
 		return fmt.Errorf("preparing the report: %w", err)
 	}
+	keys := make([]string, 0, len(reports))
 	for _, tr := range reports {
-		if _, err := t.Client.Enqueue(tr); err != nil {
+		key, err := t.Client.Enqueue(tr)
+		if err != nil {
 			return fmt.Errorf("saving the report: %w", err)
 		}
+		keys = append(keys, key)
 	}
-	if _, err := t.Client.Flush(ctx); err != nil {
-		return fmt.Errorf("%w: %w", steps.ErrReportQueued, err)
+	_, flushErr := t.Client.Flush(ctx)
+	// A refusal comes first: it needs the person to act, and a later
+	// flush will not change it.
+	for _, key := range keys {
+		if err := t.Client.Rejected(key); err != nil {
+			return rejectedError(err)
+		}
+	}
+	if flushErr != nil {
+		return fmt.Errorf("%w: %w", steps.ErrReportQueued, flushErr)
 	}
 	// Flush stops early without an error when the server asks to retry
 	// later; what is still queued is sent by the client's Run loop.
@@ -38,6 +53,17 @@ func (t *TrackerReporter) Report(ctx context.Context, r steps.Report) error {
 		return steps.ErrReportQueued
 	}
 	return nil
+}
+
+// rejectedError puts the client's refusal in the steps package's words,
+// keeping the field the tracker named so the wizard can say what to check.
+func rejectedError(err error) error {
+	re := &steps.ReportRejectedError{Err: err}
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		re.Field, re.Reason = ae.Body.Field, ae.Body.Error
+	}
+	return re
 }
 
 // Destination says where reports go.

@@ -151,6 +151,14 @@ in front (and pass --secure-cookies).`,
 	return cmd
 }
 
+// Test hooks. listen opens the serving socket, so a test can check the
+// default address without binding 127.0.0.1:8740 (which may be taken);
+// digestAfter is RunDigest's timer, so a test need not wait for the hour.
+var (
+	listen      = net.Listen
+	digestAfter func(time.Duration) <-chan time.Time
+)
+
 func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error {
 	if o.digestHour < 0 || o.digestHour > 23 {
 		return errors.New("--digest-hour must be 0 to 23")
@@ -172,7 +180,7 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 		return err
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
@@ -192,7 +200,7 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 		fmt.Fprintln(out, "tracker: listening beyond loopback; put TLS in front of it")
 	}
 	if o.webhook != "" {
-		go srv.RunDigest(ctx, o.digestHour, nil)
+		go srv.RunDigest(ctx, o.digestHour, digestAfter)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -38,7 +38,27 @@ var (
 	// ErrQueued: Record kept the report on disk but could not deliver it
 	// yet; Run (or a later Record) will. It is not a failure.
 	ErrQueued = errors.New("the report is saved and will be sent when the tracker is reachable")
+	// ErrRejected matches every *RejectedError.
+	ErrRejected = errors.New("the tracker refused the report")
 )
+
+// RejectedError says the tracker refused a report for good (a 4xx answer
+// other than 401, 408 and 429): sending the same report again cannot help.
+// The report is kept in Path, for IT.
+type RejectedError struct {
+	Path string
+	Err  *APIError
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("the tracker refused the report (%v); it is kept in %s", e.Err, e.Path)
+}
+
+// Unwrap returns the tracker's answer.
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Is makes RejectedError match ErrRejected.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
 
 // TokenStore keeps the bearer token. [KeyringStore] is the production one.
 type TokenStore interface {
@@ -105,6 +125,13 @@ type Client struct {
 	kick  chan struct{}
 	queue string
 	dead  string
+
+	// rejected holds the tracker's refusals since this client started, by
+	// idempotency key: Flush (often the Run loop's) moves a refused report
+	// aside without an error, and whoever enqueued it must still learn of
+	// it (Rejected).
+	rmu      sync.Mutex
+	rejected map[string]*RejectedError
 }
 
 // New returns a client. It creates the queue directory.
@@ -131,7 +158,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	c := &Client{cfg: cfg, base: u, kick: make(chan struct{}, 1), queue: filepath.Join(cfg.Dir, "outbox"), dead: filepath.Join(cfg.Dir, "rejected")}
+	c := &Client{cfg: cfg, base: u, kick: make(chan struct{}, 1), rejected: map[string]*RejectedError{}, queue: filepath.Join(cfg.Dir, "outbox"), dead: filepath.Join(cfg.Dir, "rejected")}
 	for _, d := range []string{c.queue, c.dead} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("creating report queue: %w", err)
@@ -186,6 +213,9 @@ func (c *Client) Enqueue(r tracker.Report) (string, error) {
 	if err := writeAtomic(filepath.Join(c.queue, name), data); err != nil {
 		return "", fmt.Errorf("queueing report: %w", err)
 	}
+	// A report queued again is a new attempt; an earlier refusal of the
+	// same content says nothing about this one.
+	c.setRejected(r.IdempotencyKey, nil)
 	select {
 	case c.kick <- struct{}{}:
 	default:
@@ -275,17 +305,49 @@ func (c *Client) Flush(ctx context.Context) (int, error) {
 			if err := os.Remove(path); err != nil {
 				return sent, fmt.Errorf("dequeuing report: %w", err)
 			}
+			c.setRejected(queueKey(name), nil)
 			sent++
 		case errors.As(err, &ae) && ae.permanent():
 			c.cfg.Logf("tracker: report %s rejected: %v", name, err)
-			if err := os.Rename(path, filepath.Join(c.dead, name)); err != nil {
+			dead := filepath.Join(c.dead, name)
+			if err := os.Rename(path, dead); err != nil {
 				return sent, fmt.Errorf("setting rejected report aside: %w", err)
 			}
+			c.setRejected(queueKey(name), &RejectedError{Path: dead, Err: ae})
 		default:
 			return sent, err
 		}
 	}
 	return sent, nil
+}
+
+// queueKey returns the idempotency key in a queue file's name
+// ("<20 digits>-<key>.json", Enqueue).
+func queueKey(name string) string {
+	_, key, _ := strings.Cut(strings.TrimSuffix(name, ".json"), "-")
+	return key
+}
+
+func (c *Client) setRejected(key string, e *RejectedError) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if e == nil {
+		delete(c.rejected, key)
+		return
+	}
+	c.rejected[key] = e
+}
+
+// Rejected returns a *RejectedError if the tracker refused, for good, the
+// report queued with idempotency key key (Enqueue's result) since this
+// client started, and nil otherwise (sent, still queued, or unknown).
+func (c *Client) Rejected(key string) error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if e, ok := c.rejected[key]; ok {
+		return e
+	}
+	return nil
 }
 
 // Run flushes the queue until ctx ends, retrying with exponential backoff
@@ -329,7 +391,8 @@ func jitter(d time.Duration) time.Duration {
 
 // Record implements [Recorder]: it queues r durably, then tries to send
 // the queue once. If the tracker cannot be reached the report stays queued
-// and Record returns an error matching ErrQueued (and the cause).
+// and Record returns an error matching ErrQueued (and the cause); if the
+// tracker refuses it for good, a *RejectedError.
 func (c *Client) Record(ctx context.Context, r tracker.Report) error {
 	key, err := c.Enqueue(r)
 	if err != nil {
@@ -340,10 +403,7 @@ func (c *Client) Record(ctx context.Context, r tracker.Report) error {
 	}
 	// Flush skips reports the tracker rejected for good; this one must
 	// not be among them unnoticed.
-	if m, _ := filepath.Glob(filepath.Join(c.dead, "*-"+key+".json")); len(m) > 0 {
-		return fmt.Errorf("the tracker rejected the report; it is kept in %s", m[0])
-	}
-	return nil
+	return c.Rejected(key)
 }
 
 // Exchange trades an invite code for a token and stores the token.

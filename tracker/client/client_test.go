@@ -269,7 +269,10 @@ func TestQueueRejectsAndRetries(t *testing.T) {
 	}
 
 	// Record says so when the tracker rejects a report for good.
-	if err := b.Record(ctx, report(1, "github")); err == nil || errors.Is(err, client.ErrQueued) || !strings.Contains(err.Error(), "rejected") {
+	// Typed, with the tracker's answer, so the wizard can explain it.
+	err := b.Record(ctx, report(1, "github"))
+	var re *client.RejectedError
+	if !errors.Is(err, client.ErrRejected) || errors.Is(err, client.ErrQueued) || !errors.As(err, &re) || re.Err.Status/100 != 4 {
 		t.Errorf("Record of a rejected report: %v", err)
 	}
 

@@ -93,21 +93,32 @@ func (s *Server) authenticate(r *http.Request, allowCookie bool) (*caller, error
 	if v == "" {
 		return nil, errUnauthorized
 	}
-	ip := s.clientIP(r)
-	if !s.limiter.check(ip) {
-		return nil, errRateLimited
-	}
 	p, err := s.checkToken(r.Context(), v)
 	if errors.Is(err, store.ErrInvalid) {
-		// Only failures spend the budget: a busy wizard with a good
-		// token is never throttled, a token guesser is.
-		s.limiter.spend(ip)
-		return nil, errUnauthorized
+		return nil, s.failedAttempt(r, errUnauthorized)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &caller{p}, nil
+}
+
+// failedAttempt spends one of the client IP's attempts on a credential
+// that did not work and returns err, or errRateLimited once the budget is
+// spent.
+//
+// The credential is checked before the budget, and only failures spend it:
+// behind a load balancer or an office NAT many people share one address,
+// and one guesser there must not lock all of them out, so a valid token or
+// invite code works whatever the budget. The guesser still only ever gets
+// 429s once their budget is gone. What makes guessing hopeless is the
+// credential itself (a 64-bit selector and a 192-bit secret, newSecret);
+// the budget keeps the failures, and the log lines about them, few.
+func (s *Server) failedAttempt(r *http.Request, err error) error {
+	if !s.limiter.take(s.clientIP(r)) {
+		return errRateLimited
+	}
+	return err
 }
 
 func (s *Server) checkToken(ctx context.Context, v string) (tracker.Person, error) {
@@ -236,20 +247,6 @@ func (l *limiter) refill(ip string) *bucket {
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Minutes()*l.perMin)
 	b.last = now
 	return b
-}
-
-// check reports whether ip may try now, without spending.
-func (l *limiter) check(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.refill(ip).tokens >= 1
-}
-
-func (l *limiter) spend(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.refill(ip)
-	b.tokens = max(0, b.tokens-1)
 }
 
 // take spends one attempt if there is one.

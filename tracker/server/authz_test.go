@@ -118,7 +118,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: fmt.Sprintf("victim%d-%s@example.com", n, role), Name: "V", StartDate: "2026-01-01"}, 201, &p)
 					return "/v1/people/" + p.ID + "/erase"
 				},
-				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "erasure request"} }, want: adminOnly(204)},
+				body: func(*env, string, int) any { return tracker.Erasure{Reason: tracker.ErasurePersonRequest} }, want: adminOnly(204)},
 			{name: "invite", method: "POST", path: "/v1/people/{id}/invite", url: of("zed", "/invite"),
 				body: func(*env, string, int) any { return tracker.Reasoned{Reason: "new laptop"} }, want: adminOnly(201)},
 			{name: "revoke tokens", method: "POST", path: "/v1/people/{id}/revoke-tokens", url: of("bob", "/revoke-tokens"),

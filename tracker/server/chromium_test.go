@@ -3,7 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -157,10 +160,64 @@ func TestDashboardInChromium(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 720 {
 		t.Errorf("screenshot is %v", b)
 	}
+	// Not blank, nor a near-empty error page: the dashboard with its matrix
+	// has thousands of colours (anti-aliased text, status marks) over most
+	// of the window; the committed one has about 2,600 and 64 %.
+	if colours, covered := pixelStats(img); colours < 256 || covered < 0.2 {
+		t.Errorf("screenshot looks blank: %d colours, %.0f %% of pixels not background", colours, 100*covered)
+	}
+	if !*updateScreenshot {
+		return
+	}
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join("testdata", "dashboard.png"), data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// updateScreenshot asks TestDashboardInChromium to replace the committed
+// testdata/dashboard.png; otherwise the screenshot stays in a temporary
+// directory, and a test run leaves the work tree as it was.
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the dashboard screenshot to testdata/dashboard.png")
+
+// pixelStats returns how many distinct colours img has and the share of
+// its pixels that differ from the most common one (the background).
+func pixelStats(img image.Image) (colours int, covered float64) {
+	counts := map[color.RGBA64]int{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			counts[color.RGBA64Model.Convert(img.At(x, y)).(color.RGBA64)]++
+		}
+	}
+	bg := 0
+	for _, n := range counts {
+		bg = max(bg, n)
+	}
+	total := b.Dx() * b.Dy()
+	if total == 0 {
+		return 0, 0
+	}
+	return len(counts), float64(total-bg) / float64(total)
+}
+
+func TestPixelStats(t *testing.T) {
+	blank := image.NewRGBA(image.Rect(0, 0, 100, 100))
+	if c, cov := pixelStats(blank); c != 1 || cov != 0 {
+		t.Errorf("blank image: %d colours, %v covered", c, cov)
+	}
+	f, err := os.Open(filepath.Join("testdata", "dashboard.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, cov := pixelStats(img); c < 256 || cov < 0.2 {
+		t.Errorf("committed dashboard.png: %d colours, %v covered; the blank check would refuse it", c, cov)
 	}
 }

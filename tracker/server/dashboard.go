@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/store"
 )
 
 //go:embed web/dashboard.html
@@ -152,9 +153,13 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	ip := s.clientIP(r)
-	if !s.limiter.take(ip) {
-		return render(w, http.StatusTooManyRequests, "login", dashData{Title: "Sign in", Error: "Too many attempts; wait a minute."})
+	// As for the API (failedAttempt), only credentials that do not work
+	// spend the address's budget.
+	refuse := func(msg string) error {
+		if !s.limiter.take(s.clientIP(r)) {
+			return render(w, http.StatusTooManyRequests, "login", dashData{Title: "Sign in", Error: "Too many attempts; wait a minute."})
+		}
+		return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: msg})
 	}
 	if err := r.ParseForm(); err != nil {
 		return &HTTPError{Code: http.StatusBadRequest, Msg: "credential: form unreadable", Field: "credential"}
@@ -164,17 +169,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case strings.HasPrefix(cred, invitePrefix):
 		_, t, err := s.redeem(r.Context(), tracker.Exchange{InviteCode: cred, Device: "browser"})
+		if errors.Is(err, errBadInvite) {
+			return refuse("That invite code is unknown, used or expired.")
+		}
 		if err != nil {
-			var he *HTTPError
-			if errors.As(err, &he) && he.Code < 500 {
-				return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: "That invite code is unknown, used or expired."})
-			}
 			return err
 		}
 		tok = t
 	default:
-		if _, err := s.checkToken(r.Context(), cred); err != nil {
-			return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: "That token is not valid."})
+		_, err := s.checkToken(r.Context(), cred)
+		if errors.Is(err, store.ErrInvalid) {
+			return refuse("That token is not valid.")
+		}
+		if err != nil {
+			return err
 		}
 		tok = cred
 	}

@@ -24,6 +24,8 @@ func FuzzAPI(f *testing.F) {
 	f.Add(uint8(2), []byte(`{"email":"z@example.com","name":"Z","start_date":"2026-03-02"}`))
 	f.Add(uint8(6), []byte(`{"status":"lost","reason":"r"}`))
 	f.Add(uint8(7), []byte(`credential=kwt_0123456789abcdef_x`))
+	f.Add(uint8(1), []byte(`{"idempotency_key":"abcdefgh","serial":9,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02","x":1}]}`))
+	f.Add(uint8(1), []byte(`{"idempotency_key":"abcdefgh","serial":9,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"*","slot":""}}`))
 
 	st, _ := testdb.Open(f, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	ctx := context.Background()
@@ -64,6 +66,11 @@ func FuzzAPI(f *testing.F) {
 		}
 		if e.Field != "" && !strings.HasPrefix(e.Error, e.Field+": ") {
 			t.Fatalf("POST %s: %q does not start with its field %q", path, e.Error, e.Field)
+		}
+		// A well-formed JSON object that is refused is refused for its
+		// contents: the 400 must say which field.
+		if d := bytes.TrimSpace(body); rec.Code == http.StatusBadRequest && e.Field == "" && len(d) > 0 && d[0] == '{' && json.Valid(d) {
+			t.Fatalf("POST %s %q: 400 %q names no field", path, body, e.Error)
 		}
 		if strings.Contains(rec.Body.String(), tok) {
 			t.Fatal("token echoed")

@@ -83,14 +83,14 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
-	if !s.limiter.take(s.clientIP(r)) {
-		return errRateLimited
-	}
 	req, err := tracker.Decode[tracker.Exchange](r.Body)
 	if err != nil {
 		return err
 	}
 	p, tok, err := s.redeem(r.Context(), req)
+	if errors.Is(err, errBadInvite) {
+		return s.failedAttempt(r, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Server) exportPerson(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error {
-	req, err := tracker.Decode[tracker.Reasoned](r.Body)
+	req, err := tracker.Decode[tracker.Erasure](r.Body)
 	if err != nil {
 		return err
 	}
@@ -307,8 +307,9 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if id == c.ID {
 		return &HTTPError{Code: http.StatusConflict, Msg: "an admin cannot erase themselves"}
 	}
-	// The reason is kept, so it must not name the person; the UI says so.
-	err = s.cfg.Store.Erase(r.Context(), id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: req.Reason, Detail: "all personal data erased"})
+	// The entry outlives the person: it holds their opaque ID and a
+	// reason code, never free text that could name them.
+	err = s.cfg.Store.Erase(r.Context(), id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func (s *Server) notifyComplete(p tracker.Person) {
 		return
 	}
 	msg := fmt.Sprintf("%s (%s) finished YubiKey onboarding: both keys registered with %s, OTP disabled.",
-		p.Name, p.Email, strings.Join(s.cfg.Services, ", "))
+		slackEscape(p.Name), slackEscape(p.Email), strings.Join(s.cfg.Services, ", "))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -36,6 +36,14 @@ func (s *Server) notifyComplete(p tracker.Person) {
 		}
 	}()
 }
+
+// slackText escapes the three characters Slack's message formatting gives
+// a meaning (https://api.slack.com/reference/surfaces/formatting#escaping):
+// a name like "<!channel>" must not notify a whole channel, nor
+// "<https://evil|IT>" make a link.
+var slackText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func slackEscape(s string) string { return slackText.Replace(s) }
 
 // post delivers a webhook message with a few retries.
 func (s *Server) post(ctx context.Context, m slackMessage) error {
@@ -90,19 +98,29 @@ func (s *Server) SendDigest(ctx context.Context) (bool, error) {
 	var lines []string
 	for _, r := range v.Rows {
 		if r.Overdue {
-			lines = append(lines, fmt.Sprintf("• %s (%s, %s), started %s, day %d", r.Person.Name, r.Person.Email, r.Person.Team, r.Person.StartDate, r.DaysSinceStart))
+			lines = append(lines, fmt.Sprintf("• %s (%s, %s), started %s, day %d",
+				slackEscape(r.Person.Name), slackEscape(r.Person.Email), slackEscape(r.Person.Team), r.Person.StartDate, r.DaysSinceStart))
 		}
 	}
 	if len(lines) == 0 {
 		return false, nil
 	}
-	first, err := s.cfg.Store.ClaimDigest(ctx, now.UTC().Format(time.DateOnly))
+	// The claim is taken before posting, so two instances never both
+	// post, and released if the post fails, so the day's digest is not
+	// lost: RunDigest (here or on another instance) tries again.
+	day := now.UTC().Format(time.DateOnly)
+	first, err := s.cfg.Store.ClaimDigest(ctx, day)
 	if err != nil || !first {
 		return false, err
 	}
 	text := fmt.Sprintf("%d %s past their first month without finishing YubiKey onboarding:\n%s",
 		len(lines), plural(len(lines), "person is", "people are"), strings.Join(lines, "\n"))
 	if err := s.post(ctx, slackMessage{Text: text}); err != nil {
+		// Released even when ctx ended: a claim nobody holds would
+		// silence the day.
+		if rerr := s.cfg.Store.ReleaseDigest(context.WithoutCancel(ctx), day); rerr != nil {
+			return false, fmt.Errorf("sending digest: %w (and %w: no digest today)", err, rerr)
+		}
 		return false, fmt.Errorf("sending digest: %w", err)
 	}
 	return true, nil
@@ -115,26 +133,44 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// RunDigest sends the digest every day at hour:00 UTC until ctx ends.
-// after is the timer function (time.After in production) so tests need not
-// wait a day.
+// Retry delays for a digest that could not be posted: a webhook that is
+// down for a while still gets the day's digest, late.
+const (
+	digestRetryMin = 10 * time.Minute
+	digestRetryMax = 2 * time.Hour
+)
+
+// RunDigest sends the digest every day at hour:00 UTC until ctx ends,
+// retrying a failed one later the same day. after is the timer function
+// (time.After in production) so tests need not wait a day.
 func (s *Server) RunDigest(ctx context.Context, hour int, after func(time.Duration) <-chan time.Time) {
 	if after == nil {
 		after = time.After
 	}
+	var retry time.Duration // non-zero after a failure
 	for {
 		now := s.cfg.Now().UTC()
 		next := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 0, 0, time.UTC)
 		if !next.After(now) {
 			next = next.Add(24 * time.Hour)
 		}
+		wait := next.Sub(now)
+		midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+		if retry > 0 && now.Add(retry).Before(midnight) {
+			// Past midnight the retry would send the next day's
+			// digest early; that one waits for its hour.
+			wait = min(wait, retry)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-after(next.Sub(now)):
+		case <-after(wait):
 		}
 		if _, err := s.SendDigest(ctx); err != nil {
 			s.cfg.Logf("tracker: %v", err)
+			retry = min(max(2*retry, digestRetryMin), digestRetryMax)
+			continue
 		}
+		retry = 0
 	}
 }

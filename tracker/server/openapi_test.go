@@ -43,6 +43,7 @@ var decoders = map[string]func([]byte) error{
 	"CreatePerson": func(b []byte) error { _, err := tracker.Decode[tracker.CreatePerson](bytes.NewReader(b)); return err },
 	"Exchange":     func(b []byte) error { _, err := tracker.Decode[tracker.Exchange](bytes.NewReader(b)); return err },
 	"Reasoned":     func(b []byte) error { _, err := tracker.Decode[tracker.Reasoned](bytes.NewReader(b)); return err },
+	"Erasure":      func(b []byte) error { _, err := tracker.Decode[tracker.Erasure](bytes.NewReader(b)); return err },
 	"KeyStatusChange": func(b []byte) error {
 		_, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b))
 		return err
@@ -169,7 +170,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 	}
 	types := map[string]any{
 		"Person": tracker.Person{}, "CreatePerson": tracker.CreatePerson{}, "Exchange": tracker.Exchange{},
-		"ExchangeResult": tracker.ExchangeResult{}, "Invite": tracker.Invite{}, "Reasoned": tracker.Reasoned{},
+		"ExchangeResult": tracker.ExchangeResult{}, "Invite": tracker.Invite{}, "Reasoned": tracker.Reasoned{}, "Erasure": tracker.Erasure{},
 		"KeyStatusChange": tracker.KeyStatusChange{}, "ReportItem": tracker.ReportItem{}, "Attestation": tracker.Attestation{},
 		"Report": tracker.Report{}, "ReportResult": tracker.ReportResult{}, "Key": tracker.Key{}, "Item": tracker.Item{},
 		"AuditEntry": tracker.AuditEntry{}, "PersonExport": tracker.PersonExport{}, "Cell": tracker.Cell{}, "Row": tracker.Row{},
@@ -220,4 +221,26 @@ func httptestRecorder(srv *server.Server, method, path string) []byte {
 	req, _ := http.NewRequest(method, path, nil)
 	srv.Handler().ServeHTTP(rec, req)
 	return rec.Body.Bytes()
+}
+
+// TestErasureReasonsDocumented: the erasure reason codes in openapi.json
+// are exactly the ones the server accepts.
+func TestErasureReasonsDocumented(t *testing.T) {
+	var doc openAPIDoc
+	if err := json.Unmarshal(tracker.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Properties struct {
+			Reason struct {
+				Enum []tracker.ErasureReason `json:"enum"`
+			} `json:"reason"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(doc.Components.Schemas["Erasure"], &s); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Properties.Reason.Enum, tracker.ErasureReasons) {
+		t.Errorf("openapi.json erasure reasons %q, server accepts %q", s.Properties.Reason.Enum, tracker.ErasureReasons)
+	}
 }

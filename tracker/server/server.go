@@ -52,6 +52,11 @@ type Config struct {
 	AuthRate, AuthBurst int
 	// SecureCookies marks the dashboard cookie Secure (set behind TLS).
 	SecureCookies bool
+	// RequestTimeout bounds each request: its context ends then, store
+	// calls give up, and the client gets a 503 with a JSON body. Default
+	// 20 s, under the 30 s write timeout of `tracker serve`, so the 503 is
+	// written before the connection is cut.
+	RequestTimeout time.Duration
 	// TrustProxy takes the client IP for rate limits from the last
 	// X-Forwarded-For entry, as appended by a load balancer. Only set it
 	// when a proxy that appends that header always sits in front.
@@ -102,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthBurst == 0 {
 		cfg.AuthBurst = 20
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 20 * time.Second
+	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.mux = http.NewServeMux()
 	s.routes = s.routeTable()
@@ -130,9 +138,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the HTTP handler. It limits request bodies.
+// Handler returns the HTTP handler. It limits request bodies and gives
+// each request a deadline (Config.RequestTimeout): the http.Server's
+// timeouts bound reading and writing, not a slow database.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		r.Body = http.MaxBytesReader(w, r.Body, tracker.MaxBodyBytes)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		s.mux.ServeHTTP(w, r)
@@ -186,6 +199,7 @@ var (
 	errForbidden    = &HTTPError{Code: http.StatusForbidden, Msg: "not allowed"}
 	errNotFound     = &HTTPError{Code: http.StatusNotFound, Msg: "not found"}
 	errRateLimited  = &HTTPError{Code: http.StatusTooManyRequests, Msg: "too many attempts; wait a minute"}
+	errTimedOut     = &HTTPError{Code: http.StatusServiceUnavailable, Msg: "request timed out; try again"}
 )
 
 // statusWriter remembers the status for the log line.
@@ -221,6 +235,11 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 			return
 		}
 		he := toHTTPError(err)
+		if he.Code == http.StatusInternalServerError && r.Context().Err() != nil {
+			// A driver may answer an ended context with its own error
+			// (SQLite's "interrupted"); it is still the deadline.
+			he = errTimedOut
+		}
 		if he.Code >= 500 {
 			s.cfg.Logf("tracker: %s %s: %d: %v (%v)", r.Method, r.URL.Path, he.Code, err, s.cfg.Now().Sub(start))
 		}
@@ -254,7 +273,7 @@ func toHTTPError(err error) *HTTPError {
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &HTTPError{Code: http.StatusServiceUnavailable, Msg: "request timed out", Err: err}
+		return errTimedOut
 	}
 	return &HTTPError{Code: http.StatusInternalServerError, Msg: "internal error", Err: err}
 }

@@ -212,6 +212,16 @@ func TestValidationNamesField(t *testing.T) {
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"trust me","at":"2026-03-02T00:00:00Z"}]}`, "items[0].evidence", 400},
 		{"/v1/reports", `{"idempotency_key":"short","serial":5,"model":"m","role":"backup","app_version":"1","items":[]}`, "idempotency_key", 400},
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5000000000,"model":"m","role":"backup","app_version":"1","items":[]}`, "serial", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":"5","model":"m","role":"backup","app_version":"1","items":[]}`, "serial", 400},
+		// Nested values are named by their full path, index included.
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02T00:00:00Z"},{"service":"aws","evidence":"self-attested","at":"yesterday"}]}`, "items[1].at", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":1772409600}]}`, "items[0].at", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02T00:00:00Z","x":1}]}`, "items[0].x", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[{"service":7,"evidence":"self-attested","at":"2026-03-02T00:00:00Z"}]}`, "items[0].service", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":{}}`, "items", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"not base64!","slot":"AAAA"}}`, "attestation.certificate", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"AAAA","slot":"AAAA","chain":[]}}`, "attestation.chain", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":"AAAA"}`, "attestation", 400},
 	} {
 		who := "it"
 		if strings.HasPrefix(c.path, "/v1/reports") {
@@ -245,7 +255,16 @@ func TestEraseAndExport(t *testing.T) {
 		if x.Person.Email != "ann@example.com" || len(x.Keys) != 1 || len(x.Items) != 3 || len(x.Audit) == 0 {
 			t.Errorf("export: %+v", x)
 		}
-		e.do("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Reasoned{Reason: "erasure request PRIV-7"}, 204, nil)
+		// Free text could name her, and the erasure's entry is kept.
+		for _, reason := range []string{"Ann Smith asked, ticket PRIV-7", "ann@example.com", ""} {
+			code, data := e.call("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Reasoned{Reason: reason})
+			var body tracker.ErrorBody
+			if json.Unmarshal(data, &body); code != 400 || body.Field != "reason" || strings.Contains(body.Error, reason) && reason != "" {
+				t.Errorf("erase with reason %q: %d %s, want 400 on reason, not echoed", reason, code, data)
+			}
+		}
+		e.do("it", "GET", "/v1/people/"+e.id("ann"), nil, 200, nil)
+		e.do("it", "POST", "/v1/people/"+e.id("ann")+"/erase", tracker.Erasure{Reason: tracker.ErasurePersonRequest}, 204, nil)
 		e.do("it", "GET", "/v1/people/"+e.id("ann"), nil, 404, nil)
 		code, data := e.call("it", "GET", "/v1/audit", nil)
 		if code != 200 {
@@ -256,7 +275,7 @@ func TestEraseAndExport(t *testing.T) {
 		}
 		var log []tracker.AuditEntry
 		json.Unmarshal(data, &log)
-		if log[0].Action != "person.erase" || log[0].Subject != e.id("ann") || log[0].Reason != "erasure request PRIV-7" {
+		if log[0].Action != "person.erase" || log[0].Subject != e.id("ann") || log[0].Reason != string(tracker.ErasurePersonRequest) {
 			t.Errorf("erasure entry: %+v", log[0])
 		}
 		// Her manager's team is empty now, and the tree is intact above.
@@ -386,6 +405,72 @@ func TestAuthRateLimit(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("bad token %d from %s: %d, want %d", i, ip, rec.Code, want)
 		}
+	}
+}
+
+// TestRateLimitSpendsOnlyFailures: many people share one address behind a
+// load balancer or NAT; a guesser among them spends the address's budget,
+// and must not lock the others out, while still getting only 429s.
+func TestRateLimitSpendsOnlyFailures(t *testing.T) {
+	st, _ := testdb.Open(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	now := start
+	srv, err := server.New(server.Config{Store: st, AuthRate: 1, AuthBurst: 2, Now: func() time.Time { return now }, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := srv.Handler()
+	admin, tok, err := server.CreateAdmin(context.Background(), st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, bearer, body string) int {
+		t.Helper()
+		rec := newRecorder()
+		req, _ := http.NewRequest(method, path, strings.NewReader(body))
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if method == "POST" && strings.HasPrefix(body, "credential=") {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.RemoteAddr = "192.0.2.1:1234"
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// Successes spend nothing: more than the burst all work.
+	for i := range 4 {
+		if code := do("GET", "/v1/me", tok, ""); code != 200 {
+			t.Fatalf("valid token, request %d: %d, want 200", i, code)
+		}
+	}
+	// The guesser spends the budget and is then throttled.
+	bad := "kwt_0123456789abcdef_guess"
+	if got := []int{do("GET", "/v1/me", bad, ""), do("GET", "/v1/me", bad, ""), do("GET", "/v1/me", bad, "")}; got[0] != 401 || got[1] != 401 || got[2] != 429 {
+		t.Fatalf("bad token: %v, want [401 401 429]", got)
+	}
+	if code := do("POST", "/v1/auth/exchange", "", `{"invite_code":"kwi_0123456789abcdef_guess"}`); code != 429 {
+		t.Errorf("bad invite code from the spent address: %d, want 429", code)
+	}
+	if code := do("POST", "/login", "", "credential="+bad); code != 429 {
+		t.Errorf("bad token at /login from the spent address: %d, want 429", code)
+	}
+	// Valid credentials still work from the spent address.
+	if code := do("GET", "/v1/me", tok, ""); code != 200 {
+		t.Errorf("valid token from the spent address: %d, want 200", code)
+	}
+	if code := do("POST", "/login", "", "credential="+tok); code != http.StatusSeeOther {
+		t.Errorf("valid token at /login from the spent address: %d, want 303", code)
+	}
+	inv, err := server.IssueInvite(context.Background(), st, admin.ID, admin.ID, "test", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := do("POST", "/v1/auth/exchange", "", `{"invite_code":"`+inv.Code+`"}`); code != 200 {
+		t.Errorf("valid invite code from the spent address: %d, want 200", code)
+	}
+	// And the guesser is still throttled afterwards.
+	if code := do("GET", "/v1/me", bad, ""); code != 429 {
+		t.Errorf("bad token after valid ones: %d, want 429", code)
 	}
 }
 

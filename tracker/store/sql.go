@@ -666,13 +666,23 @@ func (s *sqlStore) RevokeTokens(ctx context.Context, personID string, audit trac
 }
 
 const (
-	upsertKeyPlain = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
-	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, model = excluded.model, role = excluded.role,
-	updated_at = excluded.updated_at`
+	// The key upserts change a key only if it is the reporter's own or
+	// retired (handed to someone new, it starts afresh as active); a key
+	// of someone else's affects no row. The condition is in the statement,
+	// not in a read before it: two instances reporting the same serial for
+	// two people at once would both read "no such key" and the second
+	// would take the key over. PostgreSQL's ON CONFLICT waits for the
+	// first and checks the condition against its committed row.
+	upsertKeyOwned = `
+	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired'`
+	upsertKeyStatus = `status = CASE WHEN keys.person_id = excluded.person_id THEN keys.status ELSE 'active' END`
+	upsertKeyPlain  = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
+	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
+	updated_at = excluded.updated_at` + upsertKeyOwned
 	upsertKeyAttested = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
-	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, model = excluded.model, role = excluded.role,
+	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
 	firmware = excluded.firmware, form_factor = excluded.form_factor, genuine = excluded.genuine,
-	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at`
+	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at` + upsertKeyOwned
 	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
 	app_version = excluded.app_version WHERE excluded.at >= items.at`
@@ -704,30 +714,19 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			out.Duplicate = true
 			return nil
 		}
-		var (
-			owner, status string
-		)
-		err = s.queryRow(ctx, tx, "SELECT person_id, status FROM keys WHERE serial = ?", int64(r.Serial)).Scan(&owner, &status)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("reading key: %w", err)
-		case owner != personID && tracker.KeyStatus(status) != tracker.KeyRetired:
-			return &ConflictError{"serial", "key is registered to another person; IT must retire it first"}
-		case owner != personID:
-			// A retired key handed to someone new starts afresh.
-			if _, err := s.exec(ctx, tx, "UPDATE keys SET status = 'active' WHERE serial = ?", int64(r.Serial)); err != nil {
-				return fmt.Errorf("reassigning key: %w", err)
-			}
-		}
 		if k.Verified {
-			_, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
+			n, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
 				k.Firmware, k.FormFactor, b2i(k.Genuine), k.GenuineDetail, micros(now))
 		} else {
-			_, err = s.exec(ctx, tx, upsertKeyPlain, int64(r.Serial), personID, r.Model, string(r.Role), micros(now))
+			n, err = s.exec(ctx, tx, upsertKeyPlain, int64(r.Serial), personID, r.Model, string(r.Role), micros(now))
 		}
 		if err != nil {
 			return fmt.Errorf("storing key: %w", err)
+		}
+		if n == 0 {
+			// Rolled back with the rest (write), so the report is not
+			// marked seen and can be sent again once IT retires the key.
+			return ErrKeyTaken
 		}
 		if len(r.Items) > 0 {
 			// One multi-row statement: a round trip per report, not per
@@ -880,6 +879,15 @@ func (s *sqlStore) ClaimDigest(ctx context.Context, day string) (bool, error) {
 		return nil
 	})
 	return first, err
+}
+
+func (s *sqlStore) ReleaseDigest(ctx context.Context, day string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, "DELETE FROM digests WHERE day = ?", day); err != nil {
+			return fmt.Errorf("releasing digest: %w", err)
+		}
+		return nil
+	})
 }
 
 func (s *sqlStore) ReportCount(ctx context.Context) (int, error) {

@@ -42,6 +42,10 @@ var (
 	ErrClosed = errors.New("store closed")
 )
 
+// ErrKeyTaken says a report names a key that belongs to another person and is
+// not retired. It matches [ErrConflict] (a 409 naming "serial").
+var ErrKeyTaken error = &ConflictError{"serial", "key is registered to another person; IT must retire it first"}
+
 // ConflictError explains an [ErrConflict] by field.
 type ConflictError struct{ Field, Msg string }
 
@@ -119,8 +123,12 @@ type Store interface {
 	// Erase deletes a person and all their records; audit is appended in
 	// the same transaction and must not contain personal data.
 	Erase(ctx context.Context, personID string, audit tracker.AuditEntry) error
-	// ClaimDigest returns true once per day name across all instances.
+	// ClaimDigest returns true once per day name across all instances,
+	// until the claim is released.
 	ClaimDigest(ctx context.Context, day string) (bool, error)
+	// ReleaseDigest gives up the claim on day's digest (it was not
+	// sent), so this or another instance can claim and send it again.
+	ReleaseDigest(ctx context.Context, day string) error
 	// ReportCount counts stored (deduplicated) reports; tests use it.
 	ReportCount(ctx context.Context) (int, error)
 }

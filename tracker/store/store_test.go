@@ -170,6 +170,15 @@ func TestStore(t *testing.T) {
 		if err != nil || err2 != nil || !first || second {
 			t.Errorf("ClaimDigest twice: %v %v, %v %v", first, err, second, err2)
 		}
+		// Released (the post failed), it can be claimed once more.
+		if err := s.ReleaseDigest(ctx, "2026-03-02"); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.ClaimDigest(ctx, "2026-03-02")
+		twice, err2 := s.ClaimDigest(ctx, "2026-03-02")
+		if err != nil || err2 != nil || !again || twice {
+			t.Errorf("ClaimDigest after release: %v %v, %v %v", again, err, twice, err2)
+		}
 	})
 }
 
