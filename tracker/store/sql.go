@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/keywizard/keywizard/tracker"
 )
 
@@ -133,13 +135,47 @@ func (s *sqlStore) writer() {
 	}
 }
 
+// retries bounds how often a write that lost to a concurrent transaction
+// of another tracker instance is run again on its own.
+const retries = 3
+
+// runBatch runs batch in one transaction and answers every job. A job that
+// failed only because PostgreSQL chose its transaction as a deadlock victim
+// or refused it as a serialization failure (several tracker instances
+// writing the same rows in another order) is run again on its own, a few
+// times, before its caller hears of it: nothing of it was committed, and
+// the caller would otherwise see a 500 for a request that can succeed.
 func (s *sqlStore) runBatch(batch []job) {
-	errs := make([]error, len(batch))
-	answer := func() {
+	errs := s.runOnce(batch)
+	for range retries {
+		again := false
 		for i, j := range batch {
-			j.res <- errs[i]
+			if transient(errs[i]) && j.ctx.Err() == nil {
+				errs[i] = s.runOnce([]job{j})[0]
+				again = true
+			}
+		}
+		if !again {
+			break
 		}
 	}
+	for i, j := range batch {
+		j.res <- errs[i]
+	}
+}
+
+// transient reports whether err is PostgreSQL's deadlock_detected (40P01)
+// or serialization_failure (40001): the transaction was rolled back and the
+// same work may succeed when run again (PostgreSQL manual, appendix A, and
+// "Serialization Failure Handling").
+func transient(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// runOnce runs batch in one transaction and returns each job's error.
+func (s *sqlStore) runOnce(batch []job) []error {
+	errs := make([]error, len(batch))
 	// The transaction outlives any one caller's context.
 	ctx := context.Background()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -147,8 +183,7 @@ func (s *sqlStore) runBatch(batch []job) {
 		for i := range errs {
 			errs[i] = fmt.Errorf("beginning transaction: %w", err)
 		}
-		answer()
-		return
+		return errs
 	}
 	savepoints := len(batch) > 1
 	for i, j := range batch {
@@ -175,8 +210,7 @@ func (s *sqlStore) runBatch(batch []job) {
 						errs[k] = fmt.Errorf("rolling back: %w", err)
 					}
 				}
-				answer()
-				return
+				return errs
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil && errs[i] == nil {
@@ -185,8 +219,7 @@ func (s *sqlStore) runBatch(batch []job) {
 	}
 	if !savepoints && errs[0] != nil {
 		tx.Rollback()
-		answer()
-		return
+		return errs
 	}
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
@@ -195,7 +228,7 @@ func (s *sqlStore) runBatch(batch []job) {
 			}
 		}
 	}
-	answer()
+	return errs
 }
 
 // Statement preparation differs by driver. modernc's SQLite gains from
