@@ -85,7 +85,7 @@ func TestStartupProblem(t *testing.T) {
 		}
 		return nil
 	}
-	fyne.DoAndWait(func() { e.UI.ShowStartupProblem(screens.DamagedProgressErr, startOver) })
+	fyne.DoAndWait(func() { e.UI.ShowStartupProblem(screens.ErrDamagedProgressSample, startOver) })
 	if w.Content() == wizard {
 		t.Fatal("the wizard is still shown")
 	}

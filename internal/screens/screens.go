@@ -32,10 +32,10 @@ const (
 // InviteCode is the invite code Env's tracker accepts, once.
 const InviteCode = "K7QX-2M9P-WWRT"
 
-// DamagedProgressErr is the error the window starts with over a damaged
+// ErrDamagedProgressSample is the error the window starts with over a damaged
 // progress file, as steps.FileStore reports it (with a fixed path, for the
 // golden).
-var DamagedProgressErr = fmt.Errorf("starting the wizard: loading your progress: %w: unexpected end of JSON input; "+
+var ErrDamagedProgressSample = fmt.Errorf("starting the wizard: loading your progress: %w: unexpected end of JSON input; "+
 	"move /home/alice/.config/keywizard/progress.json away to start over", steps.ErrDamagedProgress)
 
 // Large is the "large screen" size goldens and screenshots also use.
@@ -530,7 +530,7 @@ func All() []Scenario {
 		}},
 		{Name: "summary", GOOS: "linux", Size: d, Setup: to(steps.StepSummary)},
 		{Name: "startup-damaged-progress", GOOS: "linux", Size: d, Setup: func(e *Env) error {
-			fyne.DoAndWait(func() { e.UI.ShowStartupProblem(DamagedProgressErr, func() error { return nil }) })
+			fyne.DoAndWait(func() { e.UI.ShowStartupProblem(ErrDamagedProgressSample, func() error { return nil }) })
 			return nil
 		}},
 		{Name: "summary-dark", GOOS: "darwin", Size: d, Dark: true, Setup: to(steps.StepSummary)},
