@@ -344,10 +344,7 @@ func TestDashboardInviteShownOnce(t *testing.T) {
 	if resp.StatusCode != 303 {
 		t.Fatalf("invite: %d", resp.StatusCode)
 	}
-	cs := []*http.Cookie{it}
-	for _, c := range resp.Cookies() {
-		cs = append(cs, c)
-	}
+	cs := append([]*http.Cookie{it}, resp.Cookies()...)
 	_, page := e.get(resp.Header.Get("Location"), cs...)
 	m := regexp.MustCompile(`<code id="invite-code">(kwi_[^<]+)</code>`).FindStringSubmatch(page)
 	if m == nil || !strings.Contains(page, "Earlier invite codes") {
