@@ -73,6 +73,9 @@ func matches(storedHex, sec string) bool {
 // caller is the authenticated person making a request.
 type caller struct {
 	tracker.Person
+	// cred is the credential the request came with; the dashboard's form
+	// token is derived from it (formToken). Never logged or shown.
+	cred string
 }
 
 // authenticate finds the caller from the Authorization header or, when
@@ -90,6 +93,22 @@ func (s *Server) authenticate(r *http.Request, allowCookie bool) (*caller, error
 			v = c.Value
 		}
 	}
+	return s.callerFor(r, v)
+}
+
+// session finds the caller of a dashboard form from the cookie alone: a
+// form is a browser's, and a bearer header would not need its CSRF check.
+func (s *Server) session(r *http.Request) (*caller, error) {
+	var v string
+	if c, err := r.Cookie(cookieName); err == nil {
+		v = c.Value
+	}
+	return s.callerFor(r, v)
+}
+
+// callerFor checks the token v, spending the client IP's budget if it does
+// not work.
+func (s *Server) callerFor(r *http.Request, v string) (*caller, error) {
 	if v == "" {
 		return nil, errUnauthorized
 	}
@@ -100,7 +119,7 @@ func (s *Server) authenticate(r *http.Request, allowCookie bool) (*caller, error
 	if err != nil {
 		return nil, err
 	}
-	return &caller{p}, nil
+	return &caller{Person: p, cred: v}, nil
 }
 
 // failedAttempt spends one of the client IP's attempts on a credential

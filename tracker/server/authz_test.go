@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,9 @@ type authCase struct {
 	body         func(e *env, role string, n int) any
 	want         expect
 	anon         int // status for the unauthenticated roles; default 401
+	// form: a dashboard form, sent as a browser does (the role's token as
+	// the session cookie, the session's form token, body as url.Values).
+	form bool
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
@@ -140,6 +144,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{name: "login form", method: "GET", path: "/login", url: fixed("/login"), want: users(200), anon: 200},
 			{name: "login bad", method: "POST", path: "/login", url: fixed("/login"), want: users(401)},
 			{name: "logout", method: "POST", path: "/logout", url: fixed("/logout"), want: users(303), anon: 303},
+			{name: "person page of ann", method: "GET", path: "/dashboard/people/{id}", url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") },
+				want: expect{"ann": 200, "mid": 200, "boss": 200, "eve": 403, "it": 200}, anon: 303},
+			{name: "person page of zed", method: "GET", path: "/dashboard/people/{id}", url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("zed") },
+				want: expect{"ann": 403, "mid": 403, "boss": 403, "eve": 200, "it": 200}, anon: 303},
+			{name: "form key status", method: "POST", path: "/dashboard/people/{id}/keys/{serial}/status", form: true,
+				url:  func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") + "/keys/5000/status" },
+				body: func(*env, string, int) any { return url.Values{"status": {"active"}, "reason": {"found it"}} }, want: adminOnly(303)},
+			{name: "form invite", method: "POST", path: "/dashboard/people/{id}/invite", form: true,
+				url:  func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("zed") + "/invite" },
+				body: func(*env, string, int) any { return url.Values{"reason": {"new laptop"}} }, want: adminOnly(303)},
+			{name: "form revoke tokens", method: "POST", path: "/dashboard/people/{id}/revoke-tokens", form: true,
+				url:  func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("bob") + "/revoke-tokens" },
+				body: func(*env, string, int) any { return url.Values{"reason": {"offboarding"}, "confirm": {"yes"}} }, want: adminOnly(303)},
+			{name: "form export", method: "POST", path: "/dashboard/people/{id}/export", form: true,
+				url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") + "/export" }, want: adminOnly(200)},
+			{name: "form erase", method: "POST", path: "/dashboard/people/{id}/erase", form: true,
+				url: func(e *env, role string, n int) string {
+					var p tracker.Person
+					e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: fmt.Sprintf("formvictim%d-%s@example.com", n, role), Name: "V", StartDate: "2026-01-01"}, 201, &p)
+					return "/dashboard/people/" + p.ID + "/erase"
+				},
+				body: func(_ *env, role string, n int) any {
+					return url.Values{"reason": {"person-request"}, "confirm_email": {fmt.Sprintf("formvictim%d-%s@example.com", n, role)}}
+				}, want: adminOnly(303)},
 		}
 		covered := map[string]bool{}
 		n := 0
@@ -162,7 +190,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if role == "none" {
 					who = ""
 				}
-				code, data := e.call(who, c.method, c.url(e, role, n), body)
+				var code int
+				var data []byte
+				if c.form {
+					code, data = e.callForm(who, c.url(e, role, n), body)
+				} else {
+					code, data = e.call(who, c.method, c.url(e, role, n), body)
+				}
 				if code != want {
 					t.Errorf("%s as %s: %d %s, want %d", c.name, role, code, data, want)
 				}
@@ -180,4 +214,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// callForm posts a dashboard form as who ("" for none) from a browser
+// signed in with who's token: the token is the session cookie and the form
+// token is read off the dashboard, as a browser's page would carry it.
+func (e *env) callForm(who, path string, body any) (int, []byte) {
+	e.t.Helper()
+	vals, _ := body.(url.Values)
+	var cookie *http.Cookie
+	csrf := ""
+	if who != "" {
+		tok, ok := e.tokens[who]
+		if !ok {
+			tok = who
+		}
+		cookie = &http.Cookie{Name: "kw_token", Value: tok}
+		csrf = e.formToken(cookie)
+	}
+	resp, data := e.post(cookie, path, csrf, vals)
+	return resp.StatusCode, []byte(data)
 }

@@ -147,8 +147,23 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
-	shot := filepath.Join(t.TempDir(), "dashboard.png")
-	runChromium(t, bin, "--screenshot="+shot, "--window-size=1280,720", hs.URL+"/dashboard")
+	screenshot(t, bin, hs.URL+"/dashboard", "dashboard.png", 1280, 720)
+}
+
+// screenshot takes a PNG of url in Chromium and checks it. It is written to
+// $KEYWIZARD_TEST_SCREENSHOTS (a directory, to look at) or else to the
+// test's temporary directory, never into the source tree.
+func screenshot(t *testing.T, bin, url, name string, w, h int) {
+	t.Helper()
+	dir := os.Getenv("KEYWIZARD_TEST_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, name)
+	os.Remove(shot)
+	runChromium(t, bin, "--screenshot="+shot, fmt.Sprintf("--window-size=%d,%d", w, h), url)
 	data, err := os.ReadFile(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -157,30 +172,60 @@ func TestDashboardInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot is not a PNG: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 720 {
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 		t.Errorf("screenshot is %v", b)
 	}
-	// Not blank, nor a near-empty error page: the dashboard with its matrix
-	// has thousands of colours (anti-aliased text, status marks) over most
-	// of the window; the committed one has about 2,600 and 64 %.
+	// Not blank, nor a near-empty error page: a page with its tables has
+	// thousands of colours (anti-aliased text, status marks) over much of
+	// the window; the committed dashboard.png has about 2,600 and 64 %.
 	if colours, covered := pixelStats(img); colours < 256 || covered < 0.2 {
-		t.Errorf("screenshot looks blank: %d colours, %.0f %% of pixels not background", colours, 100*covered)
+		t.Errorf("screenshot %s looks blank: %d colours, %.0f %% of pixels not background", name, colours, 100*covered)
 	}
+	t.Logf("screenshot: %s", shot)
 	if !*updateScreenshot {
 		return
 	}
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "dashboard.png"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("testdata", name), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// updateScreenshot asks TestDashboardInChromium to replace the committed
-// testdata/dashboard.png; otherwise the screenshot stays in a temporary
+// TestPersonPageInChromium loads IT's view of a person with a lost key in
+// the browser: details, keys, enrolment, the recovery forms and the audit
+// log, with no external assets.
+func TestPersonPageInChromium(t *testing.T) {
+	bin := chromium(t)
+	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	seedTeam(t, e)
+	tok := e.tokens["it"]
+	h := e.srv.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(w, r)
+	}))
+	defer hs.Close()
+	page := hs.URL + "/dashboard/people/" + e.id("ann")
+
+	dom := string(runChromium(t, bin, "--dump-dom", page))
+	for _, want := range []string{"ann@example.com", `id="keys"`, "31000005", "31000006", `class="pill lost"`, `id="items"`,
+		`id="form-invite"`, `id="form-revoke"`, `id="form-export"`, `id="form-erase"`, `id="audit"`, "left on a train", `name="csrf"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("person page DOM lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`(src|href|action)="(https?:)?//`).MatchString(dom) {
+		t.Error("person page loads an external asset or posts off-site")
+	}
+	screenshot(t, bin, page, "person.png", 1280, 1700)
+}
+
+// updateScreenshot asks the Chromium tests to replace the committed
+// screenshots in testdata/; otherwise the screenshot stays in a temporary
 // directory, and a test run leaves the work tree as it was.
-var updateScreenshot = flag.Bool("update-screenshot", false, "write the dashboard screenshot to testdata/dashboard.png")
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the Chromium screenshots to testdata/")
 
 // pixelStats returns how many distinct colours img has and the share of
 // its pixels that differ from the most common one (the background).

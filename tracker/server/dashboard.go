@@ -3,6 +3,7 @@ package server
 import (
 	"embed"
 	"errors"
+	"fmt"
 	"html"
 	"html/template"
 	"net/http"
@@ -10,18 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/store"
 )
 
-//go:embed web/dashboard.html
+//go:embed web/dashboard.html web/person.html
 var webFS embed.FS
 
 // pages is parsed on first use: `keywizard tracker serve` shares its binary
 // with commands that never render a page (issue 2's start-up benchmark).
 var pages = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html"))
+	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html", "web/person.html"))
 })
 
 // dashCell is one rendered matrix cell.
@@ -42,6 +44,9 @@ type dashData struct {
 	Rows   []dashRow
 	Query  string
 	Error  string
+	// CSRF is the session's form token (the sign-out form's).
+	CSRF  string
+	Flash flash
 }
 
 func evidenceCell(c tracker.Cell, has bool, e tracker.Evidence, what string) dashCell {
@@ -90,7 +95,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
-	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows))}
+	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows)), CSRF: formToken(c.cred), Flash: s.takeFlash(w, r)}
 	d.Title = "Team of " + v.Manager.Name
 	if v.Manager.ID == "" {
 		d.Title = "Everyone"
@@ -120,7 +125,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	return render(w, http.StatusOK, "dashboard", d)
 }
 
-func render(w http.ResponseWriter, code int, name string, d dashData) error {
+func render(w http.ResponseWriter, code int, name string, d any) error {
 	var b strings.Builder
 	if err := pages().ExecuteTemplate(&b, name, d); err != nil {
 		return err
@@ -177,22 +182,56 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		tok = t
 	default:
-		_, err := s.checkToken(r.Context(), cred)
+		p, err := s.checkToken(r.Context(), cred)
 		if errors.Is(err, store.ErrInvalid) {
 			return refuse("That token is not valid.")
 		}
 		if err != nil {
 			return err
 		}
-		tok = cred
+		// The browser gets a token of its own, so that signing out can
+		// revoke it without revoking the pasted one (an admin's only
+		// token, or the wizard's).
+		now := s.cfg.Now()
+		sec := newSecret(tokenPrefix)
+		err = s.cfg.Store.AddToken(r.Context(), store.Credential{Selector: sec.selector, Hash: sec.hash, PersonID: p.ID, Device: "dashboard session", ExpiresAt: now.Add(sessionTTL)},
+			tracker.AuditEntry{At: now, Actor: p.ID, Action: "session.start", Subject: p.ID, Detail: "signed in to the dashboard with a token"})
+		if err != nil {
+			return err
+		}
+		tok = sec.full
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(s.cfg.TokenTTL.Seconds())})
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	return nil
 }
 
+// sessionTTL is how long a dashboard sign-in with a token lasts.
+const sessionTTL = 12 * time.Hour
+
+// logout ends the dashboard session: it revokes the session's token on
+// the server, so a copy of the cookie stops working too, then clears the
+// cookie. A session that still works is only ended by a same-origin form
+// carrying its form token, so another site cannot sign IT out; a cookie
+// that no longer works is just cleared.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if ck, err := r.Cookie(cookieName); err == nil && ck.Value != "" {
+		p, err := s.checkToken(r.Context(), ck.Value)
+		switch {
+		case err == nil:
+			if err := checkForm(r, ck.Value); err != nil {
+				return err
+			}
+			selector, _, _ := splitSecret(tokenPrefix, ck.Value)
+			err := s.cfg.Store.RevokeToken(r.Context(), selector, tracker.AuditEntry{At: s.cfg.Now(), Actor: p.ID, Action: "session.end", Subject: p.ID, Detail: "signed out of the dashboard"})
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("ending session: %w", err)
+			}
+		case !errors.Is(err, store.ErrInvalid):
+			return err
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil

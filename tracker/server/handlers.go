@@ -31,6 +31,12 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/export.csv", s.page(s.exportCSV)},
 		{"GET", "/v1/export.json", s.page(s.exportJSON)},
 		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},
+		{"GET", "/dashboard/people/{id}", toLogin(s.page(s.personPage))},
+		{"POST", "/dashboard/people/{id}/keys/{serial}/status", s.adminForm(s.formKeyStatus)},
+		{"POST", "/dashboard/people/{id}/invite", s.adminForm(s.formInvite)},
+		{"POST", "/dashboard/people/{id}/revoke-tokens", s.adminForm(s.formRevokeTokens)},
+		{"POST", "/dashboard/people/{id}/export", s.adminForm(s.formExport)},
+		{"POST", "/dashboard/people/{id}/erase", s.adminForm(s.formErase)},
 		{"GET", "/login", s.loginForm},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
@@ -287,15 +293,25 @@ func (s *Server) exportPerson(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	x, err := s.cfg.Store.Export(r.Context(), p.ID)
+	x, err := s.exportAs(r.Context(), c, p.ID)
 	if err != nil {
-		return err
-	}
-	if err := s.cfg.Store.AppendAudit(r.Context(), tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.export", Subject: p.ID}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-export.json"`)
 	return writeJSON(w, http.StatusOK, x)
+}
+
+// exportAs reads everything stored about person id for c, and audits it.
+// The API and the dashboard both export through it.
+func (s *Server) exportAs(ctx context.Context, c *caller, id string) (tracker.PersonExport, error) {
+	x, err := s.cfg.Store.Export(ctx, id)
+	if err != nil {
+		return x, err
+	}
+	if err := s.cfg.Store.AppendAudit(ctx, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.export", Subject: id}); err != nil {
+		return x, err
+	}
+	return x, nil
 }
 
 func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -303,18 +319,22 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
+	if err := s.eraseAs(r.Context(), c, r.PathValue("id"), req); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// eraseAs erases person id for admin c; the API and the dashboard both
+// erase through it.
+func (s *Server) eraseAs(ctx context.Context, c *caller, id string, req tracker.Erasure) error {
 	if id == c.ID {
 		return &HTTPError{Code: http.StatusConflict, Msg: "an admin cannot erase themselves"}
 	}
 	// The entry outlives the person: it holds their opaque ID and a
 	// reason code, never free text that could name them.
-	err = s.cfg.Store.Erase(r.Context(), id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.cfg.Store.Erase(ctx, id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -322,15 +342,21 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	p, err := s.cfg.Store.Person(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	inv, err := IssueInvite(r.Context(), s.cfg.Store, p.ID, c.ID, req.Reason, s.cfg.InviteTTL, s.cfg.Now())
+	inv, err := s.inviteAs(r.Context(), c, r.PathValue("id"), req)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, inv)
+}
+
+// inviteAs issues a new invite code for person id; earlier codes stop
+// working.
+func (s *Server) inviteAs(ctx context.Context, c *caller, id string, req tracker.Reasoned) (tracker.Invite, error) {
+	p, err := s.cfg.Store.Person(ctx, id)
+	if err != nil {
+		return tracker.Invite{}, err
+	}
+	return IssueInvite(ctx, s.cfg.Store, p.ID, c.ID, req.Reason, s.cfg.InviteTTL, s.cfg.Now())
 }
 
 func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -338,36 +364,52 @@ func (s *Server) revokeTokens(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	p, err := s.cfg.Store.Person(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Store.RevokeTokens(r.Context(), p.ID, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "token.revoke", Subject: p.ID, Reason: req.Reason}); err != nil {
+	if err := s.revokeTokensAs(r.Context(), c, r.PathValue("id"), req); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
+// revokeTokensAs revokes every token and unused invite of person id.
+func (s *Server) revokeTokensAs(ctx context.Context, c *caller, id string, req tracker.Reasoned) error {
+	p, err := s.cfg.Store.Person(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.RevokeTokens(ctx, p.ID, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "token.revoke", Subject: p.ID, Reason: req.Reason})
+}
+
 func (s *Server) keyStatus(w http.ResponseWriter, r *http.Request, c *caller) error {
-	serial, err := strconv.ParseUint(r.PathValue("serial"), 10, 32)
-	if err != nil || serial == 0 {
-		return &HTTPError{Code: http.StatusBadRequest, Msg: "serial: must be a key serial number", Field: "serial"}
+	serial, err := parseSerial(r.PathValue("serial"))
+	if err != nil {
+		return err
 	}
 	req, err := tracker.Decode[tracker.KeyStatusChange](r.Body)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	err = s.cfg.Store.SetKeyStatus(r.Context(), id, uint32(serial), req.Status, tracker.AuditEntry{
-		At: s.cfg.Now(), Actor: c.ID, Action: "key." + string(req.Status), Subject: id, Reason: req.Reason,
-		Detail: "serial " + strconv.FormatUint(serial, 10),
-	})
-	if err != nil {
+	if err := s.keyStatusAs(r.Context(), c, r.PathValue("id"), serial, req); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func parseSerial(v string) (uint32, error) {
+	serial, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || serial == 0 {
+		return 0, &HTTPError{Code: http.StatusBadRequest, Msg: "serial: must be a key serial number", Field: "serial"}
+	}
+	return uint32(serial), nil
+}
+
+// keyStatusAs marks person id's key lost, retired or active again.
+func (s *Server) keyStatusAs(ctx context.Context, c *caller, id string, serial uint32, req tracker.KeyStatusChange) error {
+	return s.cfg.Store.SetKeyStatus(ctx, id, serial, req.Status, tracker.AuditEntry{
+		At: s.cfg.Now(), Actor: c.ID, Action: "key." + string(req.Status), Subject: id, Reason: req.Reason,
+		Detail: "serial " + itoa(serial),
+	})
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -90,7 +90,7 @@ func (s *Server) SendDigest(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	now := s.cfg.Now()
-	admin := &caller{tracker.Person{Admin: true}}
+	admin := &caller{Person: tracker.Person{Admin: true}}
 	v, _, _, err := s.teamView(ctx, admin, "")
 	if err != nil {
 		return false, fmt.Errorf("building digest: %w", err)

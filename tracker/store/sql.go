@@ -930,3 +930,16 @@ func (s *sqlStore) ReportCount(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+func (s *sqlStore) RevokeToken(ctx context.Context, selector string, audit tracker.AuditEntry) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		n, err := s.exec(ctx, tx, "UPDATE tokens SET revoked = 1 WHERE selector = ?", selector)
+		if err != nil {
+			return fmt.Errorf("revoking token: %w", err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return s.appendAudit(ctx, tx, audit)
+	})
+}

@@ -131,6 +131,10 @@ type Store interface {
 	ReleaseDigest(ctx context.Context, day string) error
 	// ReportCount counts stored (deduplicated) reports; tests use it.
 	ReportCount(ctx context.Context) (int, error)
+	// RevokeToken revokes the one token with this selector (a dashboard
+	// session ending), leaving the person's other tokens working; audit is
+	// appended in the same transaction. An unknown selector is ErrNotFound.
+	RevokeToken(ctx context.Context, selector string, audit tracker.AuditEntry) error
 }
 
 // Open opens the store at dsn: a postgres:// or postgresql:// URL, or a
