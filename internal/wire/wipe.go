@@ -46,13 +46,14 @@ func (d *Devices) ResetPIV(ctx context.Context, c cli.WipeConfirmation) error {
 }
 
 // WaitReplug waits, through the hub's event-driven watcher, until the key
-// with serial has left and arrived again.
+// with serial has been plugged in after being seen absent.
 //
-// The watcher first reports the keys already plugged in as arrivals; only
-// an arrival after the key was seen leaving counts. (A key pulled out
-// before the watcher's first look is then missed, and the person is asked
-// again after ctx's timeout; they need longer than that to read the
-// instruction and reach the key.)
+// The watcher first reports the keys already plugged in as arrivals, and
+// cannot tell such a report from a real insertion. So the person is told
+// (ready) only once the watcher has seen the key in place; from then on its
+// leaving and arriving again is the replug. A key that is not seen within
+// replugSighting was pulled out already: it is taken as absent, the person
+// is told, and its next arrival counts.
 func (d *Devices) WaitReplug(ctx context.Context, serial uint32, ready func()) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -60,20 +61,44 @@ func (d *Devices) WaitReplug(ctx context.Context, serial uint32, ready func()) e
 	if err != nil {
 		return err
 	}
-	ready()
-	left := false
-	for ev := range events {
-		switch {
-		case ev.Kind == scan.Stopped:
-			return ev.Err
-		case ev.Kind == scan.Left && ev.Key.Serial == serial:
-			left = true
-		case ev.Kind == scan.Arrived && ev.Key.Serial == serial && left:
-			return nil
+	told := false
+	tell := func() {
+		if !told {
+			told = true
+			ready()
 		}
 	}
-	return ctx.Err()
+	absent := false
+	unseen := time.NewTimer(replugSighting)
+	defer unseen.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			switch {
+			case !ok:
+				return ctx.Err()
+			case ev.Kind == scan.Stopped:
+				return ev.Err
+			case ev.Key.Serial != serial:
+			case ev.Kind == scan.Left:
+				absent = true
+			case ev.Kind == scan.Arrived && absent:
+				return nil
+			case ev.Kind == scan.Arrived:
+				unseen.Stop()
+				tell()
+			}
+		case <-unseen.C:
+			absent = true
+			tell()
+		}
+	}
 }
+
+// replugSighting is how long WaitReplug waits for the watcher to report the
+// key in place before taking it as already pulled out. The watcher's first
+// report comes as soon as it has read the keys, well inside this.
+const replugSighting = 2 * time.Second
 
 // fidoAppearTries and fidoAppearDelay bound how long ResetFIDO looks for the
 // FIDO interface of a key that has just arrived on PC/SC: a USB key's HID
