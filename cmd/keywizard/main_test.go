@@ -236,6 +236,40 @@ func TestOTPDisableKeyPulledMidOperation(t *testing.T) {
 	}
 }
 
+// TestKeyWipeRefusals runs key wipe's refusals through the real binary:
+// each must leave the key as it was, which ykman checks. (The whole wipe
+// needs the simulated key's FIDO2 side, which libfido2 cannot reach over
+// HID; internal/wire's TestWipeOnSimulatedKey runs it through the same
+// adapters.)
+func TestKeyWipeRefusals(t *testing.T) {
+	testenv.LockVPCD(t)
+	plug(t, sim.Config{Serial: 22000061, Model: "5c-nano"}, 0)
+	ykman(t, "Virtual PCD 00 00", "piv", "access", "change-pin", "-P", "123456", "-n", "246810")
+	before := ykman(t, "Virtual PCD 00 00", "piv", "info")
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		code  int
+		says  string
+	}{
+		{"22000061\n", []string{"key", "wipe"}, cli.ExitUsage, "--serial is required"},
+		{"", []string{"key", "wipe", "--serial", "22000061", "--yes"}, cli.ExitUsage, "--confirm-serial 22000061"},
+		{"", []string{"key", "wipe", "--serial", "22000061", "--confirm-serial", "22000062"}, cli.ExitError, "not confirmed"},
+		{"22000062\n", []string{"key", "wipe", "--serial", "22000062"}, cli.ExitNotFound, "22000061"},
+		// libfido2 finds no FIDO device for the simulated key: its
+		// passkeys could not be erased, so nothing is.
+		{"22000061\n", []string{"key", "wipe", "--serial", "22000061"}, cli.ExitNotFound, "FIDO2 interface was not found"},
+	} {
+		r := run(t, tc.stdin, tc.args...)
+		if r.code != tc.code || !strings.Contains(r.err, tc.says) {
+			t.Errorf("%v: exit %d, want %d; stderr %q", tc.args, r.code, tc.code, r.err)
+		}
+	}
+	if after := ykman(t, "Virtual PCD 00 00", "piv", "info"); after != before {
+		t.Fatalf("a refused wipe changed PIV:\n%s", after)
+	}
+}
+
 func TestSimCommand(t *testing.T) {
 	testenv.LockVPCD(t)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -128,6 +128,21 @@ func (h *Hub) PIVState(ctx context.Context, serial uint32) (*device.PIVState, er
 	return piv.ReadState(ctx, card)
 }
 
+// PIVCertificateSlots lists the PIV slots of the key with serial that hold
+// a certificate (no PIN needed), for showing what a reset would erase.
+func (h *Hub) PIVCertificateSlots(ctx context.Context, serial uint32) ([]byte, error) {
+	card, _, err := h.Scanner.OpenCard(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	defer card.Close()
+	s, err := piv.NewSession(ctx, card)
+	if err != nil {
+		return nil, err
+	}
+	return s.CertificateSlots(ctx)
+}
+
 // Attestation reads the key's attestation certificate and the certificate it
 // issued for the key in slot (0x9A for the wizard's genuine-key check).
 func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, slotCert *x509.Certificate, err error) {

@@ -509,3 +509,33 @@ func TestSessionObjects(t *testing.T) {
 		t.Errorf("9-byte PIN: %v", err)
 	}
 }
+
+func TestCertificateSlots(t *testing.T) {
+	ctx := context.Background()
+	k := newSim(t, fw571)
+	s, err := NewSession(ctx, k.Card())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slots, err := s.CertificateSlots(ctx); err != nil || len(slots) != 0 {
+		t.Fatalf("factory key: slots %x, %v", slots, err)
+	}
+	if err := s.Authenticate(ctx, MgmtAES192, DefaultManagementKey); err != nil {
+		t.Fatal(err)
+	}
+	// The contents do not matter: a certificate object that is there is
+	// a certificate the reset will erase. 5FC10D is retired slot 82.
+	for _, id := range []uint32{ObjectCert9D, 0x5FC10D, ObjectCert9A} {
+		if err := s.PutObject(ctx, id, []byte{0x70, 0x01, 0x00}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slots, err := s.CertificateSlots(ctx)
+	if err != nil || !bytes.Equal(slots, []byte{0x9A, 0x9D, 0x82}) {
+		t.Fatalf("slots %x, %v; want 9a 9d 82", slots, err)
+	}
+	k.RemoveAfter(0)
+	if _, err := s.CertificateSlots(ctx); !errors.Is(err, device.ErrRemoved) {
+		t.Fatalf("key pulled out: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package piv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/keywizard/keywizard/device"
@@ -76,4 +77,48 @@ func flag(m *Metadata) *bool {
 	}
 	v := m.IsDefault
 	return &v
+}
+
+// certObject is a key slot and the data object holding its certificate.
+type certObject struct {
+	slot byte
+	id   uint32
+}
+
+// certificateObjects lists the PIV key slots with the data objects holding
+// their certificates (NIST SP 800-73-4 part 1 appendix A; the retired
+// key-management slots 82–95 use objects 5FC10D–5FC120), in slot order.
+func certificateObjects() []certObject {
+	out := []certObject{
+		{SlotAuthentication, ObjectCert9A},
+		{SlotSignature, 0x5FC10A},
+		{SlotKeyManagement, ObjectCert9D},
+		{SlotCardAuth, 0x5FC101},
+	}
+	for i := uint32(0); i < 20; i++ {
+		out = append(out, certObject{byte(0x82 + i), 0x5FC10D + i})
+	}
+	return out
+}
+
+// CertificateSlots lists the key slots that hold a certificate (9A, 9C, 9D,
+// 9E, 82–95), read with GET DATA, which needs no PIN. It is what a person
+// is shown before a PIV reset erases them; a slot with a key but no
+// certificate is not listed, because only firmware 5.3+ can tell
+// (GET METADATA) and the reset erases keys anyway.
+func (s *Session) CertificateSlots(ctx context.Context) ([]byte, error) {
+	var slots []byte
+	for _, o := range certificateObjects() {
+		b, err := s.GetObject(ctx, o.id)
+		if errors.Is(err, device.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("looking for the certificate of slot %02x: %w", o.slot, err)
+		}
+		if len(b) > 0 {
+			slots = append(slots, o.slot)
+		}
+	}
+	return slots, nil
 }

@@ -1,7 +1,7 @@
-// Package cli implements keywizard's command-line commands (keys, otp, sim)
-// on top of injected devices and IO, so they are tested without a terminal
-// and, through the simulator, without hardware. cmd/keywizard wires the real
-// devices in; the GUI starts when no command is given.
+// Package cli implements keywizard's command-line commands (keys, key wipe,
+// otp, sim) on top of injected devices and IO, so they are tested without a
+// terminal and, through the simulator, without hardware. cmd/keywizard
+// wires the real devices in; the GUI starts when no command is given.
 //
 // Errors map to documented exit codes (README.md) through errors.Is/As on
 // the device package's typed errors, never through their text.
@@ -38,7 +38,39 @@ type Devices interface {
 	// with that serial (0: the only key), waits for it to restart, reads the
 	// result back and reports what changed.
 	DisableOTP(ctx context.Context, req OTPRequest) (OTPResult, error)
+	// WipeTarget reads the key with serial (never 0: a wipe always names
+	// its key) with its FIDO2 state, its PIV state when PIV is enabled
+	// over USB, and which PIV slots hold a certificate. It changes nothing.
+	WipeTarget(ctx context.Context, serial uint32) (WipeTarget, error)
+	// ResetPIV erases the PIV application of the key that c names; the
+	// device layer refuses if the key in the reader is not that one.
+	ResetPIV(ctx context.Context, c WipeConfirmation) error
+	// WaitReplug returns once the key with serial has been pulled out and
+	// plugged back in. It is watching before it calls ready, so ready is
+	// where the person is told to do it: a quick replug is not missed.
+	WaitReplug(ctx context.Context, serial uint32, ready func()) error
+	// ResetFIDO erases the FIDO2 application of the key that c names. A
+	// YubiKey allows it only just after being plugged in, so it is called
+	// right after WaitReplug. onTouch is told while the key waits for a
+	// touch (true), and when it no longer does (false).
+	ResetFIDO(ctx context.Context, c WipeConfirmation, onTouch func(waiting bool)) error
 	Close() error
+}
+
+// WipeTarget is what keywizard key wipe shows before it erases anything.
+type WipeTarget struct {
+	// Key is the key with its FIDO2 state (nil when its FIDO interface was
+	// not found) and PIV state (nil when PIV was not read).
+	Key device.Key
+	// PIVCertificates are the PIV slots holding a certificate (0x9A, ...).
+	PIVCertificates []byte
+}
+
+// WipeConfirmation names the key the person confirmed erasing: the serial
+// they typed (or passed as --confirm-serial) and the model they were shown.
+type WipeConfirmation struct {
+	Serial uint32
+	Model  string
 }
 
 // OTPRequest asks to disable OTP on one key.
@@ -126,7 +158,7 @@ func NewRoot(env Env, version string, gui func(simulate bool) error, extra ...*c
 	root.SetErr(env.Err)
 	root.SetIn(env.In)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newKeysCmd(env), newOTPCmd(env), newSimCmd(env))
+	root.AddCommand(newKeysCmd(env), newKeyCmd(env), newOTPCmd(env), newSimCmd(env))
 	root.AddCommand(extra...)
 	return root
 }

@@ -17,6 +17,14 @@ type fakeDevices struct {
 	err    error
 	gotReq *OTPRequest
 	closed bool
+
+	// key wipe
+	certs                      []byte
+	pivErr, replugErr, fidoErr error
+	touch                      bool     // ResetFIDO waits for a touch
+	calls                      []string // wipe methods called, in order
+	confirmed                  []WipeConfirmation
+	opened                     bool
 }
 
 func (f *fakeDevices) Keys(ctx context.Context, withPIV bool) ([]device.Key, error) {
@@ -33,6 +41,41 @@ func (f *fakeDevices) DisableOTP(ctx context.Context, req OTPRequest) (OTPResult
 	return OTPResult{Key: k, Changed: []string{"USB: OTP disabled"}}, nil
 }
 
+func (f *fakeDevices) WipeTarget(ctx context.Context, serial uint32) (WipeTarget, error) {
+	f.calls = append(f.calls, "target")
+	if f.err != nil {
+		return WipeTarget{}, f.err
+	}
+	for _, k := range f.keys {
+		if k.Serial == serial {
+			return WipeTarget{Key: k, PIVCertificates: f.certs}, nil
+		}
+	}
+	return WipeTarget{}, &device.KeyNotFoundError{Serial: serial}
+}
+
+func (f *fakeDevices) ResetPIV(ctx context.Context, c WipeConfirmation) error {
+	f.calls = append(f.calls, "piv")
+	f.confirmed = append(f.confirmed, c)
+	return f.pivErr
+}
+
+func (f *fakeDevices) WaitReplug(ctx context.Context, serial uint32, ready func()) error {
+	f.calls = append(f.calls, "replug")
+	ready()
+	return f.replugErr
+}
+
+func (f *fakeDevices) ResetFIDO(ctx context.Context, c WipeConfirmation, onTouch func(bool)) error {
+	f.calls = append(f.calls, "fido")
+	f.confirmed = append(f.confirmed, c)
+	if f.touch {
+		onTouch(true)
+		onTouch(false)
+	}
+	return f.fidoErr
+}
+
 func (f *fakeDevices) Close() error { f.closed = true; return nil }
 
 func nano() device.Key {
@@ -46,7 +89,7 @@ func run(t *testing.T, f *fakeDevices, stdin string, args ...string) (string, st
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := Env{Out: &out, Err: &errb, In: strings.NewReader(stdin),
-		OpenDevices: func(context.Context) (Devices, error) { return f, nil },
+		OpenDevices: func(context.Context) (Devices, error) { f.opened = true; return f, nil },
 		RunSim:      func(context.Context, SimOptions) error { return nil }}
 	root := NewRoot(env, "test", func(bool) error { return errors.New("no gui in tests") })
 	code := Execute(context.Background(), root, args)
@@ -175,7 +218,8 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpEverywhere(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"keys", "--help"}, {"otp", "--help"}, {"otp", "disable", "--help"}, {"sim", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"keys", "--help"}, {"otp", "--help"}, {"otp", "disable", "--help"}, {"sim", "--help"},
+		{"key", "--help"}, {"key", "wipe", "--help"}} {
 		out, _, code := run(t, &fakeDevices{}, "", args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
