@@ -15,7 +15,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/pkg/browser"
 
@@ -39,7 +41,6 @@ func runGUI(simulate bool) error {
 	defer cancel()
 
 	a := app.NewWithID("io.keywizard.app")
-	ui.PreloadFonts()
 	// The icon is not set here: ui.New sets it on the app and the window.
 	// With simulated keys that is just after the first frame, so decoding
 	// the 512 px icon and handing it to the window system does not hold
@@ -48,13 +49,7 @@ func runGUI(simulate bool) error {
 	if simulate {
 		w.SetTitle("keywizard (simulated keys)")
 	}
-	// Sized before any content (Resize measures the content, and text
-	// measured now would wait for the fonts PreloadFonts is loading), then
-	// shown: the window and its OpenGL context are created on the main
-	// thread while the fonts load on another core, and the first screen is
-	// measured and painted once both are ready (issue 3's first frame).
 	w.Resize(ui.DefaultSize)
-	w.Show()
 	w.SetOnClosed(cancel)
 	// The start-up benchmark's first-frame mark fires once, for whichever
 	// screen paints first (the simulation's "plugging in" note, or the UI).
@@ -82,12 +77,21 @@ func runGUI(simulate bool) error {
 	// plugged in behind it (that waits for vpcd's readers, which a test run
 	// may hold), and the settings are read after it is set.
 	painted := make(chan struct{})
-	var noteText *widget.Label
+	note := container.NewVBox()
 	if simulate {
 		var paintOnce sync.Once
-		noteText = widget.NewLabel("Plugging in two simulated YubiKeys…")
-		noteText.Alignment = fyne.TextAlignCenter
-		w.SetContent(container.NewStack(container.NewCenter(noteText), probe.FirstFrame(func() {
+		// The note is drawn in the theme's own font, which has every glyph
+		// of its text: a Label would first make Fyne read fontconfig's
+		// files and font index and parse a system fallback font (for
+		// glyphs the theme's font lacks, such as in people's names), about
+		// 50 ms before the first frame (issue 3). The wizard's screens,
+		// built behind this frame, use Labels as usual.
+		text := canvas.NewText("Plugging in two simulated YubiKeys…", theme.Color(theme.ColorNameForeground))
+		text.TextSize = theme.TextSize()
+		text.Alignment = fyne.TextAlignCenter
+		text.FontSource = theme.DefaultTextFont()
+		note.Add(text)
+		w.SetContent(container.NewStack(container.NewCenter(note), probe.FirstFrame(func() {
 			paintOnce.Do(func() { close(painted) })
 			if firstFrame != nil {
 				firstFrame()
@@ -101,7 +105,7 @@ func runGUI(simulate bool) error {
 		// Dock or a launcher looks, and returned for a terminal's stderr.
 		u := ui.New(a, w, uiOpts)
 		u.ShowStartupProblem(err, nil)
-		a.Run()
+		w.ShowAndRun()
 		return err
 	}
 	// u is built on Fyne's goroutine: here for real keys, and behind the
@@ -170,6 +174,9 @@ func runGUI(simulate bool) error {
 			case <-ctx.Done():
 				return
 			}
+			// Loaded here, off Fyne's goroutine, so building the screens
+			// below does not hold the window still while fonts load.
+			ui.PreloadFonts()
 			fyne.DoAndWait(func() {
 				note := w.Content()
 				u = ui.New(a, w, uiOpts)
@@ -182,9 +189,12 @@ func runGUI(simulate bool) error {
 			// says why instead of looking stuck.
 			slow := time.AfterFunc(3*time.Second, func() {
 				fyne.Do(func() {
-					noteText.SetText("Plugging in two simulated YubiKeys…\n\n" +
+					slowText := widget.NewLabel("Plugging in two simulated YubiKeys…\n\n" +
 						"This is taking longer than usual: another program is using the virtual card readers\n" +
 						"(another keywizard --simulate, or a test run). keywizard waits until they are free.")
+					slowText.Alignment = fyne.TextAlignCenter
+					note.Objects = []fyne.CanvasObject{slowText}
+					note.Refresh()
 				})
 			})
 			s, err := startSimulation(ctx)
@@ -239,7 +249,7 @@ func runGUI(simulate bool) error {
 			})
 		})
 	}
-	a.Run()
+	w.ShowAndRun()
 	return nil
 }
 
