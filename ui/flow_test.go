@@ -85,6 +85,27 @@ func (d *driver) noError() {
 	}
 }
 
+// passkeyOnBoth does a passkey service through the window on both keys as
+// a person would: Open, the passkey made on the key (the browser's part),
+// then Verify with the FIDO2 PIN. opened, if not nil, runs after each Open.
+func (d *driver) passkeyOnBoth(name, rpID, user string, opened func()) {
+	d.t.Helper()
+	for _, k := range []struct {
+		role   string
+		serial uint32
+	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
+		d.press("Open " + name + " for your " + k.role + " key")
+		if opened != nil {
+			opened()
+		}
+		if err := d.e.Keys.RegisterPasskey(k.serial, rpID, user); err != nil {
+			d.t.Fatal(err)
+		}
+		d.press("Verify your " + k.role + " key")
+		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+	}
+}
+
 func (d *driver) current(want steps.StepID) {
 	d.t.Helper()
 	if got := d.e.UI.Snapshot().Current; got != want {
@@ -275,33 +296,14 @@ func TestOrgCatalogueFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.settle()
-	for _, k := range []struct {
-		role   string
-		serial uint32
-	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
-		d.press("Open GitHub for your " + k.role + " key")
-		if err := e.Keys.RegisterPasskey(k.serial, "github.com", stepstest.FlowPerson().Accounts["github"]); err != nil {
-			t.Fatal(err)
-		}
-		d.press("Verify your " + k.role + " key")
-		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
-	}
+	d.passkeyOnBoth("GitHub", "github.com", stepstest.FlowPerson().Accounts["github"], nil)
 	d.current("okta")
 	test.AssertRendersToMarkup(t, "flow/org-okta.xml", w.Canvas())
-	for _, k := range []struct {
-		role   string
-		serial uint32
-	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
-		d.press("Open Okta for your " + k.role + " key")
+	d.passkeyOnBoth("Okta", "acme.okta.com", "alice@example.com", func() {
 		if urls := e.Browser.Opened(); urls[len(urls)-1] != "https://acme.okta.com/enduser/settings" {
 			t.Fatalf("browser opened %q", urls[len(urls)-1])
 		}
-		if err := e.Keys.RegisterPasskey(k.serial, "acme.okta.com", "alice@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		d.press("Verify your " + k.role + " key")
-		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
-	}
+	})
 	st, _ := e.UI.Snapshot().Step("okta")
 	for _, k := range st.Keys {
 		if k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
 )
 
@@ -31,17 +30,7 @@ func TestResumeThroughWindow(t *testing.T) {
 	}
 	d.settle()
 	// Half way, through the window: Google on both keys, AWS on one.
-	for _, k := range []struct {
-		role   string
-		serial uint32
-	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
-		d.press("Open Google Workspace for your " + k.role + " key")
-		if err := e.Keys.RegisterPasskey(k.serial, "google.com", "alice@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		d.press("Verify your " + k.role + " key")
-		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
-	}
+	d.passkeyOnBoth("Google Workspace", "google.com", "alice@example.com", nil)
 	d.current("aws")
 	d.press("Open AWS console for your everyday key")
 	d.press("I have added my everyday key")

@@ -16,49 +16,41 @@ import (
 	"github.com/keywizard/keywizard/ui"
 )
 
-// buttonsIn lists the text of every button under o.
-func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
-	found := map[string]*widget.Button{}
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		switch v := o.(type) {
-		case *ui.Button:
-			found[v.Text] = &v.Button
-		case *widget.Button:
-			found[v.Text] = v
-		case *fyne.Container:
-			for _, c := range v.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.TempWidgetRenderer(t, v).Objects() {
-				walk(c)
-			}
+// walk calls f on o and on every object under it, widgets' rendered
+// children included.
+func walk(t *testing.T, o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	f(o)
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			walk(t, c, f)
+		}
+	case fyne.Widget:
+		for _, c := range test.TempWidgetRenderer(t, v).Objects() {
+			walk(t, c, f)
 		}
 	}
-	walk(o)
+}
+
+// buttonsIn maps the text of every button under o to it.
+func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
+	found := map[string]*widget.Button{}
+	walk(t, o, func(o fyne.CanvasObject) {
+		if b, ok := o.(*ui.Button); ok {
+			found[b.Text] = &b.Button
+		}
+	})
 	return found
 }
 
 // labelsIn concatenates the text of every label under o.
 func labelsIn(t *testing.T, o fyne.CanvasObject) string {
 	var text string
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		switch v := o.(type) {
-		case *widget.Label:
-			text += v.Text + "\n"
-		case *fyne.Container:
-			for _, c := range v.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.TempWidgetRenderer(t, v).Objects() {
-				walk(c)
-			}
+	walk(t, o, func(o fyne.CanvasObject) {
+		if l, ok := o.(*widget.Label); ok {
+			text += l.Text + "\n"
 		}
-	}
-	walk(o)
+	})
 	return text
 }
 

@@ -73,6 +73,12 @@ func (e *env) post(c *http.Cookie, path, csrf string, vals url.Values, hdr ...st
 	if c != nil {
 		req.AddCookie(c)
 	}
+	return e.send(req)
+}
+
+// send does req without following redirects and reads the whole body.
+func (e *env) send(req *http.Request) (*http.Response, string) {
+	e.t.Helper()
 	resp, err := noRedirect.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -89,13 +95,8 @@ func (e *env) get(path string, cs ...*http.Cookie) (int, string) {
 	for _, c := range cs {
 		req.AddCookie(c)
 	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	resp, body := e.send(req)
+	return resp.StatusCode, body
 }
 
 func (e *env) auditLog() []tracker.AuditEntry {
