@@ -66,18 +66,26 @@ func (d *driver) fails(label, pin string, sev ui.Severity, title string) ui.Mess
 	return m
 }
 
+// atGoogle is a window on the Google step with the page opened for the
+// everyday key.
+func atGoogle(t *testing.T) *driver {
+	t.Helper()
+	d := newDriver(t, "linux")
+	if err := d.e.AdvanceTo("google"); err != nil {
+		t.Fatal(err)
+	}
+	d.settle()
+	d.press("Open Google Workspace for your everyday key")
+	return d
+}
+
 // TestErrorStates does each failure through the window as a person meets
 // it, checks the message says what happened and what to do, that nothing
 // saved was lost, and that doing what it says works.
 func TestErrorStates(t *testing.T) {
 	ctx := context.Background()
 	t.Run("wrong PIN", func(t *testing.T) {
-		d := newDriver(t, "linux")
-		if err := d.e.AdvanceTo("google"); err != nil {
-			t.Fatal(err)
-		}
-		d.settle()
-		d.press("Open Google Workspace for your everyday key")
+		d := atGoogle(t)
 		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
@@ -97,12 +105,7 @@ func TestErrorStates(t *testing.T) {
 		}
 	})
 	t.Run("blocked PIN", func(t *testing.T) {
-		d := newDriver(t, "linux")
-		if err := d.e.AdvanceTo("google"); err != nil {
-			t.Fatal(err)
-		}
-		d.settle()
-		d.press("Open Google Workspace for your everyday key")
+		d := atGoogle(t)
 		d.e.Keys.Key(screens.Everyday).FIDORetries = 0
 		m := d.fails("Verify your everyday key", "", ui.Error, "PIN blocked")
 		if !strings.Contains(m.Text, "ask IT") {
@@ -110,12 +113,7 @@ func TestErrorStates(t *testing.T) {
 		}
 	})
 	t.Run("PIN blocked until replugged", func(t *testing.T) {
-		d := newDriver(t, "linux")
-		if err := d.e.AdvanceTo("google"); err != nil {
-			t.Fatal(err)
-		}
-		d.settle()
-		d.press("Open Google Workspace for your everyday key")
+		d := atGoogle(t)
 		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
