@@ -44,6 +44,7 @@ func TestWipeConfirmedByTyping(t *testing.T) {
 		"OATH", "Type the serial number 12345678",
 		"unplug the key and plug it back in", "Touch the key now",
 		"is erased (PIV and FIDO2 back to factory settings)",
+		"mark serial 12345678 retired",
 	} {
 		if !strings.Contains(out, s) {
 			t.Errorf("output lacks %q:\n%s", s, out)
