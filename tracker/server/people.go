@@ -103,11 +103,12 @@ func decodeForm[T any, P interface {
 
 // flash is the message shown once after a form's redirect. Invite is the
 // new invite code, shown to IT this once and stored nowhere else in
-// clear.
+// clear: it is set only on the invite form's own response, never carried
+// in the flash cookie (json:"-").
 type flash struct {
 	Msg           string    `json:"m"`
-	Invite        string    `json:"i,omitempty"`
-	InviteExpires time.Time `json:"e,omitzero"`
+	Invite        string    `json:"-"`
+	InviteExpires time.Time `json:"-"`
 }
 
 // redirectWith sends the browser to path (POST/redirect/GET) with a flash
@@ -295,7 +296,21 @@ func (s *Server) formInvite(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return s.refused(w, r, c, "invite", 0, err)
 	}
-	return s.redirectWith(w, r, personPath(id), flash{Msg: "New invite code issued.", Invite: inv.Code, InviteExpires: inv.ExpiresAt})
+	// The code is shown in this response, not after a redirect: carried
+	// in a cookie to the next page it would travel in a request header,
+	// where proxies log, and sit in the browser until it expired. Reloading
+	// this page asks before posting again, which would issue another code.
+	p, err := s.cfg.Store.Person(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	d, err := s.personData(r.Context(), c, p)
+	if err != nil {
+		return err
+	}
+	d.Flash = flash{Msg: "New invite code issued.", Invite: inv.Code, InviteExpires: inv.ExpiresAt}
+	w.Header().Set("Cache-Control", "no-store")
+	return render(w, http.StatusOK, "person", d)
 }
 
 func (s *Server) formRevokeTokens(w http.ResponseWriter, r *http.Request, c *caller) error {

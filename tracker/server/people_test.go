@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -193,7 +194,7 @@ func actions() []action {
 				}
 				return len(keys) == 1 && keys[0].Status == tracker.KeyLost
 			}},
-		{name: "invite", code: 303, audit: "invite.issue", reason: "replacement key",
+		{name: "invite", code: 200, audit: "invite.issue", reason: "replacement key",
 			path: func(e *env) string { return personPath(e.id("ann")) + "/invite" },
 			form: func(*env) url.Values { return url.Values{"reason": {"replacement key"}} },
 			done: func(e *env) bool {
@@ -334,22 +335,26 @@ func TestDashboardActions(t *testing.T) {
 	}
 }
 
-// TestDashboardInviteShownOnce: the new invite code is on the page after
-// the redirect, works for the wizard, and is not shown again.
+// TestDashboardInviteShownOnce: the new invite code is on the invite
+// form's own response (never in a cookie or a URL), works for the wizard,
+// and is not shown again.
 func TestDashboardInviteShownOnce(t *testing.T) {
 	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	it, csrf := e.signIn("it")
 	var old tracker.Invite
 	e.do("it", "POST", "/v1/people/"+e.id("ann")+"/invite", tracker.Reasoned{Reason: "first"}, 201, &old)
-	resp, _ := e.post(it, personPath(e.id("ann"))+"/invite", csrf, url.Values{"reason": {"replacement key"}})
-	if resp.StatusCode != 303 {
-		t.Fatalf("invite: %d", resp.StatusCode)
+	resp, page := e.post(it, personPath(e.id("ann"))+"/invite", csrf, url.Values{"reason": {"replacement key"}})
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("invite: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
-	cs := append([]*http.Cookie{it}, resp.Cookies()...)
-	_, page := e.get(resp.Header.Get("Location"), cs...)
 	m := regexp.MustCompile(`<code id="invite-code">(kwi_[^<]+)</code>`).FindStringSubmatch(page)
 	if m == nil || !strings.Contains(page, "Earlier invite codes") {
 		t.Fatalf("no invite code or note on the page")
+	}
+	for _, c := range resp.Cookies() {
+		if strings.Contains(c.Value, m[1]) || strings.Contains(mustB64(c.Value), m[1]) {
+			t.Errorf("cookie %s carries the invite code", c.Name)
+		}
 	}
 	var got tracker.ExchangeResult
 	e.do("", "POST", "/v1/auth/exchange", tracker.Exchange{InviteCode: m[1], Device: "wizard"}, 200, &got)
@@ -359,10 +364,16 @@ func TestDashboardInviteShownOnce(t *testing.T) {
 	if code, _ := e.call("", "POST", "/v1/auth/exchange", tracker.Exchange{InviteCode: old.Code, Device: "wizard"}); code != 401 {
 		t.Errorf("earlier code: %d, want 401", code)
 	}
-	// The flash cookie was cleared: the next load shows no code.
-	if _, page := e.get(resp.Header.Get("Location"), it); strings.Contains(page, "kwi_") {
+	// The next load of the page shows no code.
+	if _, page := e.get(personPath(e.id("ann")), append([]*http.Cookie{it}, resp.Cookies()...)...); strings.Contains(page, "kwi_") {
 		t.Error("invite code shown again")
 	}
+}
+
+// mustB64 decodes a flash cookie's value, or returns "".
+func mustB64(v string) string {
+	b, _ := base64.RawURLEncoding.DecodeString(v)
+	return string(b)
 }
 
 // TestDashboardFormErrors: a refused form shows the page again, naming the
