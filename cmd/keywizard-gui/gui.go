@@ -223,13 +223,13 @@ func runGUI(simulate bool) error {
 		start(wire.SystemHub(), systemBrowser{}, cfg.storePath, func(wiz *steps.Wizard) {
 			attach(wiz)
 			// A manager or IT sees their team from the tracker next to
-			// their own wizard; no tracker, not joined, no reports or
-			// offline: the wizard alone. It is looked for at start and
-			// again when this computer joins the tracker from the Tell IT
-			// step.
+			// their own wizard; no tracker, not joined or no reports: the
+			// wizard alone. It is looked for at start (and, while the
+			// tracker cannot be reached, again with growing waits) and
+			// when this computer joins the tracker from the Tell IT step.
 			var teamShown atomic.Bool
 			showTeam := func() {
-				src, _, err := wire.TrackerTeam(ctx, cfg.configDir, appVersion())
+				src, err := wire.FindTrackerTeam(ctx, cfg.configDir, appVersion(), time.After)
 				if err != nil || src == nil || !teamShown.CompareAndSwap(false, true) {
 					return
 				}

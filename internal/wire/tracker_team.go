@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
@@ -95,4 +98,40 @@ func TrackerTeam(ctx context.Context, configDir, version string) (*TeamSource, t
 		return nil, tracker.Person{}, err
 	}
 	return NewTeamSource(ctx, cl)
+}
+
+// FindTrackerTeam is TrackerTeam for the window's start: while the tracker
+// cannot be reached (offline, the tracker restarting, a 5xx or 429) it
+// tries again after 30 s, then 1, 2, 4 and at most every 10 minutes, so a
+// manager who opens keywizard before the network is up still gets their
+// team view that session. It returns what TrackerTeam returns once that is
+// an answer: a source, nil for someone who manages nobody, or an error
+// that waiting does not change (no tracker configured, not joined, token
+// refused); or ctx's error. after is time.After; tests pass their own.
+func FindTrackerTeam(ctx context.Context, configDir, version string, after func(time.Duration) <-chan time.Time) (*TeamSource, error) {
+	delay := 30 * time.Second
+	for {
+		src, _, err := TrackerTeam(ctx, configDir, version)
+		if err == nil || !temporary(err) {
+			return src, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-after(delay):
+		}
+		delay = min(2*delay, 10*time.Minute)
+	}
+}
+
+// temporary reports whether err is the tracker being unreachable for now
+// rather than an answer: a network error, or the tracker saying it is
+// overloaded or failing (429, 5xx).
+func temporary(err error) bool {
+	var api *client.APIError
+	if errors.As(err, &api) {
+		return api.Status == http.StatusTooManyRequests || api.Status >= 500
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
 }

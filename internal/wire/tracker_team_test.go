@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +33,8 @@ var _ team.Source = (*wire.TeamSource)(nil)
 // org is a real tracker (server + SQLite) on httptest with IT, a manager
 // with two reports (one indirect) and a new hire.
 type org struct {
+	// down is how many requests the tracker answers 503 before working.
+	down   *atomic.Int32
 	url    string
 	st     store.Store
 	admin  tracker.Person
@@ -48,14 +52,25 @@ func newOrg(t *testing.T) *org {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	down := new(atomic.Int32)
+	h := srv.Handler()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// While down is above zero the tracker answers as one that is
+		// restarting behind its load balancer.
+		if down.Add(-1) >= 0 {
+			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		down.Store(0)
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
 	now := time.Now()
 	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &org{url: hs.URL, st: st, admin: admin, people: map[string]tracker.Person{}}
+	o := &org{url: hs.URL, st: st, admin: admin, people: map[string]tracker.Person{}, down: down}
 	for _, p := range []struct{ name, manager string }{{"ada", ""}, {"ann", "ada"}, {"dee", "ann"}} {
 		req := tracker.CreatePerson{Email: p.name + "@example.com", Name: p.name, Team: "Eng", StartDate: now.Format(time.DateOnly)}
 		if p.manager != "" {
@@ -223,5 +238,43 @@ func TestTrackerTeamNotSetUp(t *testing.T) {
 	os.WriteFile(filepath.Join(bad, "keywizard", "config.json"), []byte("{"), 0o600)
 	if _, err := wire.TrackerClient(bad, "test"); err == nil {
 		t.Error("broken config.json accepted")
+	}
+}
+
+// TestFindTrackerTeamWaitsForTheTracker: a manager who opens keywizard
+// while the tracker cannot answer gets the team view once it can, after
+// waits that grow; an answer that waiting cannot change comes at once.
+func TestFindTrackerTeamWaitsForTheTracker(t *testing.T) {
+	o := setup(t)
+	dir := t.TempDir()
+	o.join(t, "ada", dir)
+	var waits []time.Duration
+	after := func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		ch := make(chan time.Time, 1)
+		ch <- time.Now()
+		return ch
+	}
+	o.down.Store(3)
+	src, err := wire.FindTrackerTeam(t.Context(), dir, "test", after)
+	if err != nil || src == nil || src.ManagerID != o.people["ada"].ID {
+		t.Fatalf("FindTrackerTeam = %+v, %v; want ada's team", src, err)
+	}
+	if want := []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute}; !slices.Equal(waits, want) {
+		t.Errorf("waited %v, want %v", waits, want)
+	}
+
+	// No tracker on this computer: no waiting, the answer stands.
+	waits = nil
+	if _, err := wire.FindTrackerTeam(t.Context(), t.TempDir(), "test", after); !errors.Is(err, wire.ErrNoTracker) || len(waits) != 0 {
+		t.Errorf("no tracker: %v after %d waits, want wire.ErrNoTracker at once", err, len(waits))
+	}
+
+	// The window closes while the tracker is still down.
+	o.down.Store(1 << 20)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := wire.FindTrackerTeam(ctx, dir, "test", after); !errors.Is(err, context.Canceled) {
+		t.Errorf("closed window: %v, want context.Canceled", err)
 	}
 }
