@@ -102,19 +102,25 @@ func seedTeam(t *testing.T, e *env) {
 	rep("bob", 31000007, tracker.RoleEveryday, false, half)
 }
 
-func TestDashboardInChromium(t *testing.T) {
-	bin := chromium(t)
-	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
-	seedTeam(t, e)
-	// The browser cannot send a bearer header from the command line, so
-	// this test-only wrapper signs it in as boss.
-	tok := e.tokens["boss"]
+// signedIn serves the tracker with every request signed in as who: the
+// browser cannot send a bearer header from the command line, so this
+// test-only wrapper adds it.
+func signedIn(t *testing.T, e *env, who string) *httptest.Server {
+	tok := e.tokens[who]
 	h := e.srv.Handler()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Set("Authorization", "Bearer "+tok)
 		h.ServeHTTP(w, r)
 	}))
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func TestDashboardInChromium(t *testing.T) {
+	bin := chromium(t)
+	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
+	seedTeam(t, e)
+	hs := signedIn(t, e, "boss")
 
 	dom := string(runChromium(t, bin, "--dump-dom", hs.URL+"/dashboard"))
 	for _, want := range []string{"Team of boss", "Grace Hopper", "Linus Okafor", `id="matrix"`, `id="lost"`, "31000006", "overdue"} {
@@ -200,13 +206,7 @@ func TestPersonPageInChromium(t *testing.T) {
 	bin := chromium(t)
 	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	seedTeam(t, e)
-	tok := e.tokens["it"]
-	h := e.srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Set("Authorization", "Bearer "+tok)
-		h.ServeHTTP(w, r)
-	}))
-	defer hs.Close()
+	hs := signedIn(t, e, "it")
 	page := hs.URL + "/dashboard/people/" + e.id("ann")
 
 	dom := string(runChromium(t, bin, "--dump-dom", page))
