@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -101,7 +100,7 @@ func TrackerTeam(ctx context.Context, configDir, version string) (*TeamSource, t
 }
 
 // FindTrackerTeam is TrackerTeam for the window's start: while the tracker
-// cannot be reached (offline, the tracker restarting, a 5xx or 429) it
+// cannot be reached (offline, the tracker restarting, a 5xx, 408 or 429) it
 // tries again after 30 s, then 1, 2, 4 and at most every 10 minutes, so a
 // manager who opens keywizard before the network is up still gets their
 // team view that session. It returns what TrackerTeam returns once that is
@@ -125,12 +124,12 @@ func FindTrackerTeam(ctx context.Context, configDir, version string, after func(
 }
 
 // temporary reports whether err is the tracker being unreachable for now
-// rather than an answer: a network error, or the tracker saying it is
-// overloaded or failing (429, 5xx).
+// rather than an answer: a network error, or an answer the tracker client
+// would retry a report after (client.APIError.Permanent: 5xx, 429, 408).
 func temporary(err error) bool {
 	var api *client.APIError
 	if errors.As(err, &api) {
-		return api.Status == http.StatusTooManyRequests || api.Status >= 500
+		return !api.Permanent()
 	}
 	var netErr net.Error
 	return errors.As(err, &netErr)

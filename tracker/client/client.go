@@ -89,8 +89,9 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("tracker answered %d: %s", e.Status, e.Body.Error)
 }
 
-// permanent reports whether retrying the same request cannot help.
-func (e *APIError) permanent() bool {
+// Permanent reports whether retrying the same request cannot help: a 4xx
+// other than 401 (a token to renew), 408 and 429.
+func (e *APIError) Permanent() bool {
 	switch e.Status {
 	case http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusRequestTimeout:
 		return false
@@ -307,7 +308,7 @@ func (c *Client) Flush(ctx context.Context) (int, error) {
 			}
 			c.setRejected(queueKey(name), nil)
 			sent++
-		case errors.As(err, &ae) && ae.permanent():
+		case errors.As(err, &ae) && ae.Permanent():
 			c.cfg.Logf("tracker: report %s rejected: %v", name, err)
 			dead := filepath.Join(c.dead, name)
 			if err := os.Rename(path, dead); err != nil {
