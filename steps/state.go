@@ -200,6 +200,9 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 	p := w.p
 	r := Report{Person: snap.Person, Deadline: snap.Deadline, AppVersion: w.o.AppVersion, GeneratedAt: w.o.Clock.Now(),
 		Complete: w.isComplete(snap), Remaining: slices.DeleteFunc(slices.Clone(snap.Remaining), func(s string) bool { return strings.HasPrefix(s, "Send the report") })}
+	for _, s := range w.o.Catalogue.Services {
+		r.Services = append(r.Services, ReportService{ID: s.ID, Name: s.Name})
+	}
 	for _, r0 := range roles {
 		k, ok := p.keyByRole(r0)
 		if !ok {
@@ -207,7 +210,7 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 		}
 		rk := ReportKey{Serial: k.Serial, Model: k.Model, Role: k.Role, Firmware: k.Firmware, Items: []ReportItem{}}
 		for _, e := range w.steps() {
-			if e.def.report == ReportNothing {
+			if e.def.report == ReportAsNothing {
 				continue
 			}
 			if e.svc != nil {
@@ -221,7 +224,7 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 				continue
 			}
 			rk.Items = append(rk.Items, ReportItem{Service: string(e.id), Level: ev.Level, Detail: ev.Detail, At: ev.At})
-			if e.def.report == ReportOTP {
+			if e.def.report == ReportAsOTP {
 				rk.OTPDisabled = true
 			}
 		}

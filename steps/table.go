@@ -42,14 +42,14 @@ type ReportAs string
 
 // Ways a step is reported.
 const (
-	// ReportNothing: the step is not in the report (the FIDO2 PIN is a
+	// ReportAsNothing: the step is not in the report (the FIDO2 PIN is a
 	// precondition of every passkey, not a service IT tracks).
-	ReportNothing ReportAs = ""
-	// ReportService: one ReportItem per key named by the service's ID, or
+	ReportAsNothing ReportAs = ""
+	// ReportAsService: one ReportItem per key named by the service's ID, or
 	// a ReportSkip when the service does not apply here.
-	ReportService ReportAs = "service"
-	// ReportOTP: the "otp" ReportItem and ReportKey.OTPDisabled.
-	ReportOTP ReportAs = "otp"
+	ReportAsService ReportAs = "service"
+	// ReportAsOTP: the "otp" ReportItem and ReportKey.OTPDisabled.
+	ReportAsOTP ReportAs = "otp"
 )
 
 // needs is what a step needs before it can be reached.
@@ -109,12 +109,12 @@ var stepTable = []stepDef{
 	{id: StepKeys, kind: KindKeys, title: "Your keys", needs: needsPerson, action: fixed(ActionAssignRoles),
 		status: keysStatus, remaining: keysRemaining},
 	{id: StepFIDOPIN, kind: KindFIDOPIN, title: "FIDO2 PIN", perKey: true, needs: needsKeys, action: fixed(ActionSetPIN)},
-	{services: isBrowserService, kind: KindService, perKey: true, needs: needsKeys, report: ReportService,
+	{services: isBrowserService, kind: KindService, perKey: true, needs: needsKeys, report: ReportAsService,
 		action: serviceAction, status: serviceStatus},
-	{services: isSmartCardService, kind: KindMacOS, perKey: true, needs: needsKeys, report: ReportService,
+	{services: isSmartCardService, kind: KindMacOS, perKey: true, needs: needsKeys, report: ReportAsService,
 		action: serviceAction, status: serviceStatus},
 	{id: StepOTP, kind: KindOTP, title: "Stop accidental codes (turn off OTP)", perKey: true, needs: needsKeys,
-		report: ReportOTP, action: fixed(ActionDisableOTP)},
+		report: ReportAsOTP, action: fixed(ActionDisableOTP)},
 	{id: StepReport, kind: KindReport, title: "Tell IT", needs: needsKeys, wrapUp: true, action: fixed(ActionReport),
 		status: reportStatus, remaining: reportRemaining},
 	{id: StepSummary, kind: KindSummary, title: "Summary", needs: needsKeys, wrapUp: true, action: fixed(ActionNone),

@@ -39,7 +39,7 @@ func TestTableComplete(t *testing.T) {
 		if d.action == nil {
 			t.Errorf("row %d (%s): no action", i, d.kind)
 		}
-		if d.report != ReportNothing && !d.perKey {
+		if d.report != ReportAsNothing && !d.perKey {
 			t.Errorf("row %d (%s): only per-key steps are reported per key", i, d.kind)
 		}
 	}

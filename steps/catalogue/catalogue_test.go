@@ -43,10 +43,10 @@ func TestDefault(t *testing.T) {
 	if got, want := ids(c), []string{"google", "aws", "1password", "github", "macos"}; !slices.Equal(got, want) {
 		t.Fatalf("services = %v, want %v", got, want)
 	}
-	// Every default service is one the tracker counts (tracker.DefaultServices).
-	for _, id := range tracker.DefaultServices {
-		if _, ok := c.Service(id); !ok {
-			t.Errorf("tracker default service %q missing from the catalogue", id)
+	// Every service can be reported: the tracker's rule for service IDs.
+	for _, s := range c.Services {
+		if !tracker.ValidServiceID(s.ID) || s.ID == tracker.ServiceOTP {
+			t.Errorf("service %q cannot be reported to the tracker", s.ID)
 		}
 	}
 	g, _ := c.Service("google")
