@@ -39,9 +39,9 @@ const (
 	KeyRetired KeyStatus = "retired"
 )
 
-// ServiceOTP's item means "OTP disabled on this key". Every other service
-// ID is a catalogue's (steps/catalogue), named by the reports that cover it
-// (Report.Services); see [ValidServiceID].
+// ServiceOTP is the item meaning "OTP disabled on this key". Every other
+// service ID is a catalogue's (steps/catalogue), named by the reports that
+// cover it (Report.Services); see [ValidServiceID].
 const ServiceOTP = "otp"
 
 // Service is a service of the wizard's catalogue as a report names it: the
