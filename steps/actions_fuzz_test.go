@@ -96,12 +96,12 @@ func FuzzWizardActions(f *testing.F) {
 		wrong := func(steps.PINRequest) (string, error) { return "999999", nil }
 		store := &memStore{}
 		opts := steps.Options{Keys: provisioned{keys, sc}, Browser: browser, Prompter: prompter, Reporter: reporter, Store: store,
-			Clock: &stepstest.Clock{T: stepstest.FlowNow}, SmartCard: sc, GOOS: "darwin", OSUser: "alice"}
+			Clock: &stepstest.Clock{T: stepstest.FlowNow}, SmartCard: sc, GOOS: "darwin", OSUser: "alice", Catalogue: stepstest.Catalogue()}
 		w, err := steps.New(ctx, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cat := catalogue.Default()
+		cat := opts.Catalogue
 		serials := []uint32{nano, nfc, stranger}
 		stepIDs := []steps.StepID{}
 		for _, st := range w.Snapshot().Steps {

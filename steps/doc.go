@@ -24,8 +24,11 @@
 //
 // # Steps
 //
-// The step list is derived from the catalogue, the operating system and the
-// keys: welcome (who you are; the deadline is the start date + 30 days and
+// One table (stepTable) defines every step: its ID, [Kind], title, whether
+// it is done on each key, its prerequisite, how it is reported ([ReportAs]),
+// how its status and what is left are derived, and the [Action] that
+// finishes it ([Step].Action). The step list is derived from the table, the
+// catalogue, the operating system and the keys: welcome (who you are; the deadline is the start date + 30 days and
 // is in every snapshot), keys (detect, roles everyday/backup, labels), FIDO2
 // PIN, one step per catalogue service with both keys inside it (services
 // keywizard sets up itself, macOS smart-card login, come after the browser

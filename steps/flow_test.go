@@ -35,7 +35,7 @@ func TestFullFlow(t *testing.T) {
 // catalogue that adds Okta (passkey-verified) and Slack (self-attested) and
 // drops AWS.
 func TestFullFlowOrgCatalogue(t *testing.T) {
-	cat, err := catalogue.Merge(catalogue.Default(), "org.json", []byte(`{"schema":1,"services":[
+	cat, err := catalogue.Merge(stepstest.Catalogue(), "org.json", []byte(`{"schema":1,"services":[
 	  {"id":"aws","disabled":true},
 	  {"id":"okta","name":"Okta","url":"https://acme.okta.com/enduser/settings","instructions":["Click Set up next to Security Key."],
 	   "verification":{"kind":"fido-credential","rp_id":"acme.okta.com","user":"email"}},

@@ -21,6 +21,15 @@ type Report struct {
 	Complete bool `json:"complete"`
 	// Remaining lists, in plain words, what is left.
 	Remaining []string `json:"remaining,omitempty"`
+	// Services are the catalogue's services in its order, those that do
+	// not apply here included: the tracker's columns come from them.
+	Services []ReportService `json:"services,omitempty"`
+}
+
+// ReportService is a catalogue service as the report names it.
+type ReportService struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // ReportKey is one key's part of a report.
@@ -29,7 +38,8 @@ type ReportKey struct {
 	Model    string `json:"model"`
 	Role     Role   `json:"role"`
 	Firmware string `json:"firmware,omitempty"`
-	// Items has one entry per service (and "otp") with evidence.
+	// Items has one entry per step with evidence that the step table
+	// reports: each service, and "otp".
 	Items []ReportItem `json:"items"`
 	// NotApplicable lists services that do not apply here, with why.
 	NotApplicable []ReportSkip `json:"not_applicable,omitempty"`

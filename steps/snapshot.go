@@ -100,6 +100,8 @@ type Step struct {
 	// What the frontend may offer: open the page, verify from the key or
 	// system, self-attest.
 	CanOpen, CanVerify, CanAttest bool
+	// Action is what finishes the step (on each key, for per-key steps).
+	Action Action
 	// NeedAccount is set when verifying needs an account name the person
 	// has not given yet (Service.AccountLabel says which; Wizard.SetAccount
 	// records it).

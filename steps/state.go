@@ -30,79 +30,11 @@ func (w *Wizard) stepStatusLocked(id StepID) Status {
 func (w *Wizard) stepDoneLocked(id StepID) bool { return w.stepStatusLocked(id) == StatusDone }
 
 func (w *Wizard) stepStatusReasonLocked(id StepID) (Status, string) {
-	p := w.p
-	orTodo := func() (Status, string) {
-		if note := w.stepNote[id]; note != "" {
-			return StatusNeedsAttention, note
-		}
-		if p.Current == id {
-			return StatusCurrent, ""
-		}
-		return StatusTodo, ""
+	e, ok := w.entry(id)
+	if !ok || e.def.status == nil {
+		return perKeyStatus(w, id)
 	}
-	switch id {
-	case StepWelcome:
-		if p.Person != nil {
-			return StatusDone, ""
-		}
-		return orTodo()
-	case StepKeys:
-		if note := w.stepNote[id]; note != "" {
-			return StatusNeedsAttention, note
-		}
-		switch len(p.Keys) {
-		case 0:
-			return orTodo()
-		case 1:
-			missing := RoleBackup
-			if p.Keys[0].Role == RoleBackup {
-				missing = RoleEveryday
-			}
-			return StatusNeedsAttention, fmt.Sprintf("Only one key is set up. Plug in your %s when you have it and give it its role; its steps wait until then.", roleName(missing))
-		}
-		return StatusDone, ""
-	case StepReport:
-		r := p.Report
-		switch {
-		case r.Pending:
-			return StatusNeedsAttention, "Your report is saved and will be sent when the network is back."
-		case !r.SentAt.IsZero() && r.Local && w.tracker.Connected:
-			st, _ := orTodo()
-			return st, "This computer is now connected to IT's tracker; send your report there."
-		case !r.SentAt.IsZero() && !w.newerThanReportLocked():
-			return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + ")."
-		case !r.SentAt.IsZero():
-			st, _ := orTodo()
-			return st, "There is progress since the last report; send it again."
-		}
-		return orTodo()
-	case StepSummary:
-		return orTodo()
-	}
-	if s, ok := w.service(id); ok {
-		if why := w.notApplicable(s); why != "" {
-			return StatusNotApplicable, why
-		}
-	}
-	if len(p.Keys) == 0 {
-		return orTodo()
-	}
-	done := 0
-	for _, k := range p.Keys {
-		if msg := w.attention[id][k.Serial]; msg != "" {
-			return StatusNeedsAttention, msg
-		}
-		if p.evidence(id, k.Serial) != nil {
-			done++
-		}
-	}
-	if done == len(p.Keys) {
-		if len(p.Keys) == 2 {
-			return StatusDone, ""
-		}
-		return StatusNeedsAttention, fmt.Sprintf("Done for %s. Plug in your other key when you have it to do it there too.", Label(p.Keys[0].Role, p.Keys[0].Model, p.Keys[0].Serial))
-	}
-	return orTodo()
+	return e.def.status(w, id)
 }
 
 // newerThanReportLocked reports whether any evidence was recorded after
@@ -117,29 +49,6 @@ func (w *Wizard) newerThanReportLocked() bool {
 		}
 	}
 	return false
-}
-
-func (w *Wizard) title(id StepID) (string, Kind, *catalogue.Service) {
-	switch id {
-	case StepWelcome:
-		return "Welcome", KindWelcome, nil
-	case StepKeys:
-		return "Your keys", KindKeys, nil
-	case StepFIDOPIN:
-		return "FIDO2 PIN", KindFIDOPIN, nil
-	case StepOTP:
-		return "Stop accidental codes (turn off OTP)", KindOTP, nil
-	case StepReport:
-		return "Tell IT", KindReport, nil
-	case StepSummary:
-		return "Summary", KindSummary, nil
-	}
-	s, _ := w.service(id)
-	kind := KindService
-	if s.Verification.Kind == catalogue.KindSCAuth {
-		kind = KindMacOS
-	}
-	return s.Name, kind, &s
 }
 
 // snapshotLocked builds a deep-copied Snapshot; the caller holds w.mu.
@@ -200,11 +109,11 @@ func (w *Wizard) snapshotLocked() Snapshot {
 			s.Unknown = append(s.Unknown, v)
 		}
 	}
-	for _, id := range w.stepIDs() {
-		st := w.buildStepLocked(id)
+	for _, e := range w.steps() {
+		st := w.buildStepLocked(e)
 		s.Steps = append(s.Steps, st)
-		if st.Status != StatusDone && st.Status != StatusNotApplicable && id != StepSummary {
-			s.Remaining = append(s.Remaining, w.remainingLocked(st)...)
+		if st.Status != StatusDone && st.Status != StatusNotApplicable {
+			s.Remaining = append(s.Remaining, w.remainingLocked(e, st)...)
 		}
 	}
 	s.Complete = len(s.Remaining) == 0
@@ -228,10 +137,10 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	return s
 }
 
-func (w *Wizard) buildStepLocked(id StepID) Step {
+func (w *Wizard) buildStepLocked(e stepEntry) Step {
 	p := w.p
-	title, kind, svc := w.title(id)
-	st := Step{ID: id, Kind: kind, Title: title, Service: svc}
+	id, kind, svc := e.id, e.def.kind, e.svc
+	st := Step{ID: id, Kind: kind, Title: e.title(), Action: e.action()}
 	if svc != nil {
 		c := *svc
 		c.Instructions = slices.Clone(svc.Instructions)
@@ -244,7 +153,7 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 		st.NeedAccount = svc.Verification.User == catalogue.UserAccount && (p.Person == nil || p.Person.Accounts[svc.ID] == "")
 	}
 	st.Status, st.Reason = w.stepStatusReasonLocked(id)
-	if !perKey(id) || st.Status == StatusNotApplicable {
+	if !e.def.perKey || st.Status == StatusNotApplicable {
 		return st
 	}
 	for _, r := range roles {
@@ -277,31 +186,11 @@ func (w *Wizard) buildStepLocked(id StepID) Step {
 	return st
 }
 
-func (w *Wizard) remainingLocked(st Step) []string {
-	switch st.ID {
-	case StepWelcome:
-		return []string{"Tell keywizard who you are."}
-	case StepKeys:
-		if len(w.p.Keys) == 0 {
-			return []string{"Give your keys their roles."}
-		}
-		return []string{st.Reason}
-	case StepReport:
-		if w.p.Report.Pending {
-			return []string{"Send the report to IT (saved; it goes when the network is back)."}
-		}
-		return []string{"Send the report to IT."}
+func (w *Wizard) remainingLocked(e stepEntry, st Step) []string {
+	if e.def.remaining != nil {
+		return e.def.remaining(w, st)
 	}
-	var out []string
-	for _, k := range st.Keys {
-		if k.Status != StatusDone {
-			out = append(out, fmt.Sprintf("%s: %s.", st.Title, k.Label))
-		}
-	}
-	if len(st.Keys) == 0 {
-		out = append(out, st.Title+".")
-	}
-	return out
+	return perKeyRemaining(st)
 }
 
 // --- report and summary -------------------------------------------------
@@ -310,28 +199,33 @@ func (w *Wizard) remainingLocked(st Step) []string {
 func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 	p := w.p
 	r := Report{Person: snap.Person, Deadline: snap.Deadline, AppVersion: w.o.AppVersion, GeneratedAt: w.o.Clock.Now(),
-		Complete: isComplete(snap), Remaining: slices.DeleteFunc(slices.Clone(snap.Remaining), func(s string) bool { return strings.HasPrefix(s, "Send the report") })}
+		Complete: w.isComplete(snap), Remaining: slices.DeleteFunc(slices.Clone(snap.Remaining), func(s string) bool { return strings.HasPrefix(s, "Send the report") })}
+	for _, s := range w.o.Catalogue.Services {
+		r.Services = append(r.Services, ReportService{ID: s.ID, Name: s.Name})
+	}
 	for _, r0 := range roles {
 		k, ok := p.keyByRole(r0)
 		if !ok {
 			continue
 		}
 		rk := ReportKey{Serial: k.Serial, Model: k.Model, Role: k.Role, Firmware: k.Firmware, Items: []ReportItem{}}
-		for _, id := range w.stepIDs() {
-			if !perKey(id) || id == StepFIDOPIN {
+		for _, e := range w.steps() {
+			if e.def.report == ReportAsNothing {
 				continue
 			}
-			if s, ok := w.service(id); ok {
-				if why := w.notApplicable(s); why != "" {
-					rk.NotApplicable = append(rk.NotApplicable, ReportSkip{Service: s.ID, Reason: why})
+			if e.svc != nil {
+				if why := w.notApplicable(*e.svc); why != "" {
+					rk.NotApplicable = append(rk.NotApplicable, ReportSkip{Service: e.svc.ID, Reason: why})
 					continue
 				}
 			}
-			if e := p.evidence(id, k.Serial); e != nil {
-				rk.Items = append(rk.Items, ReportItem{Service: string(id), Level: e.Level, Detail: e.Detail, At: e.At})
-				if id == StepOTP {
-					rk.OTPDisabled = true
-				}
+			ev := p.evidence(e.id, k.Serial)
+			if ev == nil {
+				continue
+			}
+			rk.Items = append(rk.Items, ReportItem{Service: string(e.id), Level: ev.Level, Detail: ev.Detail, At: ev.At})
+			if e.def.report == ReportAsOTP {
+				rk.OTPDisabled = true
 			}
 		}
 		r.Keys = append(r.Keys, rk)
@@ -339,10 +233,10 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 	return r
 }
 
-// isComplete: everything but the report itself is done.
-func isComplete(s Snapshot) bool {
+// isComplete: everything but the wrap-up (report, summary) is done.
+func (w *Wizard) isComplete(s Snapshot) bool {
 	for _, st := range s.Steps {
-		if st.ID == StepReport || st.ID == StepSummary {
+		if e, ok := w.entry(st.ID); ok && e.def.wrapUp {
 			continue
 		}
 		if st.Status != StatusDone && st.Status != StatusNotApplicable {
@@ -472,7 +366,7 @@ func (w *Wizard) Summary() string {
 	}
 	b.WriteString("\n## Steps\n\n")
 	for _, st := range s.Steps {
-		if !perKey(st.ID) {
+		if !w.perKey(st.ID) {
 			continue
 		}
 		fmt.Fprintf(&b, "### %s\n\n", st.Title)

@@ -35,6 +35,9 @@ func (r Report) TrackerReports() ([]tracker.Report, error) {
 		for _, it := range k.Items {
 			tr.Items = append(tr.Items, tracker.ReportItem{Service: it.Service, Evidence: tracker.Evidence(it.Level), At: it.At.UTC()})
 		}
+		for _, s := range r.Services {
+			tr.Services = append(tr.Services, tracker.Service{ID: s.ID, Name: s.Name})
+		}
 		if a := k.Attestation; a != nil {
 			dev, slot := pemDER(a.DevicePEM), pemDER(a.SlotPEM)
 			// Only a complete pair is worth sending: the tracker checks the

@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/keywizard/keywizard/steps"
@@ -39,6 +40,14 @@ func TestTrackerReports(t *testing.T) {
 			if want[it.Service] != it.Evidence || !it.At.Equal(stepstest.FlowNow) {
 				t.Errorf("report %d item %+v", i, it)
 			}
+		}
+		// The report names its catalogue, in order, for the tracker's
+		// columns; macOS login applies here, but would be named anyway.
+		if got := tracker.ServiceIDs(tr.Services); !slices.Equal(got, []string{"google", "aws", "1password", "github", "macos"}) {
+			t.Errorf("report %d names services %v", i, got)
+		}
+		if tr.Services[0].Name != "Google Workspace" {
+			t.Errorf("report %d names google %q", i, tr.Services[0].Name)
 		}
 		if tr.Attestation == nil || !bytes.Contains(tr.Attestation.Certificate, []byte("device")) || !bytes.Contains(tr.Attestation.Slot, []byte("slot 9a")) {
 			t.Errorf("report %d attestation %+v", i, tr.Attestation)

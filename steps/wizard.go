@@ -198,25 +198,6 @@ func (w *Wizard) update(ctx context.Context, f func(p *Progress)) error {
 
 // --- steps and prerequisites -------------------------------------------
 
-// stepIDs is the ordered step list: fixed steps around the services that
-// apply in the catalogue's order, with smart-card login services after the
-// browser ones (the wizard does those itself, after the browser work).
-func (w *Wizard) stepIDs() []StepID {
-	ids := []StepID{StepWelcome, StepKeys, StepFIDOPIN}
-	var mac []StepID
-	for _, s := range w.o.Catalogue.Services {
-		if s.Verification.Kind == catalogue.KindSCAuth {
-			mac = append(mac, StepID(s.ID))
-		} else {
-			ids = append(ids, StepID(s.ID))
-		}
-	}
-	ids = append(ids, mac...)
-	return append(ids, StepOTP, StepReport, StepSummary)
-}
-
-func (w *Wizard) hasStep(id StepID) bool { return slices.Contains(w.stepIDs(), id) }
-
 func (w *Wizard) service(id StepID) (catalogue.Service, bool) {
 	return w.o.Catalogue.Service(string(id))
 }
@@ -260,31 +241,17 @@ func osNames(goos []string) string {
 	return strings.Join(n, " or ")
 }
 
-// perKey reports whether a step is done on each key.
-func perKey(id StepID) bool {
-	switch id {
-	case StepWelcome, StepKeys, StepReport, StepSummary:
-		return false
-	}
-	return true
-}
-
 // checkReachable enforces the only hard prerequisites: who you are, then at
 // least one key.
 func (w *Wizard) checkReachableLocked(id StepID) error {
-	if !w.hasStep(id) {
+	e, ok := w.entry(id)
+	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownStep, id)
 	}
-	if id == StepWelcome {
-		return nil
-	}
-	if w.p.Person == nil {
+	if e.def.needs >= needsPerson && w.p.Person == nil {
 		return ErrNotStarted
 	}
-	if id == StepKeys {
-		return nil
-	}
-	if len(w.p.Keys) == 0 {
+	if e.def.needs >= needsKeys && len(w.p.Keys) == 0 {
 		return ErrNoKeys
 	}
 	return nil

@@ -39,20 +39,26 @@ const (
 	KeyRetired KeyStatus = "retired"
 )
 
-// Default service IDs. Organisations may add their own (see [ValidServiceID]).
-const (
-	ServiceGoogle    = "google"
-	ServiceMacOS     = "macos"
-	ServiceAWS       = "aws"
-	Service1Password = "1password"
-	ServiceGitHub    = "github"
-	// ServiceOTP's item means "OTP disabled on this key".
-	ServiceOTP = "otp"
-)
+// ServiceOTP is the item meaning "OTP disabled on this key". Every other
+// service ID is a catalogue's (steps/catalogue), named by the reports that
+// cover it (Report.Services); see [ValidServiceID].
+const ServiceOTP = "otp"
 
-// DefaultServices are the services every person must register both keys with,
-// in dashboard column order. OTP is tracked separately.
-var DefaultServices = []string{ServiceGoogle, ServiceMacOS, ServiceAWS, Service1Password, ServiceGitHub}
+// Service is a service of the wizard's catalogue as a report names it: the
+// dashboard's columns are the services reports named, in catalogue order.
+type Service struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ServiceIDs returns the IDs of services, in order.
+func ServiceIDs(services []Service) []string {
+	out := make([]string, len(services))
+	for i, s := range services {
+		out[i] = s.ID
+	}
+	return out
+}
 
 // OverdueAfter is how long after their start date a person who is not
 // complete counts as overdue ("within your first month").
@@ -125,6 +131,11 @@ type Report struct {
 	AppVersion  string       `json:"app_version"`
 	Items       []ReportItem `json:"items"`
 	Attestation *Attestation `json:"attestation,omitempty"`
+	// Services are the services of the catalogue the report was made
+	// with, in catalogue order (OTP is not one): what every key must
+	// have, and the dashboard's columns. Reports from wizards before it
+	// was added leave it out and the tracker keeps the list it has.
+	Services []Service `json:"services,omitempty"`
 }
 
 // ReportItem is one service result inside a [Report].

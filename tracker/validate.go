@@ -175,6 +175,23 @@ func (r *Report) Validate() error {
 			return fieldErr(p+"at", "out of range")
 		}
 	}
+	if len(r.Services) > maxItems {
+		return fieldErr("services", "at most %d services", maxItems)
+	}
+	named := make(map[string]bool, len(r.Services))
+	for i, s := range r.Services {
+		p := fmt.Sprintf("services[%d].", i)
+		if !ValidServiceID(s.ID) || s.ID == ServiceOTP {
+			return fieldErr(p+"id", "must match %s and not be %q", serviceRE(), ServiceOTP)
+		}
+		if named[s.ID] {
+			return fieldErr(p+"id", "duplicate service %q", s.ID)
+		}
+		named[s.ID] = true
+		if err := checkText(p+"name", s.Name, true, maxText); err != nil {
+			return err
+		}
+	}
 	if a := r.Attestation; a != nil {
 		if len(a.Certificate) == 0 || len(a.Certificate) > maxCertBytes {
 			return fieldErr("attestation.certificate", "required, at most %d bytes of DER", maxCertBytes)

@@ -10,10 +10,13 @@ import (
 // tree. The dashboard, GET /v1/team and the app's team view all render it.
 type TeamView struct {
 	// Manager is the person whose team this is; empty ID means "everyone".
-	Manager     Person    `json:"manager"`
-	Services    []string  `json:"services"`
-	GeneratedAt time.Time `json:"generated_at"`
-	Rows        []Row     `json:"rows"`
+	Manager  Person   `json:"manager"`
+	Services []string `json:"services"`
+	// ServiceNames are the services' display names, as the reports named
+	// them (tracker.Report.Services).
+	ServiceNames map[string]string `json:"service_names,omitempty"`
+	GeneratedAt  time.Time         `json:"generated_at"`
+	Rows         []Row             `json:"rows"`
 	// LostKeys lists keys reported lost, newest first.
 	LostKeys []LostKey `json:"lost_keys"`
 	Summary  Summary   `json:"summary"`

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
 )
@@ -44,65 +44,39 @@ func (d *driver) settle() {
 	}
 }
 
+// actor finishes steps through d's window for stepstest.Complete, making
+// passkeys on the fake keys and checking each page the browser opens.
+func (d *driver) actor() *windowActor {
+	return &windowActor{t: d.t, u: d.e.UI, settle: func() { d.t.Helper(); d.settle(); d.noError() },
+		register: d.e.Keys.RegisterPasskey, opened: d.e.Browser.Opened}
+}
+
 // press taps the primary button after checking its label.
 func (d *driver) press(label string) {
 	d.t.Helper()
-	b := d.e.UI.PrimaryButton()
-	if b.Hidden || b.Text != label {
-		st := d.e.UI.Snapshot().CurrentStep()
-		d.t.Fatalf("on %s (%s %s) the primary button says %q (hidden %v), want %q; keys %+v", st.ID, st.Status, st.Reason, b.Text, b.Hidden, label, st.Keys)
-	}
-	if b.Disabled() {
-		d.t.Fatalf("primary button %q is disabled", label)
-	}
-	test.Tap(b)
-	d.settle()
-	d.noError()
+	d.actor().press(label)
 }
 
 // pin types pin (and its repeat, for a new one) into the open PIN dialog
 // and presses Continue.
 func (d *driver) pin(title, pin string) {
 	d.t.Helper()
-	got, _, open := d.e.UI.Dialog()
-	if !open || got != title {
-		d.t.Fatalf("dialog %q (open %v), want %q", got, open, title)
+	d.actor().pin(title, pin)
+}
+
+// complete finishes step id on both keys through the window
+// (stepstest.Complete).
+func (d *driver) complete(id steps.StepID) {
+	d.t.Helper()
+	if err := stepstest.CompleteOnKeys(context.Background(), d.actor(), id, screens.Everyday, screens.Backup); err != nil {
+		d.t.Fatal(err)
 	}
-	p, repeat, ok, _ := d.e.UI.DialogWidgets()
-	test.Type(p, pin)
-	if repeat != nil {
-		test.Type(repeat, pin)
-	}
-	test.Tap(ok)
-	d.settle()
-	d.noError()
 }
 
 func (d *driver) noError() {
 	d.t.Helper()
 	if m, ok := d.e.UI.Message(); ok {
 		d.t.Fatalf("message on screen: %s: %s", m.Title, m.Text)
-	}
-}
-
-// passkeyOnBoth does a passkey service through the window on both keys as
-// a person would: Open, the passkey made on the key (the browser's part),
-// then Verify with the FIDO2 PIN. opened, if not nil, runs after each Open.
-func (d *driver) passkeyOnBoth(name, rpID, user string, opened func()) {
-	d.t.Helper()
-	for _, k := range []struct {
-		role   string
-		serial uint32
-	}{{"everyday", screens.Everyday}, {"backup", screens.Backup}} {
-		d.press("Open " + name + " for your " + k.role + " key")
-		if opened != nil {
-			opened()
-		}
-		if err := d.e.Keys.RegisterPasskey(k.serial, rpID, user); err != nil {
-			d.t.Fatal(err)
-		}
-		d.press("Verify your " + k.role + " key")
-		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
 	}
 }
 
@@ -145,10 +119,7 @@ func TestFullFlow(t *testing.T) {
 	d.current(steps.StepFIDOPIN)
 
 	// FIDO2 PIN on both keys.
-	d.press("Set the PIN on your everyday key")
-	d.pin("Choose a FIDO2 PIN", stepstest.FlowFIDOPIN)
-	d.press("Set the PIN on your backup key")
-	d.pin("Choose a FIDO2 PIN", stepstest.FlowFIDOPIN)
+	d.complete(steps.StepFIDOPIN)
 	// A finished step moves on by itself; Alt+Left goes back to it, where
 	// the primary action is Continue (Enter), and Alt+Right moves on.
 	d.current("google")
@@ -165,52 +136,15 @@ func TestFullFlow(t *testing.T) {
 	d.settle()
 	d.current("google")
 
-	serial := map[steps.Role]uint32{steps.RoleEveryday: screens.Everyday, steps.RoleBackup: screens.Backup}
-	for _, svc := range catalogue.Default().Services {
+	// Every service through the window: the pages opened are the
+	// catalogue's, the passkeys are read with the PIN typed into the
+	// dialog, and macOS login's confirmation names the key.
+	for _, svc := range stepstest.Catalogue().Services {
 		if !svc.AppliesOn("darwin") {
 			continue
 		}
 		d.current(steps.StepID(svc.ID))
-		for _, role := range []steps.Role{steps.RoleEveryday, steps.RoleBackup} {
-			switch svc.Verification.Kind {
-			case catalogue.KindFIDOCredential:
-				d.press("Open " + svc.Name + " for your " + string(role) + " key")
-				if urls := e.Browser.Opened(); urls[len(urls)-1] != svc.URL {
-					t.Fatalf("browser opened %q, want %q", urls[len(urls)-1], svc.URL)
-				}
-				user := "alice@example.com"
-				if svc.Verification.User == catalogue.UserAccount {
-					user = "alice-gh"
-					if role == steps.RoleEveryday {
-						acct := u.AccountEntry(svc.ID)
-						test.Type(acct, user)
-						acct.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-						d.settle()
-						d.noError()
-					}
-				}
-				// The person registers a passkey in the browser.
-				if err := e.Keys.RegisterPasskey(serial[role], svc.Verification.RPID, user); err != nil {
-					t.Fatal(err)
-				}
-				d.press("Verify your " + string(role) + " key")
-				d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
-			case catalogue.KindSelfAttest:
-				d.press("Open " + svc.Name + " for your " + string(role) + " key")
-				d.press("I have added my " + string(role) + " key")
-			case catalogue.KindSCAuth:
-				d.press("Set up your " + string(role) + " key for Mac login")
-				title, text, open := u.Dialog()
-				if !open || !strings.Contains(title, "serial") || !strings.Contains(text, "YubiKey") {
-					t.Fatalf("confirmation %q %q does not name the key", title, text)
-				}
-				_, _, yes, _ := u.DialogWidgets()
-				test.Tap(yes)
-				d.settle()
-				d.pin("Choose a smart-card PIN", stepstest.FlowPIVPIN)
-				d.pin("Choose a PUK", stepstest.FlowPIVPUK)
-			}
-		}
+		d.complete(steps.StepID(svc.ID))
 	}
 
 	// OTP: the touch notice shows while the key waits, and goes.
@@ -221,15 +155,14 @@ func TestFullFlow(t *testing.T) {
 			touched++
 		}
 	}
-	d.press("Turn off OTP on your everyday key")
-	d.press("Turn off OTP on your backup key")
+	d.complete(steps.StepOTP)
 	if touched != 2 || u.Touching() {
 		t.Fatalf("touch notice shown %d times (want 2), still showing %v", touched, u.Touching())
 	}
 
 	d.current(steps.StepReport)
 	d.joinTracker()
-	d.press("Send to IT")
+	d.complete(steps.StepReport)
 	d.current(steps.StepSummary)
 	d.press("Copy summary")
 	if clip := fyne.CurrentApp().Clipboard().Content(); !strings.Contains(clip, "Alice Example") {
@@ -296,14 +229,13 @@ func TestOrgCatalogueFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.settle()
-	d.passkeyOnBoth("GitHub", "github.com", stepstest.FlowPerson().Accounts["github"], nil)
+	d.complete("github")
 	d.current("okta")
 	test.AssertRendersToMarkup(t, "flow/org-okta.xml", w.Canvas())
-	d.passkeyOnBoth("Okta", "acme.okta.com", "alice@example.com", func() {
-		if urls := e.Browser.Opened(); urls[len(urls)-1] != "https://acme.okta.com/enduser/settings" {
-			t.Fatalf("browser opened %q", urls[len(urls)-1])
-		}
-	})
+	d.complete("okta")
+	if urls := e.Browser.Opened(); urls[len(urls)-1] != "https://acme.okta.com/enduser/settings" {
+		t.Fatalf("browser opened %q", urls[len(urls)-1])
+	}
 	st, _ := e.UI.Snapshot().Step("okta")
 	for _, k := range st.Keys {
 		if k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {

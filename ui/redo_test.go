@@ -10,7 +10,6 @@ import (
 
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/steps/stepstest"
 )
 
@@ -18,9 +17,8 @@ import (
 // hands the prompts back to the window.
 func (d *driver) completeOne(id string, serial uint32) {
 	d.t.Helper()
-	svc, _ := catalogue.Default().Service(id)
 	d.e.Script(stepstest.FlowPrompter())
-	if err := d.e.CompleteService(context.Background(), svc, serial); err != nil {
+	if err := d.e.Complete(context.Background(), steps.StepID(id), serial); err != nil {
 		d.t.Fatal(err)
 	}
 	d.e.UseUI()

@@ -1,12 +1,14 @@
 package ui_test
 
 import (
+	"context"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
 )
 
@@ -30,10 +32,12 @@ func TestResumeThroughWindow(t *testing.T) {
 	}
 	d.settle()
 	// Half way, through the window: Google on both keys, AWS on one.
-	d.passkeyOnBoth("Google Workspace", "google.com", "alice@example.com", nil)
+	d.complete("google")
 	d.current("aws")
-	d.press("Open AWS console for your everyday key")
-	d.press("I have added my everyday key")
+	aws, _ := e.UI.Snapshot().Step("aws")
+	if err := stepstest.Complete(context.Background(), d.actor(), aws, screens.Everyday); err != nil {
+		t.Fatal(err)
+	}
 	before := e.UI.Snapshot()
 
 	// Quit: the window goes, and a new one starts on the same file.
@@ -72,7 +76,9 @@ func TestResumeThroughWindow(t *testing.T) {
 		t.Errorf("google %s after resuming", st.Status)
 	}
 	// The new window offers what is left and finishes the step.
-	d2.press("Open AWS console for your backup key")
-	d2.press("I have added my backup key")
+	aws, _ = e2.UI.Snapshot().Step("aws")
+	if err := stepstest.Complete(context.Background(), d2.actor(), aws, screens.Backup); err != nil {
+		t.Fatal(err)
+	}
 	d2.current("1password")
 }

@@ -3,7 +3,6 @@ package ui_test
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/keywizard/keywizard/internal/testenv"
 	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
 )
@@ -62,11 +60,13 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	sc := &stepstest.SmartCard{}
 	rep := &stepstest.Reporter{}
 	var wiz *steps.Wizard
-	br := &wire.Browser{Sim: sim, Catalogue: catalogue.Default(), Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
+	cat := stepstest.Catalogue()
+	br := &wire.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
 	wiz, err = steps.New(ctx, steps.Options{
 		Keys: pairingKeys{&wire.Keys{Hub: sim.Hub}, sc}, Browser: br, Prompter: u, Reporter: rep,
 		Store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "progress.json")},
 		Clock: &stepstest.Clock{T: stepstest.FlowNow}, SmartCard: sc, GOOS: "darwin", OSUser: "alice", AppVersion: "test",
+		Catalogue: cat,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -82,94 +82,46 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 			t.Fatalf("message on screen: %s: %s", m.Title, m.Text)
 		}
 	}
-	press := func(label string) {
+	// The window as a person works it; the simulated browser makes each
+	// passkey when its page is opened, so the actor need not.
+	a := &windowActor{t: t, u: u, settle: settle}
+	must := func(err error) {
 		t.Helper()
-		b := u.PrimaryButton()
-		if b.Hidden || b.Disabled() || b.Text != label {
-			st := u.Snapshot().CurrentStep()
-			t.Fatalf("on %s the primary button says %q (hidden %v, disabled %v), want %q", st.ID, b.Text, b.Hidden, b.Disabled(), label)
+		if err != nil {
+			t.Fatal(err)
 		}
-		test.Tap(b)
-		settle()
 	}
-	pin := func(title, value string) {
-		t.Helper()
-		got, _, open := u.Dialog()
-		if !open || got != title {
-			t.Fatalf("dialog %q (open %v), want %q", got, open, title)
-		}
-		p, repeat, ok, _ := u.DialogWidgets()
-		test.Type(p, value)
-		if repeat != nil {
-			test.Type(repeat, value)
-		}
-		test.Tap(ok)
-		settle()
+	must(stepstest.Complete(ctx, a, u.Snapshot().CurrentStep(), 0))
+	keys := u.Snapshot().CurrentStep()
+	if keys.ID != steps.StepKeys {
+		t.Fatalf("after the welcome, current step %s", keys.ID)
 	}
-
-	name, email, start := u.WelcomeEntries()
-	test.Type(name, "Alice Example")
-	test.Type(email, "alice@example.com")
-	test.Type(start, "2026-11-23")
-	start.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	settle()
-
-	press("Look for keys")
+	must(a.DetectKeys(ctx))
 	if n := len(u.Snapshot().Detected); n != 2 {
 		t.Fatalf("detected %d simulated keys, want 2", n)
 	}
-	press("Use these keys")
+	// The Nano is the everyday key.
+	must(a.AssignRoles(ctx, wire.DefaultSimKeys[0].Serial, wire.DefaultSimKeys[1].Serial))
+	serials := []uint32{wire.DefaultSimKeys[0].Serial, wire.DefaultSimKeys[1].Serial}
 	for _, k := range u.Snapshot().Keys {
-		want := map[uint32]steps.Role{wire.DefaultSimKeys[0].Serial: steps.RoleEveryday, wire.DefaultSimKeys[1].Serial: steps.RoleBackup}[k.Serial]
+		want := map[uint32]steps.Role{serials[0]: steps.RoleEveryday, serials[1]: steps.RoleBackup}[k.Serial]
 		if k.Role != want {
 			t.Fatalf("key %d got role %q, want %q (the Nano is the everyday key)", k.Serial, k.Role, want)
 		}
 	}
-	press("Set the PIN on your everyday key")
-	pin("Choose a FIDO2 PIN", stepstest.FlowFIDOPIN)
-	press("Set the PIN on your backup key")
-	pin("Choose a FIDO2 PIN", stepstest.FlowFIDOPIN)
-
-	for _, svc := range catalogue.Default().Services {
+	must(stepstest.CompleteOnKeys(ctx, a, steps.StepFIDOPIN, serials...))
+	for _, svc := range cat.Services {
 		if !svc.AppliesOn("darwin") {
 			continue
 		}
 		if got := u.Snapshot().Current; got != steps.StepID(svc.ID) {
 			t.Fatalf("current step %s, want %s", got, svc.ID)
 		}
-		for _, role := range []steps.Role{steps.RoleEveryday, steps.RoleBackup} {
-			switch svc.Verification.Kind {
-			case catalogue.KindFIDOCredential:
-				if svc.Verification.User == catalogue.UserAccount && role == steps.RoleEveryday {
-					acct := u.AccountEntry(svc.ID)
-					test.Type(acct, "alice-gh")
-					acct.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-					settle()
-				}
-				press("Open " + svc.Name + " for your " + string(role) + " key")
-				press("Verify your " + string(role) + " key")
-				pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
-			case catalogue.KindSelfAttest:
-				press("Open " + svc.Name + " for your " + string(role) + " key")
-				press("I have added my " + string(role) + " key")
-			case catalogue.KindSCAuth:
-				press("Set up your " + string(role) + " key for Mac login")
-				title, _, open := u.Dialog()
-				if !open || !strings.Contains(title, "serial") {
-					t.Fatalf("the confirmation %q does not name the key", title)
-				}
-				_, _, yes, _ := u.DialogWidgets()
-				test.Tap(yes)
-				settle()
-				pin("Choose a smart-card PIN", stepstest.FlowPIVPIN)
-				pin("Choose a PUK", stepstest.FlowPIVPUK)
-			}
-		}
+		must(stepstest.CompleteOnKeys(ctx, a, steps.StepID(svc.ID), serials...))
 	}
-	press("Turn off OTP on your everyday key")
-	press("Turn off OTP on your backup key")
-	press("Send to IT")
-	press("Copy summary")
+	must(stepstest.CompleteOnKeys(ctx, a, steps.StepOTP, serials...))
+	must(stepstest.CompleteOnKeys(ctx, a, steps.StepReport))
+	a.press("Copy summary")
 
 	s := u.Snapshot()
 	if !s.Complete || len(rep.Reports) != 1 {

@@ -460,7 +460,7 @@ func (u *UI) renderSidebar() {
 		if st.ID == s.Current {
 			b.Importance = widget.MediumImportance
 		}
-		if s.Busy != "" || (!s.Started && st.ID != steps.StepWelcome) {
+		if s.Busy != "" || (!s.Started && st.Kind != steps.KindWelcome) {
 			b.Disable()
 		} else {
 			b.Enable()

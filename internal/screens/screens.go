@@ -6,6 +6,7 @@
 package screens
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -133,7 +134,9 @@ type EnvConfig struct {
 	GOOS string
 	Dir  string // progress goes under it
 	UI   ui.Options
-	// Catalogue is the organisation's catalogue (nil: the default).
+	// Catalogue is the organisation's catalogue (nil: the frozen test
+	// catalogue, stepstest.Catalogue, so adding a service to the default
+	// changes no screen).
 	Catalogue *catalogue.Catalogue
 }
 
@@ -146,7 +149,7 @@ func NewEnvWith(a fyne.App, w fyne.Window, c EnvConfig) (*Env, error) {
 		Store:    &steps.FileStore{Path: filepath.Join(c.Dir, "keywizard", "progress.json")},
 		Tracker:  &stepstest.Tracker{Codes: map[string]steps.JoinResult{InviteCode: {Name: "Alice Example", Email: "alice@example.com"}}},
 		goos:     c.GOOS,
-		cat:      c.Catalogue,
+		cat:      cmp.Or(c.Catalogue, stepstest.Catalogue()),
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
 	if err := e.attach(a, w, c.UI); err != nil {
@@ -197,87 +200,29 @@ func (e *Env) UseUI() { e.prompter.set(e.UI) }
 func (e *Env) Script(p *stepstest.Prompter) { e.prompter.set(p) }
 
 // AdvanceTo completes every step before id on both keys, as a person would
-// with the best evidence available, and makes id current.
-// The prompts on the way are answered by stepstest.FlowPrompter, whoever
-// answers them before and after.
+// with the best evidence available (stepstest.Complete), and makes id
+// current. The prompts on the way are answered by stepstest.FlowPrompter,
+// whoever answers them before and after.
 func (e *Env) AdvanceTo(id steps.StepID) error {
 	prev := e.prompter.get()
 	e.prompter.set(stepstest.FlowPrompter())
 	defer e.prompter.set(prev)
-	ctx := context.Background()
-	serials := []uint32{Everyday, Backup}
-	for _, st := range e.Wizard.Snapshot().Steps {
-		if st.ID == id {
-			break
-		}
-		if err := e.complete(ctx, st, serials); err != nil {
-			return fmt.Errorf("advancing to %s: %s: %w", id, st.ID, err)
-		}
-	}
-	return e.Wizard.GoTo(ctx, id)
+	return stepstest.AdvanceTo(context.Background(), e.actor(), e.Wizard.GoTo, id, Everyday, Backup)
 }
 
-func (e *Env) complete(ctx context.Context, st steps.Step, serials []uint32) error {
-	w := e.Wizard
-	switch {
-	case st.Status == steps.StatusNotApplicable:
-	case st.ID == steps.StepWelcome:
-		return w.Start(ctx, stepstest.FlowPerson())
-	case st.ID == steps.StepKeys:
-		if err := w.DetectKeys(ctx); err != nil {
-			return err
-		}
-		return w.AssignRoles(ctx, Everyday, Backup)
-	case st.ID == steps.StepFIDOPIN:
-		for _, s := range serials {
-			if err := w.SetPIN(ctx, s); err != nil {
-				return err
-			}
-		}
-	case st.ID == steps.StepOTP:
-		for _, s := range serials {
-			if err := w.DisableOTP(ctx, s); err != nil {
-				return err
-			}
-		}
-	case st.ID == steps.StepReport:
-		return w.Report(ctx)
-	case st.Service != nil:
-		for _, s := range serials {
-			if err := e.CompleteService(ctx, *st.Service, s); err != nil {
-				return err
-			}
-		}
+// Complete finishes step id on the key with the given serial
+// (stepstest.Complete): a passkey made and verified, a self-attestation,
+// macOS provisioning and pairing, and so on.
+func (e *Env) Complete(ctx context.Context, id steps.StepID, serial uint32) error {
+	st, ok := e.Wizard.Snapshot().Step(id)
+	if !ok {
+		return fmt.Errorf("no step %s", id)
 	}
-	return nil
+	return stepstest.Complete(ctx, e.actor(), st, serial)
 }
 
-// CompleteService does one service on one key: a passkey registered and
-// verified, a self-attestation, or macOS provisioning and pairing.
-func (e *Env) CompleteService(ctx context.Context, svc catalogue.Service, serial uint32) error {
-	w := e.Wizard
-	switch svc.Verification.Kind {
-	case catalogue.KindFIDOCredential:
-		if err := w.OpenService(ctx, svc.ID, serial); err != nil {
-			return err
-		}
-		user := stepstest.FlowPerson().Email
-		if svc.Verification.User == catalogue.UserAccount {
-			user = stepstest.FlowPerson().Accounts[svc.ID]
-		}
-		if err := e.Keys.RegisterPasskey(serial, svc.Verification.RPID, user); err != nil {
-			return err
-		}
-		return w.Verify(ctx, svc.ID, serial)
-	case catalogue.KindSelfAttest:
-		if err := w.OpenService(ctx, svc.ID, serial); err != nil {
-			return err
-		}
-		return w.Attest(ctx, svc.ID, serial)
-	case catalogue.KindSCAuth:
-		return w.ProvisionMac(ctx, svc.ID, serial)
-	}
-	return nil
+func (e *Env) actor() stepstest.Actor {
+	return stepstest.WithPasskeys(e.Wizard, e.Keys.RegisterPasskey)
 }
 
 // Open creates the scenario's environment in w (theme, wizard, UI) and
@@ -319,27 +264,23 @@ type Scenario struct {
 	Size fyne.Size
 	// Dark draws the scenario with the dark variant of the theme.
 	Dark bool
-	// Catalogue is an organisation's catalogue (nil: the default).
+	// Catalogue is an organisation's catalogue (nil: stepstest.Catalogue).
 	Catalogue *catalogue.Catalogue
 	// Setup drives the wizard (and the UI) to the state. It runs on a
 	// goroutine other than Fyne's; it may leave a dialog open.
 	Setup func(e *Env) error
 }
 
-// OrgCatalogue is an organisation's catalogue merged into the default, as
-// the README shows one: AWS dropped, Okta added and checked by its passkey.
+// OrgCatalogue is an organisation's catalogue merged into the frozen test
+// catalogue, as the README shows one: AWS dropped, Okta added and checked
+// by its passkey.
 func OrgCatalogue() (*catalogue.Catalogue, error) {
-	return catalogue.Merge(catalogue.Default(), "org.json", []byte(`{"schema": 1, "services": [
+	return catalogue.Merge(stepstest.Catalogue(), "org.json", []byte(`{"schema": 1, "services": [
   {"id": "aws", "disabled": true},
   {"id": "okta", "name": "Okta", "url": "https://acme.okta.com/enduser/settings",
    "instructions": ["Next to \"Security Key or Biometric Authenticator\", click Set up.", "Touch the key when it blinks.", "Come back here and click Verify."],
    "verification": {"kind": "fido-credential", "rp_id": "acme.okta.com", "user": "email"}}
 ]}`))
-}
-
-func service(id string) catalogue.Service {
-	s, _ := catalogue.Default().Service(id)
-	return s
 }
 
 // expectErr runs f, which must fail; the UI then shows the error as it
@@ -437,7 +378,7 @@ func All() []Scenario {
 			if err := e.AdvanceTo("google"); err != nil {
 				return err
 			}
-			if err := e.CompleteService(ctx, service("google"), Everyday); err != nil {
+			if err := e.Complete(ctx, "google", Everyday); err != nil {
 				return err
 			}
 			return e.Wizard.OpenService(ctx, "google", Backup)
@@ -446,13 +387,13 @@ func All() []Scenario {
 			if err := e.AdvanceTo("google"); err != nil {
 				return err
 			}
-			return e.CompleteService(ctx, service("google"), Everyday)
+			return e.Complete(ctx, "google", Everyday)
 		}},
 		{Name: "service-self-attested", GOOS: "linux", Size: d, Setup: func(e *Env) error {
 			if err := e.AdvanceTo("aws"); err != nil {
 				return err
 			}
-			return e.CompleteService(ctx, service("aws"), Everyday)
+			return e.Complete(ctx, "aws", Everyday)
 		}},
 		{Name: "browser-failed", GOOS: "linux", Size: d, Setup: func(e *Env) error {
 			if err := e.AdvanceTo("github"); err != nil {
@@ -539,7 +480,7 @@ func All() []Scenario {
 			if err := e.AdvanceTo("github"); err != nil {
 				return err
 			}
-			return e.CompleteService(ctx, service("github"), Everyday)
+			return e.Complete(ctx, "github", Everyday)
 		}},
 	}
 }

@@ -25,13 +25,19 @@ func ExampleMerge() {
 		fmt.Println(err)
 		return
 	}
-	for _, s := range c.Services {
+	for _, id := range []string{"aws", "github", "okta"} {
+		s, ok := c.Service(id)
+		if !ok {
+			fmt.Println(id, "dropped")
+			continue
+		}
 		fmt.Println(strings.TrimSpace(fmt.Sprintf("%-9s %-15s %s", s.ID, s.Verification.Kind, s.URL)))
 	}
+	// The other default services are kept as they are; okta comes last.
+	fmt.Println(c.Services[len(c.Services)-1].ID)
 	// Output:
-	// google    fido-credential https://myaccount.google.com/signinoptions/passkeys
-	// 1password self-attest     https://start.1password.com/
+	// aws dropped
 	// github    fido-credential https://github.com/orgs/acme/sso
-	// macos     sc-auth
 	// okta      fido-credential https://acme.okta.com/enduser/settings
+	// okta
 }

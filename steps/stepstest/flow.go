@@ -23,7 +23,7 @@ type FlowEnv struct {
 	// page.
 	RegisterPasskey func(serial uint32, rpID, userName string) error
 	// Catalogue is the service catalogue to run through; nil means the
-	// default. Services matching passkeys by account name get FlowPerson's
+	// frozen test catalogue (Catalogue). Services matching passkeys by account name get FlowPerson's
 	// account, or "alice-<service>" when it has none.
 	Catalogue *catalogue.Catalogue
 }
@@ -88,12 +88,12 @@ func RunFullFlow(t *testing.T, env FlowEnv) {
 	clock := &Clock{T: FlowNow}
 	cat := env.Catalogue
 	if cat == nil {
-		cat = catalogue.Default()
+		cat = Catalogue()
 	}
 	person := FlowPerson()
 	for _, svc := range cat.Services {
-		if svc.Verification.User == catalogue.UserAccount && person.Accounts[svc.ID] == "" {
-			person.Accounts[svc.ID] = "alice-" + svc.ID
+		if svc.Verification.User == catalogue.UserAccount {
+			person.Accounts[svc.ID] = FlowAccount(svc.ID)
 		}
 	}
 	w, err := steps.New(ctx, steps.Options{
@@ -140,39 +140,22 @@ func RunFullFlow(t *testing.T, env FlowEnv) {
 		t.Fatalf("after AssignRoles current = %q", last.Current)
 	}
 	serials := []uint32{env.Everyday, env.Backup}
-	for _, s := range serials {
-		must("SetPIN", w.SetPIN(ctx, s))
-	}
+	a := WithPasskeys(w, env.RegisterPasskey)
+	must("SetPIN", CompleteOnKeys(ctx, a, steps.StepFIDOPIN, serials...))
 
 	for _, svc := range cat.Services {
-		for _, s := range serials {
-			switch svc.Verification.Kind {
-			case catalogue.KindFIDOCredential:
-				must("OpenService "+svc.ID, w.OpenService(ctx, svc.ID, s))
-				if got := browser.Opened(); got[len(got)-1] != svc.URL {
-					t.Fatalf("opened %q, want %q", got[len(got)-1], svc.URL)
-				}
-				user := person.Email
-				if svc.Verification.User == catalogue.UserAccount {
-					user = person.Accounts[svc.ID]
-				}
-				must("RegisterPasskey", env.RegisterPasskey(s, svc.Verification.RPID, user))
-				must("Verify "+svc.ID, w.Verify(ctx, svc.ID, s))
-			case catalogue.KindSelfAttest:
-				must("OpenService "+svc.ID, w.OpenService(ctx, svc.ID, s))
-				must("Attest "+svc.ID, w.Attest(ctx, svc.ID, s))
-			case catalogue.KindSCAuth:
-				must("ProvisionMac", w.ProvisionMac(ctx, svc.ID, s))
+		must(svc.ID, CompleteOnKeys(ctx, a, steps.StepID(svc.ID), serials...))
+		if svc.URL != "" {
+			if got := browser.Opened(); got[len(got)-1] != svc.URL {
+				t.Fatalf("opened %q, want %q", got[len(got)-1], svc.URL)
 			}
 		}
 	}
-	for _, s := range serials {
-		must("DisableOTP", w.DisableOTP(ctx, s))
-	}
+	must("DisableOTP", CompleteOnKeys(ctx, a, steps.StepOTP, serials...))
 	if last.Current != steps.StepReport {
 		t.Fatalf("before report current = %q", last.Current)
 	}
-	must("Report", w.Report(ctx))
+	must("Report", CompleteOnKeys(ctx, a, steps.StepReport))
 
 	// The strongest evidence each kind of step can have, and what the flow
 	// must therefore have reached on every key.

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/steps"
-	"github.com/keywizard/keywizard/steps/catalogue"
 )
 
 // Serials of the Harness's keys.
@@ -42,7 +41,7 @@ func NewHarness(tb testing.TB, goos string) *Harness {
 		Store: &steps.FileStore{Path: filepath.Join(tb.TempDir(), "keywizard", "progress.json")},
 	}
 	h.Options = steps.Options{Keys: insertingKeys{h.Keys, h.SmartCard}, Browser: h.Browser, Prompter: h.Prompter, Reporter: h.Reporter,
-		Store: h.Store, Clock: h.Clock, SmartCard: h.SmartCard, GOOS: goos, OSUser: "alice", AppVersion: "test"}
+		Store: h.Store, Clock: h.Clock, SmartCard: h.SmartCard, GOOS: goos, Catalogue: Catalogue(), OSUser: "alice", AppVersion: "test"}
 	w, err := steps.New(context.Background(), h.Options)
 	if err != nil {
 		tb.Fatal(err)
@@ -57,56 +56,11 @@ func FlowPerson() steps.Person {
 }
 
 // AdvanceTo completes every step before id on both keys (as the person
-// would, with the best evidence available) and makes id current.
+// would, with the best evidence available: stepstest.Complete) and makes id
+// current.
 func (h *Harness) AdvanceTo(tb testing.TB, id steps.StepID) {
 	tb.Helper()
-	ctx := context.Background()
-	must := func(what string, err error) {
-		tb.Helper()
-		if err != nil {
-			tb.Fatalf("advancing to %s: %s: %v", id, what, err)
-		}
+	if err := AdvanceTo(context.Background(), WithPasskeys(h.W, h.Keys.RegisterPasskey), h.W.GoTo, id, HarnessEveryday, HarnessBackup); err != nil {
+		tb.Fatal(err)
 	}
-	serials := []uint32{HarnessEveryday, HarnessBackup}
-	for _, st := range h.W.Snapshot().Steps {
-		if st.ID == id {
-			break
-		}
-		switch {
-		case st.Status == steps.StatusNotApplicable:
-		case st.ID == steps.StepWelcome:
-			must("Start", h.W.Start(ctx, FlowPerson()))
-		case st.ID == steps.StepKeys:
-			must("DetectKeys", h.W.DetectKeys(ctx))
-			must("AssignRoles", h.W.AssignRoles(ctx, HarnessEveryday, HarnessBackup))
-		case st.ID == steps.StepFIDOPIN:
-			for _, s := range serials {
-				must("SetPIN", h.W.SetPIN(ctx, s))
-			}
-		case st.ID == steps.StepOTP:
-			for _, s := range serials {
-				must("DisableOTP", h.W.DisableOTP(ctx, s))
-			}
-		case st.ID == steps.StepReport:
-			must("Report", h.W.Report(ctx))
-		case st.Service != nil:
-			svc := *st.Service
-			for _, s := range serials {
-				switch svc.Verification.Kind {
-				case catalogue.KindFIDOCredential:
-					user := FlowPerson().Email
-					if svc.Verification.User == catalogue.UserAccount {
-						user = FlowPerson().Accounts[svc.ID]
-					}
-					must("RegisterPasskey", h.Keys.RegisterPasskey(s, svc.Verification.RPID, user))
-					must("Verify "+svc.ID, h.W.Verify(ctx, svc.ID, s))
-				case catalogue.KindSelfAttest:
-					must("Attest "+svc.ID, h.W.Attest(ctx, svc.ID, s))
-				case catalogue.KindSCAuth:
-					must("ProvisionMac", h.W.ProvisionMac(ctx, svc.ID, s))
-				}
-			}
-		}
-	}
-	must("GoTo", h.W.GoTo(ctx, id))
 }

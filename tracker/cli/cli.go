@@ -145,10 +145,18 @@ in front (and pass --secure-cookies).`,
 	f.StringVar(&o.listen, "listen", DefaultListen, "address to listen on")
 	f.StringVar(&o.webhook, "webhook", "", "Slack-compatible webhook URL for completions and the daily overdue digest")
 	f.IntVar(&o.digestHour, "digest-hour", 8, "hour (UTC) to send the daily overdue digest")
-	f.StringVar(&o.services, "services", strings.Join(tracker.DefaultServices, ","), "required services, comma-separated, in dashboard order")
+	f.StringVar(&o.services, "services", "", "required services, comma-separated, in dashboard order (default: those of the catalogue the latest wizard report named)")
 	f.BoolVar(&o.secureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	return cmd
+}
+
+// splitList splits a comma-separated flag; empty gives nil.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // Test hooks. listen opens the serving socket, so a test can check the
@@ -173,7 +181,7 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 		return err
 	}
 	srv, err := server.New(server.Config{
-		Store: st, Verifier: verifier, Services: strings.Split(o.services, ","),
+		Store: st, Verifier: verifier, Services: splitList(o.services),
 		WebhookURL: o.webhook, SecureCookies: o.secureCookies, TrustProxy: o.trustProxy,
 	})
 	if err != nil {

@@ -19,10 +19,15 @@ import (
 	"github.com/keywizard/keywizard/tracker/store"
 )
 
-var benchServices = tracker.DefaultServices
+// benchCatalogue is the catalogue every benchmark report names, as the
+// wizard's reports do.
+var benchCatalogue = []tracker.Service{{ID: "google", Name: "Google Workspace"}, {ID: "aws", Name: "AWS console"},
+	{ID: "1password", Name: "1Password"}, {ID: "github", Name: "GitHub"}, {ID: "macos", Name: "macOS smart-card login"}}
+
+var benchServices = tracker.ServiceIDs(benchCatalogue)
 
 func benchReport(key string, serial uint32, role tracker.KeyRole) tracker.Report {
-	r := tracker.Report{IdempotencyKey: key, Serial: serial, Model: "YubiKey 5C Nano", Role: role, AppVersion: "1.0.0"}
+	r := tracker.Report{IdempotencyKey: key, Serial: serial, Model: "YubiKey 5C Nano", Role: role, AppVersion: "1.0.0", Services: benchCatalogue}
 	for _, s := range append(slices.Clone(benchServices), "otp") {
 		r.Items = append(r.Items, tracker.ReportItem{Service: s, Evidence: tracker.EvidenceOnKey, At: start})
 	}

@@ -49,6 +49,15 @@ type dashData struct {
 	Flash flash
 }
 
+// ServiceName is how a column is headed: the name the reports gave the
+// service, else its ID.
+func (d dashData) ServiceName(id string) string {
+	if n := d.View.ServiceNames[id]; n != "" {
+		return n
+	}
+	return id
+}
+
 func evidenceCell(c tracker.Cell, has bool, e tracker.Evidence, what string) dashCell {
 	switch {
 	case c.Serial == 0:

@@ -142,7 +142,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	}
 	res.Duplicate, res.Complete = out.Duplicate, out.Complete
 	if out.NewlyComplete {
-		s.notifyComplete(c.Person)
+		s.notifyComplete(r.Context(), c.Person)
 	}
 	return writeJSON(w, http.StatusOK, res)
 }
@@ -196,7 +196,12 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 		if err != nil {
 			return tracker.TeamView{}, nil, nil, err
 		}
-		v := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, people, keys, items, s.cfg.Services, s.cfg.Now())
+		services, err := s.services(ctx)
+		if err != nil {
+			return tracker.TeamView{}, nil, nil, err
+		}
+		v := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+		v.ServiceNames = serviceNames(services)
 		return v, keys, items, nil
 	case managerParam == "" || managerParam == c.ID:
 		manager = c.Person
@@ -220,7 +225,21 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 	if err != nil {
 		return tracker.TeamView{}, nil, nil, err
 	}
-	return tracker.BuildTeamView(manager, people, keys, items, s.cfg.Services, s.cfg.Now()), keys, items, nil
+	services, err := s.services(ctx)
+	if err != nil {
+		return tracker.TeamView{}, nil, nil, err
+	}
+	v := tracker.BuildTeamView(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+	v.ServiceNames = serviceNames(services)
+	return v, keys, items, nil
+}
+
+func serviceNames(services []tracker.Service) map[string]string {
+	out := make(map[string]string, len(services))
+	for _, sv := range services {
+		out[sv.ID] = sv.Name
+	}
+	return out
 }
 
 func (s *Server) team(w http.ResponseWriter, r *http.Request, c *caller) error {

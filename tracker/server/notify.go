@@ -18,12 +18,17 @@ type slackMessage struct {
 	Text string `json:"text"`
 }
 
-func (s *Server) notifyComplete(p tracker.Person) {
+func (s *Server) notifyComplete(ctx context.Context, p tracker.Person) {
 	if s.cfg.WebhookURL == "" {
 		return
 	}
+	services, err := s.services(ctx)
+	if err != nil {
+		s.cfg.Logf("tracker: completion webhook: %v", err)
+		return
+	}
 	msg := fmt.Sprintf("%s (%s) finished YubiKey onboarding: both keys registered with %s, OTP disabled.",
-		slackEscape(p.Name), slackEscape(p.Email), strings.Join(s.cfg.Services, ", "))
+		slackEscape(p.Name), slackEscape(p.Email), strings.Join(tracker.ServiceIDs(services), ", "))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

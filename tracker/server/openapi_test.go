@@ -171,7 +171,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 	types := map[string]any{
 		"Person": tracker.Person{}, "CreatePerson": tracker.CreatePerson{}, "Exchange": tracker.Exchange{},
 		"ExchangeResult": tracker.ExchangeResult{}, "Invite": tracker.Invite{}, "Reasoned": tracker.Reasoned{}, "Erasure": tracker.Erasure{},
-		"KeyStatusChange": tracker.KeyStatusChange{}, "ReportItem": tracker.ReportItem{}, "Attestation": tracker.Attestation{},
+		"KeyStatusChange": tracker.KeyStatusChange{}, "ReportItem": tracker.ReportItem{}, "Service": tracker.Service{}, "Attestation": tracker.Attestation{},
 		"Report": tracker.Report{}, "ReportResult": tracker.ReportResult{}, "Key": tracker.Key{}, "Item": tracker.Item{},
 		"AuditEntry": tracker.AuditEntry{}, "PersonExport": tracker.PersonExport{}, "Cell": tracker.Cell{}, "Row": tracker.Row{},
 		"LostKey": tracker.LostKey{}, "TeamView": tracker.TeamView{}, "Export": server.Export{}, "Error": tracker.ErrorBody{},

@@ -30,8 +30,10 @@ type Config struct {
 	Store store.Store
 	// Verifier checks PIV attestations; nil leaves keys unverified.
 	Verifier *attest.Verifier
-	// Services are the services every key must have, in column order;
-	// defaults to tracker.DefaultServices.
+	// Services, if set, are the services every key must have, in column
+	// order. By default they are those of the catalogue the latest report
+	// named (tracker.Report.Services), so the wizard's catalogue is the
+	// one list.
 	Services []string
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
@@ -63,6 +65,29 @@ type Config struct {
 	TrustProxy bool
 }
 
+// services are the required services, in column order: the configured
+// ones (named as the reports name them, where they do), else those the
+// latest report named.
+func (s *Server) services(ctx context.Context) ([]tracker.Service, error) {
+	named, err := s.cfg.Store.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.cfg.Services) == 0 {
+		return named, nil
+	}
+	out := make([]tracker.Service, len(s.cfg.Services))
+	for i, id := range s.cfg.Services {
+		out[i] = tracker.Service{ID: id, Name: id}
+		for _, n := range named {
+			if n.ID == id {
+				out[i].Name = n.Name
+			}
+		}
+	}
+	return out, nil
+}
+
 // Server serves the tracker API and dashboard.
 type Server struct {
 	cfg     Config
@@ -76,9 +101,6 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
-	}
-	if len(cfg.Services) == 0 {
-		cfg.Services = tracker.DefaultServices
 	}
 	for _, s := range cfg.Services {
 		if !tracker.ValidServiceID(s) || s == tracker.ServiceOTP {

@@ -222,6 +222,9 @@ func TestValidationNamesField(t *testing.T) {
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"not base64!","slot":"AAAA"}}`, "attestation.certificate", 400},
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"AAAA","slot":"AAAA","chain":[]}}`, "attestation.chain", 400},
 		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"attestation":"AAAA"}`, "attestation", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"services":[{"id":"otp","name":"OTP"}]}`, "services[0].id", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"services":[{"id":"okta","name":"Okta"},{"id":"okta","name":"Okta"}]}`, "services[1].id", 400},
+		{"/v1/reports", `{"idempotency_key":"abcdefgh","serial":5,"model":"m","role":"backup","app_version":"1","items":[],"services":[{"id":"okta","name":""}]}`, "services[0].name", 400},
 	} {
 		who := "it"
 		if strings.HasPrefix(c.path, "/v1/reports") {

@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -80,6 +80,15 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject);
 CREATE TABLE IF NOT EXISTS digests (day TEXT PRIMARY KEY);
+`,
+	// The services of the catalogue the latest report named (Report.Services),
+	// in catalogue order: the required services and the dashboard's columns.
+	2: `
+CREATE TABLE IF NOT EXISTS services (
+	position INTEGER PRIMARY KEY,
+	id TEXT NOT NULL UNIQUE,
+	name TEXT NOT NULL
+);
 `,
 }
 

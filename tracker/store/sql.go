@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -773,6 +774,25 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 				return fmt.Errorf("storing items: %w", err)
 			}
 		}
+		named := r.Services
+		if len(named) > 0 {
+			if err := s.nameServices(ctx, tx, named); err != nil {
+				return err
+			}
+		}
+		if len(services) == 0 {
+			if len(named) == 0 {
+				if named, err = s.services(ctx, tx); err != nil {
+					return err
+				}
+			}
+			services = tracker.ServiceIDs(named)
+		}
+		if len(services) == 0 {
+			// No list to judge by (only reports from wizards that did
+			// not name their catalogue): nobody counts as complete.
+			return nil
+		}
 		var done int64
 		if err := s.queryRow(ctx, tx, "SELECT completed_at FROM people WHERE id = ?", personID).Scan(&done); err != nil {
 			return fmt.Errorf("reading person: %w", err)
@@ -921,6 +941,43 @@ func (s *sqlStore) ReleaseDigest(ctx context.Context, day string) error {
 		}
 		return nil
 	})
+}
+
+// nameServices makes services the stored list, unless it already is.
+func (s *sqlStore) nameServices(ctx context.Context, tx *sql.Tx, services []tracker.Service) error {
+	old, err := s.services(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if slices.Equal(old, services) {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, "DELETE FROM services"); err != nil {
+		return fmt.Errorf("replacing services: %w", err)
+	}
+	for i, sv := range services {
+		if _, err := s.exec(ctx, tx, "INSERT INTO services (position, id, name) VALUES (?, ?, ?)", i, sv.ID, sv.Name); err != nil {
+			return fmt.Errorf("replacing services: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) services(ctx context.Context, tx *sql.Tx) ([]tracker.Service, error) {
+	rows, err := s.query(ctx, tx, "SELECT id, name FROM services ORDER BY position")
+	out, err := collect(rows, err, func(r scanner) (tracker.Service, error) {
+		var sv tracker.Service
+		err := r.Scan(&sv.ID, &sv.Name)
+		return sv, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading services: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Services(ctx context.Context) ([]tracker.Service, error) {
+	return s.services(ctx, nil)
 }
 
 func (s *sqlStore) ReportCount(ctx context.Context) (int, error) {

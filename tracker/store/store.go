@@ -114,7 +114,14 @@ type Store interface {
 	TokenPerson(ctx context.Context, selector string) (Credential, tracker.Person, error)
 	RevokeTokens(ctx context.Context, personID string, audit tracker.AuditEntry) error
 
+	// SubmitReport stores a report. A report that names its catalogue's
+	// services (Report.Services) makes them the stored list (Services).
+	// Completion is judged against services, or when that is empty
+	// against the stored list; with neither, nobody is complete.
 	SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error)
+	// Services returns the services the latest report that named any
+	// named, in its catalogue's order.
+	Services(ctx context.Context) ([]tracker.Service, error)
 	SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error
 
 	AppendAudit(ctx context.Context, e tracker.AuditEntry) error

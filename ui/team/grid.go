@@ -82,20 +82,26 @@ const (
 	markWidth   = 92
 )
 
-// serviceTitles are the display names of the default services; an
-// organisation's own services show their ID.
-var serviceTitles = map[string]string{
-	tracker.ServiceGoogle:    "Google",
-	tracker.ServiceMacOS:     "macOS",
-	tracker.ServiceAWS:       "AWS",
-	tracker.Service1Password: "1Password",
-	tracker.ServiceGitHub:    "GitHub",
+// shortTitles are narrow column headings for the default catalogue's
+// services, whose names ("macOS smart-card login") do not fit a column of
+// markWidth. They only abbreviate: which columns there are comes from the
+// view (the catalogue the reports named), and other services are headed
+// with the name the reports gave them.
+var shortTitles = map[string]string{
+	"google":    "Google",
+	"macos":     "macOS",
+	"aws":       "AWS",
+	"1password": "1Password",
+	"github":    "GitHub",
 }
 
-// serviceTitle names service s for people.
-func serviceTitle(s string) string {
-	if t, ok := serviceTitles[s]; ok {
+// serviceTitle heads service s's column in v.
+func serviceTitle(v tracker.TeamView, s string) string {
+	if t, ok := shortTitles[s]; ok {
 		return t
+	}
+	if n := v.ServiceNames[s]; n != "" {
+		return n
 	}
 	return s
 }
@@ -110,7 +116,7 @@ func columns(v tracker.TeamView) []column {
 		{kind: colStatus, title: "Status", width: statusWidth},
 	}
 	for _, s := range v.Services {
-		cols = append(cols, column{kind: colService, service: s, title: serviceTitle(s), width: markWidth})
+		cols = append(cols, column{kind: colService, service: s, title: serviceTitle(v, s), width: markWidth})
 	}
 	return append(cols,
 		column{kind: colOTP, title: "OTP off", width: markWidth},

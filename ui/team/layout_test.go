@@ -33,7 +33,7 @@ func bigTeam() tracker.TeamView {
 				Status: tracker.KeyLost, UpdatedAt: now.Add(-time.Duration(i) * time.Hour)})
 		}
 	}
-	return tracker.BuildTeamView(maria, people, keys, nil, tracker.DefaultServices, now)
+	return tracker.BuildTeamView(maria, people, keys, nil, testServices, now)
 }
 
 // TestLayoutInTabs renders the view as the app shows it to a manager:

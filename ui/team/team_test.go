@@ -57,6 +57,11 @@ func TestMain(m *testing.M) {
 // now is the tracker's clock in these tests: a Monday morning.
 var now = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
+// testServices are the columns of the tests' views: the frozen test
+// catalogue's services (steps/catalogue/testdata/frozen.json) in the
+// order the tracker used to list them.
+var testServices = []string{"google", "macos", "aws", "1password", "github"}
+
 var maria = tracker.Person{ID: "p_maria", Email: "maria@example.com", Name: "Maria Lopez", Team: "Eng", StartDate: "2024-01-08"}
 
 // fiveTeam builds Maria's team through tracker.BuildTeamView, as the
@@ -89,15 +94,15 @@ func fiveTeam() tracker.TeamView {
 			items = append(items, tracker.Item{PersonID: person, Serial: serial, Service: s, Evidence: e, At: upd})
 		}
 	}
-	add("p_ann", 20000001, tracker.EvidenceOnKey, tracker.ServiceGoogle)
-	add("p_ann", 20000001, tracker.EvidenceSelf, tracker.ServiceGitHub)
-	all := append(append([]string{}, tracker.DefaultServices...), tracker.ServiceOTP)
+	add("p_ann", 20000001, tracker.EvidenceOnKey, "google")
+	add("p_ann", 20000001, tracker.EvidenceSelf, "github")
+	all := append(append([]string{}, testServices...), tracker.ServiceOTP)
 	add("p_bob", 20000002, tracker.EvidenceOnKey, all...)
 	add("p_bob", 20000003, tracker.EvidenceOnKey, all...)
-	add("p_cara", 20000004, tracker.EvidenceBySystem, tracker.ServiceGoogle, tracker.ServiceAWS, tracker.ServiceOTP)
-	add("p_eve", 20000005, tracker.EvidenceSelf, tracker.Service1Password)
-	add("p_eve", 20000006, tracker.EvidenceOnKey, tracker.ServiceGoogle) // on the lost key: not shown
-	return tracker.BuildTeamView(maria, people, keys, items, tracker.DefaultServices, now)
+	add("p_cara", 20000004, tracker.EvidenceBySystem, "google", "aws", tracker.ServiceOTP)
+	add("p_eve", 20000005, tracker.EvidenceSelf, "1password")
+	add("p_eve", 20000006, tracker.EvidenceOnKey, "google") // on the lost key: not shown
+	return tracker.BuildTeamView(maria, people, keys, items, testServices, now)
 }
 
 // fake is a Source returning what it is told, counting calls; with gate
@@ -212,8 +217,8 @@ func TestFivePersonTeam(t *testing.T) {
 		t.Error("Refresh disabled after the load finished")
 	}
 	rows, cols := v.Table.Length()
-	if rows != 5 || cols != 2+len(tracker.DefaultServices)+2 {
-		t.Fatalf("table is %dx%d, want 5x%d", rows, cols, 4+len(tracker.DefaultServices))
+	if rows != 5 || cols != 2+len(testServices)+2 {
+		t.Fatalf("table is %dx%d, want 5x%d", rows, cols, 4+len(testServices))
 	}
 
 	// Order: overdue first, then in progress by start date, complete last.
@@ -337,7 +342,7 @@ Backup key: none yet`
 }
 
 func TestEmptyTeam(t *testing.T) {
-	empty := tracker.BuildTeamView(maria, nil, nil, nil, tracker.DefaultServices, now)
+	empty := tracker.BuildTeamView(maria, nil, nil, nil, testServices, now)
 	v, w := open(t, &fake{view: empty})
 	assertRenders(t, "team_empty.xml", w)
 	if v.Table.Visible() || !v.Message.Visible() || v.Message.Text != "You are not a manager of anyone in the tracker." {
@@ -348,7 +353,7 @@ func TestEmptyTeam(t *testing.T) {
 	}
 
 	// IT sees everyone (no manager ID); an empty tracker says so.
-	everyone := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, nil, nil, nil, tracker.DefaultServices, now)
+	everyone := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, nil, nil, nil, testServices, now)
 	v, _ = open(t, &fake{view: everyone})
 	if v.Title.Text != "Everyone in the tracker" || v.Message.Text != "Nobody is registered in the tracker yet." {
 		t.Errorf("IT, empty tracker: title %q, message %q", v.Title.Text, v.Message.Text)
@@ -508,18 +513,19 @@ func TestSummaryAndPlurals(t *testing.T) {
 }
 
 func TestOrganisationServices(t *testing.T) {
-	// An organisation's own service gets a column, titled by its ID, in
-	// the order the tracker sends.
+	// An organisation's own service gets a column, titled by the name the
+	// reports gave it (else its ID), in the order the tracker sends.
 	v := tracker.BuildTeamView(maria, []tracker.Person{{ID: "p1", Name: "A", StartDate: "2026-03-01"}},
 		[]tracker.Key{{Serial: 1, PersonID: "p1", Role: tracker.RoleBackup, Status: tracker.KeyActive}},
 		[]tracker.Item{{PersonID: "p1", Serial: 1, Service: "vpn", Evidence: "verified-by-hsm"}},
-		[]string{"vpn", tracker.ServiceGitHub}, now)
+		[]string{"vpn", "github", "okta"}, now)
+	v.ServiceNames = map[string]string{"vpn": "Company VPN", "github": "GitHub"}
 	cols := columns(v)
 	var titles []string
 	for _, c := range cols {
 		titles = append(titles, c.title)
 	}
-	if fmt.Sprint(titles) != "[Person Status vpn GitHub OTP off Genuine]" {
+	if fmt.Sprint(titles) != "[Person Status Company VPN GitHub okta OTP off Genuine]" {
 		t.Errorf("columns %q", titles)
 	}
 	if e, b := marks(v.Rows[0], cols[2]); e != MarkNoKey || b != MarkSelfAttested {
