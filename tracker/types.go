@@ -60,6 +60,17 @@ func ServiceIDs(services []Service) []string {
 	return out
 }
 
+// ServiceNames are the default services' names, for people to read (the
+// dashboard's column headers); reports carry only IDs.
+var ServiceNames = map[string]string{
+	ServiceGoogle:    "Google",
+	ServiceMacOS:     "macOS",
+	ServiceAWS:       "AWS",
+	Service1Password: "1Password",
+	ServiceGitHub:    "GitHub",
+	ServiceOTP:       "OTP",
+}
+
 // OverdueAfter is how long after their start date a person who is not
 // complete counts as overdue ("within your first month").
 const OverdueAfter = 30 * 24 * time.Hour
@@ -75,6 +86,16 @@ type Person struct {
 	Admin       bool      `json:"admin"`
 	CreatedAt   time.Time `json:"created_at"`
 	CompletedAt time.Time `json:"completed_at,omitzero"`
+	// DueDate is when enrolment is due (YYYY-MM-DD); empty means the
+	// default, [Person.Due].
+	DueDate string `json:"due_date,omitempty"`
+	// LeftAt is when the person left (the leaver state): their tokens
+	// are revoked, their active keys are to be collected, and their
+	// records are kept for the retention period, then erasable.
+	LeftAt time.Time `json:"left_at,omitzero"`
+	// ExternalID is the identity provider's ID for the person (SCIM
+	// externalId), if provisioned by one.
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // Key is one YubiKey assigned to a person.

@@ -351,6 +351,9 @@ func (s *Server) eraseAs(ctx context.Context, c *caller, id string, req tracker.
 	if id == c.ID {
 		return &HTTPError{Code: http.StatusConflict, Msg: "an admin cannot erase themselves"}
 	}
+	if err := s.checkRetention(ctx, id, req.Reason); err != nil {
+		return err
+	}
 	// The entry outlives the person: it holds their opaque ID and a
 	// reason code, never free text that could name them.
 	return s.cfg.Store.Erase(ctx, id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})

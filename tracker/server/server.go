@@ -63,6 +63,16 @@ type Config struct {
 	// X-Forwarded-For entry, as appended by a load balancer. Only set it
 	// when a proxy that appends that header always sits in front.
 	TrustProxy bool
+
+	// Roster (roster.go, scim.go).
+
+	// LeaverRetention is how long a leaver's records are kept before they
+	// may be erased as retention-expired; default DefaultLeaverRetention.
+	LeaverRetention time.Duration
+	// ServiceNames are the services' names for the dashboard's column
+	// headers, by ID; IDs without one are shown as they are. Defaults to
+	// tracker.ServiceNames.
+	ServiceNames map[string]string
 }
 
 // services are the required services, in column order: the configured
@@ -95,6 +105,7 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []route
 	wg      sync.WaitGroup // webhook deliveries in flight
+	scimState
 }
 
 // New returns a server for cfg.
@@ -132,9 +143,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 20 * time.Second
 	}
+	if cfg.LeaverRetention == 0 {
+		cfg.LeaverRetention = DefaultLeaverRetention
+	}
+	if cfg.ServiceNames == nil {
+		cfg.ServiceNames = tracker.ServiceNames
+	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.mux = http.NewServeMux()
-	s.routes = s.routeTable()
+	s.routes = append(s.routeTable(), s.rosterRoutes()...)
+	s.routes = append(s.routes, s.scimRoutes()...)
 	// paths knows every path regardless of method, to tell 405 from 404.
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
