@@ -115,16 +115,8 @@ type ImportRow struct {
 // Validate checks a row with the same rules as [CreatePerson]; due_date
 // may be empty.
 func (r *ImportRow) Validate() error {
-	c := CreatePerson{Email: r.Email, Name: r.Name, Team: r.Team, ManagerEmail: r.ManagerEmail, StartDate: r.StartDate}
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	if r.DueDate != "" {
-		if _, err := ParseDate(r.DueDate); err != nil {
-			return fieldErr("due_date", "%v", err)
-		}
-	}
-	return nil
+	c := CreatePerson{Email: r.Email, Name: r.Name, Team: r.Team, ManagerEmail: r.ManagerEmail, StartDate: r.StartDate, DueDate: r.DueDate}
+	return c.Validate()
 }
 
 // Import actions.

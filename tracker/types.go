@@ -194,6 +194,9 @@ type CreatePerson struct {
 	ManagerEmail string `json:"manager_email,omitempty"`
 	StartDate    string `json:"start_date"`
 	Admin        bool   `json:"admin,omitempty"`
+	// DueDate is when enrolment is due; empty for the default
+	// ([Person.Due]).
+	DueDate string `json:"due_date,omitempty"`
 }
 
 // Exchange is the body of POST /v1/auth/exchange.

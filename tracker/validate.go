@@ -124,7 +124,7 @@ func checkText(field, s string, required bool, max int) error {
 // checkWords is checkText for text people read as words (names, teams,
 // reasons): each word must also be in one script (textProblem).
 func checkWords(field, s string, required bool, max int) error {
-	if err := checkText(field, s, required, max); err != nil {
+	if err := checkText(field, s, required, max); err != nil || s == "" {
 		return err
 	}
 	if p := textProblem(s, true); p != "" {
@@ -240,6 +240,11 @@ func (c *CreatePerson) Validate() error {
 	}
 	if _, err := ParseDate(c.StartDate); err != nil {
 		return fieldErr("start_date", "%v", err)
+	}
+	if c.DueDate != "" {
+		if _, err := ParseDate(c.DueDate); err != nil {
+			return fieldErr("due_date", "%v", err)
+		}
 	}
 	return nil
 }

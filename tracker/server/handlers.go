@@ -264,7 +264,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	now := s.cfg.Now()
-	p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+	p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, DueDate: req.DueDate, Admin: req.Admin, CreatedAt: now.UTC()}
 	if req.ManagerEmail != "" {
 		m, err := s.cfg.Store.PersonByEmail(r.Context(), req.ManagerEmail)
 		if errors.Is(err, store.ErrNotFound) {
