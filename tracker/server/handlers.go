@@ -35,7 +35,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/dashboard/people/{id}/keys/{serial}/status", s.adminForm(s.formKeyStatus)},
 		{"POST", "/dashboard/people/{id}/invite", s.adminForm(s.formInvite)},
 		{"POST", "/dashboard/people/{id}/revoke-tokens", s.adminForm(s.formRevokeTokens)},
-		{"POST", "/dashboard/people/{id}/export", s.adminForm(s.formExport)},
+		{"POST", "/dashboard/people/{id}/export", s.ownForm(s.formExport)},
 		{"POST", "/dashboard/people/{id}/erase", s.adminForm(s.formErase)},
 		{"GET", "/login", s.loginForm},
 		{"POST", "/login", s.login},

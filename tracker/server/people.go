@@ -82,6 +82,25 @@ func (s *Server) adminForm(h authedFunc) handlerFunc {
 	}
 }
 
+// ownForm wraps a form a person may use about themselves and IT about
+// anyone (exporting one's own data): the checks of adminForm, with the
+// person's own ID allowed.
+func (s *Server) ownForm(h authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.session(r)
+		if err != nil {
+			return err
+		}
+		if err := checkForm(r, c.cred); err != nil {
+			return err
+		}
+		if !c.Admin && r.PathValue("id") != c.ID {
+			return errForbidden
+		}
+		return h(w, r, c)
+	}
+}
+
 // decodeForm reads the named form fields into T through the API's own
 // strict decoder and validation, so a form and a JSON body are held to the
 // same rules and a refusal names the same field. A missing field is empty.
