@@ -320,9 +320,9 @@ func TestInputUnicode(t *testing.T) {
 		}
 		const (
 			rlo      = "Eve \u202eNIMDA TI"      // shows as "Eve IT ADMIN"
-			cyrillic = "ann@ex\u0430mple.com"     // a Cyrillic а
-			zw       = "Ann\u200bLee"             // zero-width space
-			mixed    = "P\u0430yroll"             // Latin with a Cyrillic а
+			cyrillic = "ann@ex\u0430mple.com"    // a Cyrillic а
+			zw       = "Ann\u200bLee"            // zero-width space
+			mixed    = "P\u0430yroll"            // Latin with a Cyrillic а
 			fine     = "Zoë Ångström-O'Brien 日本" // one script per word
 		)
 		api := []struct {

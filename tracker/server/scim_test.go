@@ -182,13 +182,13 @@ func TestSCIM(t *testing.T) {
 		// Replace (RFC 7644 §3.5.1's example, adapted likewise), with the
 		// enterprise extension's department and manager.
 		put := map[string]any{
-			"schemas":    []string{scimUserURN, scimEnterprise},
-			"id":         u.ID,
-			"userName":   "bjensen@example.com",
-			"externalId": "bjensen",
-			"name":       map[string]any{"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"},
-			"roles":      []any{},
-			"emails":     []any{map[string]any{"value": "bjensen@example.com"}, map[string]any{"value": "babs@jensen.org"}},
+			"schemas":      []string{scimUserURN, scimEnterprise},
+			"id":           u.ID,
+			"userName":     "bjensen@example.com",
+			"externalId":   "bjensen",
+			"name":         map[string]any{"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara", "middleName": "Jane"},
+			"roles":        []any{},
+			"emails":       []any{map[string]any{"value": "bjensen@example.com"}, map[string]any{"value": "babs@jensen.org"}},
 			scimEnterprise: map[string]any{"department": "Platform", "manager": map[string]any{"value": e.id("boss")}},
 		}
 		resp, body = e.scimDo("PUT", "/scim/v2/Users/"+u.ID, put)
