@@ -302,7 +302,7 @@ func personCmd(db func() string) *cobra.Command {
 			}
 			defer st.Close()
 			now := time.Now()
-			p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+			p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, DueDate: req.DueDate, Admin: req.Admin, CreatedAt: now.UTC()}
 			if req.ManagerEmail != "" {
 				m, err := st.PersonByEmail(cmd.Context(), req.ManagerEmail)
 				if err != nil {
@@ -323,6 +323,7 @@ func personCmd(db func() string) *cobra.Command {
 	f.StringVar(&req.Team, "team", "", "team")
 	f.StringVar(&req.ManagerEmail, "manager", "", "manager's e-mail address")
 	f.StringVar(&req.StartDate, "start", time.Now().Format(time.DateOnly), "start date, YYYY-MM-DD")
+	f.StringVar(&req.DueDate, "due", "", "enrolment due date, YYYY-MM-DD (default: a month after the later of the start date and today)")
 	f.BoolVar(&req.Admin, "admin", false, "make them an IT administrator")
 	add.MarkFlagRequired("email")
 	add.MarkFlagRequired("name")

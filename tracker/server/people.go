@@ -187,6 +187,8 @@ type personData struct {
 	Flash  flash
 	Err    formError
 	Values url.Values // the refused form's values, to fill it in again
+	// Roster detail (dashroster.go).
+	roster
 }
 
 // IT is whether the recovery forms are shown.
@@ -245,6 +247,9 @@ func (s *Server) personData(ctx context.Context, c *caller, p tracker.Person) (p
 	}
 	var err error
 	if d.Keys, d.Items, err = s.cfg.Store.Records(ctx, []string{p.ID}); err != nil {
+		return d, err
+	}
+	if d.roster, err = s.rosterOf(ctx, p, d.Keys, d.Items); err != nil {
 		return d, err
 	}
 	if !c.Admin {

@@ -289,6 +289,10 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 		if sw.code != 0 {
 			return // the handler had started its answer
 		}
+		if wantsHTML(r) {
+			renderError(sw, r, he)
+			return
+		}
 		writeJSON(sw, he.Code, tracker.ErrorBody{Error: he.Msg, Field: he.Field})
 	})
 }
