@@ -159,10 +159,19 @@ type roster struct {
 	RetainUntil time.Time
 	// ManagerEmail fills in the edit form.
 	ManagerEmail string
+	names        map[string]string
+}
+
+// ServiceName is the service's name for the page, or its ID.
+func (r roster) ServiceName(id string) string {
+	if n := r.names[id]; n != "" {
+		return n
+	}
+	return id
 }
 
 func (s *Server) rosterOf(ctx context.Context, p tracker.Person, keys []tracker.Key, items []tracker.Item) (roster, error) {
-	var r roster
+	r := roster{names: s.cfg.ServiceNames}
 	if due := p.Due(); !due.IsZero() {
 		r.Due = due.Format(time.DateOnly)
 	}
