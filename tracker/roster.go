@@ -110,6 +110,9 @@ type Leaver struct {
 // due_date.
 type ImportRow struct {
 	Email, Name, Team, ManagerEmail, StartDate, DueDate string
+	// NoDueDate: the file has no due_date column, so an existing person's
+	// due date is kept (an empty cell returns it to the default).
+	NoDueDate bool
 }
 
 // Validate checks a row with the same rules as [CreatePerson]; due_date

@@ -285,8 +285,9 @@ func readRoster(body io.Reader) ([]tracker.ImportRow, error) {
 			}
 			return ""
 		}
+		_, hasDue := col["due_date"]
 		rows = append(rows, tracker.ImportRow{Email: strings.ToLower(get("email")), Name: get("name"), Team: get("team"),
-			ManagerEmail: strings.ToLower(get("manager_email")), StartDate: get("start_date"), DueDate: get("due_date")})
+			ManagerEmail: strings.ToLower(get("manager_email")), StartDate: get("start_date"), DueDate: get("due_date"), NoDueDate: !hasDue})
 	}
 	if len(rows) == 0 {
 		return nil, &tracker.FieldError{Msg: "no rows after the header"}
@@ -358,7 +359,10 @@ func (s *Server) importAs(ctx context.Context, actor string, rows []tracker.Impo
 			res.Created++
 		} else {
 			after := old
-			after.Name, after.Team, after.StartDate, after.DueDate = row.Name, row.Team, row.StartDate, row.DueDate
+			after.Name, after.Team, after.StartDate = row.Name, row.Team, row.StartDate
+			if !row.NoDueDate {
+				after.DueDate = row.DueDate
+			}
 			if m, ok := byEmail[row.ManagerEmail]; ok {
 				after.ManagerID = m.ID
 			} else {
@@ -411,6 +415,9 @@ func (s *Server) importAs(ctx context.Context, actor string, rows []tracker.Impo
 		}
 		u := tracker.PersonUpdate{Name: &row.Name, Team: &row.Team, ManagerEmail: &row.ManagerEmail, StartDate: &row.StartDate, DueDate: &row.DueDate,
 			Reason: "roster import, row " + strconv.Itoa(ch.Row)}
+		if row.NoDueDate {
+			u.DueDate = nil
+		}
 		if _, err := s.updateAs(ctx, actor, p.ID, u); err != nil {
 			return res, rowError(ch.Row-1, err)
 		}
@@ -500,4 +507,34 @@ func (s *Server) formLeave(w http.ResponseWriter, r *http.Request, c *caller) er
 		msg += fmt.Sprintf(" Collect %d key(s), then mark them retired.", n)
 	}
 	return s.redirectWith(w, r, personPath(id), flash{Msg: msg})
+}
+
+// The roster's work for callers on the tracker's host (the CLI), where
+// access to the database is the authority: actor names who acted in the
+// audit log ("local-admin-command").
+
+// UpdatePerson edits person id as PATCH /v1/people/{id} does.
+func (s *Server) UpdatePerson(ctx context.Context, actor, id string, u tracker.PersonUpdate) (tracker.Person, error) {
+	if err := u.Validate(); err != nil {
+		return tracker.Person{}, err
+	}
+	return s.updateAs(ctx, actor, id, u)
+}
+
+// Leave makes person id a leaver as POST /v1/people/{id}/leave does.
+func (s *Server) Leave(ctx context.Context, actor, id, reason string) (tracker.Leaver, error) {
+	l := tracker.Leave{Reason: reason}
+	if err := l.Validate(); err != nil {
+		return tracker.Leaver{}, err
+	}
+	return s.leaveAs(ctx, actor, id, reason)
+}
+
+// Import reads a CSV roster and imports it as POST /v1/people/import does.
+func (s *Server) Import(ctx context.Context, actor string, csv io.Reader, dryRun bool) (tracker.ImportResult, error) {
+	rows, err := readRoster(csv)
+	if err != nil {
+		return tracker.ImportResult{}, err
+	}
+	return s.importAs(ctx, actor, rows, dryRun)
 }

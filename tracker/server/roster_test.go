@@ -70,7 +70,7 @@ func TestEditPerson(t *testing.T) {
 		if err := json.Unmarshal([]byte(es[0].Detail), &cs); err != nil {
 			t.Fatalf("detail %q: %v", es[0].Detail, err)
 		}
-		want := []tracker.Change{{"team", "Eng", "Platform"}, {"manager_id", e.id("mid"), e.id("eve")}, {"start_date", "2026-01-05", "2026-01-12"}, {"due_date", "", "2026-04-15"}}
+		want := []tracker.Change{{Field: "team", Before: "Eng", After: "Platform"}, {Field: "manager_id", Before: e.id("mid"), After: e.id("eve")}, {Field: "start_date", Before: "2026-01-05", After: "2026-01-12"}, {Field: "due_date", Before: "", After: "2026-04-15"}}
 		if len(cs) != len(want) {
 			t.Fatalf("changes %+v, want %+v", cs, want)
 		}
@@ -251,7 +251,7 @@ func TestImport(t *testing.T) {
 		for _, c := range bob.Changes {
 			changed[c.Field] = c
 		}
-		if changed["name"].After != "Bob Stone" || changed["manager_email"] != (tracker.Change{"manager_email", "boss@example.com", "kim@example.com"}) || changed["due_date"].After != "2026-04-30" || len(changed) != 3 {
+		if changed["name"].After != "Bob Stone" || changed["manager_email"] != (tracker.Change{Field: "manager_email", Before: "boss@example.com", After: "kim@example.com"}) || changed["due_date"].After != "2026-04-30" || len(changed) != 3 {
 			t.Errorf("bob's changes: %+v", bob.Changes)
 		}
 		// Nothing changed in the dry run.
