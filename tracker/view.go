@@ -23,7 +23,10 @@ type TeamView struct {
 	// KeysToCollect lists leavers' keys that are still active: IT is to
 	// collect them and mark them retired.
 	KeysToCollect []LostKey `json:"keys_to_collect"`
-	Summary       Summary   `json:"summary"`
+	// Leavers are the rows of people who left, kept for the retention
+	// period: in the exports, not in the matrix or the counts.
+	Leavers []Row   `json:"leavers"`
+	Summary Summary `json:"summary"`
 }
 
 // Summary counts the rows by state.
@@ -96,6 +99,7 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 		Rows:          make([]Row, 0, len(people)),
 		LostKeys:      []LostKey{},
 		KeysToCollect: []LostKey{},
+		Leavers:       []Row{},
 	}
 	byID := make(map[string]Person, len(people))
 	for _, p := range people {
@@ -165,7 +169,10 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 	}
 	for _, p := range people {
 		if p.Left() {
-			continue // a leaver has nothing left to do; their keys are to collect
+			// A leaver has nothing left to do, and their active keys are
+			// to collect (KeysToCollect), so their row has no keys.
+			v.Leavers = append(v.Leavers, Row{Person: p, Everyday: Cell{Services: map[string]Evidence{}}, Backup: Cell{Services: map[string]Evidence{}}})
+			continue
 		}
 		r := Row{Person: p, Everyday: cell(p.ID, RoleEveryday), Backup: cell(p.ID, RoleBackup)}
 		r.Complete = r.Everyday.done(services) && r.Backup.done(services)

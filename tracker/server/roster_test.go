@@ -203,6 +203,20 @@ func TestLeaver(t *testing.T) {
 		if len(x.Keys) != 2 || len(x.Items) == 0 {
 			t.Errorf("leaver's records: %d keys, %d items", len(x.Keys), len(x.Items))
 		}
+		// The exports keep the leaver, marked.
+		code, csvBody := e.call("it", "GET", "/v1/export.csv", nil)
+		if code != 200 || !strings.Contains(string(csvBody), "ann@example.com,ann,Eng,2026-01-05,false,false,4001,everyday") || !strings.Contains(string(csvBody), ",2026-03-02T09:00:00Z\n") {
+			t.Errorf("CSV export after ann left: %d %s", code, csvBody)
+		}
+		var jx server.Export
+		e.do("it", "GET", "/v1/export.json", nil, 200, &jx)
+		kept := false
+		for _, p := range jx.People {
+			kept = kept || (p.ID == ann && p.Left())
+		}
+		if !kept || len(jx.View.Leavers) != 1 {
+			t.Errorf("JSON export after ann left: people %+v, leavers %+v", jx.People, jx.View.Leavers)
+		}
 		if es := e.auditActions(ann, "person.leave"); len(es) != 1 || es[0].Reason != "last day 2026-03-01" {
 			t.Errorf("leave audit: %+v", es)
 		}
