@@ -59,9 +59,16 @@ func (s *sqlStore) UpdatePerson(ctx context.Context, id string, change PersonCha
 			} else if err != nil {
 				return fmt.Errorf("checking manager: %w", err)
 			}
-			// The tree is read in this transaction, which the one writer
-			// runs alone (write), so no other edit can close a loop
-			// between this check and the update.
+			// The tree is read in this transaction, which this instance's
+			// one writer runs alone (write); on PostgreSQL another
+			// instance's writer may be moving someone else at the same
+			// moment, so manager changes also take a transaction-scoped
+			// lock, and two of them cannot close a loop between them.
+			if s.d == postgres {
+				if _, err := s.exec(ctx, tx, "SELECT pg_advisory_xact_lock(7419002)"); err != nil {
+					return fmt.Errorf("locking the management tree: %w", err)
+				}
+			}
 			err := s.queryRow(ctx, tx, treeCTE+"SELECT 1 FROM tree WHERE id = ?", id, after.ManagerID).Scan(&one)
 			if err == nil {
 				return ErrManagerCycle
