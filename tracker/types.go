@@ -60,17 +60,6 @@ func ServiceIDs(services []Service) []string {
 	return out
 }
 
-// ServiceNames are the default services' names, for people to read (the
-// dashboard's column headers); reports carry only IDs.
-var ServiceNames = map[string]string{
-	ServiceGoogle:    "Google",
-	ServiceMacOS:     "macOS",
-	ServiceAWS:       "AWS",
-	Service1Password: "1Password",
-	ServiceGitHub:    "GitHub",
-	ServiceOTP:       "OTP",
-}
-
 // OverdueAfter is how long after their start date a person who is not
 // complete counts as overdue ("within your first month").
 const OverdueAfter = 30 * 24 * time.Hour

@@ -54,8 +54,6 @@ type dashData struct {
 	// CSRF is the session's form token (the sign-out form's).
 	CSRF  string
 	Flash flash
-	// Columns are the services' names, in View.Services' order.
-	Columns []string
 }
 
 // ServiceName is how a column is headed: the name the reports gave the
@@ -113,8 +111,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
-	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows)), CSRF: formToken(c.cred), Flash: s.takeFlash(w, r),
-		Columns: s.serviceNames(v.Services)}
+	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows)), CSRF: formToken(c.cred), Flash: s.takeFlash(w, r)}
 	d.Title = "Team of " + v.Manager.Name
 	if v.Manager.ID == "" {
 		d.Title = "Everyone"
@@ -122,10 +119,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if m != "" {
 		d.Query = "?manager=" + url.QueryEscape(m)
 	}
+	names := namesOf(v.Services, v.ServiceNames)
 	var b strings.Builder
 	for i, row := range v.Rows {
 		b.Reset()
-		for j, c := range cells(v.Services, d.Columns, row) {
+		for j, c := range cells(v.Services, names, row) {
 			if j%2 == 0 {
 				b.WriteString(`<td class="first">`)
 			} else {

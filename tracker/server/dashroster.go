@@ -15,21 +15,17 @@ import (
 // days", indirect reports, what is left to do, and HTML error pages for
 // browsers in place of the API's JSON.
 
-// serviceNames returns the names of services, by Config.ServiceNames,
-// falling back to the ID where the configuration has no name.
-func (s *Server) serviceNames(ids []string) []string {
+// namesOf returns the names of the services ids, by names (a view's
+// ServiceNames, as the reports named them), falling back to the ID.
+func namesOf(ids []string, names map[string]string) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = s.serviceName(id)
+		out[i] = id
+		if n := names[id]; n != "" {
+			out[i] = n
+		}
 	}
 	return out
-}
-
-func (s *Server) serviceName(id string) string {
-	if n := s.cfg.ServiceNames[id]; n != "" {
-		return n
-	}
-	return id
 }
 
 // startsIn is the number of calendar days (UTC) from now to the start
@@ -58,14 +54,14 @@ func (s *Server) rowDetail(r dashRow, v tracker.TeamView) dashRow {
 		}
 	}
 	if !r.Complete {
-		r.Left = s.leftToDo(r.ToDo(v.Services))
+		r.Left = leftToDo(r.ToDo(v.Services), v.ServiceNames)
 	}
 	return r
 }
 
 // leftToDo says what is left in a line: "everyday key: enrol it; backup
 // key: GitHub, turn off OTP".
-func (s *Server) leftToDo(todo []tracker.ToDo) string {
+func leftToDo(todo []tracker.ToDo, names map[string]string) string {
 	var parts []string
 	for _, t := range todo {
 		what := string(t.Role) + " key: "
@@ -73,7 +69,7 @@ func (s *Server) leftToDo(todo []tracker.ToDo) string {
 			parts = append(parts, what+"enrol it")
 			continue
 		}
-		items := s.serviceNames(t.Services)
+		items := namesOf(t.Services, names)
 		if t.OTPOn {
 			items = append(items, "turn off OTP")
 		}
@@ -171,7 +167,12 @@ func (r roster) ServiceName(id string) string {
 }
 
 func (s *Server) rosterOf(ctx context.Context, p tracker.Person, keys []tracker.Key, items []tracker.Item) (roster, error) {
-	r := roster{names: s.cfg.ServiceNames}
+	services, err := s.services(ctx)
+	if err != nil {
+		return roster{}, err
+	}
+	ids := tracker.ServiceIDs(services)
+	r := roster{names: serviceNames(services)}
 	if due := p.Due(); !due.IsZero() {
 		r.Due = due.Format(time.DateOnly)
 	}
@@ -181,11 +182,11 @@ func (s *Server) rosterOf(ctx context.Context, p tracker.Person, keys []tracker.
 	r.StartsIn = startsIn(p.StartDate, s.cfg.Now())
 	// The person's row as the team view has it: the same rule decides
 	// complete and what is left. A leaver has no row (nothing to do).
-	v := tracker.BuildTeamView(tracker.Person{}, []tracker.Person{p}, keys, items, s.cfg.Services, s.cfg.Now())
+	v := tracker.BuildTeamView(tracker.Person{}, []tracker.Person{p}, keys, items, ids, s.cfg.Now())
 	if len(v.Rows) == 1 {
 		r.Complete = v.Rows[0].Complete
 		if !r.Complete {
-			r.Left = s.leftToDo(v.Rows[0].ToDo(s.cfg.Services))
+			r.Left = leftToDo(v.Rows[0].ToDo(ids), r.names)
 		}
 	}
 	if p.ManagerID != "" {

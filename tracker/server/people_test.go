@@ -131,7 +131,7 @@ func TestPersonPage(t *testing.T) {
 			t.Fatalf("IT: %d", code)
 		}
 		for _, want := range []string{"ann@example.com", "31000005", "31000006", `<span class="pill lost">lost</span>`, "YubiKey 5C NFC",
-			"firmware", "Google", "verified-on-key", `id="form-erase"`, `id="form-invite"`, `id="form-revoke"`, `id="form-export"`,
+			"firmware", "google", "verified-on-key", `id="form-erase"`, `id="form-invite"`, `id="form-revoke"`, `id="form-export"`,
 			`id="audit"`, "left on a train", "key.lost", "IT Desk", `action="/dashboard/people/` + e.id("ann") + `/keys/31000005/status"`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("IT's page lacks %q", want)

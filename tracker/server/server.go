@@ -69,10 +69,6 @@ type Config struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired; default DefaultLeaverRetention.
 	LeaverRetention time.Duration
-	// ServiceNames are the services' names for the dashboard's column
-	// headers, by ID; IDs without one are shown as they are. Defaults to
-	// tracker.ServiceNames.
-	ServiceNames map[string]string
 }
 
 // services are the required services, in column order: the configured
@@ -145,9 +141,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.LeaverRetention == 0 {
 		cfg.LeaverRetention = DefaultLeaverRetention
-	}
-	if cfg.ServiceNames == nil {
-		cfg.ServiceNames = tracker.ServiceNames
 	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.mux = http.NewServeMux()
