@@ -233,7 +233,8 @@ func (u scimUsers) user(p tracker.Person) scim.Resource {
 // wanted is what a User's attributes ask for, in the roster's terms.
 type wanted struct {
 	email, name, team, managerID, startDate, dueDate, externalID string
-	active                                                       bool
+	// active is the leaver state asked for; nil (not given) keeps it.
+	active *bool
 }
 
 func str(v any) string { s, _ := v.(string); return strings.TrimSpace(s) }
@@ -254,7 +255,7 @@ func sub(m any, key string) any {
 // displayName, else given and family name.
 func fromAttributes(a scim.ResourceAttributes) wanted {
 	m := map[string]any(a)
-	w := wanted{active: true}
+	var w wanted
 	w.email = strings.ToLower(str(sub(m, "userName")))
 	n := sub(m, "name")
 	w.name = str(sub(n, "formatted"))
@@ -265,7 +266,7 @@ func fromAttributes(a scim.ResourceAttributes) wanted {
 		w.name = strings.TrimSpace(str(sub(n, "givenName")) + " " + str(sub(n, "familyName")))
 	}
 	if v, ok := sub(m, "active").(bool); ok {
-		w.active = v
+		w.active = &v
 	}
 	w.externalID = str(sub(m, "externalId"))
 	ent := sub(m, scimEnterpriseURN)
@@ -357,7 +358,7 @@ func (u scimUsers) Create(r *http.Request, a scim.ResourceAttributes) (scim.Reso
 	if err != nil {
 		return scim.Resource{}, u.toSCIM(r, "", err)
 	}
-	if !w.active {
+	if w.active != nil && !*w.active {
 		l, err := u.s.leaveAs(ctx, scimActor(r), p.ID, "deactivated by the identity provider")
 		if err != nil {
 			return scim.Resource{}, u.toSCIM(r, p.ID, err)
@@ -409,7 +410,8 @@ func (u scimUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim.
 
 // Replace sets every attribute of a person (RFC 7644 §3.5.1): attributes
 // left out are cleared where the roster allows (team, manager, due date);
-// the start date is kept when not given. active decides the leaver state.
+// the start date is kept when not given. active decides the leaver state;
+// left out, the state stays (a leaver is not brought back by omission).
 func (u scimUsers) Replace(r *http.Request, id string, a scim.ResourceAttributes) (scim.Resource, error) {
 	return u.apply(r, id, fromAttributes(a))
 }
@@ -445,13 +447,15 @@ func (u scimUsers) apply(r *http.Request, id string, w wanted) (scim.Resource, e
 		return scim.Resource{}, u.toSCIM(r, id, err)
 	}
 	switch {
-	case !w.active && !p.Left():
+	case w.active == nil:
+		// Not given: the leaver state stays as it is.
+	case !*w.active && !p.Left():
 		l, err := u.s.leaveAs(ctx, actor, id, "deactivated by the identity provider")
 		if err != nil {
 			return scim.Resource{}, u.toSCIM(r, id, err)
 		}
 		p = l.Person
-	case w.active && p.Left():
+	case *w.active && p.Left():
 		if p, err = u.s.rejoinAs(ctx, actor, id, "activated by the identity provider"); err != nil {
 			return scim.Resource{}, u.toSCIM(r, id, err)
 		}

@@ -270,6 +270,16 @@ func TestSCIM(t *testing.T) {
 			t.Errorf("still a leaver: %+v", p)
 		}
 
+		// A replace that leaves active out keeps the leaver state.
+		e.do("it", "POST", "/v1/people/"+u.ID+"/leave", tracker.Leave{Reason: "left again"}, 200, nil)
+		delete(put, scimEnterprise)
+		resp, body = e.scimDo("PUT", "/scim/v2/Users/"+u.ID, put)
+		u = scimUser{}
+		json.Unmarshal(body, &u)
+		if resp.StatusCode != 200 || u.Active {
+			t.Errorf("replace without active brought a leaver back: %d %s", resp.StatusCode, body)
+		}
+
 		// Unknown IDs and DELETE answer in SCIM's error schema.
 		resp, body = e.scimDo("GET", "/scim/v2/Users/p_nobody", nil)
 		if se := scimErr(t, body); resp.StatusCode != 404 || se.Status != "404" {
