@@ -51,7 +51,7 @@ func TestRosterDashboardInChromium(t *testing.T) {
 		">via mid<",        // ann reports to boss through mid
 		"Left: everyday key: enrol it; backup key: enrol it",     // mid
 		"Left: everyday key: turn off OTP; backup key: enrol it", // bob (GitHub self-attested counts)
-		`id="collect"`, "31000009", "Lee Leaver",
+		`id="collect"`, "31000009", "Lee Leaver", `id="leavers"`, "<td>2028-03-01</td>", `<span class="pill retired">kept</span>`,
 		`id="my-page" href="/dashboard/people/` + e.id("boss") + `"`, `action="/dashboard/people/` + e.id("boss") + `/export"`,
 	} {
 		if !strings.Contains(dom, want) {

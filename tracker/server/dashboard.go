@@ -54,6 +54,8 @@ type dashData struct {
 	// CSRF is the session's form token (the sign-out form's).
 	CSRF  string
 	Flash flash
+	// Leavers are the view's leavers with the end of their retention.
+	Leavers []leaverRow
 }
 
 // ServiceName is how a column is headed: the name the reports gave the
@@ -119,6 +121,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if m != "" {
 		d.Query = "?manager=" + url.QueryEscape(m)
 	}
+	d.Leavers = s.leaverRows(v)
 	names := namesOf(v.Services, v.ServiceNames)
 	var b strings.Builder
 	for i, row := range v.Rows {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,3 +202,32 @@ func (s *Server) rosterOf(ctx context.Context, p tracker.Person, keys []tracker.
 
 // Self is whether the caller is looking at their own page.
 func (d personData) Self() bool { return d.Caller.ID == d.Person.ID }
+
+// leaverRow is a leaver in the dashboard's leavers table.
+type leaverRow struct {
+	Person      tracker.Person
+	RetainUntil time.Time
+	// Erasable: the retention period has ended; IT may erase the records
+	// with the reason retention-expired.
+	Erasable bool
+}
+
+// leaverRows lists the view's leavers, those whose retention has ended
+// first, then by when they left.
+func (s *Server) leaverRows(v tracker.TeamView) []leaverRow {
+	out := make([]leaverRow, 0, len(v.Leavers))
+	for _, r := range v.Leavers {
+		until := r.Person.LeftAt.Add(s.cfg.LeaverRetention)
+		out = append(out, leaverRow{Person: r.Person, RetainUntil: until, Erasable: !v.GeneratedAt.Before(until)})
+	}
+	slices.SortFunc(out, func(a, b leaverRow) int {
+		if a.Erasable != b.Erasable {
+			if a.Erasable {
+				return -1
+			}
+			return 1
+		}
+		return a.Person.LeftAt.Compare(b.Person.LeftAt)
+	})
+	return out
+}

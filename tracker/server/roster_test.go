@@ -236,6 +236,10 @@ func TestLeaver(t *testing.T) {
 		if e.tokens["it"], err = server.AdminToken(context.Background(), e.st, e.id("it"), "test", 0, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
+		ck := &http.Cookie{Name: "kw_token", Value: e.tokens["it"]}
+		if code, page := e.get("/dashboard", ck); code != 200 || !strings.Contains(page, "retention ended: erasable") {
+			t.Errorf("dashboard after the retention period: %d, erasable mark %v", code, strings.Contains(page, "retention ended: erasable"))
+		}
 		e.do("it", "POST", "/v1/people/"+ann+"/erase", tracker.Erasure{Reason: tracker.ErasureRetentionExpired}, 204, nil)
 		// IT cannot lock itself out.
 		code, _ = e.call("it", "POST", "/v1/people/"+e.id("it")+"/leave", tracker.Leave{Reason: "x"})
