@@ -83,7 +83,7 @@ reads that code from standard input and keeps the token in the OS keychain.`,
 	}
 	cmd.PersistentFlags().StringVar(&dbFlag, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
 	db := func() string { return dbFlag }
-	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db), JoinCommand(join.Options{}))
+	cmd.AddCommand(serveCmd(db), adminCmd(db), personCmd(db), inviteCmd(db), JoinCommand(join.Options{}), scimCmd(db))
 	return cmd
 }
 
@@ -122,6 +122,7 @@ type serveOpts struct {
 	listen, webhook, services string
 	digestHour                int
 	secureCookies, trustProxy bool
+	leaverRetention           time.Duration
 }
 
 func serveCmd(db func() string) *cobra.Command {
@@ -148,6 +149,7 @@ in front (and pass --secure-cookies).`,
 	f.StringVar(&o.services, "services", "", "required services, comma-separated, in dashboard order (default: those of the catalogue the latest wizard report named)")
 	f.BoolVar(&o.secureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
+	f.DurationVar(&o.leaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
 	return cmd
 }
 
@@ -183,6 +185,7 @@ func serve(ctx context.Context, out io.Writer, dbFlag string, o serveOpts) error
 	srv, err := server.New(server.Config{
 		Store: st, Verifier: verifier, Services: splitList(o.services),
 		WebhookURL: o.webhook, SecureCookies: o.secureCookies, TrustProxy: o.trustProxy,
+		LeaverRetention: o.leaverRetention,
 	})
 	if err != nil {
 		return err
@@ -302,7 +305,7 @@ func personCmd(db func() string) *cobra.Command {
 			}
 			defer st.Close()
 			now := time.Now()
-			p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+			p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, DueDate: req.DueDate, Admin: req.Admin, CreatedAt: now.UTC()}
 			if req.ManagerEmail != "" {
 				m, err := st.PersonByEmail(cmd.Context(), req.ManagerEmail)
 				if err != nil {
@@ -323,10 +326,12 @@ func personCmd(db func() string) *cobra.Command {
 	f.StringVar(&req.Team, "team", "", "team")
 	f.StringVar(&req.ManagerEmail, "manager", "", "manager's e-mail address")
 	f.StringVar(&req.StartDate, "start", time.Now().Format(time.DateOnly), "start date, YYYY-MM-DD")
+	f.StringVar(&req.DueDate, "due", "", "enrolment due date, YYYY-MM-DD (default: a month after the later of the start date and today)")
 	f.BoolVar(&req.Admin, "admin", false, "make them an IT administrator")
 	add.MarkFlagRequired("email")
 	add.MarkFlagRequired("name")
 	cmd.AddCommand(add)
+	cmd.AddCommand(personRosterCmds(db)...)
 	return cmd
 }
 

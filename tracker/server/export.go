@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,19 +34,20 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-enrolment.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"email", "name", "team", "start_date", "complete", "overdue", "serial", "role", "model", "key_status", "genuine", "firmware", "service", "evidence", "at", "app_version"})
-	for _, row := range v.Rows {
+	cw.Write([]string{"email", "name", "team", "start_date", "complete", "overdue", "serial", "role", "model", "key_status", "genuine", "firmware", "service", "evidence", "at", "app_version", "left_at"})
+	// Leavers' records are kept for the retention period, and exported.
+	for _, row := range append(slices.Clone(v.Rows), v.Leavers...) {
 		p := row.Person
 		base := []string{p.Email, p.Name, p.Team, p.StartDate, strconv.FormatBool(row.Complete), strconv.FormatBool(row.Overdue)}
 		its := byPerson[p.ID]
 		if len(its) == 0 {
-			cw.Write(csvCells(append(base, "", "", "", "", "", "", "", "", "", "")...))
+			cw.Write(csvCells(append(base, "", "", "", "", "", "", "", "", "", "", stamp(p.LeftAt))...))
 			continue
 		}
 		for _, it := range its {
 			k := keyOf[pk{p.ID, it.Serial}]
 			cw.Write(csvCells(append(base, strconv.FormatUint(uint64(it.Serial), 10), string(k.Role), k.Model, string(k.Status),
-				strconv.FormatBool(k.Genuine), k.Firmware, it.Service, string(it.Evidence), it.At.Format(time.RFC3339), it.AppVersion)...))
+				strconv.FormatBool(k.Genuine), k.Firmware, it.Service, string(it.Evidence), it.At.Format(time.RFC3339), it.AppVersion, stamp(p.LeftAt))...))
 		}
 	}
 	cw.Flush()
@@ -78,7 +80,7 @@ func (s *Server) exportJSON(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	x := Export{GeneratedAt: v.GeneratedAt, People: make([]tracker.Person, 0, len(v.Rows)), Keys: keys, Items: items, View: v}
-	for _, row := range v.Rows {
+	for _, row := range append(slices.Clone(v.Rows), v.Leavers...) {
 		x.People = append(x.People, row.Person)
 	}
 	if x.Keys == nil {

@@ -44,6 +44,8 @@ var decoders = map[string]func([]byte) error{
 	"Exchange":     func(b []byte) error { _, err := tracker.Decode[tracker.Exchange](bytes.NewReader(b)); return err },
 	"Reasoned":     func(b []byte) error { _, err := tracker.Decode[tracker.Reasoned](bytes.NewReader(b)); return err },
 	"Erasure":      func(b []byte) error { _, err := tracker.Decode[tracker.Erasure](bytes.NewReader(b)); return err },
+	"PersonUpdate": func(b []byte) error { _, err := tracker.Decode[tracker.PersonUpdate](bytes.NewReader(b)); return err },
+	"Leave":        func(b []byte) error { _, err := tracker.Decode[tracker.Leave](bytes.NewReader(b)); return err },
 	"KeyStatusChange": func(b []byte) error {
 		_, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b))
 		return err
@@ -175,6 +177,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		"Report": tracker.Report{}, "ReportResult": tracker.ReportResult{}, "Key": tracker.Key{}, "Item": tracker.Item{},
 		"AuditEntry": tracker.AuditEntry{}, "PersonExport": tracker.PersonExport{}, "Cell": tracker.Cell{}, "Row": tracker.Row{},
 		"LostKey": tracker.LostKey{}, "TeamView": tracker.TeamView{}, "Export": server.Export{}, "Error": tracker.ErrorBody{},
+		// The roster.
+		"PersonUpdate": tracker.PersonUpdate{}, "Change": tracker.Change{}, "Leave": tracker.Leave{}, "Leaver": tracker.Leaver{},
+		"ImportChange": tracker.ImportChange{}, "ImportResult": tracker.ImportResult{},
 	}
 	for name, v := range types {
 		raw, ok := doc.Components.Schemas[name]

@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -88,6 +88,23 @@ CREATE TABLE IF NOT EXISTS services (
 	position INTEGER PRIMARY KEY,
 	id TEXT NOT NULL UNIQUE,
 	name TEXT NOT NULL
+);
+`,
+	// 3: the roster's life cycle (edit, leaver, SCIM). due_date: when
+	// enrolment is due, '' for the default; left_at: the leaver state
+	// (0: not left); external_id: the identity provider's SCIM externalId.
+	// service_tokens: bearer tokens of provisioning clients (SCIM), kept
+	// apart from people's tokens so that neither works in the other's place.
+	3: `
+ALTER TABLE people ADD COLUMN due_date TEXT NOT NULL DEFAULT '';
+ALTER TABLE people ADD COLUMN left_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE people ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS service_tokens (
+	selector TEXT PRIMARY KEY,
+	hash TEXT NOT NULL,
+	name TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	revoked INTEGER NOT NULL DEFAULT 0
 );
 `,
 }
