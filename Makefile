@@ -14,7 +14,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 #   migrated_fynedo  every off-main-goroutine widget update goes through fyne.Do
 #   no_emoji         leave out Fyne's 4 MB colour-emoji font: keywizard's text
 #                    has no emoji, and Fyne parsed the font again for every text
-#                    style, ~15 MB of the window's memory (issue 3's target);
+#                    style, ~15 MB of the window's memory (BENCHMARKS.md);
 #                    an emoji typed into a field falls back to a system font
 TAGS := migrated_fynedo,no_emoji
 export TAGS
