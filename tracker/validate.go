@@ -54,7 +54,7 @@ const (
 
 // The patterns are compiled on first use, not at package initialisation:
 // every keywizard command links this package, and compiling them at start-up
-// is time `keywizard keys` pays for nothing (issue 2's start-up benchmark).
+// is time `keywizard keys` pays for nothing (BENCHMARKS.md, "Listing keys").
 var (
 	serviceRE     = lazyRegexp(`^[a-z0-9][a-z0-9-]{0,31}$`)
 	idempotencyRE = lazyRegexp(`^[A-Za-z0-9_-]{8,64}$`)

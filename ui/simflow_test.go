@@ -14,6 +14,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // pairingKeys is the production steps.Keys with one stand-in: there is no
@@ -50,7 +51,7 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	}
 	defer sim.Close()
 
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	// NoWatch: Fyne's test driver runs fyne.Do on the calling goroutine, so
 	// key events from the watcher's goroutine would touch widgets while the

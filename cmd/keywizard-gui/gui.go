@@ -62,8 +62,8 @@ func runGUI(simulate bool) error {
 	// detection, the first render), the memory start-up used is given back
 	// to the system: about half of the Go heap then is garbage from parsing
 	// fonts and building screens, which the collector would otherwise keep
-	// resident as headroom while the person reads (issue 3 measures the
-	// window's memory on a step; this took the heap from ~29 to ~16 MB).
+	// resident as headroom while the person reads (BENCHMARKS.md measures
+	// the window's memory on a step; this took the heap from ~29 to ~16 MB).
 	screenMark := probe.ScreenFromEnv()
 	firstScreen := func() {
 		if screenMark != nil {
@@ -84,7 +84,7 @@ func runGUI(simulate bool) error {
 		// of its text: a Label would first make Fyne read fontconfig's
 		// files and font index and parse a system fallback font (for
 		// glyphs the theme's font lacks, such as in people's names), about
-		// 50 ms before the first frame (issue 3). The wizard's screens,
+		// 50 ms before the first frame (BENCHMARKS.md, "Enrollment window"). The wizard's screens,
 		// built behind this frame, use Labels as usual.
 		text := canvas.NewText("Plugging in two simulated YubiKeys…", theme.Color(theme.ColorNameForeground))
 		text.TextSize = theme.TextSize()

@@ -2,7 +2,7 @@
 // the app: with no command (or with --simulate) it runs the window,
 // cmd/keywizard-gui, installed beside it. It does not link Fyne, so a
 // command such as `keywizard keys --json` starts as fast as a minimal PC/SC
-// client (issue 2). It only wires: real devices (PC/SC, libfido2), the
+// client (BENCHMARKS.md, "Listing keys"). It only wires: real devices (PC/SC, libfido2), the
 // simulator and the OS keychain are chosen here and handed to packages that
 // declare what they need (internal/cli, tracker/cli).
 package main

@@ -139,7 +139,7 @@ func (c *Client) State(ctx context.Context) (*device.FIDOState, error) {
 }
 
 // firmwareString decodes getInfo firmwareVersion, 0x00MMmmpp as the
-// YubiKey encodes it (yubikey-protocol.md §3.2: 5.4.3 is 0x00050403).
+// YubiKey encodes it (docs/yubikey-protocol.md §3.2: 5.4.3 is 0x00050403).
 func firmwareString(v int) string {
 	if v <= 0 {
 		return ""

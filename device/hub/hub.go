@@ -155,7 +155,7 @@ func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, s
 
 // PublicKeyHash is the identity hash macOS's `sc_auth identities` shows for
 // a certificate: SHA-1 over the subject public key bits, upper-case hex.
-// services.md §2 marks the algorithm unconfirmed on current macOS; the
+// docs/services.md §2 marks the algorithm unconfirmed on current macOS; the
 // wizard therefore matches pairings both ways (this hash, or whatever
 // sc_auth lists for the inserted key) before claiming a pairing.
 func PublicKeyHash(cert *x509.Certificate) (string, error) {

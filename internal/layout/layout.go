@@ -33,7 +33,7 @@ var Rules = []Rule{
 	{From: "cmd/keywizard", Forbidden: []string{"fyne.io/", "ui"},
 		Why: "the command-line tool does not link Fyne, so it starts almost as fast as a minimal PC/SC client; the window is cmd/keywizard-gui"},
 	{From: "cmd/keywizard-gui", Forbidden: []string{"tracker/server", "tracker/store", "tracker/cli"},
-		Why: "the window links the tracker client only: the server and its database drivers would add ~10 MB to its memory (issue 3)"},
+		Why: "the window links the tracker client only: the server and its database drivers would add ~10 MB to its memory (BENCHMARKS.md)"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
 }

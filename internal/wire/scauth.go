@@ -15,7 +15,7 @@ import (
 )
 
 // SCAuth is macOS smart-card pairing through Apple's sc_auth(8)
-// (services.md §2). Run executes a command and returns its standard output;
+// (docs/services.md §2). Run executes a command and returns its standard output;
 // nil means os/exec. GOOS "" means runtime.GOOS.
 type SCAuth struct {
 	GOOS string

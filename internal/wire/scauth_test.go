@@ -13,8 +13,8 @@ import (
 	"github.com/keywizard/keywizard/steps"
 )
 
-// Output samples in the shape macOS prints (services.md §2,
-// yubikey-protocol.md §5: sc_auth identities lists each inserted token's
+// Output samples in the shape macOS prints (docs/services.md §2,
+// docs/yubikey-protocol.md §5: sc_auth identities lists each inserted token's
 // paired identities with their user and its unpaired ones with their
 // certificate label; sc_auth list -u prints the user's paired hashes).
 const (

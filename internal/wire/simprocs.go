@@ -22,8 +22,8 @@ type simProc struct {
 // own, `keywizard sim` run from cli (the command-line tool), the way real keys
 // are hardware of their own: pcscd asks a vpcd card for its ATR on every
 // presence poll (about five a second for two keys), and answered in the
-// window's process those wake-ups were most of its CPU while idle (issue 3:
-// nothing polling while the person reads). The keys' FIDO2 side, which
+// window's process those wake-ups were most of its CPU while idle (BENCHMARKS.md,
+// "Enrollment window": nothing polling while the person reads). The keys' FIDO2 side, which
 // libfido2 reaches only over HID, stays in this process behind the
 // simulator's registry, as with StartSimulation; it is not told when a card
 // reboots after a configuration write, which nothing in the wizard needs.

@@ -4,7 +4,7 @@
 // settings, where the wizard's reporter and team view look (internal/wire).
 // Both `keywizard tracker join` (tracker/cli) and the wizard's Tell IT step
 // use it. It links only the tracker client, not the server, so the window's
-// executable stays small (issue 3's memory target).
+// executable stays small (BENCHMARKS.md, "Enrollment window").
 package join
 
 import (

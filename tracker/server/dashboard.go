@@ -21,7 +21,7 @@ import (
 var webFS embed.FS
 
 // pages is parsed on first use: `keywizard tracker serve` shares its binary
-// with commands that never render a page (issue 2's start-up benchmark).
+// with commands that never render a page (BENCHMARKS.md, "Listing keys").
 var pages = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html", "web/person.html", "web/error.html"))
 })
