@@ -23,7 +23,10 @@ import (
 
 	"github.com/keywizard/keywizard/device/hub"
 	"github.com/keywizard/keywizard/internal/install"
-	"github.com/keywizard/keywizard/internal/wire"
+	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/internal/maclogin"
+	"github.com/keywizard/keywizard/internal/simulation"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/ui"
@@ -117,12 +120,12 @@ func runGUI(simulate bool) error {
 	newWizard := func(h *hub.Hub, br steps.Browser, storePath string) (*steps.Wizard, error) {
 		wiz, err := steps.New(ctx, steps.Options{
 			Catalogue:  cfg.catalogue,
-			Keys:       &wire.Keys{Hub: h},
+			Keys:       &keys.Keys{Hub: h},
 			Browser:    br,
 			Prompter:   u,
 			Reporter:   cfg.reporter,
 			Store:      &steps.FileStore{Path: storePath},
-			SmartCard:  wire.SCAuth{},
+			SmartCard:  maclogin.SCAuth{},
 			Tracker:    cfg.tracker,
 			OSUser:     cfg.osUser,
 			AppVersion: appVersion(),
@@ -208,7 +211,7 @@ func runGUI(simulate bool) error {
 			}
 			context.AfterFunc(ctx, s.Close)
 			var current atomic.Pointer[steps.Wizard]
-			br := &wire.Browser{Sim: s, Catalogue: cfg.catalogue, Snapshot: func() steps.Snapshot { return current.Load().Snapshot() }}
+			br := &simulation.Browser{Sim: s, Catalogue: cfg.catalogue, Snapshot: func() steps.Snapshot { return current.Load().Snapshot() }}
 			fyne.Do(func() {
 				w.SetContent(main)
 				// A simulated run keeps its own progress, apart from the real one.
@@ -220,7 +223,7 @@ func runGUI(simulate bool) error {
 		}()
 	} else {
 		u = ui.New(a, w, uiOpts)
-		start(wire.SystemHub(), systemBrowser{}, cfg.storePath, func(wiz *steps.Wizard) {
+		start(keys.SystemHub(), systemBrowser{}, cfg.storePath, func(wiz *steps.Wizard) {
 			attach(wiz)
 			// A manager or IT sees their team from the tracker next to
 			// their own wizard; no tracker, not joined or no reports: the
@@ -229,7 +232,7 @@ func runGUI(simulate bool) error {
 			// when this computer joins the tracker from the Tell IT step.
 			var teamShown atomic.Bool
 			showTeam := func() {
-				src, err := wire.FindTrackerTeam(ctx, cfg.configDir, appVersion(), time.After)
+				src, err := trackerlink.FindTeam(ctx, cfg.configDir, appVersion(), time.After)
 				if err != nil || src == nil || !teamShown.CompareAndSwap(false, true) {
 					return
 				}
@@ -285,11 +288,11 @@ func loadSettings(ctx context.Context, simulate bool) (settings, error) {
 		c.reporter = &steps.LocalReporter{Path: filepath.Join(c.configDir, "keywizard", "record-simulated.jsonl")}
 		return c, nil
 	}
-	ar, err := wire.NewAppReporter(ctx, c.configDir, appVersion())
+	ar, err := trackerlink.NewAppReporter(ctx, c.configDir, appVersion())
 	if err != nil {
 		return c, err
 	}
-	c.reporter, c.tracker = ar, &wire.TrackerLink{ConfigDir: c.configDir}
+	c.reporter, c.tracker = ar, &trackerlink.Link{ConfigDir: c.configDir}
 	return c, nil
 }
 
@@ -298,9 +301,9 @@ func loadSettings(ctx context.Context, simulate bool) (settings, error) {
 // (as real keys are hardware of their own, their answers to pcscd's polls
 // then cost the window nothing while idle), else, run from a checkout with
 // `go run`, inside this process.
-func startSimulation(ctx context.Context) (*wire.Simulation, error) {
+func startSimulation(ctx context.Context) (*simulation.Simulation, error) {
 	if cli, _, err := install.Sibling("keywizard"); err == nil {
-		return wire.StartSimulationProcesses(ctx, wire.DefaultSimKeys, cli, true)
+		return simulation.StartProcesses(ctx, simulation.DefaultKeys, cli, true)
 	}
-	return wire.StartSimulation(ctx, wire.DefaultSimKeys, true)
+	return simulation.Start(ctx, simulation.DefaultKeys, true)
 }
