@@ -38,6 +38,8 @@ var Rules = []Rule{
 		Why: "the tracker link is the app's side of the tracker: the client only, never the server or its database drivers"},
 	{From: "internal/simulation", Forbidden: []string{"fyne.io/", "ui", "tracker/"},
 		Why: "the simulation replaces the hardware below the wizard; a simulated run never reaches the organisation's tracker"},
+	{From: "internal/desktop", Forbidden: []string{"fyne.io/fyne/v2/app", "device/", "internal/keys", "internal/simulation", "internal/maclogin", "tracker/server", "tracker/store", "tracker/cli"},
+		Why: "the app gets its keys, browser and sc_auth injected (cmd/keywizard-gui chooses real or simulated ones), so every behaviour is tested with fakes; only cmd creates the Fyne app"},
 	{From: "cmd/keywizard", Forbidden: []string{"fyne.io/", "ui"},
 		Why: "the command-line tool does not link Fyne, so it starts almost as fast as a minimal PC/SC client; the window is cmd/keywizard-gui"},
 	{From: "cmd/keywizard-gui", Forbidden: []string{"tracker/server", "tracker/store", "tracker/cli"},
