@@ -50,9 +50,9 @@ func rosterServer(st store.Store, now func() time.Time) (*server.Server, error) 
 
 // RunPersonEdit changes the fields o gives of the person o.Email names.
 func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonEditOptions) error {
-	p, err := st.PersonByEmail(ctx, o.Email)
+	p, err := personByEmail(ctx, st, "", o.Email)
 	if err != nil {
-		return fmt.Errorf("finding %s: %w", o.Email, err)
+		return err
 	}
 	srv, err := rosterServer(st, now)
 	if err != nil {
@@ -69,9 +69,9 @@ func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func(
 // RunPersonLeave makes the person o.Email names a leaver and lists the
 // keys to collect.
 func RunPersonLeave(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonLeaveOptions) error {
-	p, err := st.PersonByEmail(ctx, o.Email)
+	p, err := personByEmail(ctx, st, "", o.Email)
 	if err != nil {
-		return fmt.Errorf("finding %s: %w", o.Email, err)
+		return err
 	}
 	srv, err := rosterServer(st, now)
 	if err != nil {
