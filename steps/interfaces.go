@@ -38,9 +38,8 @@ type Keys interface {
 	// are domain names and compare ignoring case; userName also matches the
 	// credential's user name ignoring case (GitHub logins and e-mail
 	// addresses are case-insensitive, and people type them either way), and
-	// "" matches any user. (device/fido's Client.HasCredential compares user
-	// names exactly; an adapter over it lists Credentials and uses
-	// strings.EqualFold.) A key with no discoverable
+	// "" matches any user (device/fido's Client.HasCredential applies this
+	// rule, fido.SameUserName). A key with no discoverable
 	// credentials at all (CTAP2_ERR_NO_CREDENTIALS) is false, nil, not an
 	// error. FIDO operations on a key whose FIDO interface could belong to
 	// another plugged-in key return an error matching device.ErrAmbiguous.

@@ -14,8 +14,8 @@ import (
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/keys"
 	"github.com/keywizard/keywizard/internal/version"
-	"github.com/keywizard/keywizard/internal/wire"
 	trackercli "github.com/keywizard/keywizard/tracker/cli"
 )
 
@@ -25,7 +25,7 @@ func main() {
 	env := cli.Env{
 		Out: os.Stdout, Err: os.Stderr, In: os.Stdin,
 		OpenDevices: func(ctx context.Context) (cli.Devices, error) {
-			return &wire.Devices{Hub: wire.SystemHub()}, nil
+			return &keys.Devices{Hub: keys.SystemHub()}, nil
 		},
 		RunSim: runSim,
 	}

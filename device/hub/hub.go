@@ -144,7 +144,7 @@ func (h *Hub) PIVCertificateSlots(ctx context.Context, serial uint32) ([]byte, e
 }
 
 // Attestation reads the key's attestation certificate and the certificate it
-// issued for the key in slot (0x9A for the wizard's genuine-key check).
+// issued for the key in slot (piv.GenuineKeySlot for the wizard's genuine-key check).
 func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, slotCert *x509.Certificate, err error) {
 	p, _, err := h.Provisioner(ctx, serial)
 	if err != nil {

@@ -20,10 +20,6 @@ import (
 // provisioning (SCIM) token. Flags fill an options struct and an exported
 // Run function does the work, over the store and clock it is given.
 
-// localActor is who the audit log says acted for commands run on the
-// tracker's host.
-const localActor = "local-admin-command"
-
 // PersonEditOptions are the flags of `tracker person edit`: the person by
 // e-mail address, and the fields to change (nil: keep).
 type PersonEditOptions struct {
@@ -54,9 +50,9 @@ func rosterServer(st store.Store, now func() time.Time) (*server.Server, error) 
 
 // RunPersonEdit changes the fields o gives of the person o.Email names.
 func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonEditOptions) error {
-	p, err := st.PersonByEmail(ctx, o.Email)
+	p, err := personByEmail(ctx, st, "", o.Email)
 	if err != nil {
-		return fmt.Errorf("finding %s: %w", o.Email, err)
+		return err
 	}
 	srv, err := rosterServer(st, now)
 	if err != nil {
@@ -73,9 +69,9 @@ func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func(
 // RunPersonLeave makes the person o.Email names a leaver and lists the
 // keys to collect.
 func RunPersonLeave(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonLeaveOptions) error {
-	p, err := st.PersonByEmail(ctx, o.Email)
+	p, err := personByEmail(ctx, st, "", o.Email)
 	if err != nil {
-		return fmt.Errorf("finding %s: %w", o.Email, err)
+		return err
 	}
 	srv, err := rosterServer(st, now)
 	if err != nil {
@@ -141,17 +137,12 @@ func RunSCIMRevoke(ctx context.Context, out io.Writer, st store.Store, now func(
 }
 
 // withRosterStore runs f over the database --db names.
-func withRosterStore(cmd *cobra.Command, db func() string, f func(st store.Store) error) error {
-	st, _, err := openStore(cmd.Context(), db())
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return f(st)
+func withRosterStore(cmd *cobra.Command, env Env, db func() string, f func(st store.Store) error) error {
+	return withStore(cmd.Context(), env.filled(), db(), f)
 }
 
 // personRosterCmds are person edit, leave and import.
-func personRosterCmds(db func() string) []*cobra.Command {
+func personRosterCmds(env Env, db func() string) []*cobra.Command {
 	var eo PersonEditOptions
 	var name, team, manager, startDate, due, newEmail string
 	edit := &cobra.Command{
@@ -166,7 +157,9 @@ func personRosterCmds(db func() string) []*cobra.Command {
 					*dst = &v
 				}
 			}
-			return withRosterStore(cmd, db, func(st store.Store) error { return RunPersonEdit(cmd.Context(), cmd.OutOrStdout(), st, time.Now, eo) })
+			return withRosterStore(cmd, env, db, func(st store.Store) error {
+				return RunPersonEdit(cmd.Context(), env.withIO(cmd).Out, st, env.filled().Now, eo)
+			})
 		},
 	}
 	f := edit.Flags()
@@ -186,7 +179,9 @@ func personRosterCmds(db func() string) []*cobra.Command {
 		Short: "Make a person a leaver: signed out everywhere, keys listed for collection, records kept for the retention period",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRosterStore(cmd, db, func(st store.Store) error { return RunPersonLeave(cmd.Context(), cmd.OutOrStdout(), st, time.Now, lo) })
+			return withRosterStore(cmd, env, db, func(st store.Store) error {
+				return RunPersonLeave(cmd.Context(), env.withIO(cmd).Out, st, env.filled().Now, lo)
+			})
 		},
 	}
 	leave.Flags().StringVar(&lo.Email, "email", "", "the person's e-mail address (required)")
@@ -200,7 +195,7 @@ func personRosterCmds(db func() string) []*cobra.Command {
 		Short: "Add and update people from a CSV roster (email,name,team,manager_email,start_date[,due_date]); - reads standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := cmd.InOrStdin()
+			in := env.withIO(cmd).In
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
@@ -210,8 +205,8 @@ func personRosterCmds(db func() string) []*cobra.Command {
 				in = f
 			}
 			imo.CSV = in
-			return withRosterStore(cmd, db, func(st store.Store) error {
-				return RunPersonImport(cmd.Context(), cmd.OutOrStdout(), st, time.Now, imo)
+			return withRosterStore(cmd, env, db, func(st store.Store) error {
+				return RunPersonImport(cmd.Context(), env.withIO(cmd).Out, st, env.filled().Now, imo)
 			})
 		},
 	}
@@ -220,7 +215,7 @@ func personRosterCmds(db func() string) []*cobra.Command {
 }
 
 // scimCmd is `tracker scim token` and `tracker scim revoke`.
-func scimCmd(db func() string) *cobra.Command {
+func scimCmd(env Env, db func() string) *cobra.Command {
 	cmd := &cobra.Command{Use: "scim", Short: "Provisioning tokens for an identity provider's SCIM client (run on the tracker's host)"}
 	var o SCIMTokenOptions
 	token := &cobra.Command{
@@ -231,7 +226,9 @@ func scimCmd(db func() string) *cobra.Command {
 			if o.Name == "" {
 				return errors.New("--name is required: say which identity provider the token is for")
 			}
-			return withRosterStore(cmd, db, func(st store.Store) error { return RunSCIMToken(cmd.Context(), cmd.OutOrStdout(), st, time.Now, o) })
+			return withRosterStore(cmd, env, db, func(st store.Store) error {
+				return RunSCIMToken(cmd.Context(), env.withIO(cmd).Out, st, env.filled().Now, o)
+			})
 		},
 	}
 	token.Flags().StringVar(&o.Name, "name", "", "which identity provider the token is for, such as okta (required; kept in the audit log)")
@@ -240,7 +237,9 @@ func scimCmd(db func() string) *cobra.Command {
 		Short: "Revoke every provisioning token",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withRosterStore(cmd, db, func(st store.Store) error { return RunSCIMRevoke(cmd.Context(), cmd.OutOrStdout(), st, time.Now) })
+			return withRosterStore(cmd, env, db, func(st store.Store) error {
+				return RunSCIMRevoke(cmd.Context(), env.withIO(cmd).Out, st, env.filled().Now)
+			})
 		},
 	}
 	cmd.AddCommand(token, revoke)

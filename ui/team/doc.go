@@ -8,7 +8,7 @@
 // dashboard renders, so the app and the dashboard agree row for row; the
 // rows arrive already ordered (overdue people first, then in progress,
 // then complete; tracker.BuildTeamView). Where the view comes from is a
-// [Source], a one-method interface: internal/wire adapts the tracker
+// [Source], a one-method interface: internal/trackerlink adapts the tracker
 // client to it, tests use a fake.
 //
 // Like package ui it never imports fyne.io/fyne/v2/app (docs/design.md

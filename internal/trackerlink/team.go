@@ -1,4 +1,4 @@
-package wire
+package trackerlink
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keywizard/keywizard/internal/settings"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
 )
@@ -15,15 +16,15 @@ import (
 // ErrNoTracker says no onboarding tracker is configured on this computer.
 var ErrNoTracker = errors.New("no onboarding tracker configured; run \"keywizard tracker join --url <tracker>\" with the invite code from IT")
 
-// TrackerClient returns a client for the tracker in the keywizard settings
+// NewClient returns a client for the tracker in the keywizard settings
 // (config.json under configDir, or KEYWIZARD_TRACKER), with the token in
 // the OS keychain where `keywizard tracker join` put it (service
 // "keywizard", account the tracker URL) and the on-disk report queue under
 // configDir. It returns ErrNoTracker when none is configured. Reporter and
 // the team view both build their client here; only Reporter's runs the
 // loop that sends queued reports.
-func TrackerClient(configDir, version string) (*client.Client, error) {
-	c, err := LoadConfig(configDir)
+func NewClient(configDir, version string) (*client.Client, error) {
+	c, err := settings.Load(configDir)
 	if err != nil {
 		return nil, err
 	}
@@ -87,30 +88,30 @@ func NewTeamSource(ctx context.Context, cl *client.Client) (*TeamSource, tracker
 	return src, me, nil
 }
 
-// TrackerTeam is TrackerClient then NewTeamSource: the team view's source
+// Team is NewClient then NewTeamSource: the team view's source
 // for the person this computer joined the tracker as, or nil when they
 // have no team to see. It makes two requests; call it off Fyne's
 // goroutine.
-func TrackerTeam(ctx context.Context, configDir, version string) (*TeamSource, tracker.Person, error) {
-	cl, err := TrackerClient(configDir, version)
+func Team(ctx context.Context, configDir, version string) (*TeamSource, tracker.Person, error) {
+	cl, err := NewClient(configDir, version)
 	if err != nil {
 		return nil, tracker.Person{}, err
 	}
 	return NewTeamSource(ctx, cl)
 }
 
-// FindTrackerTeam is TrackerTeam for the window's start: while the tracker
+// FindTeam is Team for the window's start: while the tracker
 // cannot be reached (offline, the tracker restarting, a 5xx, 408 or 429) it
 // tries again after 30 s, then 1, 2, 4 and at most every 10 minutes, so a
 // manager who opens keywizard before the network is up still gets their
-// team view that session. It returns what TrackerTeam returns once that is
+// team view that session. It returns what Team returns once that is
 // an answer: a source, nil for someone who manages nobody, or an error
 // that waiting does not change (no tracker configured, not joined, token
 // refused); or ctx's error. after is time.After; tests pass their own.
-func FindTrackerTeam(ctx context.Context, configDir, version string, after func(time.Duration) <-chan time.Time) (*TeamSource, error) {
+func FindTeam(ctx context.Context, configDir, version string, after func(time.Duration) <-chan time.Time) (*TeamSource, error) {
 	delay := 30 * time.Second
 	for {
-		src, _, err := TrackerTeam(ctx, configDir, version)
+		src, _, err := Team(ctx, configDir, version)
 		if err == nil || !temporary(err) {
 			return src, err
 		}

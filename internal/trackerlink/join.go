@@ -1,18 +1,19 @@
-package wire
+package trackerlink
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/keywizard/keywizard/internal/settings"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/tracker/join"
 )
 
-// TrackerLink is steps.Tracker over the keywizard settings and the OS
+// Link is steps.Tracker over the keywizard settings and the OS
 // keychain: Join does what `keywizard tracker join` does (tracker/join.Join),
 // so the token and address land where Reporter and the team view look.
-type TrackerLink struct {
+type Link struct {
 	// ConfigDir is the user config directory (the settings are in
 	// <ConfigDir>/keywizard/config.json).
 	ConfigDir string
@@ -21,11 +22,11 @@ type TrackerLink struct {
 	Options join.Options
 }
 
-var _ steps.Tracker = (*TrackerLink)(nil)
+var _ steps.Tracker = (*Link)(nil)
 
 // Connected returns the configured tracker, if any.
-func (t *TrackerLink) Connected() (string, bool) {
-	c, err := LoadConfig(t.ConfigDir)
+func (t *Link) Connected() (string, bool) {
+	c, err := settings.Load(t.ConfigDir)
 	if err != nil || c.TrackerURL == "" {
 		return "", false
 	}
@@ -35,7 +36,7 @@ func (t *TrackerLink) Connected() (string, bool) {
 // Join trades code for this computer's token at url. Its errors match the
 // steps package's join errors, so the window explains them in its own
 // words; the command-line wording (flags, "run join again") stays out.
-func (t *TrackerLink) Join(ctx context.Context, url, code string) (steps.JoinResult, error) {
+func (t *Link) Join(ctx context.Context, url, code string) (steps.JoinResult, error) {
 	o := t.Options
 	dir := t.ConfigDir
 	o.ConfigDir = func() (string, error) { return dir, nil }

@@ -1,4 +1,4 @@
-package wire_test
+package trackerlink_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywizard/keywizard/internal/wire"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/steps"
 )
 
@@ -21,7 +21,7 @@ func TestReportRejected(t *testing.T) {
 	o.join(t, "ann", dir)
 	// The app's reporter, with its send loop running: whichever of the
 	// loop and Report sends the report, Report learns of the refusal.
-	r, err := wire.NewAppReporter(ctx, dir, "test")
+	r, err := trackerlink.NewAppReporter(ctx, dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestReportRejected(t *testing.T) {
 	if re.Field != "person_email" || !strings.Contains(err.Error(), "e-mail address") {
 		t.Errorf("field %q, message %q; want person_email and a hint to check the e-mail address", re.Field, err)
 	}
-	tc, err := wire.TrackerClient(dir, "test")
+	tc, err := trackerlink.NewClient(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

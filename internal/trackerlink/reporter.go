@@ -1,4 +1,11 @@
-package wire
+// Package trackerlink links the app to the onboarding tracker: the
+// wizard's Reporter (through tracker/client's durable queue, or a local
+// record when no tracker is set), its Tracker (joining from the window, as
+// `keywizard tracker join` does), and the team view's Source, found at
+// start with a backoff while the tracker cannot be reached. It builds every
+// tracker client the app uses from the settings (internal/settings) and the
+// token in the OS keychain.
+package trackerlink
 
 import (
 	"context"
@@ -9,21 +16,21 @@ import (
 	"github.com/keywizard/keywizard/tracker/client"
 )
 
-// TrackerReporter sends the wizard's report to the onboarding tracker
+// Reporter sends the wizard's report to the onboarding tracker
 // through the client's durable queue: each key's report is queued on disk
 // with its idempotency key first, then sent, so a report made offline or
 // during a server restart arrives exactly once, later.
-type TrackerReporter struct {
+type Reporter struct {
 	Client *client.Client
 }
 
-var _ steps.Reporter = (*TrackerReporter)(nil)
+var _ steps.Reporter = (*Reporter)(nil)
 
 // Report queues and tries to send r. A report the tracker refuses for
 // good is set aside by the client without stopping its queue, so it is
 // looked for by key: it returns a *steps.ReportRejectedError, never nil
 // (the wizard would show "Sent").
-func (t *TrackerReporter) Report(ctx context.Context, r steps.Report) error {
+func (t *Reporter) Report(ctx context.Context, r steps.Report) error {
 	reports, err := r.TrackerReports()
 	if err != nil {
 		return fmt.Errorf("preparing the report: %w", err)
@@ -67,4 +74,4 @@ func rejectedError(err error) error {
 }
 
 // Destination says where reports go.
-func (t *TrackerReporter) Destination() string { return t.Client.Destination() }
+func (t *Reporter) Destination() string { return t.Client.Destination() }

@@ -1,17 +1,18 @@
-package wire_test
+package keys_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
-	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps/stepstest"
 )
 
 // TestFullFlowOnSimulatedKeys drives the whole wizard, welcome to summary,
-// through the production adapters (wire.Keys over device/hub) against two
+// through the production adapters (keys.Keys over device/hub) against two
 // simulated keys plugged into the real pcscd through vpcd: discovery,
 // FIDO2 PIN and credentials, PIV provisioning through piv-go, OTP disabled
 // with a reboot and read-back. stepstest.RunFullFlow checks every step's
@@ -20,15 +21,15 @@ func TestFullFlowOnSimulatedKeys(t *testing.T) {
 	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, false)
+	s, err := simulation.Start(ctx, simulation.DefaultKeys, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	stepstest.RunFullFlow(t, stepstest.FlowEnv{
-		Keys:     &wire.Keys{Hub: s.Hub},
-		Everyday: wire.DefaultSimKeys[0].Serial,
-		Backup:   wire.DefaultSimKeys[1].Serial,
+		Keys:     &keys.Keys{Hub: s.Hub},
+		Everyday: simulation.DefaultKeys[0].Serial,
+		Backup:   simulation.DefaultKeys[1].Serial,
 		RegisterPasskey: func(serial uint32, rpID, userName string) error {
 			return s.FIDO[serial].AddCredential(rpID, rpID, userName, userName)
 		},

@@ -1,4 +1,10 @@
-package wire
+// Package simulation sets up `keywizard --simulate`: simulated YubiKeys
+// (device/sim) plugged into the machine's pcscd through vpcd, either in
+// this process or as `keywizard sim` processes of their own, with their
+// FIDO2 side behind the simulator's registry and a hub over both; and a
+// Browser that stands in for the person registering passkeys at each
+// service's page.
+package simulation
 
 import (
 	"context"
@@ -13,20 +19,21 @@ import (
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/device/sim/simfido"
 	"github.com/keywizard/keywizard/device/sim/vpcdlock"
+	"github.com/keywizard/keywizard/internal/keys"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 )
 
-// SimSpec describes one simulated key of a Simulation.
-type SimSpec struct {
+// KeySpec describes one simulated key of a Simulation.
+type KeySpec struct {
 	Serial   uint32
 	Model    string // sim preset: "5c-nano", "5c-nfc", ...
 	Firmware device.Version
 }
 
-// DefaultSimKeys are the two keys `keywizard --simulate` plugs in: the
+// DefaultKeys are the two keys `keywizard --simulate` plugs in: the
 // company's pair, a 5C Nano for the laptop and a 5C NFC for the phone.
-var DefaultSimKeys = []SimSpec{
+var DefaultKeys = []KeySpec{
 	{Serial: 31000001, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
 	{Serial: 31000002, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
 }
@@ -42,15 +49,15 @@ type Simulation struct {
 	Provider    *sim.Registry
 	Hub         *hub.Hub
 	attachments []*sim.Attachment
-	procs       []*simProc // StartSimulationProcesses' keys
+	procs       []*simProc // StartProcesses' keys
 	unlock      func()
 }
 
-// StartSimulation creates the keys and attaches them to vpcd, waiting until
+// Start creates the keys and attaches them to vpcd, waiting until
 // pcscd sees them. With lock set it first takes the machine-wide vpcd lock
 // (device/sim/vpcdlock) and holds it until Close; callers that already hold
 // it (tests, through internal/testenv) pass false.
-func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation, error) {
+func Start(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
 	s, err := newSimulation(ctx, specs, lock)
 	if err != nil {
 		return nil, err
@@ -75,7 +82,7 @@ func StartSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulati
 // newSimulation takes the vpcd lock when asked and creates the keys, with
 // their FIDO2 sides in the registry and a hub over both; the caller plugs
 // the cards in (in this process, or as processes of their own).
-func newSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation, error) {
+func newSimulation(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
 	if len(specs) > 2 {
 		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
 	}
@@ -99,7 +106,7 @@ func newSimulation(ctx context.Context, specs []SimSpec, lock bool) (*Simulation
 		s.FIDO[sp.Serial] = k.FIDO()
 		s.Provider.Add(k)
 	}
-	s.Hub = NewHub(s.Provider)
+	s.Hub = keys.NewHub(s.Provider)
 	return s, nil
 }
 

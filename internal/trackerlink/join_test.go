@@ -1,4 +1,4 @@
-package wire_test
+package trackerlink_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keywizard/keywizard/internal/wire"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/tracker/server"
 )
@@ -19,8 +19,8 @@ func TestTrackerLinkJoinThenReport(t *testing.T) {
 	o := setup(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	link := &wire.TrackerLink{ConfigDir: dir}
-	r, err := wire.NewAppReporter(t.Context(), dir, "test")
+	link := &trackerlink.Link{ConfigDir: dir}
+	r, err := trackerlink.NewAppReporter(t.Context(), dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestTrackerLinkJoinThenReport(t *testing.T) {
 	if err := r.Report(ctx, rep); err != nil {
 		t.Fatalf("report after joining: %v", err)
 	}
-	tc, err := wire.TrackerClient(dir, "test")
+	tc, err := trackerlink.NewClient(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package wire_test
+package keys_test
 
 import (
 	"bytes"
@@ -12,8 +12,9 @@ import (
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
-	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps"
 )
 
@@ -22,7 +23,7 @@ import (
 // again, which opens its reset window); pullDuringPIV makes them pull the
 // key out a few commands into the PIV reset instead, and leave it out.
 type person struct {
-	*wire.Devices
+	*keys.Devices
 	key           *sim.Key
 	pullDuringPIV bool
 	replugs       int
@@ -77,19 +78,19 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const serial = 31000201
-	s, err := wire.StartSimulation(ctx, []wire.SimSpec{{Serial: serial, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}}}, false)
+	s, err := simulation.Start(ctx, []simulation.KeySpec{{Serial: serial, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	keys := &wire.Keys{Hub: s.Hub}
-	if err := keys.SetFIDOPIN(ctx, serial, "246813"); err != nil {
+	wk := &keys.Keys{Hub: s.Hub}
+	if err := wk.SetFIDOPIN(ctx, serial, "246813"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.FIDO[serial].AddCredential("example.com", "Example", "alice@example.com", "Alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := keys.ProvisionPIV(ctx, serial, steps.PIVParams{NewPIN: "135790", NewPUK: "97531246"}); err != nil {
+	if _, err := wk.ProvisionPIV(ctx, serial, steps.PIVParams{NewPIN: "135790", NewPUK: "97531246"}); err != nil {
 		t.Fatal(err)
 	}
 	before := ykmanPIV(t)
@@ -98,7 +99,7 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 	}
 
 	// A wrong answer changes nothing.
-	p := &person{Devices: &wire.Devices{Hub: s.Hub}, key: s.Keys[0]}
+	p := &person{Devices: &keys.Devices{Hub: s.Hub}, key: s.Keys[0]}
 	_, stderr, code := wipeCmd(t, ctx, p, "31000202\n", "--serial", "31000201")
 	if code != cli.ExitError || !strings.Contains(stderr, "not confirmed") || p.replugs != 0 {
 		t.Fatalf("wrong serial typed: exit %d, %d replugs, %q", code, p.replugs, stderr)
@@ -113,7 +114,7 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 	if code != cli.ExitRemoved || !strings.Contains(stderr, "PIV: may be partly erased") || !strings.Contains(stderr, "FIDO2: not erased") {
 		t.Fatalf("pulled during PIV: exit %d\n%s%s", code, out, stderr)
 	}
-	if st, err := keys.FIDOState(ctx, serial); err == nil || errors.Is(err, device.ErrAmbiguous) {
+	if st, err := wk.FIDOState(ctx, serial); err == nil || errors.Is(err, device.ErrAmbiguous) {
 		t.Fatalf("the key is still reachable after being pulled out: %+v %v", st, err)
 	}
 	p.pullDuringPIV = false
@@ -148,14 +149,14 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 		t.Errorf("certificates survived the wipe:\n%s", after)
 	}
 	// The FIDO2 client sees no PIN, and with a new one no passkey.
-	st, err := keys.FIDOState(ctx, serial)
+	st, err := wk.FIDOState(ctx, serial)
 	if err != nil || st.PINSet {
 		t.Fatalf("FIDO2 after the wipe: %+v, %v", st, err)
 	}
-	if err := keys.SetFIDOPIN(ctx, serial, "864213"); err != nil {
+	if err := wk.SetFIDOPIN(ctx, serial, "864213"); err != nil {
 		t.Fatal(err)
 	}
-	if has, err := keys.HasCredential(ctx, serial, "864213", "example.com", ""); err != nil || has {
+	if has, err := wk.HasCredential(ctx, serial, "864213", "example.com", ""); err != nil || has {
 		t.Fatalf("passkey for example.com after the wipe: %v, %v", has, err)
 	}
 }

@@ -1,4 +1,9 @@
-package wire
+// Package maclogin pairs a YubiKey's PIV identities with the macOS account
+// for smart-card login through Apple's sc_auth(8), and reads which
+// identities are paired: steps.SmartCardLogin over that command. Its output
+// parsing is tested against recorded output; elsewhere than macOS it says
+// pairing is not supported.
+package maclogin
 
 import (
 	"bufio"

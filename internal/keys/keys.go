@@ -1,8 +1,11 @@
-// Package wire adapts the hardware layer (device/hub) to the interfaces its
-// consumers declare: internal/cli's Devices and steps' Keys. Kept apart from
-// cmd/keywizard so the adapters are tested, through the simulator, like any
-// other code; cmd only chooses which adapters to build.
-package wire
+// Package keys adapts the hardware layer (device/hub) to the interfaces its
+// consumers declare: internal/cli's Devices (listing, OTP, and key wipe's
+// read, erase and replug) and steps' Keys (the wizard's key operations).
+// It also builds the hub over the machine's PC/SC service and FIDO HID
+// devices. Kept apart from cmd/keywizard so the adapters are tested,
+// through the simulator, like any other code; cmd only chooses which
+// adapters to build.
+package keys
 
 import (
 	"context"
@@ -10,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/hub"
@@ -133,30 +135,15 @@ func (k *Keys) ChangeFIDOPIN(ctx context.Context, serial uint32, oldPIN, newPIN 
 	return c.ChangePIN(ctx, oldPIN, newPIN)
 }
 
-// HasCredential looks for a discoverable credential for rpID on the key.
-// The RP ID must match exactly; user names match ignoring case, as steps.Keys
-// documents (services show e-mail addresses in whatever case they were typed).
+// HasCredential looks for a discoverable credential for rpID on the key,
+// matching user names by device/fido's one rule (fido.SameUserName).
 func (k *Keys) HasCredential(ctx context.Context, serial uint32, pin, rpID, userName string) (bool, error) {
 	c, _, err := k.Hub.FIDO(ctx, serial, touch(ctx))
 	if err != nil {
 		return false, err
 	}
 	defer c.Close()
-	rps, err := c.Credentials(ctx, pin)
-	if err != nil {
-		return false, err
-	}
-	for _, rp := range rps {
-		if rp.RP.ID != rpID {
-			continue
-		}
-		for _, cr := range rp.Credentials {
-			if userName == "" || strings.EqualFold(cr.UserName, userName) {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	return c.HasCredential(ctx, pin, rpID, userName)
 }
 
 // touch forwards a FIDO2 operation's touch wait to the wizard operation that
@@ -213,12 +200,12 @@ func (k *Keys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (step
 	return steps.OTPResult{USBEnabled: res.After.USBEnabled, HasNFC: res.After.HasNFC, NFCEnabled: res.After.NFCEnabled}, nil
 }
 
-// Attestation reads the key's PIV attestation for slot 9A.
+// Attestation reads the key's PIV attestation for piv.GenuineKeySlot.
 func (k *Keys) Attestation(ctx context.Context, serial uint32) (steps.Attestation, error) {
-	att, slot, err := k.Hub.Attestation(ctx, serial, 0x9A)
+	att, slot, err := k.Hub.Attestation(ctx, serial, piv.GenuineKeySlot)
 	if err != nil {
 		if errors.Is(err, device.ErrNotFound) {
-			return steps.Attestation{}, fmt.Errorf("key %d has no key in slot 9a to attest yet: %w", serial, err)
+			return steps.Attestation{}, fmt.Errorf("key %d has no key in slot %02x to attest yet: %w", serial, piv.GenuineKeySlot, err)
 		}
 		return steps.Attestation{}, err
 	}

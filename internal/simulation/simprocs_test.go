@@ -1,4 +1,4 @@
-package wire_test
+package simulation_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
-	"github.com/keywizard/keywizard/internal/wire"
 )
 
 // TestSimulationProcesses plugs the two simulated keys in as `keywizard sim`
@@ -25,7 +25,7 @@ func TestSimulationProcesses(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := wire.StartSimulationProcesses(ctx, wire.DefaultSimKeys, cli, false)
+	s, err := simulation.StartProcesses(ctx, simulation.DefaultKeys, cli, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestSimulationProcesses(t *testing.T) {
 		t.Fatalf("found %d keys, want 2: %+v", len(keys), keys)
 	}
 	for i, k := range keys {
-		if want := wire.DefaultSimKeys[i].Serial; k.Serial != want || k.FIDO == nil {
+		if want := simulation.DefaultKeys[i].Serial; k.Serial != want || k.FIDO == nil {
 			t.Errorf("key %d: serial %d, FIDO %+v; want serial %d with its FIDO2 side", i, k.Serial, k.FIDO, want)
 		}
 	}
@@ -49,7 +49,7 @@ func TestSimulationProcesses(t *testing.T) {
 			t.Errorf("the in-process key %d answered %d card commands", k.Serial(), n)
 		}
 	}
-	res, err := s.Hub.DisableOTP(ctx, wire.DefaultSimKeys[0].Serial, false, nil)
+	res, err := s.Hub.DisableOTP(ctx, simulation.DefaultKeys[0].Serial, false, nil)
 	if err != nil {
 		t.Fatalf("disabling OTP on the other process's card: %v", err)
 	}

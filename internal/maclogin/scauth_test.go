@@ -1,4 +1,4 @@
-package wire_test
+package maclogin_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/device"
-	"github.com/keywizard/keywizard/internal/wire"
+	"github.com/keywizard/keywizard/internal/maclogin"
 	"github.com/keywizard/keywizard/steps"
 )
 
@@ -32,8 +32,8 @@ type fakeSCAuth struct {
 	args [][]string
 }
 
-func (f *fakeSCAuth) sc() wire.SCAuth {
-	return wire.SCAuth{GOOS: "darwin", Run: func(ctx context.Context, name string, args ...string) ([]byte, error) {
+func (f *fakeSCAuth) sc() maclogin.SCAuth {
+	return maclogin.SCAuth{GOOS: "darwin", Run: func(ctx context.Context, name string, args ...string) ([]byte, error) {
 		if name != "sc_auth" {
 			return nil, errors.New("ran " + name)
 		}
@@ -55,12 +55,12 @@ func TestSCAuthPaired(t *testing.T) {
 		{name: "two keys, lower case, indented", out: "  " + strings.ToLower(nano9a) + "\n\t" + nfc9a + "\n", want: []string{nano9a, nfc9a}},
 		{name: "heading line", out: "Hashes of public keys paired with alice:\n" + nano9a + "\n", want: []string{nano9a}},
 		{name: "garbage", out: "sc_auth: unrecognized command\n", wantErr: func(err error) bool {
-			var oe *wire.SCAuthOutputError
+			var oe *maclogin.SCAuthOutputError
 			return errors.As(err, &oe) && oe.Command == "list" && errors.Is(err, device.ErrInvalidResponse)
 		}},
 		{name: "a short hash is garbage", out: nano9a[:39] + "\n", wantErr: func(err error) bool { return errors.Is(err, device.ErrInvalidResponse) }},
 		{name: "not installed", runErr: exec.ErrNotFound, wantErr: func(err error) bool {
-			var se *wire.SCAuthError
+			var se *maclogin.SCAuthError
 			return errors.As(err, &se) && errors.Is(err, exec.ErrNotFound) && strings.Contains(err.Error(), "sc_auth list -u alice")
 		}},
 	}
@@ -130,7 +130,7 @@ func TestSCAuthIdentities(t *testing.T) {
 				t.Errorf("ran sc_auth %q", f.args[0])
 			}
 			if tt.wantErr {
-				var oe *wire.SCAuthOutputError
+				var oe *maclogin.SCAuthOutputError
 				if !errors.As(err, &oe) || oe.Command != "identities" || !errors.Is(err, device.ErrInvalidResponse) {
 					t.Fatalf("err = %v (%T), want a *SCAuthOutputError", err, err)
 				}
@@ -155,7 +155,7 @@ func TestSCAuthPair(t *testing.T) {
 	exit := &exec.ExitError{}
 	f = &fakeSCAuth{err: exit}
 	err := f.sc().Pair(context.Background(), "alice", nano9a)
-	var se *wire.SCAuthError
+	var se *maclogin.SCAuthError
 	var ee *exec.ExitError
 	if !errors.As(err, &se) || !errors.As(err, &ee) || !slices.Equal(se.Args, []string{"pair", "-u", "alice", "-h", nano9a}) {
 		t.Fatalf("err = %v (%T)", err, err)
@@ -164,7 +164,7 @@ func TestSCAuthPair(t *testing.T) {
 
 func TestSCAuthSupported(t *testing.T) {
 	for goos, want := range map[string]bool{"darwin": true, "linux": false, "windows": false} {
-		ok, why := wire.SCAuth{GOOS: goos}.Supported()
+		ok, why := maclogin.SCAuth{GOOS: goos}.Supported()
 		if ok != want || (!ok && !strings.Contains(why, "macOS")) {
 			t.Errorf("%s: Supported = %v, %q", goos, ok, why)
 		}

@@ -1,4 +1,4 @@
-package wire_test
+package trackerlink_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/keywizard/keywizard/internal/wire"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/cli"
 	"github.com/keywizard/keywizard/tracker/client"
@@ -28,7 +28,7 @@ import (
 )
 
 // The adapter is what the app's team view reads from.
-var _ team.Source = (*wire.TeamSource)(nil)
+var _ team.Source = (*trackerlink.TeamSource)(nil)
 
 // org is a real tracker (server + SQLite) on httptest with IT, a manager
 // with two reports (one indirect) and a new hire.
@@ -103,13 +103,12 @@ func (o *org) join(t *testing.T, who, configDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := cli.JoinCommand(join.Options{ConfigDir: func() (string, error) { return configDir, nil }})
 	var out bytes.Buffer
-	cmd.SetArgs([]string{"--url", o.url})
-	cmd.SetIn(strings.NewReader(inv.Code + "\n"))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	if err := cmd.ExecuteContext(context.Background()); err != nil {
+	env := cli.Env{
+		In: strings.NewReader(inv.Code + "\n"), Out: &out, Err: &out,
+		Join: join.Options{ConfigDir: func() (string, error) { return configDir, nil }},
+	}
+	if err := cli.RunJoin(context.Background(), env, cli.JoinOptions{URL: o.url}); err != nil {
 		t.Fatalf("join as %s: %v\n%s", who, err, out.String())
 	}
 }
@@ -139,7 +138,7 @@ func TestTrackerTeamAfterJoin(t *testing.T) {
 		t.Run(tc.who, func(t *testing.T) {
 			dir := t.TempDir()
 			o.join(t, tc.who, dir)
-			src, me, err := wire.TrackerTeam(ctx, dir, "test")
+			src, me, err := trackerlink.Team(ctx, dir, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,14 +178,14 @@ func TestJoinFeedsReporter(t *testing.T) {
 	o := setup(t)
 	dir := t.TempDir()
 	o.join(t, "ann", dir)
-	r, err := wire.NewAppReporter(t.Context(), dir, "test")
+	r, err := trackerlink.NewAppReporter(t.Context(), dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := r.Destination(); strings.Contains(d, "kept locally") {
 		t.Fatalf("Reporter after join keeps reports locally: %s", d)
 	}
-	tr, err := wire.TrackerClient(dir, "test")
+	tr, err := trackerlink.NewClient(dir, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,14 +199,14 @@ func TestTrackerTeamNotSetUp(t *testing.T) {
 	o := setup(t)
 	ctx := context.Background()
 
-	if _, _, err := wire.TrackerTeam(ctx, t.TempDir(), "test"); !errors.Is(err, wire.ErrNoTracker) {
+	if _, _, err := trackerlink.Team(ctx, t.TempDir(), "test"); !errors.Is(err, trackerlink.ErrNoTracker) {
 		t.Errorf("no config: %v, want ErrNoTracker", err)
 	}
 
 	// A tracker URL but no token (settings copied from someone else, or
 	// KEYWIZARD_TRACKER set before joining).
 	t.Setenv("KEYWIZARD_TRACKER", o.url)
-	if _, _, err := wire.TrackerTeam(ctx, t.TempDir(), "test"); !errors.Is(err, client.ErrNoToken) {
+	if _, _, err := trackerlink.Team(ctx, t.TempDir(), "test"); !errors.Is(err, client.ErrNoToken) {
 		t.Errorf("not joined: %v, want client.ErrNoToken", err)
 	}
 
@@ -218,7 +217,7 @@ func TestTrackerTeamNotSetUp(t *testing.T) {
 	if err := keyring.Set("keywizard", o.url, "kwt_0123456789abcdef_revoked"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := wire.TrackerTeam(ctx, dir, "test"); !errors.Is(err, client.ErrUnauthorized) {
+	if _, _, err := trackerlink.Team(ctx, dir, "test"); !errors.Is(err, client.ErrUnauthorized) {
 		t.Errorf("refused token: %v, want client.ErrUnauthorized", err)
 	}
 
@@ -227,7 +226,7 @@ func TestTrackerTeamNotSetUp(t *testing.T) {
 	dead.Close()
 	t.Setenv("KEYWIZARD_TRACKER", dead.URL)
 	keyring.Set("keywizard", dead.URL, "kwt_0123456789abcdef_x")
-	if src, _, err := wire.TrackerTeam(ctx, dir, "test"); err == nil || src != nil {
+	if src, _, err := trackerlink.Team(ctx, dir, "test"); err == nil || src != nil {
 		t.Errorf("tracker down: %v, %v; want an error", src, err)
 	}
 
@@ -236,7 +235,7 @@ func TestTrackerTeamNotSetUp(t *testing.T) {
 	bad := t.TempDir()
 	os.MkdirAll(filepath.Join(bad, "keywizard"), 0o700)
 	os.WriteFile(filepath.Join(bad, "keywizard", "config.json"), []byte("{"), 0o600)
-	if _, err := wire.TrackerClient(bad, "test"); err == nil {
+	if _, err := trackerlink.NewClient(bad, "test"); err == nil {
 		t.Error("broken config.json accepted")
 	}
 }
@@ -256,7 +255,7 @@ func TestFindTrackerTeamWaitsForTheTracker(t *testing.T) {
 		return ch
 	}
 	o.down.Store(3)
-	src, err := wire.FindTrackerTeam(t.Context(), dir, "test", after)
+	src, err := trackerlink.FindTeam(t.Context(), dir, "test", after)
 	if err != nil || src == nil || src.ManagerID != o.people["ada"].ID {
 		t.Fatalf("FindTrackerTeam = %+v, %v; want ada's team", src, err)
 	}
@@ -266,15 +265,15 @@ func TestFindTrackerTeamWaitsForTheTracker(t *testing.T) {
 
 	// No tracker on this computer: no waiting, the answer stands.
 	waits = nil
-	if _, err := wire.FindTrackerTeam(t.Context(), t.TempDir(), "test", after); !errors.Is(err, wire.ErrNoTracker) || len(waits) != 0 {
-		t.Errorf("no tracker: %v after %d waits, want wire.ErrNoTracker at once", err, len(waits))
+	if _, err := trackerlink.FindTeam(t.Context(), t.TempDir(), "test", after); !errors.Is(err, trackerlink.ErrNoTracker) || len(waits) != 0 {
+		t.Errorf("no tracker: %v after %d waits, want trackerlink.ErrNoTracker at once", err, len(waits))
 	}
 
 	// The window closes while the tracker is still down.
 	o.down.Store(1 << 20)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := wire.FindTrackerTeam(ctx, dir, "test", after); !errors.Is(err, context.Canceled) {
+	if _, err := trackerlink.FindTeam(ctx, dir, "test", after); !errors.Is(err, context.Canceled) {
 		t.Errorf("closed window: %v, want context.Canceled", err)
 	}
 }

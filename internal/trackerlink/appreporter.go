@@ -1,51 +1,19 @@
-package wire
+package trackerlink
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/keywizard/keywizard/internal/settings"
 	"github.com/keywizard/keywizard/steps"
 )
-
-// Config is the person's keywizard settings, keywizard/config.json in the
-// user config dir. It holds no secrets: the tracker token lives in the OS
-// keychain (client.KeyringStore).
-type Config struct {
-	// TrackerURL is the onboarding tracker; empty keeps the record locally.
-	TrackerURL string `json:"tracker_url,omitempty"`
-}
-
-// LoadConfig reads dir/keywizard/config.json; a missing file is the zero
-// Config. KEYWIZARD_TRACKER overrides the tracker URL.
-func LoadConfig(dir string) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(filepath.Join(dir, "keywizard", "config.json"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return c, fmt.Errorf("reading keywizard settings: %w", err)
-	default:
-		if err := json.Unmarshal(b, &c); err != nil {
-			return c, fmt.Errorf("keywizard settings %s are not valid JSON: %w", filepath.Join(dir, "keywizard", "config.json"), err)
-		}
-	}
-	if u := os.Getenv("KEYWIZARD_TRACKER"); u != "" {
-		c.TrackerURL = u
-	}
-	return c, nil
-}
 
 // AppReporter is the wizard's Reporter: it sends to the tracker in the
 // settings when there is one (queued on disk, token in the OS keychain)
 // and otherwise keeps a local record that says so. It reads the settings at
 // every report, so joining the tracker while the app runs
-// (TrackerLink.Join) takes effect at once. The first tracker client it
+// (Link.Join) takes effect at once. The first tracker client it
 // makes starts the loop that keeps sending queued reports until Background
 // ends.
 type AppReporter struct {
@@ -57,7 +25,7 @@ type AppReporter struct {
 
 	mu      sync.Mutex
 	url     string
-	tracker *TrackerReporter
+	tracker *Reporter
 	stop    context.CancelFunc // ends the current client's send loop
 }
 
@@ -78,7 +46,7 @@ func NewAppReporter(background context.Context, configDir, version string) (*App
 
 // current is the reporter the settings ask for now.
 func (r *AppReporter) current() (steps.Reporter, error) {
-	c, err := LoadConfig(r.ConfigDir)
+	c, err := settings.Load(r.ConfigDir)
 	if err != nil {
 		return nil, err
 	}
@@ -90,11 +58,11 @@ func (r *AppReporter) current() (steps.Reporter, error) {
 	if r.tracker != nil && r.url == c.TrackerURL {
 		return r.tracker, nil
 	}
-	cl, err := TrackerClient(r.ConfigDir, r.Version)
+	cl, err := NewClient(r.ConfigDir, r.Version)
 	if err != nil {
 		return nil, err
 	}
-	r.url, r.tracker = c.TrackerURL, &TrackerReporter{Client: cl}
+	r.url, r.tracker = c.TrackerURL, &Reporter{Client: cl}
 	if r.Background != nil {
 		// One send loop, for the tracker now in the settings: the queue
 		// directory is shared, so a loop for a former tracker would send

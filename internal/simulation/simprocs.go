@@ -1,4 +1,4 @@
-package wire
+package simulation
 
 import (
 	"context"
@@ -18,20 +18,20 @@ type simProc struct {
 	err  error
 }
 
-// StartSimulationProcesses plugs the simulated keys in as processes of their
+// StartProcesses plugs the simulated keys in as processes of their
 // own, `keywizard sim` run from cli (the command-line tool), the way real keys
 // are hardware of their own: pcscd asks a vpcd card for its ATR on every
 // presence poll (about five a second for two keys), and answered in the
 // window's process those wake-ups were most of its CPU while idle (BENCHMARKS.md,
 // "Enrollment window": nothing polling while the person reads). The keys' FIDO2 side, which
 // libfido2 reaches only over HID, stays in this process behind the
-// simulator's registry, as with StartSimulation; it is not told when a card
+// simulator's registry, as with Start; it is not told when a card
 // reboots after a configuration write, which nothing in the wizard needs.
 // With lock set the machine-wide vpcd lock is taken first and held until
 // Close (callers that hold it already, tests through internal/testenv, pass
 // false). Close stops the processes; on Linux so does the kernel if this
 // process dies.
-func StartSimulationProcesses(ctx context.Context, specs []SimSpec, cli string, lock bool) (*Simulation, error) {
+func StartProcesses(ctx context.Context, specs []KeySpec, cli string, lock bool) (*Simulation, error) {
 	s, err := newSimulation(ctx, specs, lock)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func StartSimulationProcesses(ctx context.Context, specs []SimSpec, cli string, 
 // waitKeys waits until the watcher has seen every simulated key arrive
 // (pcscd sees a vpcd card at its next presence poll, within a second), or a
 // key's process ends.
-func waitKeys(ctx context.Context, specs []SimSpec, events <-chan scan.Event, exited <-chan *simProc) error {
+func waitKeys(ctx context.Context, specs []KeySpec, events <-chan scan.Event, exited <-chan *simProc) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	missing := map[uint32]bool{}
