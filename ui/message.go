@@ -111,6 +111,13 @@ func Explain(err error) (m Message, ok bool) {
 		m.Title = "Choose another PIN"
 	case errors.Is(err, device.ErrPINNotSet):
 		m.Title = "Set the FIDO2 PIN first"
+	case errors.Is(err, device.ErrInUse):
+		// Another program holds the key's smart-card interface: on a Mac
+		// often the system's own smart-card driver, briefly after the key
+		// is plugged in (docs/pcsc-platforms.md).
+		m.Severity = Warning
+		m.Title = "Another program is using your key"
+		m.Text = "Close programs that use the key (an SSH or GPG agent, a smart-card tool), wait a few seconds and try again. Nothing is lost."
 	case errors.Is(err, device.ErrLocked):
 		m.Title = "The key's settings are locked"
 	case errors.Is(err, device.ErrTouchRequired):

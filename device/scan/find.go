@@ -165,7 +165,7 @@ func (s *Scanner) reopen(ctx context.Context, serial uint32) (device.Card, error
 		return nil, err
 	}
 
-	w, err := newWaiter(s.PCSC)
+	w, err := newWaiter(ctx, s.PCSC, s.ListInterval)
 	if err != nil {
 		return nil, err
 	}
