@@ -60,7 +60,7 @@ type waiter struct {
 	p        PCSC
 	pc       Context // nil while the service is stopped (Windows)
 	states   []pcsc.ReaderState
-	pnp      bool            // the PnP pseudo-reader works here
+	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
