@@ -32,7 +32,8 @@ const (
 func TestMacPCSCWatchAndReboot(t *testing.T) {
 	testenv.LockVPCD(t)
 	a := attach(t, 0, sim.Config{Serial: 61000001, Model: "5c-nano", Firmware: fw571})
-	s := &scan.Scanner{PCSC: macpcsc.ForSims(scan.System, a.Key)}
+	layer := macpcsc.ForSims(scan.System, a.Key)
+	s := &scan.Scanner{PCSC: layer}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch, err := s.Watch(ctx)
@@ -75,6 +76,12 @@ func TestMacPCSCWatchAndReboot(t *testing.T) {
 	keys, err := s.Keys(ctx)
 	if err != nil || len(keys) != 1 || keys[0].Reader != fidoCCID {
 		t.Fatalf("keys after the reboot: %+v %v", keys, err)
+	}
+	// The watcher and the Reopener each asked once whether the PnP reader
+	// works, and never waited on it: macOS answers such a wait at once, so
+	// waiting on it would spin.
+	if n := layer.PnPAsked(); n != 2 {
+		t.Errorf("the PnP reader was in %d waits, want 2 (one question per waiter)", n)
 	}
 }
 

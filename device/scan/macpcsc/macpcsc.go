@@ -69,8 +69,18 @@ type Layer struct {
 	// once per card insertion, when the reader "appears".
 	Name func(underlying string) string
 
-	mu    sync.Mutex
-	cards map[string]*instance // underlying reader → the card in it now
+	mu       sync.Mutex
+	cards    map[string]*instance // underlying reader → the card in it now
+	pnpAsked int                  // waits that included the PnP reader
+}
+
+// PnPAsked counts the waits that included the PnP notification reader. A
+// caller that keeps waiting on it here spins (every such wait returns at
+// once), so tests check it was asked about only once per watcher.
+func (l *Layer) PnPAsked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pnpAsked
 }
 
 // instance is one appearance of a reader: the card pcscd counts as inserted
@@ -219,6 +229,9 @@ func (c *macContext) wait(ctx context.Context, states []pcsc.ReaderState, timeou
 		unknown := false
 		for i := range states {
 			st := &states[i]
+			if st.Reader == pcsc.PnPNotification {
+				c.l.pnpAsked++
+			}
 			u, ok := byName[st.Reader]
 			if !ok {
 				st.EventState = pcsc.StateUnknown
