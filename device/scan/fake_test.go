@@ -38,6 +38,9 @@ type fakePCSC struct {
 
 type fakeSlot struct {
 	present bool
+	// others: flags another program's connection adds to the state word
+	// (SCARD_STATE_INUSE, SCARD_STATE_EXCLUSIVE).
+	others  pcsc.State
 	counter uint16
 	open    func() (device.Card, error) // the card in it
 }
@@ -175,7 +178,7 @@ func (c *fakeContext) state(reader string) (pcsc.State, bool) {
 	}
 	st := pcsc.StateEmpty
 	if s.present {
-		st = pcsc.StatePresent
+		st = pcsc.StatePresent | s.others
 	}
 	return st | pcsc.State(uint32(s.counter)<<16), true
 }
