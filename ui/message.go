@@ -112,9 +112,8 @@ func Explain(err error) (m Message, ok bool) {
 	case errors.Is(err, device.ErrPINNotSet):
 		m.Title = "Set the FIDO2 PIN first"
 	case errors.Is(err, device.ErrInUse):
-		// Another program holds the key's smart-card interface: on a Mac
-		// often the system's own smart-card driver, briefly after the key
-		// is plugged in (docs/pcsc-platforms.md).
+		// Another program holds the key's smart-card interface for itself
+		// (an ssh or GPG agent, docs/pcsc-platforms.md §2.1).
 		m.Severity = Warning
 		m.Title = "Another program is using your key"
 		m.Text = "Close programs that use the key (an SSH or GPG agent, a smart-card tool), wait a few seconds and try again. Nothing is lost."

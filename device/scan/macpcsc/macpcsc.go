@@ -24,8 +24,8 @@
 //     moved) is that reader going away.
 //
 // A sharing violation is the real one: a test holds a card exclusively
-// through pcscd, as macOS's CryptoTokenKit PIV token driver can, and pcscd
-// answers SCARD_E_SHARING_VIOLATION.
+// through pcscd, as another program can (an agent, possibly a macOS token
+// driver), and pcscd answers SCARD_E_SHARING_VIOLATION.
 package macpcsc
 
 import (
