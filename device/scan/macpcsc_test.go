@@ -85,7 +85,7 @@ func TestMacPCSCWatchAndReboot(t *testing.T) {
 	}
 }
 
-// TestMacPCSCSharingViolation: another program (on a Mac, CryptoTokenKit's
+// TestMacPCSCSharingViolation: another program (an agent, possibly a Mac's
 // PIV token driver) holds the key exclusively. The watcher reports the key
 // unreadable with device.ErrInUse and reads it once the hold ends; a scan
 // says which error it met.
