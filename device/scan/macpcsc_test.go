@@ -33,6 +33,7 @@ func TestMacPCSCWatchAndReboot(t *testing.T) {
 	testenv.LockVPCD(t)
 	a := attach(t, 0, sim.Config{Serial: 61000001, Model: "5c-nano", Firmware: fw571})
 	layer := macpcsc.ForSims(scan.System, a.Key)
+	defer layer.Close()
 	s := &scan.Scanner{PCSC: layer}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,7 +102,9 @@ func TestMacPCSCSharingViolation(t *testing.T) {
 	if err != nil {
 		t.Fatalf("holding the key exclusively: %v", err)
 	}
-	s := &scan.Scanner{PCSC: macpcsc.ForSims(scan.System, a.Key)}
+	layer := macpcsc.ForSims(scan.System, a.Key)
+	defer layer.Close()
+	s := &scan.Scanner{PCSC: layer}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

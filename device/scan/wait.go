@@ -12,11 +12,11 @@ import (
 
 // DefaultListInterval is how often a waiter lists the readers where the
 // platform cannot report readers appearing (no PnP notification reader:
-// macOS, or Windows while its Smart Card service is stopped). Between two
-// listings it blocks in SCardGetStatusChange on the readers it knows, so a
-// card or reader leaving wakes it at once; a new reader is seen within this
+// macOS, or Windows while its Smart Card service is stopped). Meanwhile it
+// blocks in SCardGetStatusChange on the readers it knows, so a card or
+// reader leaving wakes it at once; a new reader is seen within this
 // interval. docs/pcsc-platforms.md has the platforms' behaviour and the cost.
-const DefaultListInterval = 300 * time.Millisecond
+const DefaultListInterval = 500 * time.Millisecond
 
 // change is one reader's transition as a waiter saw it.
 type change struct {
@@ -59,6 +59,7 @@ type stopsWithoutReaders interface {
 type waiter struct {
 	p        PCSC
 	pc       Context // nil while the service is stopped (Windows)
+	lister   Context // without the PnP reader: lists readers while pc waits
 	states   []pcsc.ReaderState
 	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
@@ -104,6 +105,16 @@ func (w *waiter) establish(ctx context.Context) error {
 		pc.Release()
 		return err
 	}
+	if !pnp {
+		// pcsc-lite holds a context for the whole of a wait, so the
+		// listing between waits needs a context of its own.
+		lister, err := w.p.Establish()
+		if err != nil {
+			pc.Release()
+			return err
+		}
+		w.lister = lister
+	}
 	w.pc, w.pnp, w.states = pc, pnp, nil
 	w.pnpState.CurrentState = pcsc.StateUnaware
 	return nil
@@ -140,6 +151,10 @@ func (w *waiter) close() {
 	if w.pc != nil {
 		w.pc.Release()
 		w.pc = nil
+	}
+	if w.lister != nil {
+		w.lister.Release()
+		w.lister = nil
 	}
 }
 
@@ -261,11 +276,14 @@ func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 	}
 }
 
-// waitListing follows readers without the PnP pseudo-reader: it blocks on
-// the known readers for up to interval (a card or reader leaving wakes it at
-// once), then lists the readers again. With no readers (or no service) it
-// only sleeps between listings. Each round costs two calls to the service:
-// no CPU worth measuring (BENCHMARKS.md).
+// waitListing follows readers without the PnP pseudo-reader: it blocks in
+// SCardGetStatusChange on the readers it knows (a card or reader leaving
+// wakes it at once) while listing the readers every interval on a second
+// context; a new or vanished reader in the list ends the wait
+// (SCardCancel). Idle, that is one SCardListReaders per interval, the
+// cheapest call there is: a wait with a timeout costs pcsc-lite 1.9.9 over
+// a millisecond of this process's CPU each time (docs/pcsc-platforms.md,
+// BENCHMARKS.md). With no readers (or no service) it only lists.
 func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 	for {
 		var out []change
@@ -297,20 +315,14 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 				return nil, err
 			}
 		default:
-			err := w.pc.GetStatusChangeTimeout(ctx, w.states, w.interval)
+			var lost bool
+			var err error
+			out, lost, err = w.blockAndList(ctx)
 			switch {
-			case ctx.Err() != nil:
-				return nil, ctx.Err()
-			case err == nil:
-				out, _ = w.collect()
-			case errors.Is(err, pcsc.ErrTimeout):
-			case errors.Is(err, device.ErrNotFound):
-				// A reader vanished between listing and waiting: the
-				// listing below reports it.
-			case w.stopped(err):
-				return w.lose(), nil
-			default:
+			case err != nil:
 				return nil, err
+			case lost:
+				return w.lose(), nil
 			}
 		}
 		more, err := w.sync()
@@ -322,6 +334,76 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 			return out, nil
 		}
 	}
+}
+
+// blockAndList waits on the known readers until one changes or the reader
+// list does. lost reports that the service stopped (Windows).
+func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err error) {
+	known := map[string]bool{}
+	for _, st := range w.states {
+		known[st.Reader] = true
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.pc.GetStatusChange(wctx, w.states) }()
+	tick := time.NewTicker(w.interval)
+	defer tick.Stop()
+	finish := func(err error) ([]change, bool, error) {
+		switch {
+		case ctx.Err() != nil:
+			return nil, false, ctx.Err()
+		case err == nil:
+			out, _ := w.collect()
+			return out, false, nil
+		case wctx.Err() != nil, errors.Is(err, device.ErrNotFound):
+			// Ended for the listing, or a reader vanished between
+			// listing and waiting: the listing reports it.
+			return nil, false, nil
+		case w.stopped(err):
+			return nil, true, nil
+		}
+		return nil, false, err
+	}
+	for {
+		select {
+		case err := <-done:
+			return finish(err)
+		case <-tick.C:
+			names, err := w.lister.Readers()
+			if err != nil {
+				cancel()
+				werr := <-done
+				if w.stopped(err) {
+					return nil, true, nil
+				}
+				if out, lost, ferr := finish(werr); ferr != nil || lost || len(out) > 0 {
+					return out, lost, ferr
+				}
+				return nil, false, fmt.Errorf("listing readers: %w", err)
+			}
+			if sameReaders(names, known) {
+				continue
+			}
+			cancel()
+			return finish(<-done)
+		}
+	}
+}
+
+// sameReaders reports whether a listing holds exactly the known readers.
+func sameReaders(names []string, known map[string]bool) bool {
+	n := 0
+	for _, r := range names {
+		if r == pcsc.PnPNotification {
+			continue
+		}
+		if !known[r] {
+			return false
+		}
+		n++
+	}
+	return n == len(known)
 }
 
 // collect turns the event states of the last wait into changes and makes

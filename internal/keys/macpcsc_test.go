@@ -32,7 +32,9 @@ func macHub(t *testing.T, serial uint32) (*hub.Hub, *scanbench.Attached) {
 		}
 	})
 	h := keys.NewHub(sim.NewRegistry(a.Key))
-	h.Scanner.PCSC = macpcsc.ForSims(scan.System, a.Key)
+	layer := macpcsc.ForSims(scan.System, a.Key)
+	t.Cleanup(layer.Close)
+	h.Scanner.PCSC = layer
 	return h, a
 }
 

@@ -71,7 +71,98 @@ type Layer struct {
 
 	mu       sync.Mutex
 	cards    map[string]*instance // underlying reader → the card in it now
+	byName   map[string]string    // reader name → underlying, as last listed
 	pnpAsked int                  // waits that included the PnP reader
+
+	// follow keeps under, the underlying readers' states, current from a
+	// wait of its own on pcscd (with the PnP reader, which pcscd has), so
+	// listing costs pcscd one SCardListReaders, as on a Mac.
+	follow sync.Once
+	under  map[string]pcsc.State
+	ferr   error
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+// Close stops following the underlying readers. Contexts established from
+// the layer must be released first.
+func (l *Layer) Close() {
+	l.mu.Lock()
+	stop, done := l.stop, l.done
+	l.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// start begins following the underlying readers; the first states are in
+// before it returns.
+func (l *Layer) start() error {
+	l.follow.Do(func() {
+		pc, err := l.Under.Establish()
+		if err != nil {
+			l.ferr = err
+			return
+		}
+		states := []pcsc.ReaderState{{Reader: pcsc.PnPNotification}}
+		relist := func() error {
+			names, err := pc.Readers()
+			if err != nil {
+				return err
+			}
+			next := []pcsc.ReaderState{states[len(states)-1]}
+			for _, n := range names {
+				next = append([]pcsc.ReaderState{{Reader: n}}, next...)
+			}
+			states = next
+			return nil
+		}
+		observe := func() {
+			l.mu.Lock()
+			l.under = map[string]pcsc.State{}
+			for _, st := range states[:len(states)-1] {
+				l.under[st.Reader] = st.EventState &^ pcsc.StateChanged
+			}
+			l.mu.Unlock()
+		}
+		if err := relist(); err != nil {
+			pc.Release()
+			l.ferr = err
+			return
+		}
+		if err := pc.GetStatusChangeTimeout(context.Background(), states, 0); err != nil && !isTimeout(err) {
+			pc.Release()
+			l.ferr = err
+			return
+		}
+		observe()
+		ctx, stop := context.WithCancel(context.Background())
+		l.stop, l.done = stop, make(chan struct{})
+		go func() {
+			defer close(l.done)
+			defer pc.Release()
+			for ctx.Err() == nil {
+				for i := range states {
+					states[i].CurrentState = states[i].EventState &^ pcsc.StateChanged
+				}
+				err := pc.GetStatusChange(ctx, states)
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil || states[len(states)-1].EventState&pcsc.StateChanged != 0 {
+					// The reader list changed (or a reader vanished
+					// between listing and waiting): list again.
+					if relist() != nil {
+						return
+					}
+					pc.GetStatusChangeTimeout(ctx, states, 0)
+				}
+				observe()
+			}
+		}()
+	})
+	return l.ferr
 }
 
 // PnPAsked counts the waits that included the PnP notification reader. A
@@ -93,6 +184,9 @@ type instance struct {
 
 // Establish opens a context on the underlying service.
 func (l *Layer) Establish() (scan.Context, error) {
+	if err := l.start(); err != nil {
+		return nil, err
+	}
 	c, err := l.Under.Establish()
 	if err != nil {
 		return nil, err
@@ -120,27 +214,20 @@ func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
 		c.l.cards = nil
 		return byName, nil
 	}
-	states := make([]pcsc.ReaderState, len(readers))
-	for i, r := range readers {
-		states[i] = pcsc.ReaderState{Reader: r}
-	}
-	if err := c.under.GetStatusChangeTimeout(ctx, states, 0); err != nil && !isTimeout(err) {
-		return nil, err
-	}
 	if c.l.cards == nil {
 		c.l.cards = map[string]*instance{}
 	}
 	live := map[string]bool{}
-	for _, st := range states {
-		ev := st.EventState &^ pcsc.StateChanged
-		if !ev.Present() || ev&(pcsc.StateUnknown|pcsc.StateUnavailable) != 0 {
+	for _, r := range readers {
+		ev, ok := c.l.under[r]
+		if !ok || !ev.Present() || ev&(pcsc.StateUnknown|pcsc.StateUnavailable) != 0 {
 			continue // no key, no USB reader
 		}
-		live[st.Reader] = true
-		in := c.l.cards[st.Reader]
+		live[r] = true
+		in := c.l.cards[r]
 		if in == nil || in.counter != ev.Count() {
-			in = &instance{name: c.l.Name(st.Reader), counter: ev.Count()}
-			c.l.cards[st.Reader] = in
+			in = &instance{name: c.l.Name(r), counter: ev.Count()}
+			c.l.cards[r] = in
 		}
 		in.state = ev
 	}
@@ -159,7 +246,21 @@ func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
 		in.name = name
 		byName[name] = u
 	}
+	c.l.byName = byName
 	return byName, nil
+}
+
+// lookup maps reader names to underlying readers as last listed, listing
+// again only when a name is not known (a reader that appeared since). A
+// caller names readers it has listed, so a wait costs pcscd one call, as it
+// does on a Mac. Call with l.mu held.
+func (c *macContext) lookup(ctx context.Context, names []pcsc.ReaderState) (map[string]string, error) {
+	for _, st := range names {
+		if _, ok := c.l.byName[st.Reader]; !ok && st.Reader != pcsc.PnPNotification {
+			return c.refresh(ctx)
+		}
+	}
+	return c.l.byName, nil
 }
 
 func isTimeout(err error) bool {
@@ -219,7 +320,7 @@ func (c *macContext) wait(ctx context.Context, states []pcsc.ReaderState, timeou
 	}
 	for {
 		c.l.mu.Lock()
-		byName, err := c.refresh(ctx)
+		byName, err := c.lookup(ctx, states)
 		if err != nil {
 			c.l.mu.Unlock()
 			return err
@@ -233,7 +334,8 @@ func (c *macContext) wait(ctx context.Context, states []pcsc.ReaderState, timeou
 				c.l.pnpAsked++
 			}
 			u, ok := byName[st.Reader]
-			if !ok {
+			in := c.l.cards[u]
+			if !ok || in == nil || in.name != st.Reader {
 				st.EventState = pcsc.StateUnknown
 				if st.CurrentState&pcsc.StateUnknown == 0 {
 					st.EventState |= pcsc.StateChanged
@@ -242,7 +344,6 @@ func (c *macContext) wait(ctx context.Context, states []pcsc.ReaderState, timeou
 				st.ATR = st.ATR[:0]
 				continue
 			}
-			in := c.l.cards[u]
 			inst[i] = in
 			// pcscd is given its own counter back, so only a real
 			// change wakes it.
