@@ -123,17 +123,7 @@ func BenchmarkArrivalToEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wait := func(kind scan.EventKind) error {
-		select {
-		case e := <-ch:
-			if e.Kind != kind || e.Key.Serial != 72000001 {
-				return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
-			}
-			return nil
-		case <-time.After(scanbench.Guard):
-			return scanbench.ErrNoEvent
-		}
-	}
+	wait := func(kind scan.EventKind) error { return waitEvent(ch, kind, 72000001) }
 	if err := wait(scan.Arrived); err != nil {
 		b.Fatal(err)
 	}
@@ -183,15 +173,6 @@ func BenchmarkArrivalMinimalWaiter(b *testing.B) {
 func BenchmarkWatchIdle(b *testing.B) {
 	testenv.LockVPCD(b)
 	benchAttach(b, 0, 74000001, "5c-nano")
-	idle := func(b *testing.B) {
-		var cpu time.Duration
-		for b.Loop() {
-			c0 := scanbench.CPUTime()
-			time.Sleep(time.Second)
-			cpu += scanbench.CPUTime() - c0
-		}
-		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
-	}
 	b.Run("baseline", idle)
 	b.Run("watching", func(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -236,17 +217,7 @@ func BenchmarkReaderListArrival(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			wait := func(kind scan.EventKind) error {
-				select {
-				case e := <-ch:
-					if e.Kind != kind || e.Key.Serial != 76000001 {
-						return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
-					}
-					return nil
-				case <-time.After(scanbench.Guard):
-					return scanbench.ErrNoEvent
-				}
-			}
+			wait := func(kind scan.EventKind) error { return waitEvent(ch, kind, 76000001) }
 			if err := wait(scan.Arrived); err != nil {
 				b.Fatal(err)
 			}
@@ -286,15 +257,6 @@ func BenchmarkReaderListArrival(b *testing.B) {
 func BenchmarkReaderListIdle(b *testing.B) {
 	testenv.LockVPCD(b)
 	a := benchAttach(b, 0, 77000001, "5c-nano")
-	idle := func(b *testing.B) {
-		var cpu time.Duration
-		for b.Loop() {
-			c0 := scanbench.CPUTime()
-			time.Sleep(time.Second)
-			cpu += scanbench.CPUTime() - c0
-		}
-		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
-	}
 	b.Run("baseline", idle)
 	b.Run("listing", func(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -315,4 +277,30 @@ func BenchmarkReaderListIdle(b *testing.B) {
 		time.Sleep(2 * time.Second)
 		idle(b)
 	})
+}
+
+// idle reports this process's CPU per second of sleeping, one second per
+// iteration.
+func idle(b *testing.B) {
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := scanbench.CPUTime()
+		time.Sleep(time.Second)
+		cpu += scanbench.CPUTime() - c0
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
+}
+
+// waitEvent receives the watcher's next event, which must be kind for the
+// key with serial.
+func waitEvent(ch <-chan scan.Event, kind scan.EventKind, serial uint32) error {
+	select {
+	case e := <-ch:
+		if e.Kind != kind || e.Key.Serial != serial {
+			return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
+		}
+		return nil
+	case <-time.After(scanbench.Guard):
+		return scanbench.ErrNoEvent
+	}
 }

@@ -32,7 +32,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,17 +46,7 @@ import (
 // interfaces ("OTP+FIDO+CCID", ykman/pcsc/__init__.py _pid_from_name reads
 // them back from it).
 func ReaderName(usb device.Capability) string {
-	var n []string
-	i := usb.Interfaces()
-	for _, x := range []struct {
-		i    device.USBInterface
-		name string
-	}{{device.IfaceOTP, "OTP"}, {device.IfaceFIDO, "FIDO"}, {device.IfaceCCID, "CCID"}} {
-		if i&x.i != 0 {
-			n = append(n, x.name)
-		}
-	}
-	return "Yubico YubiKey " + strings.Join(n, "+")
+	return "Yubico YubiKey " + usb.Interfaces().String()
 }
 
 // Layer is a macOS-like PC/SC service over Under.
