@@ -205,7 +205,7 @@ func BenchmarkReaderListArrival(b *testing.B) {
 	a := benchAttach(b, 0, 76000001, "5c-nano")
 	for _, mode := range []string{"pnp", "listing"} {
 		b.Run(mode, func(b *testing.B) {
-			var p scan.PCSC = scan.System
+			p := scan.System
 			if mode == "listing" {
 				layer := macpcsc.ForSims(scan.System, a.Key)
 				defer layer.Close()
