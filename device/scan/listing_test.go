@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/pcsc"
 )
 
@@ -152,4 +153,43 @@ func TestReopenerWithoutPnP(t *testing.T) {
 	}
 	card.Close()
 	waitFor(t, func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.contexts == 0 })
+}
+
+// TestWatchReadsKeyOnceHoldEnds: a key another program holds exclusively
+// is reported unreadable, and read once the hold ends. pcscd wakes no
+// waiter when an exclusive hold ends, so the fake does not either: the
+// watcher finds out by asking again every ListInterval while a key is held.
+func TestWatchReadsKeyOnceHoldEnds(t *testing.T) {
+	for _, noPnP := range []bool{false, true} {
+		f := newFakePCSC()
+		f.noPnP = noPnP
+		k := newKey(t, 630, "5c-nano", fw571)
+		k.Plug()
+		held := true
+		f.insert("Key", func() (device.Card, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if held {
+				return nil, errInUse()
+			}
+			return k.Card(), nil
+		})
+		f.mu.Lock()
+		f.slots["Key"].others = pcsc.StateExclusive
+		f.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := (&Scanner{PCSC: f, ListInterval: testInterval}).Watch(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := next(t, ch); e.Kind != Unreadable || !errors.Is(e.Err, device.ErrInUse) {
+			t.Fatalf("noPnP %v: event %v %v, want unreadable with device.ErrInUse", noPnP, e.Kind, e.Err)
+		}
+		f.mu.Lock()
+		held = false
+		f.slots["Key"].others = 0 // no notify: pcscd does not signal this
+		f.mu.Unlock()
+		expect(t, ch, Arrived, 630, "Key")
+		cancel()
+	}
 }

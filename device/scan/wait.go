@@ -65,6 +65,11 @@ type waiter struct {
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
+	// recheck makes waits end every interval: pcscd wakes no waiter when
+	// another program's exclusive hold on a card ends (only card and
+	// reader events do), so while the watcher waits for such a card it
+	// asks again, each new wait comparing the state afresh.
+	recheck bool
 }
 
 func newWaiter(ctx context.Context, p PCSC, interval time.Duration) (*waiter, error) {
@@ -234,9 +239,17 @@ func (w *waiter) wait(ctx context.Context) ([]change, error) {
 func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 	for {
 		states := append(w.states, w.pnpState)
-		err := w.pc.GetStatusChange(ctx, states)
+		var err error
+		if w.recheck {
+			err = w.pc.GetStatusChangeTimeout(ctx, states, w.interval)
+		} else {
+			err = w.pc.GetStatusChange(ctx, states)
+		}
 		w.pnpState = states[len(states)-1]
 		w.states = states[:len(states)-1]
+		if errors.Is(err, pcsc.ErrTimeout) && ctx.Err() == nil {
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -346,7 +359,13 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- w.pc.GetStatusChange(wctx, w.states) }()
+	go func() {
+		if w.recheck {
+			done <- w.pc.GetStatusChangeTimeout(wctx, w.states, w.interval)
+			return
+		}
+		done <- w.pc.GetStatusChange(wctx, w.states)
+	}()
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
 	finish := func(err error) ([]change, bool, error) {
@@ -356,7 +375,7 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 		case err == nil:
 			out, _ := w.collect()
 			return out, false, nil
-		case wctx.Err() != nil, errors.Is(err, device.ErrNotFound):
+		case wctx.Err() != nil, errors.Is(err, device.ErrNotFound), errors.Is(err, pcsc.ErrTimeout):
 			// Ended for the listing, or a reader vanished between
 			// listing and waiting: the listing reports it.
 			return nil, false, nil

@@ -95,6 +95,7 @@ func (s *Scanner) watch(ctx context.Context, w *waiter, ch chan<- Event) {
 	// arrived; probed again once the exclusive hold ends.
 	busy := map[string]bool{}
 	for {
+		w.recheck = len(busy) > 0
 		changes, err := w.wait(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
