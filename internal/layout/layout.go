@@ -44,6 +44,10 @@ var Rules = []Rule{
 		Why: "the command-line tool does not link Fyne, so it starts almost as fast as a minimal PC/SC client; the window is cmd/keywizard-gui"},
 	{From: "cmd/keywizard-gui", Forbidden: []string{"tracker/server", "tracker/store", "tracker/cli"},
 		Why: "the window links the tracker client only: the server and its database drivers would add ~10 MB to its memory (BENCHMARKS.md)"},
+	{From: "cmd/...", Forbidden: []string{"device/scan/macpcsc"},
+		Why: "macpcsc imitates macOS's PC/SC over pcscd for tests; the executables use the platform's own"},
+	{From: "internal/keys", Forbidden: []string{"device/scan/macpcsc"},
+		Why: "macpcsc imitates macOS's PC/SC over pcscd for tests; the adapters use the platform's own"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
 }
