@@ -45,14 +45,18 @@ type PINRule struct {
 }
 
 // FIDO2PINRule is the rule for a new FIDO2 PIN. minLen is getInfo's
-// minPINLength (0 or less: CTAP's default 4); maxLen is getInfo's
+// minPINLength (0 or less: CTAP's default 4; the key's word is taken as
+// given, CTAP never lets it go below 4); maxLen is getInfo's
 // maxPINLength where the key reports one (0: 63 bytes). A YubiKey Bio
 // Multi-protocol Edition with PIV enabled over USB shares one PIN between
 // FIDO2 and PIV, so at most 8 characters (ykman _cli/fido.py change_pin:
 // `if info._is_bio and CAPABILITY.PIV in ...enabled_capabilities[USB]:
 // max_len = 8`).
 func FIDO2PINRule(info Info, minLen, maxLen int) PINRule {
-	r := PINRule{Which: FIDO2PIN, MinLen: max(minLen, FIDO2DefaultMinPIN), MaxLen: FIDO2MaxPINBytes, MaxBytes: FIDO2MaxPINBytes, Unit: Characters,
+	if minLen <= 0 {
+		minLen = FIDO2DefaultMinPIN
+	}
+	r := PINRule{Which: FIDO2PIN, MinLen: minLen, MaxLen: FIDO2MaxPINBytes, MaxBytes: FIDO2MaxPINBytes, Unit: Characters,
 		Complexity: info.PINComplexity, FIPS: info.FIPSCapable&CapFIDO2 != 0}
 	if maxLen > 0 && maxLen < r.MaxLen {
 		r.MaxLen = maxLen
@@ -128,10 +132,10 @@ func (r PINRule) Check(pin string) error {
 		return &PINPolicyError{Rule: r, Broken: "no NUL characters"}
 	case n < r.MinLen:
 		return &PINPolicyError{Rule: r, Broken: fmt.Sprintf("at least %d %s", r.MinLen, r.unit())}
-	case n > r.MaxLen:
-		return &PINPolicyError{Rule: r, Broken: fmt.Sprintf("at most %d %s", r.MaxLen, r.unit())}
 	case r.MaxBytes > 0 && len(pin) > r.MaxBytes:
 		return &PINPolicyError{Rule: r, Broken: fmt.Sprintf("at most %d bytes (%d plain ASCII characters; accented and other letters take more)", r.MaxBytes, r.MaxBytes)}
+	case n > r.MaxLen:
+		return &PINPolicyError{Rule: r, Broken: fmt.Sprintf("at most %d %s", r.MaxLen, r.unit())}
 	}
 	return nil
 }
