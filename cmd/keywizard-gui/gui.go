@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/keywizard/keywizard/device/trace"
 	"time"
 
 	"fyne.io/fyne/v2/app"
@@ -31,7 +32,8 @@ func runGUI(simulate bool) error {
 	w := a.NewWindow("keywizard")
 	w.SetOnClosed(cancel)
 	d := desktop.Deps{
-		Version: appVersion(),
+		Version:     appVersion(),
+		Diagnostics: trace.Default().Recent,
 		LoadSettings: func(ctx context.Context, simulate bool) (desktop.Settings, error) {
 			return desktop.LoadSettings(ctx, simulate, appVersion())
 		},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/trace"
 )
 
 // CTAP's PIN limits (CTAP 2.1 §6.5.5.5 setPIN/changePIN): at least
@@ -48,6 +49,9 @@ type Options struct {
 	OnTouch func(waiting bool)
 	// TouchDelay is the wait before OnTouch(true); 0 = DefaultTouchDelay.
 	TouchDelay time.Duration
+	// Trace records the calls (PINs only as lengths); nil = the process's
+	// trace, device/trace.Default.
+	Trace *trace.Log
 }
 
 // OptionsFor fills the key identity in Options from a scanned key: its
@@ -70,7 +74,10 @@ func NewClient(a Authenticator, opts Options) *Client {
 	if opts.TouchDelay <= 0 {
 		opts.TouchDelay = DefaultTouchDelay
 	}
-	return &Client{a: a, opts: opts}
+	if opts.Trace == nil {
+		opts.Trace = trace.Default()
+	}
+	return &Client{a: withTrace(a, opts.Trace), opts: opts}
 }
 
 // Close closes the authenticator.
