@@ -14,7 +14,7 @@ func TestKeysShows57Tags(t *testing.T) {
 	info := device.Info{Serial: 9, Version: device.Version{Major: 5, Minor: 7, Patch: 4}, FormFactor: device.FormUSBCNano, FIPS: true,
 		USBSupported: 0x033F, USBEnabled: 0x033F, FIPSCapable: device.CapFIDO2 | device.CapPIV, FIPSApproved: device.CapFIDO2,
 		PINComplexity: true, NFCRestricted: true, ResetBlocked: device.CapFIDO2, NFCMisreported: true, PartNumber: "5CNANO",
-		Qualifier: &device.VersionQualifier{Version: device.Version{Major: 5, Minor: 8}, Type: device.ReleaseBeta, Iteration: 3},
+		Qualifier:  &device.VersionQualifier{Version: device.Version{Major: 5, Minor: 8}, Type: device.ReleaseBeta, Iteration: 3},
 		FPSVersion: device.Version{Minor: 5, Patch: 1}}
 	k := device.Key{Serial: 9, Model: info.Model(), Info: info}
 	b, err := json.Marshal(ToJSON(k))
