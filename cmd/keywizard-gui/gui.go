@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"github.com/keywizard/keywizard/device/trace"
 	"time"
 
 	"fyne.io/fyne/v2/app"
 	"github.com/pkg/browser"
 
+	"github.com/keywizard/keywizard/device/trace"
 	"github.com/keywizard/keywizard/internal/desktop"
 	"github.com/keywizard/keywizard/internal/install"
 	"github.com/keywizard/keywizard/internal/keys"
