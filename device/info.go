@@ -175,6 +175,41 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
+// ReleaseType is the release type of a version qualifier (device-info tag
+// 19; yubikey-manager yubikit/management.py RELEASE_TYPE).
+type ReleaseType uint8
+
+// Release types.
+const (
+	ReleaseAlpha ReleaseType = 0
+	ReleaseBeta  ReleaseType = 1
+	ReleaseFinal ReleaseType = 2
+)
+
+func (r ReleaseType) String() string {
+	switch r {
+	case ReleaseAlpha:
+		return "alpha"
+	case ReleaseBeta:
+		return "beta"
+	case ReleaseFinal:
+		return "final"
+	}
+	return fmt.Sprintf("release-type-%d", uint8(r))
+}
+
+// VersionQualifier is device-info tag 19: the fully qualified firmware
+// version of pre-release keys (yubikit/management.py VersionQualifier).
+type VersionQualifier struct {
+	Version   Version
+	Type      ReleaseType
+	Iteration uint32
+}
+
+func (q VersionQualifier) String() string {
+	return fmt.Sprintf("%s.%s.%d", q.Version, q.Type, q.Iteration)
+}
+
 // Info is what the management application reports about a key (READ CONFIG),
 // decoded. Zero values mean "not reported".
 type Info struct {
@@ -185,67 +220,136 @@ type Info struct {
 	SKY          bool // form-factor flag 0x40: Security Key series
 	USBSupported Capability
 	USBEnabled   Capability
-	HasNFC       bool // NFC_SUPPORTED present
+	HasNFC       bool // NFC_SUPPORTED present (and, after mgmt's ReadInfo, believed)
 	NFCSupported Capability
 	NFCEnabled   Capability
-	ConfigLocked bool
-	DeviceFlags  uint8
+	// NFCMisreported says the key sent NFC tags although its form factor is
+	// known to have no NFC antenna (5C Nano, 5Ci, 5C before 5.2.4; see
+	// [Info.NFCPresent]). mgmt's ReadInfo then clears HasNFC, NFCSupported
+	// and NFCEnabled, as ykman's read_info does, and sets this instead.
+	NFCMisreported bool
+	ConfigLocked   bool
+	DeviceFlags    uint8
 	// AutoEjectTimeout in seconds and ChalRespTimeout in seconds, kept so a
 	// write can pass them through unchanged.
 	AutoEjectTimeout uint16
 	ChalRespTimeout  uint8
 	PartNumber       string
+
+	// Firmware 5.7 and later (yubikey-manager yubikit/management.py
+	// DeviceInfo.parse_tlvs, TAG_FIPS_CAPABLE .. TAG_STM_VERSION):
+
+	// FIPSCapable and FIPSApproved (tags 14, 15) are the applications that
+	// can run in, and are in, FIPS-approved mode, decoded from the tags' own
+	// bit numbering (CAPABILITY._from_fips: bit 0 FIDO2, 1 PIV, 2 OpenPGP,
+	// 3 OATH, 4 HSM auth).
+	FIPSCapable, FIPSApproved Capability
+	// PINComplexity (tag 16 = 01): the key refuses PINs that are too simple
+	// (see PIN rules in pinrules.go).
+	PINComplexity bool
+	// NFCRestricted (tag 17 = 01): NFC is off until the key is next powered
+	// over USB (a shipping mode).
+	NFCRestricted bool
+	// ResetBlocked (tag 18) are applications whose reset is blocked.
+	ResetBlocked Capability
+	// Qualifier (tag 19) is set on keys that report one; for a pre-release
+	// key ykman uses its version as the firmware version, and so does Info.
+	Qualifier *VersionQualifier
+	// FPSVersion and STMVersion (tags 20, 21) are the fingerprint sensor's
+	// and its secure element's firmware on YubiKey Bio; zero when absent.
+	FPSVersion, STMVersion Version
 }
 
-// Model is the product name as ykman 4.0.9 names it ("YubiKey 5C Nano",
-// "YubiKey 5C NFC", "YubiKey 5Ci", ...): a port of get_name in
-// /usr/lib/python3/dist-packages/ykman/device.py (docs/yubikey-protocol.md §1.5),
-// with read_info's removal of misreported NFC ([Info.NFCPresent]) applied.
+// FIPSSeries reports a FIPS key: the form-factor FIPS flag (5 Series) or
+// firmware 4.4.x (YubiKey FIPS 4 Series; ykman read_info sets is_fips for
+// 4.4.0 <= version < 4.5.0).
+func (i Info) FIPSSeries() bool {
+	return i.FIPS || (i.Version.AtLeast(4, 4, 0) && i.Version.Less(Version{4, 5, 0}))
+}
+
+// Bio reports a YubiKey Bio form factor (DeviceInfo._is_bio).
+func (i Info) Bio() bool {
+	return i.FormFactor == FormUSBABio || i.FormFactor == FormUSBCBio
+}
+
+// VersionName is the firmware version as ykman prints it: the qualified
+// version ("5.8.0.beta.3") for a pre-release key, else "5.7.1"
+// (DeviceInfo.version_name).
+func (i Info) VersionName() string {
+	if i.Qualifier != nil && i.Qualifier.Type != ReleaseFinal {
+		return i.Qualifier.String()
+	}
+	if i.Version == (Version{}) {
+		return "unknown"
+	}
+	return i.Version.String()
+}
+
+// fidoOnly is ykman's _fido_only (yubikey-manager yubikit/support.py): no
+// OTP, OATH, PIV, OpenPGP or HSM auth, and at least one FIDO application.
+// The explicit list ignores the CCID bits 0x0004 and 0x0400 (a FIDO-only
+// Bio reports 0x1206).
+func fidoOnly(c Capability) bool {
+	return c&(CapOTP|CapOATH|CapPIV|CapOpenPGP|CapHSMAuth) == 0 && c&(CapU2F|CapFIDO2) != 0
+}
+
+// Model is the product name as ykman names it ("YubiKey 5C Nano",
+// "YubiKey 5C NFC - Enhanced PIN", "YubiKey C Bio - Multi-protocol
+// Edition", "Security Key C NFC - Enterprise Edition", "YubiKey FIPS (4
+// Series)"): a port of get_name in yubikey-manager yubikit/support.py
+// (2026-05 main, "Update naming logic"), whose own table is
+// tests/test_device.py.
 //
-// get_name also takes the key type from the USB PID, which Info does not
-// carry. Model follows ykman's PID-less rules (serial absent and FIDO-only
-// means "Security Key by Yubico", major 3 means NEO) for firmware before
-// 5.1, and for 5.1 and later names Security Keys from the SKY form-factor
-// flag, as ykman does for their USB PID (0402, YK4 type). Quirks of ykman's
-// naming are kept on purpose, e.g. "Security Key C NFC" and
-// "YubiKey C Bio - FIDO Edition".
+// get_name takes the key type from the USB PID, which Info does not carry;
+// Model uses get_name's PID-less guess, as ykman does over NFC: major 3 is a
+// NEO; no serial and FIDO-only is a Security Key (SKY) before 5.2.8 and a
+// YubiKey 4/5-platform key after; anything else is the YubiKey 4/5
+// platform. The NFC part of the name follows [Info.NFCPresent] (ykman
+// read_info drops the NFC tags of keys known to have no NFC; ykman-main
+// means to, see [Info.NFCPresent]).
 func (i Info) Model() string {
 	v := i.Version
-	fidoOnly := i.USBSupported&^(CapU2F|CapFIDO2) == 0
-	if v.Less(Version{5, 1, 0}) {
-		switch {
-		case i.Serial == 0 && fidoOnly: // YUBIKEY.SKY
-			name := "Security Key by Yubico"
-			if i.USBSupported&CapFIDO2 == 0 {
-				name = "FIDO U2F Security Key" // SKY 1
-			}
-			if i.NFCPresent() {
-				name = "Security Key NFC"
-			}
-			return name
-		case v.Major == 3: // YUBIKEY.NEO
-			return "YubiKey NEO"
-		case v.Major == 0:
+	usb := i.USBSupported
+	nfc := i.NFCPresent()
+	switch {
+	case v.Major == 3:
+		return "YubiKey NEO"
+	case i.Serial == 0 && fidoOnly(usb) && v.Less(Version{5, 2, 8}):
+		name := "Security Key by Yubico"
+		if usb&CapFIDO2 == 0 {
+			name = "FIDO U2F Security Key" // SKY 1
+		}
+		if nfc {
+			name = "Security Key NFC"
+		}
+		return name
+	}
+	name := "YubiKey"
+	switch {
+	case v.Major < 4:
+		if v.Major == 0 {
 			return fmt.Sprintf("YubiKey (%s)", v)
-		case v.Major < 4:
-			return "YubiKey"
+		}
+		return "YubiKey"
+	case v.Major == 4:
+		switch {
+		case i.FIPSSeries():
+			name = "YubiKey FIPS (4 Series)"
+		case usb == CapOTP|CapU2F:
+			name = "YubiKey Edge"
+		default:
+			name = "YubiKey 4"
 		}
 	}
 	if isPreview(v) {
 		return "YubiKey Preview"
 	}
-	if v.Major == 4 {
-		switch {
-		case v.AtLeast(4, 4, 0) && v.Less(Version{4, 5, 0}): // is_fips_version
-			return "YubiKey FIPS"
-		case i.USBSupported == CapOTP|CapU2F:
-			return "YubiKey Edge"
-		}
-		return "YubiKey 4"
+	if v.Less(Version{5, 1, 0}) {
+		return name
 	}
 	ff := i.FormFactor
 	nano := ff == FormUSBANano || ff == FormUSBCNano
-	bio := ff == FormUSBABio || ff == FormUSBCBio
+	bio := i.Bio()
 	c := ff == FormUSBCKeychain || ff == FormUSBCNano || ff == FormUSBCBio // not Ci
 	var parts []string
 	if i.SKY {
@@ -261,24 +365,30 @@ func (i Info) Model() string {
 	} else if ff == FormUSBCLightning {
 		parts = append(parts, "Ci")
 	}
-	if nano {
+	switch {
+	case nano:
 		parts = append(parts, "Nano")
-	}
-	if i.NFCPresent() {
+	case nfc:
 		parts = append(parts, "NFC")
-	} else if ff == FormUSBAKeychain {
+	case ff == FormUSBAKeychain:
 		parts = append(parts, "A") // only for a non-NFC USB-A keychain
-	}
-	if bio {
+	case bio:
 		parts = append(parts, "Bio")
-		if fidoOnly {
-			parts = append(parts, "- FIDO Edition")
-		}
 	}
-	if i.FIPS {
+	switch {
+	case i.FIPSSeries():
 		parts = append(parts, "FIPS")
+	case bio && fidoOnly(usb):
+		parts = append(parts, "- FIDO Edition")
+	case bio && usb&CapPIV != 0:
+		parts = append(parts, "- Multi-protocol Edition")
+	case bio:
+	case i.SKY && i.Serial != 0:
+		parts = append(parts, "- Enterprise Edition")
+	case i.PINComplexity && !i.SKY:
+		parts = append(parts, "- Enhanced PIN")
 	}
-	name := strings.Join(parts, " ")
+	name = strings.Join(parts, " ")
 	name = strings.ReplaceAll(name, "5 C", "5C")
 	return strings.ReplaceAll(name, "5 A", "5A")
 }
@@ -293,21 +403,30 @@ func isPreview(v Version) bool {
 }
 
 // NFCPresent reports whether the key has NFC: it reported NFC_SUPPORTED and
-// is not a form factor known to misreport it. ykman read_info drops the NFC
-// tags of nano and Ci keys, and of USB-C keychains before 5.2.4, on firmware
-// 4 and later ("Known not to have NFC").
+// is not a form factor known to misreport it. ykman's read_info
+// (yubikey-manager yubikit/support.py, "Known to not have NFC, remove
+// capabilities") drops the NFC tags of USB-A and USB-C Nanos, the 5Ci, and
+// USB-C keychains before 5.2.4. ykman 4.0.9 applied this from firmware 4 on;
+// ykman-main applies it to every version, and so does this (no key before 4
+// reports a form factor). ykman-main's read_info builds the reduced
+// supported map with dataclasses.replace and discards the result (commit
+// "Fix pyright errors"), so it still names a misreporting 5Ci "YubiKey 5Ci
+// NFC"; this follows the evident intent and ykman 4.0.9 instead.
 func (i Info) NFCPresent() bool {
 	if !i.HasNFC {
 		return false
 	}
-	if !i.Version.AtLeast(4, 0, 0) {
-		return true
-	}
-	switch i.FormFactor {
+	return !NFCKnownAbsent(i.FormFactor, i.Version)
+}
+
+// NFCKnownAbsent is read_info's list of keys known to have no NFC whatever
+// they report (yubikey-manager yubikit/support.py).
+func NFCKnownAbsent(ff FormFactor, v Version) bool {
+	switch ff {
 	case FormUSBANano, FormUSBCNano, FormUSBCLightning:
-		return false
+		return true
 	case FormUSBCKeychain:
-		return i.Version.AtLeast(5, 2, 4)
+		return v.Less(Version{5, 2, 4})
 	}
-	return true
+	return false
 }

@@ -191,7 +191,9 @@ func TestPINRules(t *testing.T) {
 		okay bool
 	}{
 		{"1234", 0, true}, {"123", 0, false}, {"ééé", 3, true}, {"éé", 3, false},
-		{string(make([]byte, 63)), 4, true}, {string(make([]byte, 64)), 4, false}, {"12345", 6, false},
+		{strings.Repeat("1", 63), 4, true}, {strings.Repeat("1", 64), 4, false}, {"12345", 6, false},
+		// One rule everywhere (device.FIDO2PINRule): no NUL, valid UTF-8.
+		{string(make([]byte, 63)), 4, false}, {"12\x0034", 4, false}, {"\xff\xfe\xfd\xfc", 4, false},
 	} {
 		if err := checkFIDOPIN(tt.pin, tt.min); (err == nil) != tt.okay || (err != nil && !errors.Is(err, device.ErrPINPolicy)) {
 			t.Errorf("FIDO %q min %d: %v", tt.pin, tt.min, err)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/steps/catalogue"
@@ -540,6 +539,9 @@ func (w *Wizard) AssignRoles(ctx context.Context, everyday, backup uint32) error
 		}
 		var k AssignedKey
 		if c, ok := w.connected[a.serial]; ok {
+			if err := device.SetupSupported(c.Info, c.Serial); err != nil {
+				return err
+			}
 			k = AssignedKey{Serial: c.Serial, Model: c.Model, FormFactor: c.Info.FormFactor.String(), HasNFC: c.Info.HasNFC}
 			if c.Info.Version != (device.Version{}) {
 				k.Firmware = c.Info.Version.String()
@@ -710,19 +712,28 @@ func (w *Wizard) noteRetries(serial uint32, retries int) {
 	}
 }
 
-// fidoPINRules: CTAP 2.1 §6.5.5 counts a PIN's length in Unicode code
-// points (minimum from getInfo, default 4) and caps it at 63 bytes of UTF-8.
+// checkFIDOPIN applies the one FIDO2 PIN rule (device.FIDO2PINRule: CTAP
+// 2.1 §6.5.1 counts code points, minimum from getInfo, at most 63 bytes of
+// UTF-8, valid UTF-8 without NUL) with the key's minimum.
 func checkFIDOPIN(pin string, minLen int) error {
-	if minLen <= 0 {
-		minLen = 4
+	return device.FIDO2PINRule(device.Info{}, minLen, 0).Check(pin)
+}
+
+// keyInfo is the device info of a connected key (zero when not connected).
+func (w *Wizard) keyInfo(serial uint32) device.Info {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.connected[serial].Info
+}
+
+// ruleWords is the rule to state before asking for a new PIN, when it says
+// more than the prompt's own text: PIN complexity, a FIPS key's length, a
+// raised minimum or a shared Bio PIN's maximum.
+func ruleWords(r device.PINRule, usual device.PINRule) string {
+	if r == usual {
+		return ""
 	}
-	if n := utf8.RuneCountInString(pin); n < minLen {
-		return fmt.Errorf("the FIDO2 PIN must be at least %d characters; choose a longer one: %w", minLen, device.ErrPINPolicy)
-	}
-	if len(pin) > 63 {
-		return fmt.Errorf("the FIDO2 PIN must be at most 63 bytes; choose a shorter one: %w", device.ErrPINPolicy)
-	}
-	return nil
+	return " " + r.Describe()
 }
 
 // SetPIN makes sure the key has a FIDO2 PIN: it asks for a new one (with the
@@ -746,13 +757,14 @@ func (w *Wizard) SetPIN(ctx context.Context, serial uint32) error {
 		return w.changePIN(ctx, ref, st)
 	}
 	if !st.PINSet {
+		rule := device.FIDO2PINRule(w.keyInfo(serial), st.MinPINLength, 0)
 		pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeNewFIDOPIN, RetriesLeft: -1,
-			MinLen: max(st.MinPINLength, 4), MaxLen: 63,
-			Text: "Choose a FIDO2 PIN for " + ref.Label + ". Websites ask for it when you sign in with a passkey on this key."})
+			MinLen: rule.MinLen, MaxLen: rule.MaxLen,
+			Text: "Choose a FIDO2 PIN for " + ref.Label + ". Websites ask for it when you sign in with a passkey on this key." + ruleWords(rule, device.FIDO2PINRule(device.Info{}, 0, 0))})
 		if err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
 		}
-		if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
+		if err := rule.Check(pin); err != nil {
 			return w.fail(ctx, StepFIDOPIN, ref, err)
 		}
 		if err := w.withTouch(ctx, ref, func(ctx context.Context) error { return w.o.Keys.SetFIDOPIN(ctx, serial, pin) }); err != nil {
@@ -806,12 +818,13 @@ func (w *Wizard) changePIN(ctx context.Context, ref KeyRef, st *device.FIDOState
 	if err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
 	}
+	rule := device.FIDO2PINRule(w.keyInfo(ref.Serial), st.MinPINLength, 0)
 	pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeNewFIDOPIN, RetriesLeft: -1,
-		MinLen: max(st.MinPINLength, 4), MaxLen: 63, Text: "Choose a new FIDO2 PIN for " + ref.Label + "."})
+		MinLen: rule.MinLen, MaxLen: rule.MaxLen, Text: "Choose a new FIDO2 PIN for " + ref.Label + "." + ruleWords(rule, device.FIDO2PINRule(device.Info{}, 0, 0))})
 	if err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, cancelled(err))
 	}
-	if err := checkFIDOPIN(pin, st.MinPINLength); err != nil {
+	if err := rule.Check(pin); err != nil {
 		return w.fail(ctx, StepFIDOPIN, ref, err)
 	}
 	if err := w.withTouch(ctx, ref, func(ctx context.Context) error { return w.o.Keys.ChangeFIDOPIN(ctx, ref.Serial, old, pin) }); err != nil {
@@ -1072,21 +1085,31 @@ func (w *Wizard) ProvisionMac(ctx context.Context, serviceID string, serial uint
 				return w.fail(ctx, id, ref, cancelled(err))
 			}
 		}
+		info := w.keyInfo(serial)
+		pinRule, pukRule := device.PIVPINRule(info, device.PIVPIN), device.PIVPINRule(info, device.PIVPUK)
 		if params.NewPIN, err = w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.PIVPIN, Purpose: PurposeNewPIVPIN, RetriesLeft: -1,
-			MinLen: 6, MaxLen: 8, DigitsOnly: true,
-			Text: "Choose a smart-card PIN of 6 to 8 digits for " + ref.Label + ". You type it when you log in to your Mac with the key."}); err != nil {
+			MinLen: pinRule.MinLen, MaxLen: pinRule.MaxLen, DigitsOnly: true,
+			Text: "Choose a smart-card PIN of " + digitsWords(pinRule) + " for " + ref.Label + ". You type it when you log in to your Mac with the key." +
+				ruleWords(pinRule, device.PIVPINRule(device.Info{}, device.PIVPIN))}); err != nil {
 			return w.fail(ctx, id, ref, cancelled(err))
 		}
 		if err := checkPIVPIN(params.NewPIN); err != nil {
 			return w.fail(ctx, id, ref, err)
 		}
+		if err := pinRule.Check(params.NewPIN); err != nil {
+			return w.fail(ctx, id, ref, err)
+		}
 		if st.DefaultPUK == nil || *st.DefaultPUK {
 			if params.NewPUK, err = w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.PIVPUK, Purpose: PurposeNewPIVPUK, RetriesLeft: -1,
-				MinLen: 6, MaxLen: 8,
-				Text: "Choose a PUK of 6 to 8 characters for " + ref.Label + ". It unblocks the smart-card PIN; keep it somewhere safe."}); err != nil {
+				MinLen: pukRule.MinLen, MaxLen: pukRule.MaxLen,
+				Text: "Choose a PUK of " + pukWords(pukRule) + " for " + ref.Label + ". It unblocks the smart-card PIN; keep it somewhere safe." +
+					ruleWords(pukRule, device.PIVPINRule(device.Info{}, device.PIVPUK))}); err != nil {
 				return w.fail(ctx, id, ref, cancelled(err))
 			}
 			if err := checkPUK(params.NewPUK, params.NewPIN); err != nil {
+				return w.fail(ctx, id, ref, err)
+			}
+			if err := pukRule.Check(params.NewPUK); err != nil {
 				return w.fail(ctx, id, ref, err)
 			}
 		}
@@ -1189,6 +1212,23 @@ func (w *Wizard) checkPairing(ctx context.Context, s catalogue.Service, ref KeyR
 		Hint: "Remove the key, plug it back in, click Pair in the notification macOS shows, type your Mac password and smart-card PIN, then check again."})
 }
 
+// digitsWords is "6 to 8 digits", or "8 digits" on a FIPS key (the PIV rule's
+// minimum, device.PIVPINRule).
+func digitsWords(r device.PINRule) string {
+	if r.MinLen == r.MaxLen {
+		return fmt.Sprintf("%d digits", r.MinLen)
+	}
+	return fmt.Sprintf("%d to %d digits", r.MinLen, r.MaxLen)
+}
+
+// pukWords is "6 to 8 characters", or "8 characters" on a FIPS key.
+func pukWords(r device.PINRule) string {
+	if r.MinLen == r.MaxLen {
+		return fmt.Sprintf("%d characters", r.MinLen)
+	}
+	return fmt.Sprintf("%d to %d characters", r.MinLen, r.MaxLen)
+}
+
 // checkPIVPIN: macOS accepts only numeric PIV PINs of 6-8 digits
 // (docs/services.md §2, Yubico "YubiKey for macOS login"); the factory PIN is
 // refused because everyone knows it.
@@ -1223,6 +1263,11 @@ func (w *Wizard) DisableOTP(ctx context.Context, serial uint32) error {
 	ref, k, err := w.prepare(StepOTP, serial)
 	if err != nil {
 		return err
+	}
+	if err := device.SetupSupported(w.keyInfo(serial), serial); err != nil {
+		// A YubiKey 4 takes a new USB mode only on re-insertion and cannot
+		// report it over CCID, so this step could never be verified.
+		return w.fail(ctx, StepOTP, ref, err)
 	}
 	nfcToo := k.HasNFC && !w.o.KeepNFCOTP
 	var res OTPResult

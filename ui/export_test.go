@@ -1,5 +1,10 @@
 package ui
 
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+)
+
 // Test-only access to the widgets, as a person would reach them.
 
 func (u *UI) PrimaryButton() *Button                      { return u.primary }
@@ -34,4 +39,28 @@ func (u *UI) JoinWidgets() (url, code *Entry, connect *Button) {
 		return nil, nil, nil
 	}
 	return u.join.url, u.join.code, u.join.connect
+}
+
+// BannerButton returns the button labelled label in the message banner.
+func (u *UI) BannerButton(label string) *Button {
+	var found *Button
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch v := o.(type) {
+		case *Button:
+			if v.Text == label {
+				found = v
+			}
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				walk(c)
+			}
+		case *widget.Card:
+			if v.Content != nil {
+				walk(v.Content)
+			}
+		}
+	}
+	walk(u.banner)
+	return found
 }

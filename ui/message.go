@@ -51,6 +51,8 @@ func Explain(err error) (m Message, ok bool) {
 		needAcct *steps.NeedAccountError
 		na       *steps.NotApplicableError
 		refused  *steps.ReportRejectedError
+		weakPIN  *device.PINRefusedError
+		keyNotOK *device.UnsupportedKeyError
 	)
 	switch {
 	case errors.As(err, &pinErr) && pinErr.Retries == 0:
@@ -107,6 +109,15 @@ func Explain(err error) (m Message, ok bool) {
 		m.Title = "keywizard cannot check this"
 	case errors.Is(err, steps.ErrIncompleteSmartCard):
 		m.Title = "Smart-card setup incomplete"
+	case errors.As(err, &weakPIN):
+		// The key's own PIN complexity list refused it (PIV 6985, CTAP
+		// PIN_POLICY_VIOLATION): say why, not the status word.
+		m.Severity = Warning
+		m.Title = "Choose a PIN that is harder to guess"
+		m.Text, _ = device.PINPolicyWords(err)
+	case errors.As(err, &keyNotOK):
+		m.Title = "This key can't be set up"
+		m.Text = sentence(keyNotOK.Error())
 	case errors.Is(err, device.ErrPINPolicy):
 		m.Title = "Choose another PIN"
 	case errors.Is(err, device.ErrPINNotSet):

@@ -140,3 +140,19 @@ func TestCheckNewPIN(t *testing.T) {
 		t.Errorf("pinRules(fido) = %q", got)
 	}
 }
+
+// TestExplainPINRulesAndUnsupportedKeys: the key's complexity refusal (PIV
+// 6985, CTAP PIN_POLICY_VIOLATION) and a key keywizard cannot set up are
+// told apart by type, never by the status word or the text.
+func TestExplainPINRulesAndUnsupportedKeys(t *testing.T) {
+	refused := fmt.Errorf("setting up the Nano: setting the PIV PIN: %w", &device.PINRefusedError{Which: device.PIVPIN, Cause: errors.New("smart card status 6985")})
+	m, ok := Explain(refused)
+	if !ok || m.Title != "Choose a PIN that is harder to guess" || m.Severity != Warning || strings.Contains(m.Text, "6985") || !strings.Contains(m.Text, "too easy to guess") {
+		t.Errorf("refused PIN: %+v", m)
+	}
+	yk4 := fmt.Errorf("turning off OTP: %w", &device.UnsupportedKeyError{Serial: 7, Model: "YubiKey 4", Reason: "it has no FIDO2, which passkeys need. Use a YubiKey 5 instead"})
+	m, ok = Explain(yk4)
+	if !ok || m.Title != "This key can't be set up" || !strings.HasPrefix(m.Text, "YubiKey 4 (serial 7) can't be set up by keywizard") {
+		t.Errorf("YubiKey 4: %+v", m)
+	}
+}

@@ -46,6 +46,10 @@ type Options struct {
 	// it gets a suggested file name and the text, and calls done once with
 	// nil, steps.ErrCancelled, or what went wrong. Tests set it.
 	SaveSummary func(name, text string, done func(error))
+	// Diagnostics, when set, gives the recent trace of what was said to the
+	// keys (device/trace, secrets as lengths only); an error's message then
+	// offers "Copy diagnostics" to put it on the clipboard for IT.
+	Diagnostics func() string
 }
 
 // UI is keywizard's window. It renders the wizard's snapshots and calls its
@@ -511,6 +515,13 @@ func (u *UI) messageBox(m Message) fyne.CanvasObject {
 		copyBtn := newButton("Copy address", func() { u.app.Clipboard().SetContent(url) })
 		copyBtn.Icon = theme.ContentCopyIcon()
 		lines.Add(container.NewBorder(nil, nil, nil, copyBtn, &widget.Label{Text: url, Selectable: true, Wrapping: fyne.TextWrapBreak}))
+	}
+	if m.Severity == Error && u.opts.Diagnostics != nil {
+		diag := u.opts.Diagnostics
+		copyDiag := newButton("Copy diagnostics", func() { u.app.Clipboard().SetContent(diag()) })
+		copyDiag.Icon = theme.ContentCopyIcon()
+		copyDiag.Importance = widget.LowImportance
+		lines.Add(container.NewHBox(copyDiag))
 	}
 	return widget.NewCard("", "", container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, lines))
 }

@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/app"
 	"github.com/pkg/browser"
 
+	"github.com/keywizard/keywizard/device/trace"
 	"github.com/keywizard/keywizard/internal/desktop"
 	"github.com/keywizard/keywizard/internal/install"
 	"github.com/keywizard/keywizard/internal/keys"
@@ -31,7 +32,8 @@ func runGUI(simulate bool) error {
 	w := a.NewWindow("keywizard")
 	w.SetOnClosed(cancel)
 	d := desktop.Deps{
-		Version: appVersion(),
+		Version:     appVersion(),
+		Diagnostics: trace.Default().Recent,
 		LoadSettings: func(ctx context.Context, simulate bool) (desktop.Settings, error) {
 			return desktop.LoadSettings(ctx, simulate, appVersion())
 		},

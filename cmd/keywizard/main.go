@@ -34,9 +34,12 @@ func main() {
 }
 
 func runSim(ctx context.Context, o cli.SimOptions) error {
-	fw, err := device.ParseVersion(o.Firmware)
-	if err != nil {
-		return err
+	var fw device.Version // zero: the model's own firmware (sim.Presets)
+	if o.Firmware != "" {
+		var err error
+		if fw, err = device.ParseVersion(o.Firmware); err != nil {
+			return err
+		}
 	}
 	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, Out: os.Stdout})
 }

@@ -16,8 +16,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/trace"
 )
 
 // Instruction bytes used across applications.
@@ -158,7 +160,7 @@ func Transmit(ctx context.Context, card device.Card, c Command) ([]byte, error) 
 		part.CLA |= claChain
 		part.Data = data[:maxShortData]
 		part.Ne = 0
-		raw, err := card.Transmit(ctx, part.Bytes())
+		raw, err := send(ctx, card, part.Bytes())
 		if err != nil {
 			return nil, err
 		}
@@ -172,7 +174,7 @@ func Transmit(ctx context.Context, card device.Card, c Command) ([]byte, error) 
 		data = data[maxShortData:]
 	}
 	c.Data = data
-	raw, err := card.Transmit(ctx, c.Bytes())
+	raw, err := send(ctx, card, c.Bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -198,9 +200,30 @@ func Transmit(ctx context.Context, card device.Card, c Command) ([]byte, error) 
 		if c.Extended {
 			gr = append(gr, 0, 0)
 		}
-		raw, err = card.Transmit(ctx, gr)
+		raw, err = send(ctx, card, gr)
 		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// send is one raw exchange with the card, recorded in the process's trace
+// (device/trace: KEYWIZARD_DEBUG=apdu, and the recent lines kept for the
+// window's "Copy diagnostics"), which decodes the command to leave out
+// PINs, PUKs, keys and lock codes.
+func send(ctx context.Context, card device.Card, command []byte) ([]byte, error) {
+	l := trace.Default()
+	who := cardName(card)
+	l.Command(who, command)
+	raw, err := card.Transmit(ctx, command)
+	l.Response(who, raw, err)
+	return raw, err
+}
+
+// cardName names a card in the trace by its reader where it has one.
+func cardName(card device.Card) string {
+	if r, ok := card.(interface{ Reader() string }); ok && r.Reader() != "" {
+		return strconv.Quote(r.Reader())
+	}
+	return fmt.Sprintf("%T", card)
 }

@@ -37,20 +37,25 @@ func (e AAGUIDEntry) Covers(model string, fw device.Version) bool {
 	return false
 }
 
-// Model name groups used by the table. They are spelled as
-// device.Info.Model builds them (e.g. "YubiKey 5A" for a USB-A keychain
-// without NFC, "YubiKey BioC" for a USB-C Bio).
+// Model name groups used by the table, spelled exactly as
+// [device.Info.Model] builds them after yubikey-manager yubikit/support.py
+// get_name (e.g. "YubiKey 5A" for a USB-A keychain without NFC, "YubiKey C
+// Bio - FIDO Edition" for a USB-C Bio, "Security Key C NFC - Enterprise
+// Edition"); TestAAGUIDModelsAreModelNames checks every name is one Model
+// can produce, so a row cannot silently never match.
 var (
 	yk5USB      = []string{"YubiKey 5A", "YubiKey 5 Nano", "YubiKey 5C", "YubiKey 5C Nano"}
 	yk5NFC      = []string{"YubiKey 5 NFC", "YubiKey 5C NFC"}
+	yk5NFCEPIN  = []string{"YubiKey 5 NFC - Enhanced PIN", "YubiKey 5C NFC - Enhanced PIN"}
 	yk5Ci       = []string{"YubiKey 5Ci"}
 	yk5NFCFIPS  = []string{"YubiKey 5 NFC FIPS", "YubiKey 5C NFC FIPS"}
 	yk5USBFIPS  = []string{"YubiKey 5 Nano FIPS", "YubiKey 5C FIPS", "YubiKey 5C Nano FIPS"}
 	yk5CiFIPS   = []string{"YubiKey 5Ci FIPS"}
-	skyUSB      = []string{"Security Key"}
-	skyNFC      = []string{"Security Key NFC"}
-	bioFIDO     = []string{"YubiKey Bio - FIDO Edition", "YubiKey BioC - FIDO Edition"}
-	bioMultiple = []string{"YubiKey Bio - Multi-protocol Edition", "YubiKey BioC - Multi-protocol Edition"}
+	skyUSB      = []string{"Security Key by Yubico", "Security Key A", "Security Key C"}
+	skyNFC      = []string{"Security Key NFC", "Security Key C NFC"}
+	skyEE       = []string{"Security Key NFC - Enterprise Edition", "Security Key C NFC - Enterprise Edition"}
+	bioFIDO     = []string{"YubiKey Bio - FIDO Edition", "YubiKey C Bio - FIDO Edition"}
+	bioMultiple = []string{"YubiKey Bio - Multi-protocol Edition", "YubiKey C Bio - Multi-protocol Edition"}
 )
 
 var (
@@ -64,8 +69,12 @@ var (
 
 // YubicoAAGUIDs is Yubico's "YubiKey Hardware FIDO2 AAGUIDs" list
 // (https://support.yubico.com/hc/en-us/articles/360016648959, short link
-// https://yubi.co/aaguids), as transcribed in docs/yubikey-protocol.md §3.1 from
-// two agreeing mirrors (the canonical page could not be fetched).
+// https://yubi.co/aaguids), as transcribed in docs/yubikey-protocol.md §3.1
+// from two agreeing mirrors (the canonical page could not be fetched), with
+// the 5 NFC / 5C NFC Enhanced PIN row of the JMarkstrom/aaguids CSV
+// ("EPIN", 5.7). Model names follow ykman-main's get_name: the Bio rows
+// were spelled "YubiKey BioC" and the Enterprise Edition rows as plain
+// "Security Key NFC", which no key is named, so they never matched.
 //
 // Where firmware 5.7 has two or more AAGUIDs per model, the first listed is
 // the one [AAGUIDFor] returns: which one belongs to which 5.7 sub-range is
@@ -88,7 +97,7 @@ var YubicoAAGUIDs = []AAGUIDEntry{
 	{"b92c3f9a-c014-4056-887f-140a2501163b", skyUSB, v52, v57},
 	{"149a2021-8ef6-4133-96b8-81f8d5b7f1f5", skyNFC, v52, v57},
 	{"a4e9fc6d-4cbe-4758-b8ba-37598bb5bbaa", skyNFC, v54, v57},      // "Level 2" edition
-	{"0bb43545-fd2c-4185-87dd-feb0b2916ace", skyNFC, v54, v57},      // Enterprise Edition
+	{"0bb43545-fd2c-4185-87dd-feb0b2916ace", skyEE, v54, v57},       // Enterprise Edition
 	{"d8522d9f-575b-4866-88a9-ba99fa02f35b", bioFIDO, v55, v57},     // 5.5 and 5.6
 	{"83c47309-aabb-4108-8470-8be838b573cb", bioFIDO, v56, v57},     //
 	{"7d1351a6-e097-4852-b8bf-c9ac5c9ce4a3", bioMultiple, v56, v57}, //
@@ -100,8 +109,9 @@ var YubicoAAGUIDs = []AAGUIDEntry{
 	{"4599062e-6926-4fe7-9566-9e8fb1aedaa0", yk5USB, v57, device.Version{}}, // community CSV only
 	{"a25342c0-3cdc-4414-8e46-f4807fca511c", yk5NFC, v57, device.Version{}},
 	{"d7781e5d-e353-46aa-afe2-3ca49f13332a", yk5NFC, v57, device.Version{}},
-	{"1ac71f64-468d-4fe0-bef1-0e5f2f551f18", yk5NFC, v57, device.Version{}}, // community CSV only
-	{"6ab56fad-881f-4a43-acb2-0be065924522", yk5NFC, v57, device.Version{}}, // community CSV only
+	{"1ac71f64-468d-4fe0-bef1-0e5f2f551f18", yk5NFC, v57, device.Version{}},     // community CSV only
+	{"6ab56fad-881f-4a43-acb2-0be065924522", yk5NFC, v57, device.Version{}},     // community CSV only
+	{"662ef48a-95e2-4aaa-a6c1-5b9c40375824", yk5NFCEPIN, v57, device.Version{}}, // community CSV ("EPIN") only
 	{"a02167b9-ae71-4ac7-9a07-06432ebb6f1c", yk5Ci, v57, device.Version{}},
 	{"24673149-6c86-42e7-98d9-433fb5b73296", yk5Ci, v57, device.Version{}},
 	{"b90e7dc1-316e-4fee-a25a-56a666a670fe", yk5Ci, v57, device.Version{}}, // community CSV only
@@ -114,10 +124,10 @@ var YubicoAAGUIDs = []AAGUIDEntry{
 	{"3a662962-c6d4-4023-bebb-98ae92e78e20", yk5CiFIPS, v57, device.Version{}},
 	{"e77e3c64-05e3-428b-8824-0cbeb04b829d", skyNFC, v57, device.Version{}},
 	{"b7d3f68e-88a6-471e-9ecf-2df26d041ede", skyNFC, v57, device.Version{}},
-	{"47ab2fb4-66ac-4184-9ae1-86be814012d5", skyNFC, v57, device.Version{}}, // Enterprise Edition
-	{"ed042a3a-4b22-4455-bb69-a267b652ae7e", skyNFC, v57, device.Version{}}, // Enterprise Edition
-	{"9ff4cc65-6154-4fff-ba09-9e2af7882ad2", skyNFC, v57, device.Version{}}, // Enterprise Edition
-	{"72c6b72d-8512-4c66-8359-9d3d10d9222f", skyNFC, v57, device.Version{}}, // Enterprise Edition
+	{"47ab2fb4-66ac-4184-9ae1-86be814012d5", skyEE, v57, device.Version{}}, // Enterprise Edition
+	{"ed042a3a-4b22-4455-bb69-a267b652ae7e", skyEE, v57, device.Version{}}, // Enterprise Edition
+	{"9ff4cc65-6154-4fff-ba09-9e2af7882ad2", skyEE, v57, device.Version{}}, // Enterprise Edition
+	{"72c6b72d-8512-4c66-8359-9d3d10d9222f", skyEE, v57, device.Version{}}, // Enterprise Edition
 	{"dd86a2da-86a0-4cbe-b462-4bd31f57bc6f", bioFIDO, v57, device.Version{}},
 	{"7409272d-1ff9-4e10-9fc9-ac0019c124fd", bioFIDO, v57, device.Version{}},
 	{"8c39ee86-7f9a-4a95-9ba3-f6b097e5c2ee", bioFIDO, v57, device.Version{}},

@@ -90,3 +90,49 @@ func TestParseAAGUID(t *testing.T) {
 		t.Errorf("ParseAAGUID = %x, %v", got, err)
 	}
 }
+
+// TestAAGUIDModelsAreModelNames: every model a row names is a name
+// device.Info.Model gives some key, so no row can silently never match
+// (as the Bio rows did when spelled "YubiKey BioC").
+func TestAAGUIDModelsAreModelNames(t *testing.T) {
+	names := map[string]bool{}
+	caps := []device.Capability{0x033F, 0x0202, 0x0612}
+	for _, v := range []device.Version{{Major: 5, Minor: 1, Patch: 2}, {Major: 5, Minor: 4, Patch: 3}, {Major: 5, Minor: 7, Patch: 1}} {
+		for ff := device.FormUnknown; ff <= device.FormUSBCBio; ff++ {
+			for _, c := range caps {
+				for _, nfc := range []bool{false, true} {
+					for _, flags := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+						for _, serial := range []uint32{0, 1} {
+							for _, cx := range []bool{false, true} {
+								i := device.Info{Serial: serial, Version: v, FormFactor: ff, USBSupported: c, HasNFC: nfc, FIPS: flags[0], SKY: flags[1], PINComplexity: cx}
+								names[i.Model()] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, e := range YubicoAAGUIDs {
+		for _, m := range e.Models {
+			if !names[m] {
+				t.Errorf("AAGUID %s names %q, which no key is called (device.Info.Model)", e.AAGUID, m)
+			}
+		}
+	}
+	// The keys the brief names by ykman's spelling.
+	for _, tc := range []struct {
+		model string
+		fw    device.Version
+		want  string
+	}{
+		{"YubiKey C Bio - FIDO Edition", device.Version{Major: 5, Minor: 5, Patch: 6}, "d8522d9f-575b-4866-88a9-ba99fa02f35b"},
+		{"YubiKey C Bio - Multi-protocol Edition", device.Version{Major: 5, Minor: 7, Patch: 2}, "90636e1f-ef82-43bf-bdcf-5255f139d12f"},
+		{"Security Key C NFC - Enterprise Edition", device.Version{Major: 5, Minor: 4, Patch: 3}, "0bb43545-fd2c-4185-87dd-feb0b2916ace"},
+		{"YubiKey 5C NFC - Enhanced PIN", device.Version{Major: 5, Minor: 7, Patch: 4}, "662ef48a-95e2-4aaa-a6c1-5b9c40375824"},
+	} {
+		if got, ok := AAGUIDFor(tc.model, tc.fw); !ok || got != tc.want {
+			t.Errorf("AAGUIDFor(%q, %v) = %q, %v; want %s", tc.model, tc.fw, got, ok, tc.want)
+		}
+	}
+}

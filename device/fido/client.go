@@ -7,9 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/trace"
 )
 
 // CTAP's PIN limits (CTAP 2.1 §6.5.5.5 setPIN/changePIN): at least
@@ -17,8 +17,8 @@ import (
 // at most 63 bytes of UTF-8 because the PIN is padded to 64 bytes with at
 // least one zero.
 const (
-	DefaultMinPINLength = 4
-	MaxPINBytes         = 63
+	DefaultMinPINLength = device.FIDO2DefaultMinPIN
+	MaxPINBytes         = device.FIDO2MaxPINBytes
 )
 
 // DefaultTouchDelay is how long an operation that needs a touch runs before
@@ -49,6 +49,9 @@ type Options struct {
 	OnTouch func(waiting bool)
 	// TouchDelay is the wait before OnTouch(true); 0 = DefaultTouchDelay.
 	TouchDelay time.Duration
+	// Trace records the calls (PINs only as lengths); nil = the process's
+	// trace, device/trace.Default.
+	Trace *trace.Log
 }
 
 // OptionsFor fills the key identity in Options from a scanned key: its
@@ -71,7 +74,10 @@ func NewClient(a Authenticator, opts Options) *Client {
 	if opts.TouchDelay <= 0 {
 		opts.TouchDelay = DefaultTouchDelay
 	}
-	return &Client{a: a, opts: opts}
+	if opts.Trace == nil {
+		opts.Trace = trace.Default()
+	}
+	return &Client{a: withTrace(a, opts.Trace), opts: opts}
 }
 
 // Close closes the authenticator.
@@ -156,26 +162,25 @@ func (c *Client) PINRetries(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// CheckPIN applies CTAP's rules for a new PIN: at least minLength Unicode
-// code points (DefaultMinPINLength when minLength <= 0), at most 63 bytes of
-// UTF-8, valid UTF-8, and no NUL (libfido2 passes PINs as C strings, which
-// would cut it short). The error is a *PINPolicyError naming the rule; it
-// matches device.ErrPINPolicy. A UI can call it as the user types.
+// CheckPIN applies CTAP's rules for a new PIN ([device.FIDO2PINRule], the
+// one FIDO2 PIN rule): at least minLength Unicode code points
+// (DefaultMinPINLength when minLength <= 0), at most 63 bytes of UTF-8,
+// valid UTF-8, and no NUL (libfido2 passes PINs as C strings, which would
+// cut it short). The error is a *PINPolicyError naming the rule; it matches
+// device.ErrPINPolicy. A UI can call it as the user types.
 func CheckPIN(pin string, minLength int) error {
-	if minLength <= 0 {
-		minLength = DefaultMinPINLength
+	return device.FIDO2PINRule(device.Info{}, minLength, 0).Check(pin)
+}
+
+// refused turns the key's CTAP2_ERR_PIN_POLICY_VIOLATION to a new PIN that
+// passed [CheckPIN] into a *device.PINRefusedError: the key's own
+// complexity list (firmware 5.7 PIN complexity; ykman _cli/fido.py "New PIN
+// doesn't meet complexity requirements"). Other errors pass through.
+func (c *Client) refused(ctx context.Context, op string, err error) error {
+	if code, ok := ctapCode(err); ok && code == CTAPPINPolicyViolation {
+		return fmt.Errorf("%s: %w", op, &device.PINRefusedError{Which: device.FIDO2PIN, Cause: &CTAPError{Code: code}})
 	}
-	switch {
-	case !utf8.ValidString(pin):
-		return &PINPolicyError{Rule: "only valid text characters"}
-	case strings.IndexByte(pin, 0) >= 0:
-		return &PINPolicyError{Rule: "no NUL characters"}
-	case utf8.RuneCountInString(pin) < minLength:
-		return &PINPolicyError{Rule: fmt.Sprintf("at least %d characters", minLength)}
-	case len(pin) > MaxPINBytes:
-		return &PINPolicyError{Rule: fmt.Sprintf("at most %d bytes (%d plain ASCII characters; accented and other letters take more)", MaxPINBytes, MaxPINBytes)}
-	}
-	return nil
+	return c.fail(ctx, op, err)
 }
 
 // checkEntered refuses an entered PIN that cannot be right, before it costs
@@ -219,7 +224,7 @@ func (c *Client) SetPIN(ctx context.Context, pin string) error {
 			return fmt.Errorf("%s: a FIDO2 PIN is already set on this key; change it with the current PIN instead: %w", op,
 				&statusError{meaning: device.ErrInvalidArgument, status: &CTAPError{Code: code}})
 		}
-		return c.fail(ctx, op, err)
+		return c.refused(ctx, op, err)
 	}
 	return nil
 }
@@ -248,7 +253,7 @@ func (c *Client) ChangePIN(ctx context.Context, oldPIN, newPIN string) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	if err := c.a.ChangePIN(ctx, oldPIN, newPIN); err != nil {
-		return c.fail(ctx, op, err)
+		return c.refused(ctx, op, err)
 	}
 	return nil
 }

@@ -128,7 +128,7 @@ func TestSetPINFlow(t *testing.T) {
 				t.Fatalf("SetPIN = %v, want ErrPINPolicy", err)
 			}
 			var pe *fido.PINPolicyError
-			if !errors.As(err, &pe) || !strings.Contains(pe.Rule, tt.rule) {
+			if !errors.As(err, &pe) || !strings.Contains(pe.Broken, tt.rule) {
 				t.Errorf("rule = %v, want it to say %q", err, tt.rule)
 			}
 			if tt.pin != "" && strings.Contains(err.Error(), tt.pin) {
@@ -712,7 +712,7 @@ func TestKeyMinimumPINLength(t *testing.T) {
 	}
 	err := c.SetPIN(ctx, "12345")
 	var pe *fido.PINPolicyError
-	if !errors.As(err, &pe) || !strings.Contains(pe.Rule, "at least 6") {
+	if !errors.As(err, &pe) || !strings.Contains(pe.Broken, "at least 6") {
 		t.Fatalf("SetPIN(5 digits) = %v, want the 6-character rule", err)
 	}
 	if err := c.SetPIN(ctx, "123456"); err != nil {

@@ -45,18 +45,10 @@ func (e *PowerCycleError) Error() string {
 // Is makes PowerCycleError match device.ErrBlocked.
 func (e *PowerCycleError) Is(target error) bool { return target == device.ErrBlocked }
 
-// PINPolicyError says which rule a new PIN breaks. It matches
-// device.ErrPINPolicy. It never carries the PIN.
-type PINPolicyError struct {
-	Rule string // e.g. "at least 4 characters"
-}
-
-func (e *PINPolicyError) Error() string {
-	return "the new FIDO2 PIN must have " + e.Rule
-}
-
-// Is makes PINPolicyError match device.ErrPINPolicy.
-func (e *PINPolicyError) Is(target error) bool { return target == device.ErrPINPolicy }
+// PINPolicyError says which rule a new PIN breaks, found before anything
+// was sent. It is device.PINPolicyError, the one PIN rule's error; it
+// matches device.ErrPINPolicy and never carries the PIN.
+type PINPolicyError = device.PINPolicyError
 
 // statusError is a CTAP status interpreted: it reads as its meaning, and
 // unwraps both to that meaning (device.ErrX, *device.PINError, ...) and to

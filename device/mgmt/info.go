@@ -26,7 +26,14 @@ const (
 	tagNFCEnabled     = 0x0E
 	tagMoreData       = 0x10
 	tagPartNumber     = 0x13
+	tagFIPSCapable    = 0x14
+	tagFIPSApproved   = 0x15
+	tagPINComplexity  = 0x16
 	tagNFCRestricted  = 0x17
+	tagResetBlocked   = 0x18
+	tagQualifier      = 0x19
+	tagFPSVersion     = 0x20
+	tagSTMVersion     = 0x21
 	formFactorFIPS    = 0x80
 	formFactorSKY     = 0x40
 	formFactorCodeMax = byte(device.FormUSBCBio)
@@ -184,6 +191,9 @@ func parseTLVs(b []byte, def device.Version) (device.Info, error) {
 		return device.Info{}, err
 	}
 	info.ChalRespTimeout = uint8(cr)
+	if err := parse57(m, &info); err != nil {
+		return device.Info{}, err
+	}
 	if pn, ok := m[tagPartNumber]; ok {
 		// ykman-main decodes it as UTF-8 and treats a bad value as absent.
 		if utf8.Valid(pn) {
@@ -208,4 +218,102 @@ func beUint(b []byte, max int) (uint64, error) {
 		v = v<<8 | uint64(c)
 	}
 	return v, nil
+}
+
+// parse57 decodes the tags firmware 5.7 and later add (yubikey-manager
+// yubikit/management.py DeviceInfo.parse_tlvs): FIPS capable and approved,
+// PIN complexity, NFC restricted, reset blocked, the version qualifier and
+// the Bio's sensor firmware versions. Flags count only as exactly 01, as
+// ykman compares `== b"\1"`.
+func parse57(m map[uint32][]byte, info *device.Info) error {
+	for _, x := range []struct {
+		tag uint32
+		dst *device.Capability
+		bit bool // FIPS numbering
+	}{{tagFIPSCapable, &info.FIPSCapable, true}, {tagFIPSApproved, &info.FIPSApproved, true}, {tagResetBlocked, &info.ResetBlocked, false}} {
+		v, err := beUint(m[x.tag], 2)
+		if err != nil {
+			return fmt.Errorf("device info tag %02x: %w", x.tag, err)
+		}
+		if x.bit {
+			*x.dst = fromFIPSBits(uint16(v))
+		} else {
+			*x.dst = device.Capability(v)
+		}
+	}
+	info.PINComplexity = isOne(m[tagPINComplexity])
+	info.NFCRestricted = isOne(m[tagNFCRestricted])
+	// The version qualifier and the sensor versions are diagnostics: ykman-main
+	// fails the whole read on a malformed one (KeyError, TypeError), but a
+	// bad optional field should not hide the key, so it is left unset.
+	for _, x := range []struct {
+		tag uint32
+		dst *device.Version
+	}{{tagFPSVersion, &info.FPSVersion}, {tagSTMVersion, &info.STMVersion}} {
+		if v := m[x.tag]; len(v) == 3 {
+			*x.dst = device.Version{Major: v[0], Minor: v[1], Patch: v[2]}
+		}
+	}
+	if vq, ok := m[tagQualifier]; ok && len(vq) > 0 {
+		if q, err := parseQualifier(vq); err == nil {
+			info.Qualifier = &q
+			if q.Type != device.ReleaseFinal {
+				// ykman: "Overriding behavioral version with" the qualifier's.
+				info.Version = q.Version
+			}
+		}
+	}
+	return nil
+}
+
+// fromFIPSBits is ykman's CAPABILITY._from_fips: tags 14 and 15 number the
+// applications bit 0 FIDO2, 1 PIV, 2 OpenPGP, 3 OATH, 4 HSM auth.
+func fromFIPSBits(b uint16) device.Capability {
+	var c device.Capability
+	for bit, app := range []device.Capability{device.CapFIDO2, device.CapPIV, device.CapOpenPGP, device.CapOATH, device.CapHSMAuth} {
+		if b&(1<<bit) != 0 {
+			c |= app
+		}
+	}
+	return c
+}
+
+func isOne(v []byte) bool { return len(v) == 1 && v[0] == 1 }
+
+// parseQualifier decodes tag 19: TLVs 01 version (3 bytes), 02 release type,
+// 03 iteration. ykman indexes all three and fails without one.
+func parseQualifier(b []byte) (device.VersionQualifier, error) {
+	m, err := tlvMap(b)
+	if err != nil {
+		return device.VersionQualifier{}, err
+	}
+	v, okV := m[0x01]
+	t, okT := m[0x02]
+	it, okI := m[0x03]
+	if !okV || !okT || !okI || len(v) != 3 {
+		return device.VersionQualifier{}, fmt.Errorf("device info version qualifier lacks its version, type or iteration: %w", device.ErrInvalidResponse)
+	}
+	typ, err := beUint(t, 1)
+	if err != nil || typ > uint64(device.ReleaseFinal) {
+		return device.VersionQualifier{}, fmt.Errorf("device info version qualifier has release type % x: %w", t, device.ErrInvalidResponse)
+	}
+	iter, err := beUint(it, 4)
+	if err != nil {
+		return device.VersionQualifier{}, fmt.Errorf("device info version qualifier iteration: %w", err)
+	}
+	return device.VersionQualifier{Version: device.Version{Major: v[0], Minor: v[1], Patch: v[2]}, Type: device.ReleaseType(typ), Iteration: uint32(iter)}, nil
+}
+
+// DropMisreportedNFC applies ykman read_info's "Known to not have NFC,
+// remove capabilities" (yubikey-manager yubikit/support.py): a 5C Nano, 5Ci,
+// 5 Nano or a 5C before 5.2.4 that reports NFC tags has no NFC, so the tags
+// are cleared and NFCMisreported is set. Changing "NFC" applications on such
+// a key would change nothing a person can use; keywizard leaves them alone.
+func DropMisreportedNFC(info device.Info) device.Info {
+	if info.HasNFC && device.NFCKnownAbsent(info.FormFactor, info.Version) {
+		info.HasNFC = false
+		info.NFCSupported, info.NFCEnabled = 0, 0
+		info.NFCMisreported = true
+	}
+	return info
 }

@@ -277,11 +277,13 @@ var modelCases = []struct {
 	{"preview 5.5.1", infoSpec{serial: 10, version: ver(5, 5, 1), ff: 0x07, usbSup: 0x0202, usbEn: u16(0x0202)}, "YubiKey Preview"},
 	{"not preview 5.2.3", infoSpec{serial: 10, version: ver(5, 2, 3), ff: 0x03, usbSup: 0x023F, usbEn: u16(0x023F)}, "YubiKey 5C"},
 	{"YubiKey 4", infoSpec{serial: 11, version: ver(4, 3, 7), ff: 0x01, usbSup: 0x003F, usbEn: u16(0x003F)}, "YubiKey 4"},
-	{"YubiKey 4 FIPS", infoSpec{serial: 12, version: ver(4, 4, 5), ff: 0x01, usbSup: 0x003F}, "YubiKey FIPS"},
+	// ykman-main names it "YubiKey FIPS (4 Series)" (4.0.9: "YubiKey FIPS").
+	{"YubiKey 4 FIPS", infoSpec{serial: 12, version: ver(4, 4, 5), ff: 0x01, usbSup: 0x003F}, "YubiKey FIPS (4 Series)"},
 	{"YubiKey Edge", infoSpec{serial: 13, version: ver(4, 1, 1), ff: 0x01, usbSup: 0x0003}, "YubiKey Edge"},
 	{"Bio FIDO Edition", infoSpec{version: ver(5, 5, 6), ff: 0x06, usbSup: 0x0202, usbEn: u16(0x0202), noSerial: true}, "YubiKey Bio - FIDO Edition"},
 	{"Bio C FIDO Edition (ykman's spelling)", infoSpec{version: ver(5, 5, 6), ff: 0x07, usbSup: 0x0202, usbEn: u16(0x0202), noSerial: true}, "YubiKey C Bio - FIDO Edition"},
-	{"Bio multi-protocol", infoSpec{serial: 14, version: ver(5, 6, 6), ff: 0x07, usbSup: 0x0218, usbEn: u16(0x0218)}, "YubiKey C Bio"},
+	// ykman-main adds the edition (4.0.9: "YubiKey C Bio").
+	{"Bio multi-protocol", infoSpec{serial: 14, version: ver(5, 6, 6), ff: 0x07, usbSup: 0x0218, usbEn: u16(0x0218)}, "YubiKey C Bio - Multi-protocol Edition"},
 }
 
 func TestModel(t *testing.T) {

@@ -122,16 +122,24 @@ func ParseVersion(data []byte) (device.Version, error) {
 	return device.Version{Major: uint8(major), Minor: m[2][0] - '0', Patch: m[3][0] - '0'}, nil
 }
 
-// ReadInfo reads the device info (READ CONFIG, §1.2), following the
-// MORE_DATA tag across pages. Firmware before 4.1.0 has no READ CONFIG
-// (ykman require_version(4,1,0)); then ReadInfo returns an Info holding only
-// the version from SELECT, and an error matching [device.ErrUnsupported].
+// ReadInfo reads the device info as ykman's read_info does: READ CONFIG
+// page by page (§1.2) while the MORE_DATA tag asks for more, the pages'
+// TLVs merged (a later page's value wins), then the NFC tags of keys known
+// to have no NFC dropped ([DropMisreportedNFC]). Firmware before 4.1.0 has
+// no READ CONFIG (ykman require_version(4,1,0)); then ReadInfo returns an
+// Info holding only the version from SELECT, and an error matching
+// [device.ErrUnsupported].
 func (s *Session) ReadInfo(ctx context.Context) (device.Info, error) {
 	if s.version.Less(device.Version{Major: 4, Minor: 1}) {
 		return device.Info{Version: s.version}, fmt.Errorf("reading device info: firmware %s predates READ CONFIG (4.1.0); only the version is known: %w", s.version, device.ErrUnsupported)
 	}
 	var tlvs []byte
-	for page := 0; ; page++ {
+	// ykman-main ManagementSession._do_read_device_info: more_data starts
+	// at 1; each page read takes one off, and a page's MORE_DATA value
+	// (big-endian) replaces the count of pages still to read.
+	more := uint64(1)
+	for page := 0; more > 0; page++ {
+		more--
 		if page == maxPages {
 			return device.Info{}, fmt.Errorf("reading device info: the key still reports more data after %d pages: %w", maxPages, device.ErrInvalidResponse)
 		}
@@ -143,38 +151,20 @@ func (s *Session) ReadInfo(ctx context.Context) (device.Info, error) {
 		if err != nil {
 			return device.Info{}, fmt.Errorf("reading device info (page %d): %w", page, err)
 		}
-		tlvs = append(tlvs, body...)
-		more, err := moreData(body)
+		m, err := tlvMap(body)
 		if err != nil {
 			return device.Info{}, fmt.Errorf("reading device info (page %d): %w", page, err)
 		}
-		if !more {
-			break
+		if v, ok := m[tagMoreData]; ok {
+			if more, err = beUint(v, 1); err != nil {
+				return device.Info{}, fmt.Errorf("reading device info (page %d): more-data tag: %w", page, err)
+			}
 		}
+		tlvs = append(tlvs, body...)
 	}
 	info, err := parseTLVs(tlvs, s.version)
 	if err != nil {
 		return device.Info{}, fmt.Errorf("reading device info: %w", err)
 	}
-	return info, nil
-}
-
-// moreData reports whether a page's MORE_DATA tag (0x10) asks for another
-// page. ykman-main reads its value as "pages still to come" and the .NET SDK
-// as "01 = one more"; any non-zero value means "read on" under both.
-func moreData(body []byte) (bool, error) {
-	m, err := tlvMap(body)
-	if err != nil {
-		return false, err
-	}
-	v, ok := m[tagMoreData]
-	if !ok {
-		return false, nil
-	}
-	for _, b := range v {
-		if b != 0 {
-			return true, nil
-		}
-	}
-	return false, nil
+	return DropMisreportedNFC(info), nil
 }

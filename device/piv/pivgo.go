@@ -95,6 +95,14 @@ func mapErr(err error, which device.Credential) error {
 			return &pivgoError{err, device.ErrBlocked}
 		case 0x6D00:
 			return &pivgoError{err, device.ErrUnsupported}
+		case 0x6985:
+			// CHANGE REFERENCE DATA / RESET RETRY COUNTER refused a new
+			// PIN or PUK that passed the length checks: firmware 5.7 PIN
+			// complexity (ykman _cli/piv.py: "does not meet complexity
+			// requirement" on SW.CONDITIONS_NOT_SATISFIED).
+			if which == device.PIVPIN || which == device.PIVPUK {
+				return &device.PINRefusedError{Which: which, Cause: err}
+			}
 		}
 	}
 	return err

@@ -150,6 +150,11 @@ func credentialError(which device.Credential, err error) error {
 	if se.SW == apdu.SWAuthBlocked {
 		return &device.PINError{Which: which, Retries: 0}
 	}
+	if se.SW == apdu.SWConditionsNotMet && (which == device.PIVPIN || which == device.PIVPUK) {
+		// A new PIN or PUK refused by firmware 5.7 PIN complexity (ykman
+		// _cli/piv.py: "does not meet complexity requirement").
+		return &device.PINRefusedError{Which: which, Cause: err}
+	}
 	return err
 }
 

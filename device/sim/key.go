@@ -135,7 +135,7 @@ func New(cfg Config) (*Key, error) {
 	if fw.Major < 4 || fw.Major > 5 {
 		return nil, fmt.Errorf("creating simulated key: firmware %s: only YubiKey 4 and 5 firmware is simulated: %w", fw, device.ErrInvalidArgument)
 	}
-	if (p.Name == "4") != (fw.Major == 4) {
+	if (p.Firmware.Major == 4) != (fw.Major == 4) {
 		return nil, fmt.Errorf("creating simulated key: model %s cannot run firmware %s: %w", p.Name, fw, device.ErrInvalidArgument)
 	}
 	if cfg.LockCode != nil && len(cfg.LockCode) != lockCodeLen {

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/apdu"
@@ -35,7 +36,13 @@ const (
 	tagNFCSupported = 0x0D
 	tagNFCEnabled   = 0x0E
 	tagIAPDetection = 0x0F
+	tagMoreData     = 0x10
+	tagPartNumber   = 0x13
+	tagFIPSCapable  = 0x14
+	tagFIPSApproved = 0x15
+	tagPINComplex   = 0x16
 	tagNFCRestrict  = 0x17
+	tagResetBlocked = 0x18
 	tagTempTouch    = 0x85
 )
 
@@ -100,12 +107,16 @@ func (k *Key) mgmtCommand(cmd apdu.Command) ([]byte, uint16) {
 		if !k.fw.AtLeast(4, 1, 0) {
 			return nil, apdu.SWInsNotSupported
 		}
-		if cmd.P1 != 0 {
-			// Page 1 and later: this firmware has no more pages (it never
-			// sends tag 10 MORE_DATA, §1.2), so an empty page.
-			return []byte{0}, apdu.SWSuccess
+		page0, page1 := k.readConfig()
+		switch {
+		case cmd.P1 == 0:
+			return page0, apdu.SWSuccess
+		case cmd.P1 == 1 && page1 != nil:
+			return page1, apdu.SWSuccess
 		}
-		return k.readConfig(), apdu.SWSuccess
+		// Pages the key did not announce with tag 10 MORE_DATA (§1.2):
+		// an empty page.
+		return []byte{0}, apdu.SWSuccess
 	case insWriteConfig:
 		if k.fw.Major < 5 {
 			// A YubiKey 4 has no WRITE CONFIG (§1.11): unknown instruction.
@@ -126,7 +137,10 @@ func (k *Key) mgmtCommand(cmd apdu.Command) ([]byte, uint16) {
 // readConfig encodes device info in the tag order of the real 5 NFC (5.2.3)
 // and 5Ci (5.2.6) dumps in §1.6: 01 03 02 04 05 06 07 08 [0D 0E] 0A 0F,
 // prefixed with the exact length of the TLVs (ykman rejects anything else).
-func (k *Key) readConfig() []byte {
+// A preset with 5.7 tags to report ends page 0 with MORE_DATA 01 and sends
+// 13 14 15 16 17 18 on page 1, as the 5.7 dumps in yubikey-manager
+// tests/test_device.py do; page1 is nil otherwise.
+func (k *Key) readConfig() (page0, page1 []byte) {
 	m := &k.mgmt
 	var b []byte
 	b = tlv.Append(b, tagUSBSupported, be16(uint16(m.usbSupported)))
@@ -134,13 +148,15 @@ func (k *Key) readConfig() []byte {
 		// USB_ENABLED appears from YubiKey 5 (ykman ignores it on 4.x).
 		b = tlv.Append(b, tagUSBEnabled, be16(uint16(m.usbEnabled)))
 	}
-	b = tlv.Append(b, tagSerial, binary.BigEndian.AppendUint32(nil, k.serial))
-	b = tlv.Append(b, tagFormFactor, []byte{byte(k.preset.FormFactor)})
+	if !k.preset.NoSerial {
+		b = tlv.Append(b, tagSerial, binary.BigEndian.AppendUint32(nil, k.serial))
+	}
+	b = tlv.Append(b, tagFormFactor, []byte{byte(k.preset.FormFactor) | k.preset.FormFactorFlags})
 	b = tlv.Append(b, tagVersion, []byte{k.fw.Major, k.fw.Minor, k.fw.Patch})
 	b = tlv.Append(b, tagAutoEject, be16(m.autoEject))
 	b = tlv.Append(b, tagChalResp, []byte{m.chalResp})
 	b = tlv.Append(b, tagDeviceFlags, []byte{m.deviceFlags})
-	if k.preset.NFC {
+	if k.preset.reportsNFC() {
 		b = tlv.Append(b, tagNFCSupported, be16(uint16(m.nfcSupported)))
 		b = tlv.Append(b, tagNFCEnabled, be16(uint16(m.nfcEnabled)))
 	}
@@ -154,25 +170,62 @@ func (k *Key) readConfig() []byte {
 	if k.fw.AtLeast(5, 2, 0) {
 		b = tlv.Append(b, tagIAPDetection, []byte{k.preset.iapDetection()})
 	}
-	return append([]byte{byte(len(b))}, b...)
+	if !k.preset.paged(k.fw) {
+		return append([]byte{byte(len(b))}, b...), nil
+	}
+	b = tlv.Append(b, tagMoreData, []byte{1})
+	p1 := tlv.Append(nil, tagPartNumber, []byte("SIM"+strings.ToUpper(k.preset.Name)))
+	p1 = tlv.Append(p1, tagFIPSCapable, be16(k.preset.FIPSBits))
+	p1 = tlv.Append(p1, tagFIPSApproved, be16(k.preset.FIPSBits))
+	p1 = tlv.Append(p1, tagPINComplex, []byte{boolByte(k.preset.PINComplexity)})
+	p1 = tlv.Append(p1, tagNFCRestrict, []byte{boolByte(m.nfcRestricted)})
+	p1 = tlv.Append(p1, tagResetBlocked, be16(uint16(k.preset.ResetBlocked)))
+	return append([]byte{byte(len(b))}, b...), append([]byte{byte(len(p1))}, p1...)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (k *Key) infoLocked() device.Info {
 	m := &k.mgmt
-	return device.Info{
+	info := device.Info{
 		Serial:           k.serial,
 		Version:          k.fw,
 		FormFactor:       k.preset.FormFactor,
 		USBSupported:     m.usbSupported,
 		USBEnabled:       m.usbEnabled,
-		HasNFC:           k.preset.NFC,
+		HasNFC:           k.preset.reportsNFC(),
 		NFCSupported:     m.nfcSupported,
 		NFCEnabled:       m.nfcEnabled,
 		ConfigLocked:     m.lockCode != nil,
 		DeviceFlags:      m.deviceFlags,
 		AutoEjectTimeout: m.autoEject,
 		ChalRespTimeout:  m.chalResp,
+		FIPS:             k.preset.FormFactorFlags&0x80 != 0,
+		SKY:              k.preset.FormFactorFlags&0x40 != 0,
+		PINComplexity:    k.preset.PINComplexity && k.preset.paged(k.fw),
+		NFCRestricted:    m.nfcRestricted && k.preset.paged(k.fw),
+		ResetBlocked:     k.preset.ResetBlocked,
 	}
+	if k.preset.NoSerial {
+		info.Serial = 0
+	}
+	if k.preset.paged(k.fw) {
+		info.PartNumber = "SIM" + strings.ToUpper(k.preset.Name)
+		for bit, app := range []device.Capability{device.CapFIDO2, device.CapPIV, device.CapOpenPGP, device.CapOATH, device.CapHSMAuth} {
+			if k.preset.FIPSBits&(1<<bit) != 0 {
+				info.FIPSCapable |= app
+			}
+		}
+		info.FIPSApproved = info.FIPSCapable
+	} else {
+		info.ResetBlocked = 0
+	}
+	return info
 }
 
 func be16(v uint16) []byte { return []byte{byte(v >> 8), byte(v)} }
@@ -245,7 +298,7 @@ func (k *Key) writeConfig(data []byte) uint16 {
 		}
 	}
 	if v, ok := tags[tagNFCEnabled]; ok {
-		if !k.preset.NFC {
+		if !k.preset.reportsNFC() {
 			return apdu.SWIncorrectData
 		}
 		m.nfcEnabled = device.Capability(binary.BigEndian.Uint16(v)) & m.nfcSupported

@@ -28,6 +28,23 @@ type KeyJSON struct {
 	FIDO         *device.FIDOState `json:"fido,omitempty"`
 	PIV          *device.PIVState  `json:"piv,omitempty"`
 	Reader       string            `json:"reader"`
+
+	// What firmware 5.7 and later report (device-info tags 13-21), and
+	// ykman's verdict on misreported NFC; omitted when not reported.
+	PartNumber       string   `json:"part_number,omitempty"`
+	FIPS             bool     `json:"fips,omitempty"`
+	SecurityKey      bool     `json:"security_key,omitempty"`
+	FIPSCapable      []string `json:"fips_capable,omitempty"`
+	FIPSApproved     []string `json:"fips_approved,omitempty"`
+	PINComplexity    bool     `json:"pin_complexity,omitempty"`
+	NFCRestricted    bool     `json:"nfc_restricted,omitempty"`
+	ResetBlocked     []string `json:"reset_blocked,omitempty"`
+	VersionQualifier string   `json:"version_qualifier,omitempty"`
+	FPSVersion       string   `json:"fps_version,omitempty"`
+	STMVersion       string   `json:"stm_version,omitempty"`
+	// NFCMisreported: the key sent NFC tags but is a model known to have no
+	// NFC (5C Nano, 5Ci, 5C before 5.2.4); they are ignored, as ykman does.
+	NFCMisreported bool `json:"nfc_misreported,omitempty"`
 }
 
 // ToJSON converts a key to its JSON form.
@@ -49,6 +66,19 @@ func ToJSON(k device.Key) KeyJSON {
 	}
 	if j.FIDOMatch == "" {
 		j.FIDOMatch = "none"
+	}
+	i := k.Info
+	j.PartNumber, j.FIPS, j.SecurityKey = i.PartNumber, i.FIPSSeries(), i.SKY
+	j.FIPSCapable, j.FIPSApproved, j.ResetBlocked = namesOrNil(i.FIPSCapable), namesOrNil(i.FIPSApproved), namesOrNil(i.ResetBlocked)
+	j.PINComplexity, j.NFCRestricted, j.NFCMisreported = i.PINComplexity, i.NFCRestricted, i.NFCMisreported
+	if i.Qualifier != nil {
+		j.VersionQualifier = i.Qualifier.String()
+	}
+	if i.FPSVersion != (device.Version{}) {
+		j.FPSVersion = i.FPSVersion.String()
+	}
+	if i.STMVersion != (device.Version{}) {
+		j.STMVersion = i.STMVersion.String()
 	}
 	if k.FIDO != nil {
 		set := k.FIDO.PINSet
@@ -109,12 +139,50 @@ func newKeysCmd(env Env) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			for _, k := range keys {
+				if n := notes(k.Info); n != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "%d: %s\n", k.Serial, n)
+				}
+			}
 			return partialErr(partial)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (fields: serial, model, form_factor, firmware, usb_enabled, nfc_enabled, fido_pin_set, reader, ...)")
 	cmd.Flags().BoolVar(&withPIV, "piv", false, "also read PIV state (PIN/PUK retries, factory defaults)")
 	return cmd
+}
+
+func namesOrNil(c device.Capability) []string {
+	if n := c.Names(); len(n) > 0 {
+		return n
+	}
+	return nil
+}
+
+// notes are the lines under the table for what firmware 5.7 and later
+// report: PIN complexity, FIPS, NFC restricted, blocked resets, and NFC tags
+// ignored on a model without NFC.
+func notes(i device.Info) string {
+	var n []string
+	if i.PINComplexity {
+		n = append(n, "PIN complexity on (the key refuses PINs that are easy to guess)")
+	}
+	if i.FIPSCapable != 0 {
+		n = append(n, fmt.Sprintf("FIPS capable: %s; FIPS approved: %s", i.FIPSCapable, orNone(i.FIPSApproved.Names())))
+	}
+	if i.NFCRestricted {
+		n = append(n, "NFC restricted until the key is next plugged into USB")
+	}
+	if i.ResetBlocked != 0 {
+		n = append(n, "reset blocked: "+i.ResetBlocked.String())
+	}
+	if i.NFCMisreported {
+		n = append(n, "reports NFC, but this model has none (ignored, as ykman does)")
+	}
+	if i.Qualifier != nil && i.Qualifier.Type != device.ReleaseFinal {
+		n = append(n, "pre-release firmware "+i.VersionName())
+	}
+	return strings.Join(n, "; ")
 }
 
 func orNone(names []string) string {

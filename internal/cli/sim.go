@@ -17,7 +17,9 @@ func newSimCmd(env Env) *cobra.Command {
 		Long: "Run one simulated YubiKey 5 attached to pcscd through vsmartcard-vpcd (slot 0 is reader\n" +
 			"\"Virtual PCD 00 00\", slot 1 \"Virtual PCD 00 01\") until interrupted. keywizard, piv-go and\n" +
 			"ykman (--reader \"Virtual PCD 00 00\") then see it as a key.\n\n" +
-			"Models: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c.",
+			"Models: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c. Variants for ykman's rules: 5c-nano-nfctags and\n" +
+			"5ci-nfctags (report NFC they do not have), 5c-nfc-epin (5.7 PIN complexity), 5c-nfc-fips,\n" +
+			"5c-nano-fips, bio-fido, bio-c-multi, sky-c-nfc-ee, 4 (YubiKey 4), 4-fips.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if serial == 0 || serial > 0xFFFFFFFF {
@@ -37,7 +39,7 @@ func newSimCmd(env Env) *cobra.Command {
 	}
 	cmd.Flags().Uint64Var(&serial, "serial", 0, "serial number of the simulated key (required)")
 	cmd.Flags().StringVar(&o.Model, "model", "5c-nano", "model: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c")
-	cmd.Flags().StringVar(&o.Firmware, "firmware", "5.4.3", "firmware version X.Y.Z")
+	cmd.Flags().StringVar(&o.Firmware, "firmware", "", "firmware version X.Y.Z (default: the model's, 5.7.x for YubiKey 5 models)")
 	cmd.Flags().IntVar(&o.Slot, "slot", 0, "vpcd slot: 0 or 1")
 	return cmd
 }

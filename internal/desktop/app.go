@@ -70,6 +70,10 @@ type Simulated struct {
 // Deps are the app's side effects.
 type Deps struct {
 	Version string
+	// Diagnostics gives the recent trace of what was said to the keys
+	// (device/trace; secrets only as lengths) for the error messages'
+	// "Copy diagnostics"; nil leaves that action out.
+	Diagnostics func() string
 	// LoadSettings reads the catalogue and this computer's settings
 	// (desktop.LoadSettings in the app).
 	LoadSettings func(ctx context.Context, simulate bool) (Settings, error)

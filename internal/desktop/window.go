@@ -32,6 +32,7 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 	}
 	w.Resize(ui.DefaultSize)
 	uiOpts := startupMarks()
+	uiOpts.Diagnostics = d.Diagnostics
 	a := &App{d: d, do: fyne.Do, showTeam: func(ctx context.Context, src team.Source) {
 		tv := team.New(w, src, team.Options{})
 		tv.InTabs(w)

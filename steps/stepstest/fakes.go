@@ -289,11 +289,10 @@ func (k *FakeKey) checkFIDOPIN(pin string) error {
 	return nil
 }
 
+// pinPolicy is the authenticator's own check of a new PIN: the one FIDO2
+// PIN rule with the key's minimum.
 func (k *FakeKey) pinPolicy(pin string) error {
-	if len([]rune(pin)) < k.MinPINLength || len(pin) > 63 {
-		return device.ErrPINPolicy
-	}
-	return nil
+	return device.FIDO2PINRule(k.Key.Info, k.MinPINLength, 0).Check(pin)
 }
 
 // SetFIDOPIN sets the first PIN.

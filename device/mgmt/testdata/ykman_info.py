@@ -18,9 +18,12 @@ from yubikit.core import TRANSPORT, Version
 from yubikit.core.smartcard import SmartCardConnection
 import struct
 
-from yubikit.management import CAPABILITY, DEVICE_FLAG, USB_INTERFACE, DeviceConfig, Mode
+from yubikit.management import CAPABILITY, DEVICE_FLAG, FORM_FACTOR, USB_INTERFACE, DeviceConfig, Mode
 from ykman.base import PID
 from ykman.device import get_name, read_info
+from yubikit.core import Tlv
+
+import ykman_main_support
 
 
 class FakeConn(SmartCardConnection):
@@ -41,6 +44,18 @@ class FakeConn(SmartCardConnection):
 
     def close(self):
         pass
+
+
+def main_name(info, config):
+    """ykman-main's get_name on 4.0.9's info, with the fields main adds
+    (yubikit/management.py DeviceInfo.parse_tlvs: pin_complexity, tag 16 ==
+    01) and PID-less, as keywizard reads keys over CCID without a PID."""
+    tlvs = Tlv.parse_dict(config[1:])
+    info.pin_complexity = tlvs.get(0x16, b"\0") == b"\1"
+    info.__class__._is_bio = property(
+        lambda self: self.form_factor in (FORM_FACTOR.USB_A_BIO, FORM_FACTOR.USB_C_BIO))
+    info.__class__.has_transport = lambda self, t: t in self.supported_capabilities
+    return ykman_main_support.get_name(info, None)
 
 
 def cap(x):
@@ -95,6 +110,7 @@ for line in sys.stdin:
             "auto_eject": info.config.auto_eject_timeout or 0,
             "chalresp": info.config.challenge_response_timeout or 0,
             "name": get_name(info, pid.get_type() if pid else None),
+            "name_main": main_name(info, bytes.fromhex(req["config"])),
         }
     except Exception as e:  # noqa: BLE001 - every failure is a data point
         out = {"error": type(e).__name__ + ": " + str(e)}
