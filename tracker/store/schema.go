@@ -2,12 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -90,6 +91,26 @@ CREATE TABLE IF NOT EXISTS services (
 	name TEXT NOT NULL
 );
 `,
+	// 3: the audit log's hash chain (tracker/evidence, and
+	// docs/tracker-evidence.md). seq orders the chain; text_salt and
+	// text_commit commit to reason and detail, so erasure can blank them
+	// and the salt without breaking it; audit_head is the last link, one
+	// row, whose row lock serialises appends across tracker instances.
+	// Existing entries are chained in id order by chainExisting.
+	3: `
+ALTER TABLE audit ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN text_salt TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN text_commit TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+`,
+}
+
+// migrationFuncs run after a migration's SQL, in its transaction.
+var migrationFuncs = map[int]func(ctx context.Context, s *sqlStore, tx *sql.Tx) error{
+	3: chainExisting,
 }
 
 func (s *sqlStore) migrate(ctx context.Context) error {
@@ -130,6 +151,12 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrating schema to version %d: %w", n, err)
+			}
+		}
+		if f := migrationFuncs[n]; f != nil {
+			if err := f(ctx, s, tx); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("migrating schema to version %d: %w", n, err)
 			}
