@@ -160,12 +160,16 @@ func TestChainDetectsTampering(t *testing.T) {
 		t.Fatalf("head round trip: %v %v", h, err)
 	}
 	cases := map[string]func([]evidence.Entry) []evidence.Entry{
-		"edited reason":  func(es []evidence.Entry) []evidence.Entry { es[2].Reason = "found"; return es },
-		"edited actor":   func(es []evidence.Entry) []evidence.Entry { es[2].Actor = "p_eve"; return es },
-		"edited time":    func(es []evidence.Entry) []evidence.Entry { es[2].At = es[2].At.Add(time.Second); return es },
-		"removed":        func(es []evidence.Entry) []evidence.Entry { return append(es[:2], es[3:]...) },
-		"reordered":      func(es []evidence.Entry) []evidence.Entry { es[1], es[2] = es[2], es[1]; return es },
-		"renumbered":     func(es []evidence.Entry) []evidence.Entry { es[1].Seq, es[2].Seq = es[2].Seq, es[1].Seq; es[1], es[2] = es[2], es[1]; return es },
+		"edited reason": func(es []evidence.Entry) []evidence.Entry { es[2].Reason = "found"; return es },
+		"edited actor":  func(es []evidence.Entry) []evidence.Entry { es[2].Actor = "p_eve"; return es },
+		"edited time":   func(es []evidence.Entry) []evidence.Entry { es[2].At = es[2].At.Add(time.Second); return es },
+		"removed":       func(es []evidence.Entry) []evidence.Entry { return append(es[:2], es[3:]...) },
+		"reordered":     func(es []evidence.Entry) []evidence.Entry { es[1], es[2] = es[2], es[1]; return es },
+		"renumbered": func(es []evidence.Entry) []evidence.Entry {
+			es[1].Seq, es[2].Seq = es[2].Seq, es[1].Seq
+			es[1], es[2] = es[2], es[1]
+			return es
+		},
 		"redacted alone": func(es []evidence.Entry) []evidence.Entry { es[2].Reason, es[2].Salt = "", nil; return es },
 		"tail removed (anchor)": func(es []evidence.Entry) []evidence.Entry {
 			return es[:4]

@@ -171,9 +171,9 @@ func TestErasureLeavesNoCopy(t *testing.T) {
 
 func TestAuditChainDetectsTampering(t *testing.T) {
 	tamper := map[string]string{
-		"edited reason":  "UPDATE audit SET reason = 'found it' WHERE seq = 3",
-		"edited action":  "UPDATE audit SET action = 'key.found' WHERE seq = 3",
-		"removed row":    "DELETE FROM audit WHERE seq = 3",
+		"edited reason": "UPDATE audit SET reason = 'found it' WHERE seq = 3",
+		"edited action": "UPDATE audit SET action = 'key.found' WHERE seq = 3",
+		"removed row":   "DELETE FROM audit WHERE seq = 3",
 		// Through a free number: the unique index is checked per row.
 		"reordered rows": "UPDATE audit SET seq = -seq WHERE seq IN (3, 4); UPDATE audit SET seq = CASE seq WHEN -3 THEN 4 ELSE 3 END WHERE seq IN (-3, -4)",
 		"text redacted":  "UPDATE audit SET reason = '', text_salt = '' WHERE seq = 3",
