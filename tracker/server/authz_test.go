@@ -89,6 +89,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		cases := []authCase{
 			{name: "health", method: "GET", path: "/healthz", url: fixed("/healthz"), want: users(200), anon: 200},
 			{name: "openapi", method: "GET", path: "/v1/openapi.json", url: fixed("/v1/openapi.json"), want: users(200), anon: 200},
+			{name: "signing key", method: "GET", path: "/v1/signing-key", url: fixed("/v1/signing-key"), want: users(200), anon: 200},
 			{name: "exchange bad code", method: "POST", path: "/v1/auth/exchange", url: fixed("/v1/auth/exchange"),
 				body: func(*env, string, int) any { return tracker.Exchange{InviteCode: "kwi_0123456789abcdef_nope"} }, want: users(401)},
 			{name: "me", method: "GET", path: "/v1/me", url: fixed("/v1/me"), want: users(200)},

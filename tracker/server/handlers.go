@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -15,6 +16,7 @@ func (s *Server) routeTable() []route {
 	return []route{
 		{"GET", "/healthz", s.health},
 		{"GET", "/v1/openapi.json", s.openAPI},
+		{"GET", "/v1/signing-key", s.signingKey},
 		{"POST", "/v1/auth/exchange", s.exchange},
 		{"GET", "/v1/me", s.user(s.me)},
 		{"POST", "/v1/reports", s.user(s.report)},
@@ -247,12 +249,18 @@ func (s *Server) team(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err != nil {
 		return err
 	}
+	if err := s.auditRead(r.Context(), c, actTeamRead, v.Manager.ID, fmt.Sprintf("team view, %d people", len(v.Rows))); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) listPeople(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ps, err := s.cfg.Store.People(r.Context())
 	if err != nil {
+		return err
+	}
+	if err := s.auditRead(r.Context(), c, actPeopleList, "", fmt.Sprintf("all people, %d", len(ps))); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ps)
@@ -312,25 +320,27 @@ func (s *Server) exportPerson(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	x, err := s.exportAs(r.Context(), c, p.ID)
+	return s.exportAs(w, r, c, p.ID)
+}
+
+// exportAs sends everything stored about person id to c as a signed JSON
+// file, and audits it. The API and the dashboard both export through it.
+func (s *Server) exportAs(w http.ResponseWriter, r *http.Request, c *caller, id string) error {
+	x, err := s.cfg.Store.Export(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-export.json"`)
-	return writeJSON(w, http.StatusOK, x)
-}
-
-// exportAs reads everything stored about person id for c, and audits it.
-// The API and the dashboard both export through it.
-func (s *Server) exportAs(ctx context.Context, c *caller, id string) (tracker.PersonExport, error) {
-	x, err := s.cfg.Store.Export(ctx, id)
+	scope := fmt.Sprintf("everything stored about %s <%s> (%s)", x.Person.Name, x.Person.Email, id)
+	h, err := s.exportHeader(r.Context(), c, scope, s.cfg.Now())
 	if err != nil {
-		return x, err
+		return err
 	}
-	if err := s.cfg.Store.AppendAudit(ctx, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.export", Subject: id}); err != nil {
-		return x, err
+	x.Header = &h
+	file, err := s.signJSON(x, trustedComment("json", h))
+	if err != nil {
+		return err
 	}
-	return x, nil
+	return s.sendExport(w, r, c, actPersonExport, id, scope, "application/json", "keywizard-export.json", file)
 }
 
 func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -447,8 +457,12 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) error 
 		}
 		limit = n
 	}
-	es, err := s.cfg.Store.Audit(r.Context(), r.URL.Query().Get("subject"), limit)
+	subject := r.URL.Query().Get("subject")
+	es, err := s.cfg.Store.Audit(r.Context(), subject, limit)
 	if err != nil {
+		return err
+	}
+	if err := s.auditRead(r.Context(), c, actAuditRead, subject, fmt.Sprintf("%d entries", len(es))); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, es)

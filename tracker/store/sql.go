@@ -830,7 +830,8 @@ func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uin
 	})
 }
 
-const auditCols = "id, at, actor, action, subject, reason, detail"
+// auditCols: an entry's ID is its place in the hash chain.
+const auditCols = "seq, at, actor, action, subject, reason, detail"
 
 func scanAudit(r scanner) (tracker.AuditEntry, error) {
 	var (
