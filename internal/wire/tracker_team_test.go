@@ -103,13 +103,12 @@ func (o *org) join(t *testing.T, who, configDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := cli.JoinCommand(join.Options{ConfigDir: func() (string, error) { return configDir, nil }})
 	var out bytes.Buffer
-	cmd.SetArgs([]string{"--url", o.url})
-	cmd.SetIn(strings.NewReader(inv.Code + "\n"))
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	if err := cmd.ExecuteContext(context.Background()); err != nil {
+	env := cli.Env{
+		In: strings.NewReader(inv.Code + "\n"), Out: &out, Err: &out,
+		Join: join.Options{ConfigDir: func() (string, error) { return configDir, nil }},
+	}
+	if err := cli.RunJoin(context.Background(), env, cli.JoinOptions{URL: o.url}); err != nil {
 		t.Fatalf("join as %s: %v\n%s", who, err, out.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -16,11 +17,19 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/cli"
+	"github.com/keywizard/keywizard/tracker/store"
 )
 
 func run(t *testing.T, ctx context.Context, out io.Writer, args ...string) error {
 	t.Helper()
-	cmd := cli.Command()
+	return runEnv(t, ctx, cli.Env{}, out, args...)
+}
+
+// runEnv runs `tracker <args>` over env, with out as its standard output
+// and error.
+func runEnv(t *testing.T, ctx context.Context, env cli.Env, out io.Writer, args ...string) error {
+	t.Helper()
+	cmd := cli.NewCommand(env)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(out)
@@ -137,5 +146,49 @@ func TestDefaultDBPath(t *testing.T) {
 	p, err := cli.DefaultDBPath()
 	if err != nil || p != filepath.Join("/data", "keywizard", "tracker.db") {
 		t.Errorf("DefaultDBPath = %q, %v", p, err)
+	}
+}
+
+// TestRunFunctionsWithEnv calls the run functions directly, as the
+// commands do, with a fixed clock and a counting store opener: the invite
+// expires from the injected clock, a person refused by validation opens
+// no database, and the one e-mail lookup names what the address was for.
+func TestRunFunctionsWithEnv(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "t.db")
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	var opened []string
+	env := cli.Env{
+		Out: &out, Err: io.Discard, In: strings.NewReader(""),
+		Now: func() time.Time { return now },
+		OpenStore: func(ctx context.Context, dsn string) (store.Store, error) {
+			opened = append(opened, dsn)
+			return store.Open(ctx, dsn)
+		},
+	}
+	if err := cli.RunPersonAdd(ctx, env, cli.PersonAddOptions{DB: db, Person: tracker.CreatePerson{Email: "Bad", Name: "B"}}); err == nil {
+		t.Error("bad e-mail accepted")
+	}
+	err := cli.RunPersonAdd(ctx, env, cli.PersonAddOptions{DB: db, Person: tracker.CreatePerson{Email: "ann@example.com", Name: "Ann", ManagerEmail: "nobody@example.com", StartDate: "2026-03-02"}})
+	if err == nil || !strings.Contains(err.Error(), "finding manager nobody@example.com") {
+		t.Errorf("unknown manager: %v", err)
+	}
+	if err := cli.RunPersonAdd(ctx, env, cli.PersonAddOptions{DB: db, Person: tracker.CreatePerson{Email: "ann@example.com", Name: "Ann", StartDate: "2026-03-02"}}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := cli.RunInvite(ctx, env, cli.InviteOptions{DB: db, Email: "ann@example.com", Reason: "test", Valid: 48 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "valid until 2026-03-04T09:00:00Z"; !strings.Contains(out.String(), want) {
+		t.Errorf("invite output %q, want %q (from the injected clock)", out.String(), want)
+	}
+	err = cli.RunAdminToken(ctx, env, cli.AdminTokenOptions{DB: db, Email: "zed@example.com"})
+	if err == nil || !strings.Contains(err.Error(), "finding zed@example.com") || !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown person: %v", err)
+	}
+	if len(opened) != 4 {
+		t.Errorf("stores opened %d times (%q), want once per command that needs one (a refused e-mail opens none)", len(opened), opened)
 	}
 }

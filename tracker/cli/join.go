@@ -13,12 +13,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// JoinCommand returns `join`: it trades the invite code from IT for this
+// JoinOptions are the flags of `tracker join`.
+type JoinOptions struct {
+	URL       string
+	AllowHTTP bool // a plain http:// tracker on another machine
+}
+
+// joinCmd returns `join`: it trades the invite code from IT for this
 // computer's own tracker token, keeps the token in the OS keychain and
 // saves the tracker's address, so the wizard reports there from now on.
-func JoinCommand(o join.Options) *cobra.Command {
-	var rawURL string
-	var allowHTTP bool
+func joinCmd(env Env) *cobra.Command {
+	var o JoinOptions
 	cmd := &cobra.Command{
 		Use:   "join --url URL",
 		Short: "Join the onboarding tracker with the invite code from IT",
@@ -34,20 +39,24 @@ shell history.`,
   keywizard tracker join --url https://tracker.example.com < invite.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runJoin(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), rawURL, allowHTTP, o)
+			return RunJoin(cmd.Context(), env.withIO(cmd), o)
 		},
 	}
-	cmd.Flags().StringVar(&rawURL, "url", "", "the tracker's address, e.g. https://tracker.example.com (required)")
-	cmd.Flags().BoolVar(&allowHTTP, "allow-http", false, "allow a plain http:// tracker that is not on this computer (the token would cross the network unencrypted)")
+	cmd.Flags().StringVar(&o.URL, "url", "", "the tracker's address, e.g. https://tracker.example.com (required)")
+	cmd.Flags().BoolVar(&o.AllowHTTP, "allow-http", false, "allow a plain http:// tracker that is not on this computer (the token would cross the network unencrypted)")
 	cmd.MarkFlagRequired("url")
 	return cmd
 }
 
-func runJoin(ctx context.Context, in io.Reader, out, errOut io.Writer, rawURL string, allowHTTP bool, o join.Options) error {
-	res, err := join.Run(ctx, rawURL, allowHTTP, o, func() (string, error) { return readInviteCode(in, errOut) })
+// RunJoin reads the invite code from env.In, joins the tracker and says
+// as whom.
+func RunJoin(ctx context.Context, env Env, o JoinOptions) error {
+	env = env.filled()
+	res, err := join.Run(ctx, o.URL, o.AllowHTTP, env.Join, func() (string, error) { return readInviteCode(env.In, env.Err) })
 	if err != nil {
 		return err
 	}
+	out, errOut := env.Out, env.Err
 	fmt.Fprintf(out, "Joined %s as %s <%s>%s\n", res.URL, res.Person.Name, res.Person.Email, res.Role)
 	if res.Previous != "" {
 		fmt.Fprintf(out, "This computer now reports to %s instead of %s.\n", res.URL, res.Previous)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/zalando/go-keyring"
 
 	"github.com/keywizard/keywizard/tracker"
@@ -114,13 +113,15 @@ func (j *joiner) opts() join.Options {
 
 func (j *joiner) run(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	return runJoin(t, cli.JoinCommand(j.opts()), stdin, args...)
+	return runJoin(t, j.opts(), stdin, args...)
 }
 
-func runJoin(t *testing.T, cmd *cobra.Command, stdin string, args ...string) (string, string, error) {
+// runJoin runs `tracker join <args>` with o as join's side effects.
+func runJoin(t *testing.T, o join.Options, stdin string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	cmd.SetArgs(args)
+	cmd := cli.NewCommand(cli.Env{Join: o})
+	cmd.SetArgs(append([]string{"join"}, args...))
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
@@ -392,7 +393,7 @@ func TestJoinKeychainBroken(t *testing.T) {
 	j := newJoiner(t)
 	o := j.opts()
 	o.Tokens = func(string) client.TokenStore { return &brokenKeychain{failGet: true, failSet: true} }
-	_, _, err := runJoin(t, cli.JoinCommand(o), code, "--url", lt.url)
+	_, _, err := runJoin(t, o, code, "--url", lt.url)
 	if !errors.Is(err, errKeychain) || !strings.Contains(err.Error(), "run join again") {
 		t.Fatalf("unreadable keychain: %v", err)
 	}
@@ -402,7 +403,7 @@ func TestJoinKeychainBroken(t *testing.T) {
 
 	// Reads work but the write fails: the code is spent; say so.
 	o.Tokens = func(string) client.TokenStore { return &brokenKeychain{failSet: true} }
-	_, _, err = runJoin(t, cli.JoinCommand(o), code, "--url", lt.url)
+	_, _, err = runJoin(t, o, code, "--url", lt.url)
 	if !errors.Is(err, errKeychain) || !strings.Contains(err.Error(), "new invite code") {
 		t.Fatalf("keychain refusing the write: %v", err)
 	}

@@ -20,12 +20,12 @@ import (
 
 // startServe runs `tracker <args>` until the test ends and returns its
 // base URL and output.
-func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
+func startServe(t *testing.T, env cli.Env, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(t, ctx, &out, args...) }()
+	go func() { done <- runEnv(t, ctx, env, &out, args...) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -54,13 +54,13 @@ func TestServeDefaults(t *testing.T) {
 	var asked []string
 	// 8740 may be taken on this machine: note the address serve asks
 	// for and serve on a free loopback port instead.
-	cli.SetListen(t, func(network, addr string) (net.Listener, error) {
+	env := cli.Env{Listen: func(network, addr string) (net.Listener, error) {
 		mu.Lock()
 		asked = append(asked, network+" "+addr)
 		mu.Unlock()
 		return net.Listen("tcp", "127.0.0.1:0")
-	})
-	base, out := startServe(t, "serve")
+	}}
+	base, out := startServe(t, env, "serve")
 	mu.Lock()
 	if len(asked) != 1 || asked[0] != "tcp 127.0.0.1:8740" {
 		t.Errorf("serve listened on %q, want tcp 127.0.0.1:8740", asked)
@@ -106,8 +106,8 @@ func TestServeWebhookStartsDigest(t *testing.T) {
 	// The loop's first wait ends at once; later ones never do.
 	fired := make(chan time.Time, 1)
 	fired <- time.Now()
-	cli.SetDigestAfter(t, func(time.Duration) <-chan time.Time { return fired })
-	startServe(t, "--db", db, "serve", "--listen", "127.0.0.1:0", "--webhook", hook.URL)
+	env := cli.Env{DigestAfter: func(time.Duration) <-chan time.Time { return fired }}
+	startServe(t, env, "--db", db, "serve", "--listen", "127.0.0.1:0", "--webhook", hook.URL)
 	select {
 	case msg := <-posts:
 		if !strings.Contains(msg, "old@example.com") {

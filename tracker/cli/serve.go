@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/server"
+)
+
+// ServeOptions are the flags of `tracker serve`.
+type ServeOptions struct {
+	DB            string // --db; "": DefaultDBPath
+	Listen        string
+	Webhook       string
+	Services      string // comma-separated, in dashboard order
+	DigestHour    int
+	SecureCookies bool
+	TrustProxy    bool
+}
+
+func serveCmd(env Env, db func() string) *cobra.Command {
+	var o ServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the tracker API and dashboard",
+		Long: `Serve the tracker's JSON API (/v1, described at /v1/openapi.json) and the
+dashboard (/dashboard). Without flags it listens on 127.0.0.1:8740 and keeps
+its data in a SQLite file in the user data directory. For several instances
+behind a load balancer, give them all the same --db postgres:// URL; put TLS
+in front (and pass --secure-cookies).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			o.DB = db()
+			return RunServe(ctx, env.withIO(cmd), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", DefaultListen, "address to listen on")
+	f.StringVar(&o.Webhook, "webhook", "", "Slack-compatible webhook URL for completions and the daily overdue digest")
+	f.IntVar(&o.DigestHour, "digest-hour", 8, "hour (UTC) to send the daily overdue digest")
+	f.StringVar(&o.Services, "services", "", "required services, comma-separated, in dashboard order (default: those of the catalogue the latest wizard report named)")
+	f.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
+	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
+	return cmd
+}
+
+// RunServe serves the tracker until ctx ends, then shuts down gracefully.
+func RunServe(ctx context.Context, env Env, o ServeOptions) error {
+	env = env.filled()
+	if o.DigestHour < 0 || o.DigestHour > 23 {
+		return errors.New("--digest-hour must be 0 to 23")
+	}
+	st, where, err := openStore(ctx, env, o.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	verifier, err := attest.Yubico()
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Store: st, Verifier: verifier, Services: splitList(o.Services),
+		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := env.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	out := env.Out
+	fmt.Fprintf(out, "tracker: serving http://%s/dashboard (%s: %s)\n", ln.Addr(), st.Backend(), where)
+	if people, err := st.People(ctx); err == nil && len(people) == 0 {
+		fmt.Fprintf(out, "tracker: nobody is registered yet; create the first IT administrator on this machine with\n  keywizard tracker admin create-admin --email you@example.com --name \"Your Name\"%s\n", dbHint(o.DB))
+	}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		fmt.Fprintln(out, "tracker: listening beyond loopback; put TLS in front of it")
+	}
+	if o.Webhook != "" {
+		go srv.RunDigest(ctx, o.DigestHour, env.DigestAfter)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	fmt.Fprintln(out, "tracker: stopped")
+	return nil
+}
+
+// splitList splits a comma-separated flag; empty gives nil.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
