@@ -188,6 +188,18 @@ func ParsePublicKey(text []byte) (minisign.PublicKey, error) {
 // ErrKeyExposed: the key file can be read by others than its owner.
 var ErrKeyExposed = errors.New("signing key file is readable by others")
 
+// ErrNoKey: there is no signing key file where one was expected.
+var ErrNoKey = errors.New("no signing key")
+
+// LoadKey reads the signing key at path, as LoadOrCreateKey does, but
+// never creates one.
+func LoadKey(path string) (*Signer, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s", ErrNoKey, path)
+	}
+	return LoadOrCreateKey(path)
+}
+
 // LoadOrCreateKey reads the signing key at path, creating it (mode 0600,
 // directory 0700) if it does not exist. A key file others can read is
 // refused: whoever reads it can sign exports as the tracker.
