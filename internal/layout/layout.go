@@ -36,4 +36,7 @@ var Rules = []Rule{
 		Why: "the window links the tracker client only: the server and its database drivers would add ~10 MB to its memory (issue 3)"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
+	{From: "tracker/evidence", Forbidden: []string{"tracker/store", "tracker/server", "tracker/cli", "tracker/client", "tracker/join", "tracker/attest",
+		"github.com/jackc/", "modernc.org/"},
+		Why: "an auditor's offline check of exports and the audit chain needs no database or server code"},
 }
