@@ -129,7 +129,7 @@ func RunSigningKey(ctx context.Context, env Env, o SigningKeyOptions) error {
 	return err
 }
 
-// ErrNotVerified: the file or the log did not pass; the error wrapping it
+// ErrNotVerified is returned when the file or the log did not pass; the error wrapping it
 // says why. `keywizard` exits non-zero.
 var ErrNotVerified = errors.New("not verified")
 

@@ -185,10 +185,10 @@ func ParsePublicKey(text []byte) (minisign.PublicKey, error) {
 	return k, nil
 }
 
-// ErrKeyExposed: the key file can be read by others than its owner.
+// ErrKeyExposed is returned when the key file can be read by others than its owner.
 var ErrKeyExposed = errors.New("signing key file is readable by others")
 
-// ErrNoKey: there is no signing key file where one was expected.
+// ErrNoKey is returned when there is no signing key file where one was expected.
 var ErrNoKey = errors.New("no signing key")
 
 // LoadKey reads the signing key at path, as LoadOrCreateKey does, but

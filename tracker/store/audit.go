@@ -162,7 +162,7 @@ func (s *sqlStore) AuditHead(ctx context.Context) (evidence.Head, error) {
 	return h, err
 }
 
-// ErrNotScrubbed: an erasure committed, but rewriting the database so
+// ErrNotScrubbed is returned when an erasure committed, but rewriting the database so
 // that no copy of the erased data remains in its files did not finish
 // (SQLite's WAL checkpoint was blocked, or PostgreSQL's VACUUM FULL
 // failed). The person is erased; the next erasure tries again.
