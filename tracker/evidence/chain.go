@@ -14,8 +14,8 @@ import (
 )
 
 // EraseAction is the audit action of an erasure. Free text of entries
-// about a subject may be redacted only if the log later holds this action
-// for that subject.
+// about a person (their subject, or their actor when the subject is empty)
+// may be redacted only if the log later holds this action for that person.
 const EraseAction = "person.erase"
 
 // SaltSize is the length of an entry's text salt.
@@ -173,9 +173,18 @@ type Verifier struct {
 
 	n        int64
 	prev     Hash
-	pending  map[string]int64 // redacted subject -> first redacted seq
+	pending  map[string]int64 // whose erasure a redaction waits for -> first seq
 	redacted int64
 	err      error
+}
+
+// erasedBy is who must be erased for e's redaction to be legitimate: its
+// subject, or, for an entry about nobody else, its actor.
+func erasedBy(e *Entry) string {
+	if e.Subject != "" {
+		return e.Subject
+	}
+	return e.Actor
 }
 
 // Add checks the next entry. After the first error it keeps returning it.
@@ -204,8 +213,8 @@ func (v *Verifier) Add(e Entry) error {
 		if v.pending == nil {
 			v.pending = map[string]int64{}
 		}
-		if _, ok := v.pending[e.Subject]; !ok {
-			v.pending[e.Subject] = e.Seq
+		if _, ok := v.pending[erasedBy(&e)]; !ok {
+			v.pending[erasedBy(&e)] = e.Seq
 		}
 		v.redacted++
 	} else if CommitText(e.Salt, e.Reason, e.Detail) != e.TextCommit {

@@ -191,10 +191,18 @@ func TestChainDetectsTampering(t *testing.T) {
 			es[i].Reason, es[i].Salt = "", nil
 		}
 	}
-	erase := evidence.Entry{At: es[4].At.Add(time.Minute), Actor: "p_it", Action: evidence.EraseAction, Subject: "p_ann", Reason: "left-organisation"}
-	evidence.Seal(&erase, 6, es[4].Hash)
+	// An entry about nobody else waits for its actor's erasure.
+	refused := evidence.Entry{At: es[4].At, Actor: "p_ann", Action: "request.refused", Detail: "403 GET /v1/people from 192.0.2.7"}
+	evidence.Seal(&refused, 6, es[4].Hash)
+	refused.Detail, refused.Salt = "", nil
+	es = append(es, refused)
+	if _, err := verify(es); !errors.Is(err, evidence.ErrChainBroken) {
+		t.Fatalf("redactions with no erasure after them: %v", err)
+	}
+	erase := evidence.Entry{At: es[5].At.Add(time.Minute), Actor: "p_it", Action: evidence.EraseAction, Subject: "p_ann", Reason: "left-organisation"}
+	evidence.Seal(&erase, 7, es[5].Hash)
 	sum, err = verify(append(es, erase), head)
-	if err != nil || sum.Redacted != 4 {
+	if err != nil || sum.Redacted != 5 {
 		t.Fatalf("erasure's redaction: %+v %v", sum, err)
 	}
 }

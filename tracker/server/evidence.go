@@ -75,6 +75,11 @@ func (l *refusedLog) admit(ip string, now time.Time) (bool, int, time.Time) {
 	return true, n, since
 }
 
+// refusal reports whether code is a refusal the audit log records.
+func refusal(code int) bool {
+	return code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusTooManyRequests
+}
+
 // auditRefused logs a 401, 403 or 429: the address, method and path (never
 // the query or headers, where a credential could be), and who it was when
 // the credential worked. It never fails the request.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -166,11 +167,24 @@ func TestReadsAndRefusalsAudited(t *testing.T) {
 			t.Fatalf("refusals logged as %+v", got)
 		}
 
+		// A sign-in page that refuses answers itself; it is logged too.
+		resp, err := noRedirect.PostForm(e.http.URL+"/login", url.Values{"credential": {"kwt_0123456789abcdef_wrong"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("bad sign-in: %d", resp.StatusCode)
+		}
+		if got := e.entries("request.refused"); len(got) != 3 || got[0].Detail != "401 POST /login from 127.0.0.1" {
+			t.Fatalf("refused sign-in logged as %+v", got)
+		}
+
 		// A flood from one address: a few entries, then a count.
 		for range 200 {
 			e.call("", "GET", "/v1/me", nil)
 		}
-		flood := len(e.entries("request.refused")) - 2
+		flood := len(e.entries("request.refused")) - 3
 		if flood < 1 || flood > 6 {
 			t.Errorf("200 refusals wrote %d entries, want at most the burst of 6", flood)
 		}

@@ -283,6 +283,9 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		err := h(sw, r)
 		if err == nil {
+			if refusal(sw.code) {
+				s.auditRefused(r, sw.code) // a page that answered itself (sign-in)
+			}
 			return
 		}
 		he := toHTTPError(err)
@@ -297,8 +300,7 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 		if he.Code == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")
 		}
-		switch he.Code {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		if refusal(he.Code) {
 			s.auditRefused(r, he.Code)
 		}
 		if sw.code != 0 {

@@ -122,7 +122,11 @@ func TestErasureLeavesNoCopy(t *testing.T) {
 		if err := s.SetKeyStatus(ctx, q.ID, 4242, tracker.KeyLost, tracker.AuditEntry{At: t0, Actor: "boss", Action: "key.status", Subject: q.ID, Reason: reason, Detail: "lost by " + name}); err != nil {
 			t.Fatal(err)
 		}
-		needles := []string{email, name, reason}
+		// Their own refused request, with their address: about nobody else.
+		if err := s.AppendAudit(ctx, tracker.AuditEntry{At: t0, Actor: q.ID, Action: "request.refused", Detail: "403 GET /v1/people from 192.0.2." + tag}); err != nil {
+			t.Fatal(err)
+		}
+		needles := []string{email, name, reason, "192.0.2." + tag}
 		// The test can fail: before the erasure the files hold them.
 		if found := findIn(t, databaseFiles(t, b, dsn), needles...); len(found) == 0 {
 			t.Fatalf("the data is not in the database files before erasure; the search is broken")
@@ -146,8 +150,8 @@ func TestErasureLeavesNoCopy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("chain after erasure: %v", err)
 		}
-		if sum.Redacted != 3 {
-			t.Errorf("redacted entries: %d, want 3 (person.create, invite.issue, key.status)", sum.Redacted)
+		if sum.Redacted != 4 {
+			t.Errorf("redacted entries: %d, want 4 (person.create, invite.issue, key.status, their refused request)", sum.Redacted)
 		}
 		es, err := s.Audit(ctx, q.ID, 0)
 		if err != nil {

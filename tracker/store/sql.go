@@ -905,7 +905,10 @@ func (s *sqlStore) Erase(ctx context.Context, personID string, audit tracker.Aud
 		// done, when and by whom stays, against the now meaningless ID.
 		// The salt goes too: the chain keeps only the commitment, which
 		// cannot confirm a guess at the text without it.
-		if _, err := s.exec(ctx, tx, "UPDATE audit SET reason = '', detail = '', text_salt = '' WHERE subject = ?", personID); err != nil {
+		// Entries about them: where they are the subject, or where they
+		// acted and nobody else is (their refused requests, with an
+		// address; their listings).
+		if _, err := s.exec(ctx, tx, "UPDATE audit SET reason = '', detail = '', text_salt = '' WHERE subject = ? OR (subject = '' AND actor = ?)", personID, personID); err != nil {
 			return fmt.Errorf("redacting audit log: %w", err)
 		}
 		return s.appendAudit(ctx, tx, audit)
