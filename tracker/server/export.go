@@ -52,7 +52,7 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	if err != nil {
 		return Export{}, err
 	}
-	x := Export{Header: h, GeneratedAt: v.GeneratedAt, People: make([]tracker.ExportPerson, 0, len(v.Rows)), Keys: keys, Items: items, History: []tracker.ExportEvent{}, View: v}
+	x := Export{Header: h, GeneratedAt: v.GeneratedAt, People: make([]tracker.ExportPerson, 0, len(v.Rows)), Keys: keys, Items: items, View: v}
 	names := map[string]tracker.Person{v.Manager.ID: v.Manager}
 	for _, row := range v.Rows {
 		names[row.Person.ID] = row.Person
@@ -69,11 +69,25 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 			p.ManagerEmail, p.ManagerName = m.Email, m.Name
 		}
 		x.People = append(x.People, p)
-		hist, err := s.history(ctx, row.Person.ID)
-		if err != nil {
-			return Export{}, err
+	}
+	var ids []string // nil: everyone
+	if v.Manager.ID != "" {
+		ids = make([]string, 0, len(v.Rows))
+		for _, row := range v.Rows {
+			ids = append(ids, row.Person.ID)
 		}
-		x.History = append(x.History, hist...)
+	}
+	if x.History, err = s.history(ctx, ids); err != nil {
+		return Export{}, err
+	}
+	if ids == nil {
+		// Entries about people no longer in the roster (erased) are not
+		// part of anyone's record here.
+		in := make(map[string]bool, len(v.Rows))
+		for _, row := range v.Rows {
+			in[row.Person.ID] = true
+		}
+		x.History = slices.DeleteFunc(x.History, func(ev tracker.ExportEvent) bool { return !in[ev.PersonID] })
 	}
 	if x.Keys == nil {
 		x.Keys = []tracker.Key{}
@@ -85,24 +99,18 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 }
 
 // readActions are audited reads, not a person's history.
-var readActions = map[string]bool{
-	actPersonExport: true, actExportCSV: true, actExportJSON: true, actPeopleList: true,
-	actTeamRead: true, actAuditRead: true, actRefused: true, "session.start": true, "session.end": true,
-}
+var readActions = []string{actPersonExport, actExportCSV, actExportJSON, actPeopleList, actTeamRead, actAuditRead, actRefused, "session.start", "session.end"}
 
-// history is person id's events, oldest first. One indexed query per
-// person (the audit log's subject index).
-func (s *Server) history(ctx context.Context, id string) ([]tracker.ExportEvent, error) {
-	es, err := s.cfg.Store.Audit(ctx, id, 0)
+// history is the events of the people in scope (nil: everyone), oldest
+// first.
+func (s *Server) history(ctx context.Context, ids []string) ([]tracker.ExportEvent, error) {
+	es, err := s.cfg.Store.History(ctx, ids, readActions)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]tracker.ExportEvent, 0, len(es))
-	for _, e := range slices.Backward(es) {
-		if e.Subject != id || readActions[e.Action] {
-			continue
-		}
-		out = append(out, tracker.ExportEvent{Seq: e.ID, At: e.At, PersonID: id, Event: e.Action, Actor: e.Actor, Reason: e.Reason, Detail: e.Detail})
+	for _, e := range es {
+		out = append(out, tracker.ExportEvent{Seq: e.ID, At: e.At, PersonID: e.Subject, Event: e.Action, Actor: e.Actor, Reason: e.Reason, Detail: e.Detail})
 	}
 	return out, nil
 }

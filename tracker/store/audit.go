@@ -1,11 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/keywizard/keywizard/tracker"
@@ -193,4 +196,56 @@ func (s *sqlStore) scrub(ctx context.Context) error {
 		return fmt.Errorf("%w: checkpoint blocked by a reader", ErrNotScrubbed)
 	}
 	return nil
+}
+
+// History returns the audit entries whose subject is one of ids (nil: any
+// person), oldest first, leaving out the actions in skip (reads, which
+// are not history). It uses the subject index: one query per 64 people
+// on SQLite, one in all on PostgreSQL.
+func (s *sqlStore) History(ctx context.Context, ids []string, skip []string) ([]tracker.AuditEntry, error) {
+	notIn, skipArgs := "", make([]any, 0, len(skip))
+	if len(skip) > 0 {
+		notIn = " AND action NOT IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(skip)), ", ") + ")"
+		for _, a := range skip {
+			skipArgs = append(skipArgs, a)
+		}
+	}
+	var out []tracker.AuditEntry
+	read := func(where string, args ...any) error {
+		rows, err := s.query(ctx, nil, "SELECT "+auditCols+" FROM audit WHERE "+where+notIn+" ORDER BY seq", append(args, skipArgs...)...)
+		es, err := collect(rows, err, scanAudit)
+		if err != nil {
+			return fmt.Errorf("reading history: %w", err)
+		}
+		out = append(out, es...)
+		return nil
+	}
+	switch {
+	case ids == nil:
+		if err := read("subject <> ''"); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case len(ids) == 0:
+		return []tracker.AuditEntry{}, nil
+	case s.d == postgres:
+		if err := read("subject = ANY(?)", ids); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	const chunk = 64
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		args := make([]any, chunk)
+		for i := range args {
+			args[i] = ids[min(i, n-1)] // one statement shape
+		}
+		ids = ids[n:]
+		if err := read("subject IN ("+strings.TrimSuffix(strings.Repeat("?, ", chunk), ", ")+")", args...); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b tracker.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }

@@ -258,3 +258,47 @@ func TestAuditChainTwoInstances(t *testing.T) {
 		}
 	})
 }
+
+// History reads the entries about a set of people in chain order, without
+// the skipped actions, in chunks on SQLite (more people than one chunk).
+func TestHistory(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		s, _ := testdb.Open(t, b)
+		var ids []string
+		for i := range 150 {
+			id := fmt.Sprintf("p%03d", i)
+			ids = append(ids, id)
+			for _, action := range []string{"key.lost", "team.read", "key.active"} {
+				if err := s.AppendAudit(ctx, tracker.AuditEntry{At: t0, Actor: "it", Action: action, Subject: id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.AppendAudit(ctx, tracker.AuditEntry{At: t0, Actor: "it", Action: "people.list"}); err != nil {
+			t.Fatal(err)
+		}
+		some := append(append([]string{}, ids[140:]...), ids[:70]...) // 80 people, out of order
+		for name, c := range map[string]struct {
+			ids  []string
+			want int
+		}{"some": {some, 160}, "everyone": {nil, 300}, "no one": {[]string{}, 0}} {
+			es, err := s.History(ctx, c.ids, []string{"team.read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) != c.want {
+				t.Errorf("%s: %d entries, want %d", name, len(es), c.want)
+			}
+			for i, e := range es {
+				if e.Action == "team.read" || e.Subject == "" {
+					t.Errorf("%s: %+v is not history", name, e)
+				}
+				if i > 0 && es[i-1].ID >= e.ID {
+					t.Errorf("%s: not in chain order at %d", name, i)
+					break
+				}
+			}
+		}
+	})
+}

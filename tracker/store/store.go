@@ -138,6 +138,9 @@ type Store interface {
 	AuditChain(ctx context.Context, fn func(evidence.Entry) error) error
 	// AuditHead is the chain's last link.
 	AuditHead(ctx context.Context) (evidence.Head, error)
+	// History returns the audit entries about the given people (nil:
+	// anyone), oldest first, without the actions in skip.
+	History(ctx context.Context, ids []string, skip []string) ([]tracker.AuditEntry, error)
 	// ClaimDigest returns true once per day name across all instances,
 	// until the claim is released.
 	ClaimDigest(ctx context.Context, day string) (bool, error)
