@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,6 +59,10 @@ type AuditVerifyOptions struct {
 	// Anchors are heads the log must still hold ("SEQ:HASH", an export's
 	// audit_head).
 	Anchors []string
+	// File is a signed audit log export (GET /v1/audit/chain) to check
+	// instead of the database; Key, DB and KeyFile find the public key as
+	// for verify.
+	File, Key, KeyFile string
 }
 
 func evidenceCmds(env Env, db func() string) []*cobra.Command {
@@ -102,7 +107,12 @@ the tracker's host from its own signing key.`,
 		Long: `Read the whole audit log from the database and check its hash chain: an
 edited, removed or reordered entry is reported by number. Entries cut from
 the end are caught against an anchor: the audit_head of an export made
-earlier, or a head this command printed before.`,
+earlier, or a head this command printed before.
+
+Without access to the database, check a signed export of the log instead
+(IT downloads it from /v1/audit/chain):
+
+  keywizard tracker audit verify --file keywizard-audit.json --key tracker.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ao.DB = db()
@@ -110,6 +120,9 @@ earlier, or a head this command printed before.`,
 		},
 	}
 	averify.Flags().StringArrayVar(&ao.Anchors, "anchor", nil, "SEQ:HASH the log must still hold (an export's audit_head); repeatable")
+	averify.Flags().StringVar(&ao.File, "file", "", "check this signed audit log export (GET /v1/audit/chain) instead of the database")
+	averify.Flags().StringVar(&ao.Key, "key", "", "with --file: the tracker's public key, a minisign .pub file or the key itself")
+	averify.Flags().StringVar(&ao.KeyFile, "signing-key", "", "with --file, on the tracker's host: its signing key file, to take the public key from")
 	audit.AddCommand(averify)
 	return []*cobra.Command{key, verify, audit}
 }
@@ -189,6 +202,45 @@ func RunAuditVerify(ctx context.Context, env Env, o AuditVerifyOptions) error {
 		}
 		v.Anchors = append(v.Anchors, h)
 	}
+	report := func(sum evidence.ChainSummary, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrNotVerified, err)
+		}
+		fmt.Fprintf(env.Out, "audit log intact: %d entries, %d with text erased with their subject, %d anchors held\nhead %s\n",
+			sum.Entries, sum.Redacted, len(v.Anchors), sum.Head)
+		return nil
+	}
+	if o.File != "" {
+		pub, _, err := verifyKey(VerifyOptions{Key: o.Key, DB: o.DB, KeyFile: o.KeyFile})
+		if err != nil {
+			return err
+		}
+		file, err := os.ReadFile(o.File)
+		if err != nil {
+			return fmt.Errorf("reading audit log export: %w", err)
+		}
+		if _, err := evidence.Verify(pub, file); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNotVerified, o.File, err)
+		}
+		var x struct {
+			Header struct {
+				AuditHead string `json:"audit_head"`
+			} `json:"header"`
+			Entries []evidence.Entry `json:"entries"`
+		}
+		if err := json.Unmarshal(file, &x); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNotVerified, o.File, err)
+		}
+		// The signed header names the head when the file was made; the
+		// entries must reach it.
+		if h, err := evidence.ParseHead(x.Header.AuditHead); err == nil {
+			v.Anchors = append(v.Anchors, h)
+		}
+		for _, e := range x.Entries {
+			v.Add(e)
+		}
+		return report(v.Finish())
+	}
 	return withStore(ctx, env, o.DB, func(st store.Store) error {
 		if err := st.AuditChain(ctx, func(e evidence.Entry) error {
 			v.Add(e) // the first problem is kept and reported by Finish
@@ -196,12 +248,6 @@ func RunAuditVerify(ctx context.Context, env Env, o AuditVerifyOptions) error {
 		}); err != nil {
 			return err
 		}
-		sum, err := v.Finish()
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrNotVerified, err)
-		}
-		fmt.Fprintf(env.Out, "audit log intact: %d entries, %d with text erased with their subject, %d anchors held\nhead %s\n",
-			sum.Entries, sum.Redacted, len(v.Anchors), sum.Head)
-		return nil
+		return report(v.Finish())
 	})
 }

@@ -171,3 +171,61 @@ func TestAuditVerify(t *testing.T) {
 		}
 	})
 }
+
+// An auditor without the database checks IT's signed download of the log.
+func TestAuditVerifyFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tracker.db")
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keyPath, _ := cli.SigningKeyPath(db, "")
+	signer, err := evidence.LoadOrCreateKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(dir, "tracker.pub")
+	os.WriteFile(pubFile, []byte(signer.PublicKeyText()), 0o644)
+	srv, err := server.New(server.Config{Store: st, Signer: signer, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	_, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		st.AppendAudit(ctx, tracker.AuditEntry{At: time.Now(), Actor: "p_it", Action: "key.lost", Subject: "p_ann", Reason: fmt.Sprintf("reason %d", i)})
+	}
+	file := filepath.Join(dir, "audit.json")
+	os.WriteFile(file, []byte(get(t, hs.URL+"/v1/audit/chain", tok)), 0o644)
+	var out bytes.Buffer
+	if err := run(t, ctx, &out, "audit", "verify", "--file", file, "--key", pubFile); err != nil || !strings.Contains(out.String(), "audit log intact: 5 entries") {
+		t.Fatalf("good download: %v\n%s", err, out.String())
+	}
+	good, _ := os.ReadFile(file)
+	os.WriteFile(file, bytes.Replace(good, []byte("reason 1"), []byte("reason X"), 1), 0o644)
+	if err := run(t, ctx, io.Discard, "audit", "verify", "--file", file, "--key", pubFile); !errors.Is(err, evidence.ErrBadSignature) {
+		t.Errorf("edited download: %v", err)
+	}
+	// A log edited in the database before the download: the signature
+	// holds, the chain does not.
+	raw, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("UPDATE audit SET reason = 'found it' WHERE seq = 4"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, []byte(get(t, hs.URL+"/v1/audit/chain", tok)), 0o644)
+	err = run(t, ctx, io.Discard, "audit", "verify", "--file", file, "--key", pubFile)
+	if !errors.Is(err, evidence.ErrChainBroken) || !strings.Contains(err.Error(), "audit entry 4") {
+		t.Errorf("download of an edited log: %v", err)
+	}
+}

@@ -37,20 +37,31 @@ func ParseHash(s string) (Hash, error) {
 	return h, nil
 }
 
-// Entry is one audit log entry as the chain sees it.
+// MarshalText writes h as lowercase hex, as stored.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText reads hex.
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	*h = v
+	return err
+}
+
+// Entry is one audit log entry as the chain sees it, and as the audit
+// log's export carries it (hashes in hex, the salt in base64).
 type Entry struct {
-	Seq     int64 // 1, 2, 3, ... in chain order
-	At      time.Time
-	Actor   string
-	Action  string
-	Subject string
-	Reason  string
-	Detail  string
+	Seq     int64     `json:"seq"` // 1, 2, 3, ... in chain order
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Subject string    `json:"subject"`
+	Reason  string    `json:"reason"`
+	Detail  string    `json:"detail"`
 	// Salt is nil once the entry's text has been redacted.
-	Salt       []byte
-	TextCommit Hash
-	Prev       Hash
-	Hash       Hash
+	Salt       []byte `json:"salt"`
+	TextCommit Hash   `json:"text_commit"`
+	Prev       Hash   `json:"prev_hash"`
+	Hash       Hash   `json:"hash"`
 }
 
 // Redacted reports whether the entry's free text was erased.

@@ -133,6 +133,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"}
 				}, want: adminOnly(204)},
 			{name: "audit", method: "GET", path: "/v1/audit", url: fixed("/v1/audit"), want: adminOnly(200)},
+			{name: "audit chain", method: "GET", path: "/v1/audit/chain", url: fixed("/v1/audit/chain"), want: adminOnly(200)},
 			{name: "csv", method: "GET", path: "/v1/export.csv", url: fixed("/v1/export.csv"), want: users(200)},
 			{name: "csv of mid", method: "GET", path: "/v1/export.csv", url: func(e *env, _ string, _ int) string { return "/v1/export.csv?manager=" + e.id("mid") },
 				want: expect{"ann": 403, "mid": 200, "boss": 200, "eve": 403, "it": 200}},

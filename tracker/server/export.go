@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/evidence"
 )
 
 // Exports are signed files (tracker/evidence, docs/tracker-evidence.md):
@@ -283,6 +284,35 @@ func csvCells(vs ...string) []string {
 		}
 	}
 	return vs
+}
+
+// AuditChainExport is the whole audit log with its hash chain
+// (GET /v1/audit/chain), signed like the exports, so an auditor without
+// access to the database can check it offline:
+// `keywizard tracker audit verify --file FILE --key tracker.pub`.
+type AuditChainExport struct {
+	Header  tracker.ExportHeader `json:"header"`
+	Entries []evidence.Entry     `json:"entries"`
+	// Signature is added by the signer as the last member.
+	Signature string `json:"signature,omitempty"`
+}
+
+func (s *Server) auditChain(w http.ResponseWriter, r *http.Request, c *caller) error {
+	ctx := r.Context()
+	h, err := s.exportHeader(ctx, c, "the audit log", s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	// Read after the head: the file holds at least what the header says.
+	x := AuditChainExport{Header: h, Entries: []evidence.Entry{}}
+	if err := s.cfg.Store.AuditChain(ctx, func(e evidence.Entry) error { x.Entries = append(x.Entries, e); return nil }); err != nil {
+		return err
+	}
+	file, err := s.signJSON(x, trustedComment("audit chain", h))
+	if err != nil {
+		return err
+	}
+	return s.sendExport(w, r, c, actAuditRead, "", fmt.Sprintf("the audit log, %d entries", len(x.Entries)), "application/json", "keywizard-audit.json", file)
 }
 
 // The signature's public half, for auditors: minisign's public key file.

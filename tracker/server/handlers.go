@@ -30,6 +30,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/v1/people/{id}/revoke-tokens", s.admin(s.revokeTokens)},
 		{"POST", "/v1/people/{id}/keys/{serial}/status", s.admin(s.keyStatus)},
 		{"GET", "/v1/audit", s.admin(s.audit)},
+		{"GET", "/v1/audit/chain", s.admin(s.auditChain)},
 		{"GET", "/v1/export.csv", s.page(s.exportCSV)},
 		{"GET", "/v1/export.json", s.page(s.exportJSON)},
 		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
 	"github.com/keywizard/keywizard/tracker/server"
 )
@@ -177,6 +178,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		"LostKey": tracker.LostKey{}, "TeamView": tracker.TeamView{}, "Export": server.Export{}, "Error": tracker.ErrorBody{},
 		"ExportHeader": tracker.ExportHeader{}, "ExportActor": tracker.ExportActor{}, "ExportPolicy": tracker.ExportPolicy{},
 		"ExportPerson": tracker.ExportPerson{}, "ExportEvent": tracker.ExportEvent{},
+		"AuditChainExport": server.AuditChainExport{}, "AuditChainEntry": evidence.Entry{},
 	}
 	for name, v := range types {
 		raw, ok := doc.Components.Schemas[name]
