@@ -49,7 +49,7 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	if v.Manager.ID != "" {
 		scope = fmt.Sprintf("reports of %s <%s> (%s), direct and indirect", v.Manager.Name, v.Manager.Email, v.Manager.ID)
 	}
-	h, err := s.exportHeader(ctx, c, scope, v.GeneratedAt)
+	h, err := s.exportHeader(ctx, c, scope, v.GeneratedAt, v.Services)
 	if err != nil {
 		return Export{}, err
 	}
@@ -116,10 +116,20 @@ func (s *Server) history(ctx context.Context, ids []string) ([]tracker.ExportEve
 	return out, nil
 }
 
-func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at time.Time) (tracker.ExportHeader, error) {
+// exportHeader describes an export made now for c; services are the
+// required services its completion follows (nil: the server's current
+// ones).
+func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at time.Time, services []string) (tracker.ExportHeader, error) {
 	head, err := s.cfg.Store.AuditHead(ctx)
 	if err != nil {
 		return tracker.ExportHeader{}, err
+	}
+	if services == nil {
+		svc, err := s.services(ctx)
+		if err != nil {
+			return tracker.ExportHeader{}, err
+		}
+		services = tracker.ServiceIDs(svc)
 	}
 	return tracker.ExportHeader{
 		Format:      tracker.ExportFormat,
@@ -128,7 +138,7 @@ func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at t
 		Scope:       scope,
 		Policy: tracker.ExportPolicy{
 			Rule:             "complete when both keys (everyday and backup) are active, each has every required service, and OTP is off on both",
-			RequiredServices: slices.Clone(s.cfg.Services),
+			RequiredServices: append([]string{}, services...),
 			OverdueAfterDays: int(tracker.OverdueAfter / (24 * time.Hour)),
 		},
 		AuditHead:  head.String(),
@@ -299,7 +309,7 @@ type AuditChainExport struct {
 
 func (s *Server) auditChain(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ctx := r.Context()
-	h, err := s.exportHeader(ctx, c, "the audit log", s.cfg.Now())
+	h, err := s.exportHeader(ctx, c, "the audit log", s.cfg.Now(), nil)
 	if err != nil {
 		return err
 	}

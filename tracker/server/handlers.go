@@ -332,7 +332,7 @@ func (s *Server) exportAs(w http.ResponseWriter, r *http.Request, c *caller, id 
 		return err
 	}
 	scope := fmt.Sprintf("everything stored about %s <%s> (%s)", x.Person.Name, x.Person.Email, id)
-	h, err := s.exportHeader(r.Context(), c, scope, s.cfg.Now())
+	h, err := s.exportHeader(r.Context(), c, scope, s.cfg.Now(), nil)
 	if err != nil {
 		return err
 	}

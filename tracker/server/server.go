@@ -253,15 +253,21 @@ var (
 	errTimedOut     = &HTTPError{Code: http.StatusServiceUnavailable, Msg: "request timed out; try again"}
 )
 
-// statusWriter remembers the status for the log line.
+// statusWriter remembers the status for the log line, and has a refusal
+// audited before its answer is sent, so whoever got the answer can find the
+// entry.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code      int
+	onRefusal func(code int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
+		if refusal(code) && w.onRefusal != nil {
+			w.onRefusal(code)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -280,12 +286,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) adapt(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, onRefusal: func(code int) { s.auditRefused(r, code) }}
 		err := h(sw, r)
 		if err == nil {
-			if refusal(sw.code) {
-				s.auditRefused(r, sw.code) // a page that answered itself (sign-in)
-			}
 			return
 		}
 		he := toHTTPError(err)
@@ -299,9 +302,6 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 		}
 		if he.Code == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")
-		}
-		if refusal(he.Code) {
-			s.auditRefused(r, he.Code)
 		}
 		if sw.code != 0 {
 			return // the handler had started its answer
