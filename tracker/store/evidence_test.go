@@ -302,3 +302,42 @@ func TestHistory(t *testing.T) {
 		}
 	})
 }
+
+// A tracker upgraded to the chain links the entries it already had, in the
+// order they were written, and goes on from there.
+func TestAuditChainUpgrade(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		dsn := b.DSN(t)
+		if err := store.MigrateOnlyTo(ctx, dsn, 2); err != nil {
+			t.Fatal(err)
+		}
+		db := rawDB(t, b, dsn)
+		for i := range 3 {
+			if _, err := db.Exec(fmt.Sprintf("INSERT INTO audit (at, actor, action, subject, reason) VALUES (%d, 'it', 'key.lost', 'ann', 'old reason %d')", t0.UnixMicro()+int64(i), i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("upgrading: %v", err)
+		}
+		defer s.Close()
+		if err := s.AppendAudit(ctx, tracker.AuditEntry{At: t0, Actor: "it", Action: "key.active", Subject: "ann", Reason: "found"}); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := verifyChain(t, s)
+		if err != nil || sum.Entries != 4 {
+			t.Fatalf("upgraded chain: %+v %v", sum, err)
+		}
+		es, err := s.Audit(ctx, "ann", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"found", "old reason 2", "old reason 1", "old reason 0"} {
+			if es[i].Reason != want || es[i].ID != int64(4-i) {
+				t.Errorf("entry %d: %+v, want %q as entry %d", i, es[i], want, 4-i)
+			}
+		}
+	})
+}
