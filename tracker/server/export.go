@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/evidence"
+	"github.com/keywizard/keywizard/tracker/store"
 )
 
 // Exports are signed files (tracker/evidence, docs/tracker-evidence.md):
@@ -63,9 +65,11 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 		if id := row.Person.ManagerID; id != "" {
 			m, ok := names[id]
 			if !ok {
-				if m, err = s.cfg.Store.Person(ctx, id); err == nil {
-					names[id] = m
+				// Their manager is above the scope (or erased: blank).
+				if m, err = s.cfg.Store.Person(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return Export{}, err
 				}
+				names[id] = m
 			}
 			p.ManagerEmail, p.ManagerName = m.Email, m.Name
 		}
