@@ -14,7 +14,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 #   migrated_fynedo  every off-main-goroutine widget update goes through fyne.Do
 #   no_emoji         leave out Fyne's 4 MB colour-emoji font: keywizard's text
 #                    has no emoji, and Fyne parsed the font again for every text
-#                    style, ~15 MB of the window's memory (issue 3's target);
+#                    style, ~15 MB of the window's memory (BENCHMARKS.md);
 #                    an emoji typed into a field falls back to a system font
 TAGS := migrated_fynedo,no_emoji
 export TAGS
@@ -22,7 +22,7 @@ LDFLAGS := -X github.com/keywizard/keywizard/internal/version.value=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BIN := bin/keywizard
 
-.PHONY: run build test check lint vet fmt-check cross test-go bench screenshots package fuzz clean deps deps-test go-check
+.PHONY: run build test check lint vet fmt-check mod-check layout-check cross test-go bench screenshots package fuzz clean deps deps-test go-check
 
 go-check:
 	@command -v go >/dev/null || { echo "Go 1.26 or newer is needed: https://go.dev/dl/ (Debian's golang package is too old)"; exit 1; }
@@ -52,7 +52,17 @@ test: deps-test
 	$(MAKE) --no-print-directory cross
 	scripts/package-check.sh
 
-check: fmt-check vet lint
+# check is the gate that needs no devices or services: a tidy go.mod,
+# internal/layout's tests that hold the repository to its own rules (import
+# arrows, every package named in ARCHITECTURE.md, comments citing docs/ or
+# upstream files only), formatting, vet and staticcheck; cheapest first.
+check: mod-check layout-check fmt-check vet lint
+
+mod-check:
+	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+layout-check:
+	go test -tags $(TAGS) -count=1 ./internal/layout
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

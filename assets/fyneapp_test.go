@@ -10,7 +10,7 @@ import (
 )
 
 // fyneApp mirrors the FyneApp.toml fields keywizard relies on (fyne's
-// internal/metadata.FyneApp, style.md §2.4).
+// internal/metadata/data.go, FyneApp; docs/design.md §5.1).
 type fyneApp struct {
 	Website string
 	Details struct {

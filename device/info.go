@@ -9,7 +9,7 @@ import (
 // Capability is the application bitmask the management application reports
 // and accepts (tags 01, 03, 0D, 0E of device info). Bits keywizard does not
 // name (0x0004 "CCID", 0x0400 "management over CCID") are kept as read: see
-// ../shared/reference/yubikey-protocol.md §1.4 and §1.8 on ykman 4.0.9
+// docs/yubikey-protocol.md §1.4 and §1.8 on ykman 4.0.9
 // silently clearing them.
 type Capability uint16
 
@@ -184,7 +184,7 @@ type Info struct {
 
 // Model is the product name as ykman 4.0.9 names it ("YubiKey 5C Nano",
 // "YubiKey 5C NFC", "YubiKey 5Ci", ...): a port of get_name in
-// /usr/lib/python3/dist-packages/ykman/device.py (yubikey-protocol.md §1.5),
+// /usr/lib/python3/dist-packages/ykman/device.py (docs/yubikey-protocol.md §1.5),
 // with read_info's removal of misreported NFC ([Info.NFCPresent]) applied.
 //
 // get_name also takes the key type from the USB PID, which Info does not

@@ -18,8 +18,8 @@ for p in $(go list -e -tags "$tags" -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' .
 	if grep -qx 'fyne.io/fyne/v2/internal/widget' <<<"$deps"; then
 		skip+=("$p")
 	elif grep -qx 'fyne.io/fyne/v2/internal/widget' <<<"$testdeps"; then
-		# Only its tests need Fyne's widgets (e.g. internal/wire, which holds
-		# the macOS sc_auth adapter): the package itself is still compiled
+		# Only its tests need Fyne's widgets (e.g. internal/trackerlink, whose
+		# tests drive the team view): the package itself is still compiled
 		# for macOS, without its tests.
 		build+=("$p")
 	else

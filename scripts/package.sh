@@ -10,7 +10,7 @@
 #   Windows: dist/keywizard-gui.exe and dist/keywizard.exe
 # It builds the binaries itself (cgo: libpcsclite, libfido2, GL) and hands the
 # window to `fyne package --executable` from the repository root, so
-# FyneApp.toml there gives the name, ID and icon (style.md §2.5 "Working A").
+# FyneApp.toml there gives the name, ID and icon (docs/design.md §5.2).
 # fyne package bumps Details.Build and rewrites FyneApp.toml; the file is
 # restored afterwards so a local package never dirties the tree (bump Build
 # deliberately for releases).

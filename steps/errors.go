@@ -48,7 +48,7 @@ var (
 
 // IncompleteSmartCardError says smart-card provisioning reported fewer
 // login identities than macOS needs: 9a signs the login, 9d wraps the
-// keychain password (yubikey-protocol.md §5); without 9d macOS asks for
+// keychain password (docs/yubikey-protocol.md §5); without 9d macOS asks for
 // the keychain password again and again. It also matches
 // device.ErrInvalidResponse: the key (or adapter) answered incompletely.
 type IncompleteSmartCardError struct {

@@ -38,21 +38,20 @@ type Keys interface {
 	// are domain names and compare ignoring case; userName also matches the
 	// credential's user name ignoring case (GitHub logins and e-mail
 	// addresses are case-insensitive, and people type them either way), and
-	// "" matches any user. (device/fido's Client.HasCredential compares user
-	// names exactly; an adapter over it lists Credentials and uses
-	// strings.EqualFold.) A key with no discoverable
+	// "" matches any user (device/fido's Client.HasCredential applies this
+	// rule, fido.SameUserName). A key with no discoverable
 	// credentials at all (CTAP2_ERR_NO_CREDENTIALS) is false, nil, not an
 	// error. FIDO operations on a key whose FIDO interface could belong to
 	// another plugged-in key return an error matching device.ErrAmbiguous.
 	HasCredential(ctx context.Context, serial uint32, pin, rpID, userName string) (bool, error)
-	// ProvisionPIV sets the key up for smart-card login (yubikey-protocol.md
-	// §4.11 and services.md §2): new PIN and PUK, a random PIN-protected
+	// ProvisionPIV sets the key up for smart-card login (docs/yubikey-protocol.md
+	// §4.11 and docs/services.md §2): new PIN and PUK, a random PIN-protected
 	// management key, keys and self-signed certificates in 9a and 9d.
 	ProvisionPIV(ctx context.Context, serial uint32, p PIVParams) (PIVResult, error)
 	// PIVState reads the PIV application's state.
 	PIVState(ctx context.Context, serial uint32) (*device.PIVState, error)
 	// DisableOTP turns the OTP application off over USB (and NFC when
-	// nfcToo), as `ykman config usb --disable OTP` does (yubikey-protocol.md
+	// nfcToo), as `ykman config usb --disable OTP` does (docs/yubikey-protocol.md
 	// §1.8), then reads the configuration back.
 	DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (OTPResult, error)
 	// Attestation returns the key's PIV attestation for the tracker's
@@ -102,7 +101,7 @@ type PIVResult struct {
 	// certificates (`sc_auth identities`), in slot order.
 	Identities []string
 	// ManagementKeyProtected: the random management key is stored
-	// PIN-protected (ADMIN DATA flag 02, yubikey-protocol.md §4.11).
+	// PIN-protected (ADMIN DATA flag 02, docs/yubikey-protocol.md §4.11).
 	ManagementKeyProtected bool
 }
 
@@ -134,7 +133,7 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// SmartCardLogin is macOS's smart-card pairing (sc_auth, services.md §2).
+// SmartCardLogin is macOS's smart-card pairing (sc_auth, docs/services.md §2).
 type SmartCardLogin interface {
 	// Supported says whether smart-card login can be set up here, and why
 	// not.
@@ -217,7 +216,7 @@ type PINRequest struct {
 	// RetriesLeft is -1 when unknown or irrelevant (a new PIN).
 	RetriesLeft int
 	// MinLen and MaxLen are the key's rules; DigitsOnly for the PIV PIN,
-	// which macOS accepts only as 6-8 digits (services.md §2).
+	// which macOS accepts only as 6-8 digits (docs/services.md §2).
 	MinLen, MaxLen int
 	DigitsOnly     bool
 	// Text says in plain words what the PIN is for.

@@ -8,8 +8,8 @@ import (
 )
 
 // Tracker connects this computer to the organisation's onboarding tracker
-// (issue 4: "the wizard exchanges [the invite code] for a token kept in the
-// OS keychain"). It is optional: without one the report step offers no way
+// (the wizard exchanges IT's invite code for a token kept in the OS
+// keychain, package tracker/join). It is optional: without one the report step offers no way
 // to connect, and the report goes wherever the Reporter sends it.
 type Tracker interface {
 	// Connected returns the tracker's address when this computer reports

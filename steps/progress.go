@@ -26,6 +26,20 @@ const (
 	SelfAttested     Level = "self-attested"
 )
 
+// Words is the level as it reads in a sentence ("verified on the key"):
+// the one wording the summary, the report's reader and the UI share.
+func (l Level) Words() string {
+	switch l {
+	case VerifiedOnKey:
+		return "verified on the key"
+	case VerifiedBySystem:
+		return "verified by the system"
+	case SelfAttested:
+		return "confirmed by you"
+	}
+	return string(l)
+}
+
 // Evidence records one result with what it rests on.
 type Evidence struct {
 	Level  Level     `json:"level"`
@@ -41,6 +55,15 @@ const (
 	RoleEveryday Role = "everyday" // the Nano that stays in the laptop
 	RoleBackup   Role = "backup"   // the NFC or 5Ci, mobile and backup
 )
+
+// Words names a key by its role as it reads in a sentence ("everyday
+// key"), in the wizard's texts and the UI's.
+func (r Role) Words() string {
+	if r == RoleEveryday {
+		return "everyday key"
+	}
+	return "backup key"
+}
 
 // Person is who is being onboarded.
 type Person struct {

@@ -14,13 +14,6 @@ import (
 
 var roles = []Role{RoleEveryday, RoleBackup}
 
-func roleName(r Role) string {
-	if r == RoleEveryday {
-		return "everyday key"
-	}
-	return "backup key"
-}
-
 // stepStatusLocked derives a step's status from the progress.
 func (w *Wizard) stepStatusLocked(id StepID) Status {
 	st, _ := w.stepStatusReasonLocked(id)
@@ -160,7 +153,7 @@ func (w *Wizard) buildStepLocked(e stepEntry) Step {
 		k, ok := p.keyByRole(r)
 		if !ok {
 			if len(p.Keys) > 0 {
-				st.Keys = append(st.Keys, StepKey{Role: r, Label: "your " + roleName(r) + " (not set up yet)", Missing: true, Status: StatusTodo})
+				st.Keys = append(st.Keys, StepKey{Role: r, Label: "your " + r.Words() + " (not set up yet)", Missing: true, Status: StatusTodo})
 			}
 			continue
 		}
@@ -326,18 +319,6 @@ func (w *Wizard) LastReport() Report {
 	return w.buildReportLocked(w.snapshotLocked())
 }
 
-func levelWords(l Level) string {
-	switch l {
-	case VerifiedOnKey:
-		return "verified on the key"
-	case VerifiedBySystem:
-		return "verified by the system"
-	case SelfAttested:
-		return "confirmed by you"
-	}
-	return string(l)
-}
-
 // Summary is a Markdown summary the person can keep: who, when, which key
 // is which, what is done with what evidence, and what is left.
 func (w *Wizard) Summary() string {
@@ -362,7 +343,7 @@ func (w *Wizard) Summary() string {
 		b.WriteString("No key set up yet.\n")
 	}
 	for _, k := range s.Keys {
-		fmt.Fprintf(&b, "- **%s**: %s\n", roleName(k.Role), k.Label)
+		fmt.Fprintf(&b, "- **%s**: %s\n", k.Role.Words(), k.Label)
 	}
 	b.WriteString("\n## Steps\n\n")
 	for _, st := range s.Steps {
@@ -377,7 +358,7 @@ func (w *Wizard) Summary() string {
 		for _, k := range st.Keys {
 			switch {
 			case k.Evidence != nil:
-				fmt.Fprintf(&b, "- %s: done, %s, %s (%s).\n", k.Label, levelWords(k.Evidence.Level), k.Evidence.At.Format("2006-01-02 15:04 MST"), k.Evidence.Detail)
+				fmt.Fprintf(&b, "- %s: done, %s, %s (%s).\n", k.Label, k.Evidence.Level.Words(), k.Evidence.At.Format("2006-01-02 15:04 MST"), k.Evidence.Detail)
 			default:
 				fmt.Fprintf(&b, "- %s: not done yet.\n", k.Label)
 			}

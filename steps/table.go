@@ -237,7 +237,7 @@ func keysStatus(w *Wizard, id StepID) (Status, string) {
 		if p.Keys[0].Role == RoleBackup {
 			missing = RoleEveryday
 		}
-		return StatusNeedsAttention, fmt.Sprintf("Only one key is set up. Plug in your %s when you have it and give it its role; its steps wait until then.", roleName(missing))
+		return StatusNeedsAttention, fmt.Sprintf("Only one key is set up. Plug in your %s when you have it and give it its role; its steps wait until then.", missing.Words())
 	}
 	return StatusDone, ""
 }

@@ -42,7 +42,7 @@ func (r Report) TrackerReports() ([]tracker.Report, error) {
 			dev, slot := pemDER(a.DevicePEM), pemDER(a.SlotPEM)
 			// Only a complete pair is worth sending: the tracker checks the
 			// slot certificate against the device certificate against
-			// Yubico's roots (yubikey-protocol.md §4.10).
+			// Yubico's roots (docs/yubikey-protocol.md §4.10).
 			if dev != nil && slot != nil {
 				tr.Attestation = &tracker.Attestation{Certificate: dev, Slot: slot}
 			}

@@ -37,7 +37,7 @@ type Options struct {
 	// invite code (nil: the report step offers no way to connect).
 	Tracker Tracker
 	// KeepNFCOTP leaves OTP on over NFC (Yubico Authenticator for Android's
-	// "on NFC tap" needs it, services.md §6); by default it is turned off
+	// "on NFC tap" needs it, docs/services.md §6); by default it is turned off
 	// over both USB and NFC.
 	KeepNFCOTP bool
 }
@@ -1136,7 +1136,7 @@ func bothIdentities(ids []string) bool {
 // setup that left a factory secret in place or the management key
 // unprotected: a key still on 123456 / 12345678 / the default management
 // key would let anyone who finds it replace its login certificates. The
-// Default* flags come from GET METADATA (firmware 5.3+, yubikey-protocol.md
+// Default* flags come from GET METADATA (firmware 5.3+, docs/yubikey-protocol.md
 // §4.4); nil means the key cannot tell, which is not held against it.
 func (w *Wizard) checkPIVReadBack(ctx context.Context, ref KeyRef, res PIVResult) error {
 	st, err := w.o.Keys.PIVState(ctx, ref.Serial)
@@ -1190,7 +1190,7 @@ func (w *Wizard) checkPairing(ctx context.Context, s catalogue.Service, ref KeyR
 }
 
 // checkPIVPIN: macOS accepts only numeric PIV PINs of 6-8 digits
-// (services.md §2, Yubico "YubiKey for macOS login"); the factory PIN is
+// (docs/services.md §2, Yubico "YubiKey for macOS login"); the factory PIN is
 // refused because everyone knows it.
 func checkPIVPIN(pin string) error {
 	if len(pin) < 6 || len(pin) > 8 || strings.Trim(pin, "0123456789") != "" {

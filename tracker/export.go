@@ -43,6 +43,8 @@ type ExportPolicy struct {
 // ExportPerson is a person in an export, with what a reader would
 // otherwise have to look up: their manager and their state.
 type ExportPerson struct {
+	// Person's DueDate is filled in here: the person's own or the
+	// default, [Person.Due], so a reader need not know the rule.
 	Person
 	ManagerEmail string `json:"manager_email,omitempty"`
 	ManagerName  string `json:"manager_name,omitempty"`

@@ -75,6 +75,16 @@ type Person struct {
 	Admin       bool      `json:"admin"`
 	CreatedAt   time.Time `json:"created_at"`
 	CompletedAt time.Time `json:"completed_at,omitzero"`
+	// DueDate is when enrolment is due (YYYY-MM-DD); empty means the
+	// default, [Person.Due].
+	DueDate string `json:"due_date,omitempty"`
+	// LeftAt is when the person left (the leaver state): their tokens
+	// are revoked, their active keys are to be collected, and their
+	// records are kept for the retention period, then erasable.
+	LeftAt time.Time `json:"left_at,omitzero"`
+	// ExternalID is the identity provider's ID for the person (SCIM
+	// externalId), if provisioned by one.
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // Key is one YubiKey assigned to a person.
@@ -173,6 +183,9 @@ type CreatePerson struct {
 	ManagerEmail string `json:"manager_email,omitempty"`
 	StartDate    string `json:"start_date"`
 	Admin        bool   `json:"admin,omitempty"`
+	// DueDate is when enrolment is due; empty for the default
+	// ([Person.Due]).
+	DueDate string `json:"due_date,omitempty"`
 }
 
 // Exchange is the body of POST /v1/auth/exchange.

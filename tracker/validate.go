@@ -54,7 +54,7 @@ const (
 
 // The patterns are compiled on first use, not at package initialisation:
 // every keywizard command links this package, and compiling them at start-up
-// is time `keywizard keys` pays for nothing (issue 2's start-up benchmark).
+// is time `keywizard keys` pays for nothing (BENCHMARKS.md, "Listing keys").
 var (
 	serviceRE     = lazyRegexp(`^[a-z0-9][a-z0-9-]{0,31}$`)
 	idempotencyRE = lazyRegexp(`^[A-Za-z0-9_-]{8,64}$`)
@@ -115,6 +115,21 @@ func checkText(field, s string, required bool, max int) error {
 			return fieldErr(field, "must not contain control characters")
 		}
 	}
+	if p := textProblem(s, false); p != "" {
+		return fieldErr(field, "%s", p)
+	}
+	return nil
+}
+
+// checkWords is checkText for text people read as words (names, teams,
+// reasons): each word must also be in one script (textProblem).
+func checkWords(field, s string, required bool, max int) error {
+	if err := checkText(field, s, required, max); err != nil || s == "" {
+		return err
+	}
+	if p := textProblem(s, true); p != "" {
+		return fieldErr(field, "%s", p)
+	}
 	return nil
 }
 
@@ -128,6 +143,9 @@ func checkEmail(field, s string, required bool) error {
 	}
 	if s != strings.ToLower(s) {
 		return fieldErr(field, "must be lower case")
+	}
+	if p := emailProblem(s); p != "" {
+		return fieldErr(field, "%s", p)
 	}
 	return nil
 }
@@ -208,10 +226,10 @@ func (c *CreatePerson) Validate() error {
 	if err := checkEmail("email", c.Email, true); err != nil {
 		return err
 	}
-	if err := checkText("name", c.Name, true, maxText); err != nil {
+	if err := checkWords("name", c.Name, true, maxText); err != nil {
 		return err
 	}
-	if err := checkText("team", c.Team, false, maxText); err != nil {
+	if err := checkWords("team", c.Team, false, maxText); err != nil {
 		return err
 	}
 	if err := checkEmail("manager_email", c.ManagerEmail, false); err != nil {
@@ -222,6 +240,11 @@ func (c *CreatePerson) Validate() error {
 	}
 	if _, err := ParseDate(c.StartDate); err != nil {
 		return fieldErr("start_date", "%v", err)
+	}
+	if c.DueDate != "" {
+		if _, err := ParseDate(c.DueDate); err != nil {
+			return fieldErr("due_date", "%v", err)
+		}
 	}
 	return nil
 }
@@ -242,11 +265,11 @@ func (k *KeyStatusChange) Validate() error {
 	if !k.Status.Valid() {
 		return fieldErr("status", "must be %q, %q or %q", KeyActive, KeyLost, KeyRetired)
 	}
-	return checkText("reason", k.Reason, true, maxReason)
+	return checkWords("reason", k.Reason, true, maxReason)
 }
 
 // Validate checks that a reason was given.
-func (r *Reasoned) Validate() error { return checkText("reason", r.Reason, true, maxReason) }
+func (r *Reasoned) Validate() error { return checkWords("reason", r.Reason, true, maxReason) }
 
 // Validate checks that the reason is one of [ErasureReasons].
 func (e *Erasure) Validate() error {

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -19,7 +20,13 @@ type TeamView struct {
 	Rows         []Row             `json:"rows"`
 	// LostKeys lists keys reported lost, newest first.
 	LostKeys []LostKey `json:"lost_keys"`
-	Summary  Summary   `json:"summary"`
+	// KeysToCollect lists leavers' keys that are still active: IT is to
+	// collect them and mark them retired.
+	KeysToCollect []LostKey `json:"keys_to_collect"`
+	// Leavers are the rows of people who left, kept for the retention
+	// period: in the exports, not in the matrix or the counts.
+	Leavers []Row   `json:"leavers"`
+	Summary Summary `json:"summary"`
 }
 
 // Summary counts the rows by state.
@@ -38,6 +45,12 @@ type Row struct {
 	Overdue  bool   `json:"overdue"`
 	// DaysSinceStart is negative before the start date.
 	DaysSinceStart int `json:"days_since_start"`
+	// DueDate is when enrolment is due (YYYY-MM-DD, [Person.Due]); a row
+	// is overdue once it has passed and the person is not complete.
+	DueDate string `json:"due_date"`
+	// Indirect is true when the person reports to the view's manager
+	// through someone else.
+	Indirect bool `json:"indirect"`
 }
 
 // Cell is one key's column group in a [Row]. A zero Serial means the person
@@ -80,11 +93,13 @@ type LostKey struct {
 // then incomplete, then complete, each by start date then name.
 func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, services []string, now time.Time) TeamView {
 	v := TeamView{
-		Manager:     manager,
-		Services:    slices.Clone(services),
-		GeneratedAt: now.UTC(),
-		Rows:        make([]Row, 0, len(people)),
-		LostKeys:    []LostKey{},
+		Manager:       manager,
+		Services:      slices.Clone(services),
+		GeneratedAt:   now.UTC(),
+		Rows:          make([]Row, 0, len(people)),
+		LostKeys:      []LostKey{},
+		KeysToCollect: []LostKey{},
+		Leavers:       []Row{},
 	}
 	byID := make(map[string]Person, len(people))
 	for _, p := range people {
@@ -105,6 +120,10 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 	for _, k := range keys {
 		switch k.Status {
 		case KeyActive:
+			if p, ok := byID[k.PersonID]; ok && p.Left() {
+				v.KeysToCollect = append(v.KeysToCollect, LostKey{Key: k, Person: p})
+				continue
+			}
 			s := slot{k.PersonID, k.Role}
 			// Two active keys in one role should not happen; prefer the
 			// most recently updated so the view shows current work.
@@ -149,11 +168,21 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 		return c
 	}
 	for _, p := range people {
+		if p.Left() {
+			// A leaver has nothing left to do, and their active keys are
+			// to collect (KeysToCollect), so their row has no keys.
+			v.Leavers = append(v.Leavers, Row{Person: p, Everyday: Cell{Services: map[string]Evidence{}}, Backup: Cell{Services: map[string]Evidence{}}})
+			continue
+		}
 		r := Row{Person: p, Everyday: cell(p.ID, RoleEveryday), Backup: cell(p.ID, RoleBackup)}
 		r.Complete = r.Everyday.done(services) && r.Backup.done(services)
+		r.Indirect = manager.ID != "" && p.ManagerID != manager.ID
 		if start, err := ParseDate(p.StartDate); err == nil {
-			r.DaysSinceStart = int(now.Sub(start).Hours() / 24)
-			r.Overdue = !r.Complete && now.Sub(start) > OverdueAfter
+			r.DaysSinceStart = int(math.Floor(now.Sub(start).Hours() / 24))
+		}
+		if due := p.Due(); !due.IsZero() {
+			r.DueDate = due.Format(time.DateOnly)
+			r.Overdue = !r.Complete && now.After(due)
 		}
 		v.Rows = append(v.Rows, r)
 		v.Summary.People++
@@ -184,7 +213,44 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 	slices.SortFunc(v.LostKeys, func(a, b LostKey) int {
 		return cmp.Or(b.Key.UpdatedAt.Compare(a.Key.UpdatedAt), cmp.Compare(a.Key.Serial, b.Key.Serial))
 	})
+	slices.SortFunc(v.KeysToCollect, func(a, b LostKey) int {
+		return cmp.Or(a.Person.LeftAt.Compare(b.Person.LeftAt), cmp.Compare(a.Key.Serial, b.Key.Serial))
+	})
 	return v
+}
+
+// ToDo is what is left for one of a person's keys: no key yet, or the
+// services still to register on it and whether OTP is still on.
+type ToDo struct {
+	Role     KeyRole
+	NoKey    bool
+	Services []string // required service IDs not yet on the key
+	OTPOn    bool
+}
+
+// ToDo lists what is left before the row is complete, per key role,
+// leaving out roles with nothing left.
+func (r Row) ToDo(services []string) []ToDo {
+	var out []ToDo
+	for _, x := range []struct {
+		role KeyRole
+		c    Cell
+	}{{RoleEveryday, r.Everyday}, {RoleBackup, r.Backup}} {
+		if x.c.Serial == 0 {
+			out = append(out, ToDo{Role: x.role, NoKey: true})
+			continue
+		}
+		t := ToDo{Role: x.role, OTPOn: !x.c.OTPDisabled}
+		for _, s := range services {
+			if !x.c.Has(s) {
+				t.Services = append(t.Services, s)
+			}
+		}
+		if t.OTPOn || len(t.Services) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Complete reports whether one person's keys and items make them complete;

@@ -11,9 +11,9 @@
 // the retries left, confirmations naming a key's serial and model, and a
 // "touch your key" notice while a key waits for a touch.
 //
-// The package never imports fyne.io/fyne/v2/app (style.md §3 point 9): the
+// The package never imports fyne.io/fyne/v2/app (docs/design.md §2.3): the
 // caller creates the app and window and passes them to New, so tests run it
 // on Fyne's headless test driver. Updates from other goroutines go through
-// fyne.Do (Fyne 2.6 threading, style.md §2.6). Nothing animates or polls
+// fyne.Do (Fyne 2.6 threading, docs/design.md §2.4). Nothing animates or polls
 // while the person reads: the window repaints only when a snapshot arrives.
 package ui

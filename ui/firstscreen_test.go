@@ -12,13 +12,14 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // OnFirstScreen fires once, on the first paint after Attach has rendered a
 // step, not on frames painted before (the simulated keys' note, or the UI
 // built but not attached) and not again afterwards.
 func TestOnFirstScreenFiresOnceAfterAttach(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	calls := 0
 	u := ui.New(a, w, ui.Options{NoWatch: true, OnFirstScreen: func() { calls++ }})

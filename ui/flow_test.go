@@ -14,6 +14,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // driver works the window as a person does: reads the primary button,
@@ -26,7 +27,7 @@ type driver struct {
 
 func newDriver(t *testing.T, goos string) *driver {
 	t.Helper()
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	e, err := screens.NewEnv(fyne.CurrentApp(), w, goos, t.TempDir(), ui.Options{})
 	if err != nil {
@@ -208,7 +209,7 @@ func checkFlowEvidence(t *testing.T, s steps.Snapshot) {
 // added) through the window: the added service's screen matches its
 // golden, and Okta is done on both keys with its passkey verified.
 func TestOrgCatalogueFlow(t *testing.T) {
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	org, err := screens.OrgCatalogue()
 	if err != nil {

@@ -13,12 +13,17 @@ import (
 // font and looks up a system fallback face for the locale (go-text's
 // fontscan: fontconfig's files, its font index, then a system font such as
 // DejaVu Sans parsed in full), about 50 ms on the benchmark machine. Done
-// inside New on Fyne's goroutine, that would hold the window still; done
-// here first, New finds the fonts in Fyne's caches, which are safe for
-// concurrent use.
+// inside New, that would come on top of building the screens; done here
+// first, New finds the fonts in Fyne's caches.
+//
+// Each style is measured on Fyne's goroutine, one fyne.DoAndWait each, so
+// the window can paint between them. Fyne's caches are not safe for
+// concurrent use when built with migrated_fynedo (its
+// internal/async/map_migratedfynedo.go is a plain map): measuring on
+// another goroutine while Fyne paints could corrupt them.
 func PreloadFonts() {
 	size := theme.TextSize()
 	for _, style := range []fyne.TextStyle{{}, {Bold: true}, {Italic: true}} {
-		fyne.MeasureText("keywizard", size, style)
+		fyne.DoAndWait(func() { fyne.MeasureText("keywizard", size, style) })
 	}
 }

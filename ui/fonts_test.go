@@ -4,25 +4,32 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // TestPreloadFontsOffFyneGoroutine: the fonts load from another goroutine
-// (as keywizard-gui does behind its first frame) and text measures the same
-// afterwards (go test -race checks the concurrent use of Fyne's caches).
+// (as keywizard-gui does behind its first frame) while Fyne's goroutine
+// measures text, and text measures the same afterwards. Under go test -race
+// this fails if PreloadFonts touches Fyne's caches off Fyne's goroutine
+// (they are plain maps with migrated_fynedo): uitest runs fyne.Do functions
+// one at a time, as the real driver does.
 func TestPreloadFontsOffFyneGoroutine(t *testing.T) {
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		ui.PreloadFonts()
 	}()
-	before := fyne.MeasureText("Plugging in", theme.TextSize(), fyne.TextStyle{Bold: true})
+	measure := func() (s fyne.Size) {
+		fyne.DoAndWait(func() { s = fyne.MeasureText("Plugging in", theme.TextSize(), fyne.TextStyle{Bold: true}) })
+		return s
+	}
+	before := measure()
 	<-done
-	after := fyne.MeasureText("Plugging in", theme.TextSize(), fyne.TextStyle{Bold: true})
+	after := measure()
 	if before != after || after.Width == 0 {
 		t.Errorf("bold text measured %v while the fonts loaded, %v after", before, after)
 	}

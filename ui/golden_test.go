@@ -5,13 +5,13 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/keywizard/keywizard/internal/screens"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 var pngDir = flag.String("png", "", "also write each scenario's rendering as PNG into this directory (for looking at them)")
@@ -19,13 +19,6 @@ var pngDir = flag.String("png", "", "also write each scenario's rendering as PNG
 func TestMain(m *testing.M) {
 	// Evidence times are shown in local time; goldens are drawn in UTC.
 	time.Local = time.UTC
-	// Fyne's test driver runs fyne.Do inline on the calling goroutine, so a
-	// wizard action finishing in the background renders while the test
-	// goroutine taps or types: the app serialises both on Fyne's goroutine,
-	// the test driver does not. One P makes the two take turns at
-	// scheduling points instead of running at once; a test driver that
-	// queues fyne.Do (a follow-up) would make it exact.
-	runtime.GOMAXPROCS(1)
 	os.Exit(m.Run())
 }
 
@@ -39,7 +32,7 @@ func TestMain(m *testing.M) {
 func TestScreens(t *testing.T) {
 	for _, sc := range screens.All() {
 		t.Run(sc.Name, func(t *testing.T) {
-			a := test.NewTempApp(t)
+			a := uitest.NewTempApp(t)
 			w := test.NewTempWindow(t, nil)
 			e, err := sc.Open(a, w, t.TempDir())
 			if err != nil {

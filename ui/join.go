@@ -20,8 +20,9 @@ type joinInputs struct {
 
 // trackerPart is what the report step says about where the report goes:
 // the tracker it goes to, or, while this computer is not connected and the
-// app can connect it, a form for the invite code IT sent (issue 4: the
-// wizard exchanges the code for a token kept in the OS keychain). Nothing
+// app can connect it, a form for the invite code IT sent (the wizard
+// exchanges the code for a token kept in the OS keychain, package
+// tracker/join). Nothing
 // when the app cannot join a tracker (a simulated run).
 func (u *UI) trackerPart() fyne.CanvasObject {
 	t := u.snap.Tracker

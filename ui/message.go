@@ -142,15 +142,22 @@ func Explain(err error) (m Message, ok bool) {
 	return m, true
 }
 
+// upperFirst capitalises an ASCII first letter: words shared with package
+// steps ("verified on the key") are lower case, to sit inside a sentence.
+func upperFirst(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
 // sentence capitalises the first letter and ends with a full stop: wrapped
 // Go errors are lower-case fragments by convention.
 func sentence(s string) string {
 	if s == "" {
 		return s
 	}
-	if c := s[0]; c >= 'a' && c <= 'z' {
-		s = string(c-'a'+'A') + s[1:]
-	}
+	s = upperFirst(s)
 	switch s[len(s)-1] {
 	case '.', '!', '?':
 		return s

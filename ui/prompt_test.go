@@ -13,11 +13,12 @@ import (
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 func newTestUI(t *testing.T) *UI {
 	t.Helper()
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	return New(a, w, Options{NoWatch: true})
 }

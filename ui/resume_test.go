@@ -10,6 +10,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // TestResumeThroughWindow runs the flow half way in a window over a
@@ -17,7 +18,7 @@ import (
 // wizard and window on the same file (keywizard quit and started again)
 // and checks it carries on at the same step with every result kept.
 func TestResumeThroughWindow(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	// Closed by the test itself, half way (a temporary window would be
 	// closed again at cleanup).
 	w := test.NewWindow(nil)

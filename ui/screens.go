@@ -327,18 +327,6 @@ func formFactorWords(ff string) string {
 
 // --- per-key steps -----------------------------------------------------
 
-func levelWords(l steps.Level) string {
-	switch l {
-	case steps.VerifiedOnKey:
-		return "Verified on the key"
-	case steps.VerifiedBySystem:
-		return "Verified by the system"
-	case steps.SelfAttested:
-		return "Confirmed by you"
-	}
-	return string(l)
-}
-
 func (u *UI) connected(serial uint32) bool {
 	for _, k := range u.snap.Keys {
 		if k.Serial == serial {
@@ -362,7 +350,7 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		case k.Attention != "":
 			lines = append(lines, &widget.Label{Text: sentence(k.Attention), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
 		case k.Evidence != nil:
-			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", levelWords(k.Evidence.Level), timeText(k.Evidence.At)),
+			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", upperFirst(k.Evidence.Level.Words()), timeText(k.Evidence.At)),
 				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
 				&widget.Label{Text: sentence(k.Evidence.Detail), TextStyle: fyne.TextStyle{Italic: true}, Wrapping: fyne.TextWrapWord})
 		case !u.connected(k.Serial):
@@ -413,13 +401,6 @@ func nextKey(st steps.Step) (steps.StepKey, bool) {
 	return steps.StepKey{}, false
 }
 
-func roleShort(r steps.Role) string {
-	if r == steps.RoleEveryday {
-		return "everyday key"
-	}
-	return "backup key"
-}
-
 func (u *UI) nextAction() *action {
 	return &action{label: "Continue", icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error { return u.wiz.Next(ctx) }}
 }
@@ -427,7 +408,7 @@ func (u *UI) nextAction() *action {
 func (u *UI) pinScreen(st steps.Step) screen {
 	set := func(k steps.StepKey) *action {
 		serial := k.Serial
-		return &action{label: "Set the PIN on your " + roleShort(k.Role), icon: theme.AccountIcon(),
+		return &action{label: "Set the PIN on your " + k.Role.Words(), icon: theme.AccountIcon(),
 			do: func(ctx context.Context) error { return u.wiz.SetPIN(ctx, serial) }}
 	}
 	body := []fyne.CanvasObject{
@@ -526,9 +507,9 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 			// The browser asks every plugged-in key, so both blink: a touch
 			// on the Nano that stays in the laptop would register it again
 			// instead of this key.
-			note := u.messageBox(Message{Severity: Info, Title: "Touch only your " + roleShort(k.Role),
+			note := u.messageBox(Message{Severity: Info, Title: "Touch only your " + k.Role.Words(),
 				Text: fmt.Sprintf("Your %s is plugged in too, and both keys blink when the browser asks for a key. Touch only %s, or unplug the %s until this one is added.",
-					roleShort(other.Role), k.Label, roleShort(other.Role))})
+					other.Role.Words(), k.Label, other.Role.Words())})
 			scr.body = append(scr.body[:len(scr.body)-1], note, scr.body[len(scr.body)-1])
 		}
 	}
@@ -540,13 +521,13 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		// again would only fail again: the next action is the check (Open
 		// stays on the key's row to retry the browser).
 		scr.primary = open(k)
-		scr.primary.label = fmt.Sprintf("Open %s for your %s", svc.Name, roleShort(k.Role))
+		scr.primary.label = fmt.Sprintf("Open %s for your %s", svc.Name, k.Role.Words())
 	case st.CanVerify:
 		scr.primary = check(k)
-		scr.primary.label = "Verify your " + roleShort(k.Role)
+		scr.primary.label = "Verify your " + k.Role.Words()
 	default:
 		scr.primary = attest(k)
-		scr.primary.label = "I have added my " + roleShort(k.Role)
+		scr.primary.label = "I have added my " + k.Role.Words()
 	}
 	if ok && len(svc.AlternateURLs) > 0 {
 		// Alternate pages have long explanations: the text wraps beside a
@@ -615,7 +596,7 @@ func (u *UI) macScreen(st steps.Step) screen {
 	scr := screen{body: body}
 	if k, ok := nextKey(st); ok {
 		scr.primary = setup(k)
-		scr.primary.label = "Set up your " + roleShort(k.Role) + " for Mac login"
+		scr.primary.label = "Set up your " + k.Role.Words() + " for Mac login"
 	} else {
 		scr.primary, scr.noNext = u.nextAction(), true
 	}
@@ -634,7 +615,7 @@ func (u *UI) otpScreen(st steps.Step) screen {
 	scr := screen{body: body}
 	if k, ok := nextKey(st); ok {
 		scr.primary = off(k)
-		scr.primary.label = "Turn off OTP on your " + roleShort(k.Role)
+		scr.primary.label = "Turn off OTP on your " + k.Role.Words()
 	} else {
 		scr.primary, scr.noNext = u.nextAction(), true
 	}

@@ -9,18 +9,20 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
-	"github.com/keywizard/keywizard/internal/wire"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // pairingKeys is the production steps.Keys with one stand-in: there is no
 // Mac here, so the fake sc_auth is shown the identities provisioning really
 // put on the simulated key, as macOS would see them once it is inserted.
 type pairingKeys struct {
-	*wire.Keys
+	*keys.Keys
 	sc *stepstest.SmartCard
 }
 
@@ -35,8 +37,9 @@ func (p pairingKeys) ProvisionPIV(ctx context.Context, serial uint32, prm steps.
 // TestFullFlowSimulatedKeys drives the whole wizard through the window
 // (Fyne's test driver), welcome to summary, on two simulated YubiKeys
 // plugged into the real pcscd through vpcd, with the production adapters of
-// internal/wire: what `keywizard --simulate` runs. Opening a service's page
-// registers a passkey on the keys as the person would (wire.Browser); PINs
+// internal/keys and internal/simulation: what `keywizard --simulate` runs.
+// Opening a service's page registers a passkey on the keys as the person
+// would (simulation.Browser); PINs
 // are typed into the dialogs; PIV goes through piv-go; OTP is turned off
 // with a reboot and read back. Every step's evidence is checked at the end,
 // and against the simulated keys themselves.
@@ -44,26 +47,26 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	sim, err := wire.StartSimulation(ctx, wire.DefaultSimKeys, false)
+	sim, err := simulation.Start(ctx, simulation.DefaultKeys, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sim.Close()
 
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	// NoWatch: Fyne's test driver runs fyne.Do on the calling goroutine, so
 	// key events from the watcher's goroutine would touch widgets while the
-	// test taps them; the watcher is tested in device/scan and internal/wire.
+	// test taps them; the watcher is tested in device/scan and internal/keys.
 	u := ui.New(fyne.CurrentApp(), w, ui.Options{NoWatch: true})
 	t.Cleanup(u.Cancel)
 	sc := &stepstest.SmartCard{}
 	rep := &stepstest.Reporter{}
 	var wiz *steps.Wizard
 	cat := stepstest.Catalogue()
-	br := &wire.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
+	br := &simulation.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
 	wiz, err = steps.New(ctx, steps.Options{
-		Keys: pairingKeys{&wire.Keys{Hub: sim.Hub}, sc}, Browser: br, Prompter: u, Reporter: rep,
+		Keys: pairingKeys{&keys.Keys{Hub: sim.Hub}, sc}, Browser: br, Prompter: u, Reporter: rep,
 		Store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "progress.json")},
 		Clock: &stepstest.Clock{T: stepstest.FlowNow}, SmartCard: sc, GOOS: "darwin", OSUser: "alice", AppVersion: "test",
 		Catalogue: cat,
@@ -101,8 +104,8 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 		t.Fatalf("detected %d simulated keys, want 2", n)
 	}
 	// The Nano is the everyday key.
-	must(a.AssignRoles(ctx, wire.DefaultSimKeys[0].Serial, wire.DefaultSimKeys[1].Serial))
-	serials := []uint32{wire.DefaultSimKeys[0].Serial, wire.DefaultSimKeys[1].Serial}
+	must(a.AssignRoles(ctx, simulation.DefaultKeys[0].Serial, simulation.DefaultKeys[1].Serial))
+	serials := []uint32{simulation.DefaultKeys[0].Serial, simulation.DefaultKeys[1].Serial}
 	for _, k := range u.Snapshot().Keys {
 		want := map[uint32]steps.Role{serials[0]: steps.RoleEveryday, serials[1]: steps.RoleBackup}[k.Serial]
 		if k.Role != want {

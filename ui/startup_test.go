@@ -14,6 +14,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // walk calls f on o and on every object under it, widgets' rendered
@@ -59,7 +60,7 @@ func labelsIn(t *testing.T, o fyne.CanvasObject) string {
 // over" (also Enter) brings the wizard back, and a failed start over says
 // why in the same place.
 func TestStartupProblem(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	e, err := screens.Scenario{Name: "welcome", GOOS: "linux", Size: ui.DefaultSize, Setup: func(*screens.Env) error { return nil }}.Open(a, w, t.TempDir())
 	if err != nil {
@@ -121,7 +122,7 @@ func TestStartupProblemKinds(t *testing.T) {
 		{"anything else", errors.New("reading keywizard settings: permission denied"), false, "keywizard could not start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := test.NewTempApp(t)
+			a := uitest.NewTempApp(t)
 			w := test.NewTempWindow(t, nil)
 			u := ui.New(a, w, ui.Options{})
 			u.ShowStartupProblem(tc.err, nil)

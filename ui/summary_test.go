@@ -10,13 +10,14 @@ import (
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/ui"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // TestSaveSummary: "Save summary…" hands the wizard's summary to the
 // saver (the file dialog in the app) under a sensible name, and a save
 // that fails says so.
 func TestSaveSummary(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	type save struct{ name, text string }
 	var saves []save

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // luminance is the WCAG 2.x relative luminance of an opaque colour.
@@ -62,7 +62,7 @@ func TestThemeContrast(t *testing.T) {
 }
 
 func TestThemeVariant(t *testing.T) {
-	test.NewTempApp(t)
+	uitest.NewTempApp(t)
 	follow := NewTheme()
 	if follow.Color(theme.ColorNameBackground, theme.VariantDark) == follow.Color(theme.ColorNameBackground, theme.VariantLight) {
 		t.Error("following theme draws the same background for light and dark")

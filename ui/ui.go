@@ -127,8 +127,9 @@ func New(a fyne.App, w fyne.Window, opts Options) *UI {
 	// sets it in NewWindow), so a window made after the app icon was set
 	// already has ours. Setting it again decodes the 512-pixel PNG and
 	// sends the X server a 2 MB _NET_WM_ICON property once more, and the C
-	// heap keeps that buffer: about 2 MB of resident memory (issue 3's RSS
-	// target; measured under Xvfb with scripts/guibench.sh's method).
+	// heap keeps that buffer: about 2 MB of resident memory (BENCHMARKS.md,
+	// "Enrollment window": the window's memory target; measured under Xvfb
+	// with scripts/guibench.sh's method).
 	if w.Icon() != assets.Icon() {
 		w.SetIcon(assets.Icon())
 	}

@@ -2,10 +2,10 @@
 // manager's or IT's team view. People start it as `keywizard` (with no
 // command, or with --simulate), which runs this executable from beside
 // itself; it is a separate executable so that the command-line tool does not
-// link Fyne and starts as fast as a minimal PC/SC client (issue 2's
-// benchmark). Like cmd/keywizard it only wires: real devices or the
-// simulator, the OS keychain, the browser and the Fyne app are chosen here
-// and handed to steps, ui and ui/team.
+// link Fyne and starts as fast as a minimal PC/SC client (BENCHMARKS.md,
+// "Listing keys"). Like cmd/keywizard it only wires: it parses the flags,
+// creates the Fyne app, chooses real devices or the simulator, sc_auth and
+// the browser, and hands them to internal/desktop, which runs the app.
 package main
 
 import (

@@ -10,8 +10,8 @@ import (
 
 // guiName is the window's executable, installed beside keywizard's own
 // (package install). It is a separate executable so this one does not link
-// Fyne: issue 2 asks `keywizard keys --json` to cost little more than a
-// minimal PC/SC client, and Fyne's package initialisation and size alone
+// Fyne: `keywizard keys --json` should cost little more than a minimal
+// PC/SC client, and Fyne's package initialisation and size alone
 // cost more than that (BENCHMARKS.md).
 const guiName = "keywizard-gui"
 

@@ -2,7 +2,7 @@
 // the app: with no command (or with --simulate) it runs the window,
 // cmd/keywizard-gui, installed beside it. It does not link Fyne, so a
 // command such as `keywizard keys --json` starts as fast as a minimal PC/SC
-// client (issue 2). It only wires: real devices (PC/SC, libfido2), the
+// client (BENCHMARKS.md, "Listing keys"). It only wires: real devices (PC/SC, libfido2), the
 // simulator and the OS keychain are chosen here and handed to packages that
 // declare what they need (internal/cli, tracker/cli).
 package main
@@ -14,8 +14,8 @@ import (
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/keys"
 	"github.com/keywizard/keywizard/internal/version"
-	"github.com/keywizard/keywizard/internal/wire"
 	trackercli "github.com/keywizard/keywizard/tracker/cli"
 )
 
@@ -25,7 +25,7 @@ func main() {
 	env := cli.Env{
 		Out: os.Stdout, Err: os.Stderr, In: os.Stdin,
 		OpenDevices: func(ctx context.Context) (cli.Devices, error) {
-			return &wire.Devices{Hub: wire.SystemHub()}, nil
+			return &keys.Devices{Hub: keys.SystemHub()}, nil
 		},
 		RunSim: runSim,
 	}

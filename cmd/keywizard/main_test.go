@@ -239,7 +239,7 @@ func TestOTPDisableKeyPulledMidOperation(t *testing.T) {
 // TestKeyWipeRefusals runs key wipe's refusals through the real binary:
 // each must leave the key as it was, which ykman checks. (The whole wipe
 // needs the simulated key's FIDO2 side, which libfido2 cannot reach over
-// HID; internal/wire's TestWipeOnSimulatedKey runs it through the same
+// HID; internal/keys' TestWipeOnSimulatedKey runs it through the same
 // adapters.)
 func TestKeyWipeRefusals(t *testing.T) {
 	testenv.LockVPCD(t)

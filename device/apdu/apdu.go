@@ -2,11 +2,14 @@
 // status words to the device package's typed errors, and implements the two
 // transport rules every YubiKey client follows: command chaining (CLA bit
 // 0x10, 255-byte chunks) and GET RESPONSE while SW1 is 0x61
-// (yubikey-protocol.md §4.2).
+// (docs/yubikey-protocol.md §4.2).
 //
 // It also parses command APDUs, for the simulator's side of the wire: every
 // encoding real clients send (case 1-4, short and extended, Lc=00 with no
 // data) must be accepted.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package apdu
 
 import (
@@ -111,7 +114,7 @@ func Parse(raw []byte) (Command, error) {
 		c.Ne = int(binary.BigEndian.Uint16(body[1:]))
 		if c.Ne == 0 && body[1] == 0 && body[2] == 0 {
 			// "00 00 00": ykman 4.0.9 sends an extended Lc of zero with no
-			// data (yubikey-protocol.md §4.2); treat it as case 1.
+			// data (docs/yubikey-protocol.md §4.2); treat it as case 1.
 			c.Ne = 0
 		}
 		return c, nil

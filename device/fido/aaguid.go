@@ -12,7 +12,7 @@ import (
 // and firmware range that report it.
 //
 // An AAGUID names a series and certification profile, not a SKU: the 5C, 5
-// Nano and 5C Nano share one (yubikey-protocol.md §3.1). Use it to
+// Nano and 5C Nano share one (docs/yubikey-protocol.md §3.1). Use it to
 // cross-check a FIDO HID device against a key identified over management,
 // never to name a key on its own.
 type AAGUIDEntry struct {
@@ -64,7 +64,7 @@ var (
 
 // YubicoAAGUIDs is Yubico's "YubiKey Hardware FIDO2 AAGUIDs" list
 // (https://support.yubico.com/hc/en-us/articles/360016648959, short link
-// https://yubi.co/aaguids), as transcribed in yubikey-protocol.md §3.1 from
+// https://yubi.co/aaguids), as transcribed in docs/yubikey-protocol.md §3.1 from
 // two agreeing mirrors (the canonical page could not be fetched).
 //
 // Where firmware 5.7 has two or more AAGUIDs per model, the first listed is

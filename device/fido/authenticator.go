@@ -7,6 +7,9 @@
 // fido/libfido2, cgo) and the simulator (package sim). What runs against the
 // simulator is therefore what runs against hardware; only the few lines that
 // call libfido2 differ.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package fido
 
 import (
@@ -56,7 +59,7 @@ type Location struct {
 }
 
 // RawInfo is the part of authenticatorGetInfo keywizard uses
-// (yubikey-protocol.md §3.2).
+// (docs/yubikey-protocol.md §3.2).
 type RawInfo struct {
 	Versions   []string
 	Extensions []string

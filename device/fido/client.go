@@ -139,7 +139,7 @@ func (c *Client) State(ctx context.Context) (*device.FIDOState, error) {
 }
 
 // firmwareString decodes getInfo firmwareVersion, 0x00MMmmpp as the
-// YubiKey encodes it (yubikey-protocol.md §3.2: 5.4.3 is 0x00050403).
+// YubiKey encodes it (docs/yubikey-protocol.md §3.2: 5.4.3 is 0x00050403).
 func firmwareString(v int) string {
 	if v <= 0 {
 		return ""
@@ -345,8 +345,9 @@ func (c *Client) Credentials(ctx context.Context, pin string) ([]RPCredentials, 
 
 // HasCredential reports whether the key holds a discoverable credential for
 // rpID (compared without letter case: RP IDs are domain names) and, unless
-// userName is "", for that user name. It is the wizard's
-// "verified-on-key" evidence that a site registration reached this key.
+// userName is "", for that user name as SameUserName compares them. It is
+// the wizard's "verified-on-key" evidence that a site registration reached
+// this key.
 func (c *Client) HasCredential(ctx context.Context, pin, rpID, userName string) (bool, error) {
 	const op = "looking for a FIDO2 credential"
 	if rpID == "" {
@@ -368,7 +369,7 @@ func (c *Client) HasCredential(ctx context.Context, pin, rpID, userName string) 
 			return false, fmt.Errorf("%s: %w", op, err)
 		}
 		for _, cr := range creds {
-			if userName == "" || cr.UserName == userName {
+			if userName == "" || SameUserName(cr.UserName, userName) {
 				return true, nil
 			}
 		}
@@ -478,3 +479,11 @@ func (c *Client) withTouch(op func() error) error {
 	}
 	return err
 }
+
+// SameUserName is keywizard's one rule for whether a credential's user name
+// (user.name, as the site stored it at registration) is the account the
+// person is known by at that service: equal ignoring letter case. The
+// services' user names are e-mail addresses and logins such as GitHub's,
+// which the services treat without regard to case, and people type them
+// either way; a site may also store the name in the case it normalised to.
+func SameUserName(stored, account string) bool { return strings.EqualFold(stored, account) }

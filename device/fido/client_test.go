@@ -324,6 +324,9 @@ func TestCredentialsAndHasCredential(t *testing.T) {
 		{"google.com", "", true},
 		{"GOOGLE.com", "ana@example.com", true},
 		{"google.com", "bob@example.com", false},
+		{"google.com", "Ana@Example.COM", true}, // SameUserName: case does not matter
+		{"github.com", "ANA-LIMA", true},
+		{"google.com", "ana@example.co", false},
 		{"github.com", "ana-lima", true},
 		{"aws.amazon.com", "", false},
 		{"1password.com", "ana", false},
@@ -779,4 +782,24 @@ func TestConcurrentClients(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestSameUserName pins the one rule for matching a credential to an
+// account: letter case never matters, anything else does.
+func TestSameUserName(t *testing.T) {
+	for _, tc := range []struct {
+		stored, account string
+		want            bool
+	}{
+		{"ana@example.com", "ana@example.com", true},
+		{"Ana@Example.com", "ana@example.com", true},
+		{"ana-lima", "ANA-LIMA", true},
+		{"ana@example.com", "ana@example.com ", false},
+		{"ana@example.com", "ana.lima@example.com", false},
+		{"ana", "", false},
+	} {
+		if got := fido.SameUserName(tc.stored, tc.account); got != tc.want {
+			t.Errorf("SameUserName(%q, %q) = %v, want %v", tc.stored, tc.account, got, tc.want)
+		}
+	}
 }

@@ -144,7 +144,7 @@ func (h *Hub) PIVCertificateSlots(ctx context.Context, serial uint32) ([]byte, e
 }
 
 // Attestation reads the key's attestation certificate and the certificate it
-// issued for the key in slot (0x9A for the wizard's genuine-key check).
+// issued for the key in slot (piv.GenuineKeySlot for the wizard's genuine-key check).
 func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, slotCert *x509.Certificate, err error) {
 	p, _, err := h.Provisioner(ctx, serial)
 	if err != nil {
@@ -155,7 +155,7 @@ func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, s
 
 // PublicKeyHash is the identity hash macOS's `sc_auth identities` shows for
 // a certificate: SHA-1 over the subject public key bits, upper-case hex.
-// services.md §2 marks the algorithm unconfirmed on current macOS; the
+// docs/services.md §2 marks the algorithm unconfirmed on current macOS; the
 // wizard therefore matches pairings both ways (this hash, or whatever
 // sc_auth lists for the inserted key) before claiming a pairing.
 func PublicKeyHash(cert *x509.Certificate) (string, error) {

@@ -12,7 +12,7 @@ import (
 // Reopener waits for the same key (the caller knows its serial) to come back
 // after a reboot and returns a fresh card for it. A PC/SC implementation
 // waits for the reader to re-enumerate: on real hardware its name changes
-// with the USB interfaces (yubikey-protocol.md §1.9).
+// with the USB interfaces (docs/yubikey-protocol.md §1.9).
 type Reopener func(ctx context.Context) (device.Card, error)
 
 // Request says which applications to turn off or on, per transport. Bits not

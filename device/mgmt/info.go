@@ -8,7 +8,7 @@ import (
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
-// Device-info and device-config tags (yubikey-protocol.md §1.3; ykman
+// Device-info and device-config tags (docs/yubikey-protocol.md §1.3; ykman
 // yubikit/management.py TAG_*).
 const (
 	tagUSBSupported   = 0x01

@@ -19,7 +19,7 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
-// Real READ CONFIG responses (yubikey-protocol.md §1.6 and §7.3).
+// Real READ CONFIG responses (docs/yubikey-protocol.md §1.6 and §7.3).
 const (
 	// YubiKey 5 NFC, 5.2.3 (.NET SDK commands-get-device-info.md).
 	resp5NFC523 = "2E | 01 02 02 3F | 03 02 00 3C | 02 04 00 AB 57 9B | 04 01 01 | 05 03 05 02 03 | 06 02 00 0A | 07 01 0F | 08 01 80 | 0D 02 02 3F | 0E 02 02 3B | 0A 01 00 | 0F 01 00"

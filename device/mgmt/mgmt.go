@@ -4,7 +4,7 @@
 // enabled over USB and NFC) and writes the application configuration, which
 // is how keywizard turns off the OTP interface. It does what
 // `ykman config usb --disable OTP` does, following ykman's byte formats
-// (yubikey-protocol.md §1) but without ykman 4.0.9's bugs: it keeps every
+// (docs/yubikey-protocol.md §1) but without ykman 4.0.9's bugs: it keeps every
 // capability bit it was not asked to change (§1.8) and reads the result back.
 //
 // # Layers
@@ -24,6 +24,9 @@
 // (see [LockedError]); old firmware matches [device.ErrUnsupported]; bytes that
 // do not decode match [device.ErrInvalidResponse]; an unplugged key matches
 // [device.ErrRemoved]. Lock codes never appear in error messages.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package mgmt
 
 import (
@@ -37,7 +40,7 @@ import (
 	"github.com/keywizard/keywizard/device/apdu"
 )
 
-// AID is the management application's identifier (yubikey-protocol.md §1.1,
+// AID is the management application's identifier (docs/yubikey-protocol.md §1.1,
 // ykman yubikit/core AID.MANAGEMENT).
 var AID = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
 

@@ -458,7 +458,7 @@ func testSimulatedYubiKey(t *testing.T) {
 		t.Fatalf("SELECT: %q %v", resp, err)
 	}
 	resp, err = card.Transmit(context.Background(), []byte{0x00, 0x1D, 0x00, 0x00})
-	// Serial 31415926 = 0x01DF5E76 in tag 02 (yubikey-protocol.md §1.3).
+	// Serial 31415926 = 0x01DF5E76 in tag 02 (docs/yubikey-protocol.md §1.3).
 	if err != nil || !bytes.Contains(resp, []byte{0x02, 0x04, 0x01, 0xDF, 0x5E, 0x76}) || !bytes.HasSuffix(resp, []byte{0x90, 0x00}) {
 		t.Fatalf("READ CONFIG: % X %v", resp, err)
 	}

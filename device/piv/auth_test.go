@@ -26,7 +26,7 @@ func (c *scriptCard) Transmit(_ context.Context, cmd []byte) ([]byte, error) {
 func (c *scriptCard) Close() error { return nil }
 
 // authCard is the card side of GENERAL AUTHENTICATE 9B written straight
-// from yubikey-protocol.md §4.5, independently of mutualAuth: it hands out
+// from docs/yubikey-protocol.md §4.5, independently of mutualAuth: it hands out
 // an encrypted witness, checks the decrypted one and encrypts the host's
 // challenge. lie makes it answer the challenge wrongly (a card that does not
 // hold the key but accepts any witness).

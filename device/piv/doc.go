@@ -14,7 +14,7 @@
 //     those return [device.ErrUnsupported].
 //
 // piv-go cannot write arbitrary objects (ADMIN DATA 5FFF00, CHUID, CCC) and
-// holds the card exclusively while open (yubikey-protocol.md §4.12), so the
+// holds the card exclusively while open (docs/yubikey-protocol.md §4.12), so the
 // provisioner closes its piv-go handle and opens its own connection through a
 // [CardOpener] for those writes.
 //
@@ -26,4 +26,7 @@
 // [device.ErrRemoved]; a management key that is neither the default nor
 // stored on the key matches [device.ErrAuthentication]. Secrets (PINs, PUKs,
 // management keys) never appear in errors.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package piv

@@ -28,7 +28,7 @@ func TestParseMetadata(t *testing.T) {
 		want Metadata
 		err  error
 	}{
-		// The three real examples in yubikey-protocol.md §4.4 (.NET metadata.md)
+		// The three real examples in docs/yubikey-protocol.md §4.4 (.NET metadata.md)
 		// and the lab trace of §7.5.
 		{name: "PIN", in: "01 01 FF 05 01 01 06 02 05 05", want: Metadata{Algorithm: 0xFF, HasAlgorithm: true, IsDefault: true, HasIsDefault: true, RetriesTotal: 5, RetriesRemaining: 5, HasRetries: true}},
 		{name: "PIN lab", in: "01 01 FF 05 01 01 06 02 03 03", want: Metadata{Algorithm: 0xFF, HasAlgorithm: true, IsDefault: true, HasIsDefault: true, RetriesTotal: 3, RetriesRemaining: 3, HasRetries: true}},
@@ -80,7 +80,7 @@ func TestAdminData(t *testing.T) {
 		roundTrip             bool
 		err                   error
 	}{
-		// ykman's write in yubikey-protocol.md §4.11 step 8.
+		// ykman's write in docs/yubikey-protocol.md §4.11 step 8.
 		{name: "stored key", in: "80 03 81 01 02", protected: true, roundTrip: true},
 		{name: "PIN-only (.NET)", in: "80 03 81 01 03", protected: true, pukBlocked: true, roundTrip: true},
 		{name: "derived key", in: "80 15 81 01 00 82 10 000102030405060708090A0B0C0D0E0F", salt: true, roundTrip: true},
@@ -125,7 +125,7 @@ func TestAdminData(t *testing.T) {
 
 func TestProtectedData(t *testing.T) {
 	key := unhex(t, "000102030405060708090A0B0C0D0E0F1011121314151617")
-	// ykman's write in yubikey-protocol.md §4.11 step 9 (inside 53 1C).
+	// ykman's write in docs/yubikey-protocol.md §4.11 step 9 (inside 53 1C).
 	want := append(unhex(t, "88 1A 89 18"), key...)
 	if got := (&ProtectedData{ManagementKey: key}).Marshal(); !bytes.Equal(got, want) {
 		t.Fatalf("Marshal = % X, want % X", got, want)
@@ -169,7 +169,7 @@ func TestCHUID(t *testing.T) {
 		guid[i] = byte(0xA0 + i)
 	}
 	got := CHUID(guid, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	// ykman generate_chuid, byte for byte (yubikey-protocol.md §4.8): the lab
+	// ykman generate_chuid, byte for byte (docs/yubikey-protocol.md §4.8): the lab
 	// trace wraps it as 53 3B, i.e. 59 bytes.
 	want := unhex(t, "30 19 D4E739DA739CED39CE739D836858210842108421C84210C3EB"+
 		"34 10 A0A1A2A3A4A5A6A7A8A9AAABACADAEAF"+

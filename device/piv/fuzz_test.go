@@ -9,7 +9,7 @@ import (
 )
 
 // The seed corpora under testdata/fuzz hold the real responses of
-// yubikey-protocol.md §4.4, §4.11 and §7.5 (scripts/seed.sh).
+// docs/yubikey-protocol.md §4.4, §4.11 and §7.5 (scripts/seed.sh).
 
 func FuzzParseMetadata(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -7,7 +7,7 @@ import (
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
-// Slot and algorithm bytes (yubikey-protocol.md §4.3; NIST SP 800-78-4
+// Slot and algorithm bytes (docs/yubikey-protocol.md §4.3; NIST SP 800-78-4
 // tables 5 and 6).
 const (
 	SlotPIN            byte = 0x80 // GET METADATA pseudo-slot for the PIN
@@ -20,7 +20,14 @@ const (
 	SlotAttestation    byte = 0xF9
 )
 
-// Metadata is a decoded GET METADATA (INS F7) response (yubikey-protocol.md
+// GenuineKeySlot is the slot whose attestation the wizard sends for the
+// tracker's genuine-key check: 9A, the macOS login key the wizard itself
+// generated on the key, so the attestation (signed by the key's Yubico
+// device certificate in f9) proves both that the YubiKey is genuine and
+// that the login key was made on it and cannot have been copied.
+const GenuineKeySlot = SlotAuthentication
+
+// Metadata is a decoded GET METADATA (INS F7) response (docs/yubikey-protocol.md
 // §4.4). Fields the card did not send are left at their zero value and the
 // matching Has* flag is false.
 type Metadata struct {

@@ -19,7 +19,7 @@ import (
 // GENERAL AUTHENTICATE on slot 9B, tag 01 of its metadata).
 type MgmtKeyAlgorithm byte
 
-// Management key algorithms (yubikey-protocol.md §4.3).
+// Management key algorithms (docs/yubikey-protocol.md §4.3).
 const (
 	MgmtTDES   MgmtKeyAlgorithm = 0x03
 	MgmtAES128 MgmtKeyAlgorithm = 0x08
@@ -76,7 +76,7 @@ func (a MgmtKeyAlgorithm) cipher(key []byte) (cipher.Block, error) {
 }
 
 // mutualAuth runs management-key mutual authentication (GENERAL
-// AUTHENTICATE, P2 9B) as ykman and piv-go do (yubikey-protocol.md §4.5):
+// AUTHENTICATE, P2 9B) as ykman and piv-go do (docs/yubikey-protocol.md §4.5):
 //
 //  1. 7C 02 80 00 asks for a witness; the card answers 7C L 80 n <witness
 //     encrypted under the key>.

@@ -8,7 +8,7 @@ import (
 
 // ValidateMacPIN checks a new PIV PIN against the wizard's rule: 6 to 8
 // digits, because macOS smart-card login does not accept non-numeric PINs
-// (Yubico, "YubiKey for macOS login"; yubikey-protocol.md §4.1), and not the
+// (Yubico, "YubiKey for macOS login"; docs/yubikey-protocol.md §4.1), and not the
 // factory PIN. Errors wrap device.ErrPINPolicy and say what to change; they
 // never contain the PIN.
 func ValidateMacPIN(pin string) error {
@@ -27,7 +27,7 @@ func ValidateMacPIN(pin string) error {
 }
 
 // ValidatePUK checks a new PIV PUK: 6 to 8 characters, ASCII only (from
-// firmware 5.7 the key refuses bytes above 7F, yubikey-protocol.md §4.1),
+// firmware 5.7 the key refuses bytes above 7F, docs/yubikey-protocol.md §4.1),
 // and not the factory PUK.
 func ValidatePUK(puk string) error {
 	if err := validateLength(device.PIVPUK, puk); err != nil {

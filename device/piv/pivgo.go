@@ -192,7 +192,7 @@ func (p *Provisioner) SetRandomManagementKeyProtected(ctx context.Context, pin s
 	return protectManagementKey(ctx, p.openSession, pin, true, p.setManagementKey, p.rand(), p.now())
 }
 
-// macSlots are the slots macOS pairs with (yubikey-protocol.md §5).
+// macSlots are the slots macOS pairs with (docs/yubikey-protocol.md §5).
 var macSlots = []struct {
 	slot pivgo.Slot
 	name string
@@ -301,7 +301,7 @@ func (p *Provisioner) ensureSlot(yk *pivgo.YubiKey, mgmKey []byte, pin string, s
 	}
 	// Like ykman's generate_self_signed_certificate: subject = issuer, no key
 	// usage extension (all usages allowed), SHA-256; 30 years like Yubico's
-	// macOS setup (yubikey-protocol.md §5).
+	// macOS setup (docs/yubikey-protocol.md §5).
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn},
@@ -327,7 +327,7 @@ func (p *Provisioner) ensureSlot(yk *pivgo.YubiKey, mgmKey []byte, pin string, s
 // P-256, generated on the key, PIN once, touch never. nil means generate.
 // Firmware 5.3+ says so in the slot's metadata; older firmware (4.3+) in
 // the key's attestation certificate (only generated keys can be attested,
-// yubikey-protocol.md §4.10).
+// docs/yubikey-protocol.md §4.10).
 func existingKey(yk *pivgo.YubiKey, slot pivgo.Slot) (crypto.PublicKey, error) {
 	v := yk.Version()
 	if v.Major < 5 || (v.Major == 5 && v.Minor < 3) {
@@ -364,7 +364,7 @@ func existingKey(yk *pivgo.YubiKey, slot pivgo.Slot) (crypto.PublicKey, error) {
 	return ki.PublicKey, nil
 }
 
-// PIN and touch policy bytes (yubikey-protocol.md §4.3).
+// PIN and touch policy bytes (docs/yubikey-protocol.md §4.3).
 const (
 	pinPolicyOnce    = 0x02
 	touchPolicyNever = 0x01

@@ -11,7 +11,7 @@ import (
 )
 
 // Object IDs of the PIV data objects keywizard reads or writes
-// (yubikey-protocol.md §4.8).
+// (docs/yubikey-protocol.md §4.8).
 const (
 	ObjectCHUID      uint32 = 0x5FC102
 	ObjectCCC        uint32 = 0x5FC107
@@ -29,7 +29,7 @@ const (
 	AdminFlagMgmtProtected byte = 0x02
 )
 
-// Tags inside the pivman objects (yubikey-protocol.md §4.11).
+// Tags inside the pivman objects (docs/yubikey-protocol.md §4.11).
 const (
 	tagAdmin          = 0x80
 	tagAdminFlags     = 0x81
@@ -162,7 +162,7 @@ func ParseProtectedData(b []byte) (*ProtectedData, error) {
 }
 
 // Marshal encodes p: 88 1A 89 18 <24-byte key> for a stored 24-byte key,
-// exactly as ykman writes it (yubikey-protocol.md §4.11 step 9).
+// exactly as ykman writes it (docs/yubikey-protocol.md §4.11 step 9).
 func (p *ProtectedData) Marshal() []byte {
 	var in []byte
 	if p.ManagementKey != nil {
@@ -182,7 +182,7 @@ var fascN = []byte{
 }
 
 // CHUID encodes a Cardholder Unique Identifier in ykman's layout
-// (yubikey-protocol.md §4.8): 30 FASC-N, 34 GUID, 35 expiry "YYYYMMDD",
+// (docs/yubikey-protocol.md §4.8): 30 FASC-N, 34 GUID, 35 expiry "YYYYMMDD",
 // 3E empty signature, FE empty LRC. ykman hard-codes the expiry 2030-01-01;
 // keywizard passes a date as long-lived as its certificates, because keys
 // provisioned now outlive 2030.

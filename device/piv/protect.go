@@ -32,7 +32,7 @@ var errUnknownMgmtKey = fmt.Errorf("the PIV management key is neither the factor
 
 // resolveManagementKey finds the management key in force and authenticates
 // the session with it. The PIN must already be verified in this session,
-// because PRINTED is readable only then (yubikey-protocol.md §4.8).
+// because PRINTED is readable only then (docs/yubikey-protocol.md §4.8).
 // Candidates, in order: the pivman stored key (PRINTED 89), the key a
 // rotation was replacing (PRINTED 8A), the factory key; with metadata
 // (firmware 5.3+) a default key is known without trying. A failed
@@ -86,7 +86,7 @@ func (s *Session) resolveManagementKey(ctx context.Context) (*currentKey, *Prote
 // wantAlgorithm is the algorithm keywizard gives new management keys:
 // AES-192 where the firmware has AES management keys (5.4.0, ykman
 // require_version(5,4,0)), 3DES before. Both are 24 bytes, and piv-go's
-// SetManagementKey picks AES-192 for 24 bytes on 5.4+ (yubikey-protocol.md
+// SetManagementKey picks AES-192 for 24 bytes on 5.4+ (docs/yubikey-protocol.md
 // §4.12).
 func wantAlgorithm(v device.Version) MgmtKeyAlgorithm {
 	if v.AtLeast(5, 4, 0) {
@@ -105,7 +105,7 @@ type KeySetter func(ctx context.Context, old, new []byte) error
 type SessionOpener func(ctx context.Context) (*Session, func(), error)
 
 // protectManagementKey makes the management key random and stores it
-// PIN-protected in the form ykman recognises (yubikey-protocol.md §4.11):
+// PIN-protected in the form ykman recognises (docs/yubikey-protocol.md §4.11):
 // PRINTED 5FC109 = 88 1A 89 18 <key>, ADMIN DATA 5FFF00 = 80 03 81 01 02
 // (other ADMIN flags kept, the deprecated PIN-derived salt dropped). It also
 // writes a fresh CHUID and CCC. With rotate false an existing stored key of
@@ -236,11 +236,11 @@ func (s *Session) hasObjects(ctx context.Context, ids ...uint32) (bool, error) {
 
 // certValidity is how long keywizard's self-signed PIV certificates (and
 // the CHUID) are valid: Yubico's macOS setup uses 30 years
-// (yubikey-manager-qt PivSetupForMacOsView.qml, yubikey-protocol.md §5).
+// (yubikey-manager-qt PivSetupForMacOsView.qml, docs/yubikey-protocol.md §5).
 const certValidity = 30
 
 // writeCardIDs writes a fresh CHUID, and a CCC too if ccc, as ykman does
-// after changing keys or certificates (yubikey-protocol.md §4.8). The
+// after changing keys or certificates (docs/yubikey-protocol.md §4.8). The
 // session must be authenticated with the management key.
 func (s *Session) writeCardIDs(ctx context.Context, rnd io.Reader, now time.Time, ccc bool) error {
 	chuid, err := NewCHUID(rnd, now.AddDate(certValidity, 0, 0))

@@ -13,7 +13,7 @@ import (
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
-// PIV instructions keywizard sends itself (yubikey-protocol.md §4.3).
+// PIV instructions keywizard sends itself (docs/yubikey-protocol.md §4.3).
 const (
 	insVerify       = 0x20
 	insChangeRef    = 0x24
@@ -28,7 +28,7 @@ const (
 // AID is the PIV application identifier as ykman and piv-go select it.
 var AID = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
 
-// Factory PIN and PUK (yubikey-protocol.md §4.1).
+// Factory PIN and PUK (docs/yubikey-protocol.md §4.1).
 const (
 	DefaultPIN = "123456"
 	DefaultPUK = "12345678"

@@ -47,7 +47,7 @@ func simOpener(k *sim.Key) SessionOpener {
 
 // simKeySetter changes the management key with SET MANAGEMENT KEY (FF FF
 // FF alg 9B len key) after authenticating, choosing the algorithm as piv-go
-// does for a 24-byte key (yubikey-protocol.md §4.12). Production uses
+// does for a 24-byte key (docs/yubikey-protocol.md §4.12). Production uses
 // piv-go itself; the pcscd integration test covers that path.
 func simKeySetter(k *sim.Key) KeySetter {
 	return func(ctx context.Context, old, new []byte) error {
@@ -227,7 +227,7 @@ func TestSessionAuthenticateSim(t *testing.T) {
 }
 
 // checkProtected asserts what ykman needs to call the key "stored, protected
-// by PIN" (yubikey-protocol.md §4.11) and returns the stored key.
+// by PIN" (docs/yubikey-protocol.md §4.11) and returns the stored key.
 func checkProtected(t *testing.T, k *sim.Key, pin string, want MgmtKeyAlgorithm) []byte {
 	t.Helper()
 	ctx := context.Background()

@@ -76,7 +76,7 @@ func attach(t *testing.T, ctx context.Context, k *sim.Key) *sim.Attachment {
 	return a
 }
 
-// settle gives pcscd a presence poll (sub-second, yubikey-protocol.md §6.3)
+// settle gives pcscd a presence poll (sub-second, docs/yubikey-protocol.md §6.3)
 // to notice a card went away; inserted sooner, pcscd would not register a
 // new insertion (the simulator's tests wait the same way).
 func settle() { time.Sleep(600 * time.Millisecond) }

@@ -11,7 +11,7 @@ import (
 	"github.com/keywizard/keywizard/device/fido"
 )
 
-// yubicoVendorID is Yubico's USB vendor ID (yubikey-protocol.md §2.1).
+// yubicoVendorID is Yubico's USB vendor ID (docs/yubikey-protocol.md §2.1).
 const yubicoVendorID = 0x1050
 
 // fidoDevice is one FIDO HID device as read for correlation.

@@ -20,7 +20,7 @@
 //
 // A FIDO HID device cannot be tied to a smart-card reader by an exact serial:
 // Yubico exposes the serial over FIDO HID only through its vendor CTAPHID
-// command 0xC2 (READ CONFIG, yubikey-protocol.md §1.12), which libfido2 and
+// command 0xC2 (READ CONFIG, docs/yubikey-protocol.md §1.12), which libfido2 and
 // go-libfido2 do not expose; the CTAP getInfo response carries no serial.
 // So each FIDO device is matched on identity: its AAGUID must be the one
 // Yubico lists for the key's model and firmware ([fido.MatchesAAGUID], §3.1)
@@ -36,6 +36,9 @@
 // [Scanner.Watch] is event-driven through SCardGetStatusChange (including the
 // PnP pseudo-reader for readers appearing and disappearing): no polling, no
 // CPU while nothing changes.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package scan
 
 import (

@@ -15,7 +15,7 @@ type change struct {
 	Old, New pcsc.State
 	// Gone: the reader itself disappeared (a USB YubiKey's reader goes with
 	// the key, and comes back under a new name after a reboot that changes
-	// its USB interfaces: yubikey-protocol.md §1.9, §2.3).
+	// its USB interfaces: docs/yubikey-protocol.md §1.9, §2.3).
 	Gone bool
 }
 

@@ -22,7 +22,7 @@
 // The key keeps its persistent state (configuration, PINs, keys, objects)
 // across power cycles, reboots and re-attachment, and clears session state
 // (selected application, PIN verified, management key authenticated) on
-// power off and reset, as a card does (yubikey-protocol.md §6.3).
+// power off and reset, as a card does (docs/yubikey-protocol.md §6.3).
 //
 // Through vpcd a removal, unplug or reboot keeps the key away for at least a
 // second so that pcscd's presence poll registers it (see [AttachConfig]
@@ -38,11 +38,14 @@
 //
 // # Fidelity notes
 //
-// Where the reference (../shared/reference/yubikey-protocol.md) and real
+// Where the reference (docs/yubikey-protocol.md) and real
 // clients disagree the simulator follows the clients (ykman 4.0.9, piv-go
 // v2.6.0) and says so in a comment. Known simplifications: touch is always
 // given at once (touch policies are recorded and reported, never waited for);
 // the attestation key (slot F9) is ECDSA P-256, where real keys use RSA-2048,
 // and chains to a per-process "Simulated Yubico PIV Root CA"
 // ([AttestationRoot]) instead of Yubico's.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package sim

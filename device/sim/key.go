@@ -23,7 +23,7 @@ type Config struct {
 	Model string
 	// Firmware defaults to the preset's. Minor and patch must be single
 	// digits: ykman parses the management SELECT string with a one-digit
-	// pattern (yubikey-protocol.md §1.1).
+	// pattern (docs/yubikey-protocol.md §1.1).
 	Firmware device.Version
 	// LockCode, if set, is the 16-byte configuration lock code the key
 	// starts with.
@@ -110,7 +110,7 @@ const (
 	appletFIDO // NFC only (FIDO over USB CCID needs firmware 5.8, §3.2)
 )
 
-// AIDs (yubikey-protocol.md §1.1, §4.1).
+// AIDs (docs/yubikey-protocol.md §1.1, §4.1).
 var (
 	aidMgmt = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
 	aidPIV  = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
@@ -130,7 +130,7 @@ func New(cfg Config) (*Key, error) {
 		fw = p.Firmware
 	}
 	if fw.Minor > 9 || fw.Patch > 9 {
-		return nil, fmt.Errorf("creating simulated key: firmware %s: minor and patch must be single digits for ykman to parse them (yubikey-protocol.md §1.1): %w", fw, device.ErrInvalidArgument)
+		return nil, fmt.Errorf("creating simulated key: firmware %s: minor and patch must be single digits for ykman to parse them (docs/yubikey-protocol.md §1.1): %w", fw, device.ErrInvalidArgument)
 	}
 	if fw.Major < 4 || fw.Major > 5 {
 		return nil, fmt.Errorf("creating simulated key: firmware %s: only YubiKey 4 and 5 firmware is simulated: %w", fw, device.ErrInvalidArgument)
@@ -358,13 +358,13 @@ func (k *Key) process(raw []byte, nfc bool) []byte {
 }
 
 // maxChainedData bounds what a chain may collect: more than any object the
-// PIV application stores (3 KB certificates; yubikey-protocol.md §4.2).
+// PIV application stores (3 KB certificates; docs/yubikey-protocol.md §4.2).
 const maxChainedData = 1 << 16
 
 // respond sends data with 90 00, or its first 256 bytes with 61 xx when it
 // is longer, keeping the rest for GET RESPONSE: real keys answer short
 // APDUs in 256-byte chunks (.NET attest.md), and every client handles it
-// for extended APDUs too (yubikey-protocol.md §4.2).
+// for extended APDUs too (docs/yubikey-protocol.md §4.2).
 func (k *Key) respond(data []byte) []byte {
 	if len(data) <= 256 {
 		k.sess.pending = nil

@@ -10,7 +10,7 @@ import (
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
-// Management instructions (ykman yubikit/management.py; yubikey-protocol.md
+// Management instructions (ykman yubikit/management.py; docs/yubikey-protocol.md
 // §1.2, §1.7, §1.10).
 const (
 	insReadConfig  = 0x1D

@@ -10,7 +10,7 @@ import (
 	"github.com/keywizard/keywizard/device/apdu"
 )
 
-// The two real READ CONFIG responses of yubikey-protocol.md §1.6, rebuilt
+// The two real READ CONFIG responses of docs/yubikey-protocol.md §1.6, rebuilt
 // byte for byte from a configured simulator.
 func TestReadConfigRealDumps(t *testing.T) {
 	tests := []struct {

@@ -20,7 +20,7 @@ import (
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
-// PIV instructions (yubikey-protocol.md §4.3; NIST SP 800-73-4 part 2 §3;
+// PIV instructions (docs/yubikey-protocol.md §4.3; NIST SP 800-73-4 part 2 §3;
 // Yubico extensions from yubico-piv-tool lib/ykpiv.h).
 const (
 	insVerify          = 0x20

@@ -9,7 +9,7 @@ import (
 )
 
 // Preset describes one YubiKey model the simulator can be: what the
-// management application reports for it (yubikey-protocol.md §1.3-§1.6).
+// management application reports for it (docs/yubikey-protocol.md §1.3-§1.6).
 type Preset struct {
 	// Name is the preset's key in [Presets] ("5c-nano").
 	Name string

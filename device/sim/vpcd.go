@@ -16,7 +16,7 @@ import (
 )
 
 // VPCDPort is vpcd's TCP port for slot 0; slot n listens on VPCDPort+n
-// (vsmartcard vpcd.h VPCDPORT; yubikey-protocol.md §6.1).
+// (vsmartcard vpcd.h VPCDPORT; docs/yubikey-protocol.md §6.1).
 const VPCDPort = 35963
 
 // ATR is the USB (CCID) ATR of a YubiKey 5 (§2.4). Its T0 high nibble F

@@ -1,7 +1,10 @@
 // Package tlv encodes and decodes the BER-TLV structures YubiKeys use: the
-// one-byte tags of management device info (yubikey-protocol.md §1.3) and the
+// one-byte tags of management device info (docs/yubikey-protocol.md §1.3) and the
 // multi-byte tags and long-form lengths of PIV objects (§4.4, §4.8), as
 // ISO/IEC 7816-4 §5.2.2 defines them.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package tlv
 
 import (

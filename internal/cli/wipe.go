@@ -231,8 +231,8 @@ func (w *wipe) run(ctx context.Context, confirmed bool) error {
 	}
 	fmt.Fprintln(w.out, " and can be handed to someone else.")
 	// The tracker still lists the key with its former owner, and refuses
-	// to record it for anyone else until it is retired there (issue 4's
-	// key ownership), so the wipe is recorded where IT's audit log is.
+	// to record it for anyone else until it is retired there (a key has
+	// one owner at a time in the tracker), so the wipe is recorded where IT's audit log is.
 	fmt.Fprintf(w.out, "If the onboarding tracker knows this key, mark serial %d retired on its former owner's page in the\n"+
 		"dashboard (with the reason), so the audit log records it and it can be enrolled for someone else.\n", w.serial)
 	return nil

@@ -14,7 +14,7 @@ var vpcdReaders = []string{"Virtual PCD 00 00", "Virtual PCD 00 01"}
 // WaitReadersEmpty blocks until pcscd reports no card in either vpcd reader.
 //
 // pcscd learns of a virtual card leaving only at its next presence poll
-// (yubikey-protocol.md §6.3). A test that attaches a card right after the
+// (docs/yubikey-protocol.md §6.3). A test that attaches a card right after the
 // previous test detached one can land between two polls: pcscd then never
 // sees a removal and a new insertion, and does not power the new card up as
 // it does on insertion. Waiting for the readers to be empty, event-driven

@@ -5,7 +5,7 @@
 //
 // keywizard embeds a default catalogue (Google Workspace, AWS, 1Password,
 // GitHub and macOS smart-card login, with the facts of
-// ../shared/reference/services.md). An organisation changes it without a
+// docs/services.md). An organisation changes it without a
 // rebuild by handing the wizard its own file, which is merged into the
 // default by service ID: a new ID adds a service, a known ID replaces only
 // the fields it sets, and "disabled": true drops the service.
@@ -45,7 +45,7 @@ const (
 	// the key, read with the FIDO2 PIN (CTAP 2.1 credential management).
 	// Only discoverable credentials can be listed, so services that also
 	// accept non-discoverable "security keys" must steer people to the
-	// passkey choice (services.md §0).
+	// passkey choice (docs/services.md §0).
 	KindFIDOCredential Kind = "fido-credential"
 	// KindSCAuth: macOS smart-card pairing, found with `sc_auth list`.
 	KindSCAuth Kind = "sc-auth"
@@ -59,10 +59,10 @@ type UserMatch string
 
 // User-name rules for KindFIDOCredential.
 const (
-	// UserEmail: the person's work e-mail address (Google: services.md §1).
+	// UserEmail: the person's work e-mail address (Google: docs/services.md §1).
 	UserEmail UserMatch = "email"
 	// UserAccount: an account name the person types, labelled by the
-	// service's AccountLabel (GitHub login: services.md §5).
+	// service's AccountLabel (GitHub login: docs/services.md §5).
 	UserAccount UserMatch = "account"
 	// UserAny: any credential for the RP ID counts.
 	UserAny UserMatch = "any"
@@ -400,7 +400,7 @@ var (
 	// idRE is the tracker's service-ID rule (tracker.ValidServiceID), so
 	// every catalogue service can be reported.
 	// Both are compiled on first use: the command-line tool links this
-	// package and should not pay for them at start-up (issue 2).
+	// package and should not pay for them at start-up (BENCHMARKS.md, "Listing keys").
 	idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
 	// rpIDRE: a registrable domain name, lower case (WebAuthn §5.1.2 RP ID is
 	// a valid domain string).

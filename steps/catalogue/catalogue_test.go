@@ -66,7 +66,7 @@ func TestDefault(t *testing.T) {
 	for _, id := range []string{"aws", "1password"} {
 		s, _ := c.Service(id)
 		if s.Verification.Kind != KindSelfAttest {
-			t.Errorf("%s verification = %q, want self-attest (services.md §3, §4)", id, s.Verification.Kind)
+			t.Errorf("%s verification = %q, want self-attest (docs/services.md §3, §4)", id, s.Verification.Kind)
 		}
 	}
 	m, _ := c.Service("macos")
@@ -76,7 +76,7 @@ func TestDefault(t *testing.T) {
 	if !g.AppliesOn("linux") || !g.AppliesOn("windows") {
 		t.Error("google should apply everywhere")
 	}
-	// The caveats of services.md that stop a registration are told before
+	// The caveats of docs/services.md that stop a registration are told before
 	// the person meets them.
 	for id, want := range map[string][]string{
 		"google":    {"before May 2023"},

@@ -397,7 +397,7 @@ func (f *FakeKeys) PIVState(ctx context.Context, serial uint32) (*device.PIVStat
 
 // DisableOTP clears OTP and re-enumerates the key (it disappears and comes
 // back, as a real key does after a configuration write with reboot,
-// yubikey-protocol.md §1.9).
+// docs/yubikey-protocol.md §1.9).
 func (f *FakeKeys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (steps.OTPResult, error) {
 	k, unlock, err := f.begin(OpDisableOTP, serial)
 	if err != nil {

@@ -210,7 +210,7 @@ func TestJoinAsManager(t *testing.T) {
 
 // TestJoinDefaultWiring runs join as `keywizard tracker join` does: the
 // OS keychain (go-keyring's mock) and the user config dir from the
-// environment, then checks the token is where wire.Reporter looks.
+// environment, then checks the token is where trackerlink.NewClient looks.
 func TestJoinDefaultWiring(t *testing.T) {
 	keyring.MockInit()
 	cfgHome := t.TempDir()

@@ -127,10 +127,12 @@ func personCmd(env Env, db func() string) *cobra.Command {
 	f.StringVar(&o.Person.Team, "team", "", "team")
 	f.StringVar(&o.Person.ManagerEmail, "manager", "", "manager's e-mail address")
 	f.StringVar(&o.Person.StartDate, "start", time.Now().Format(time.DateOnly), "start date, YYYY-MM-DD")
+	f.StringVar(&o.Person.DueDate, "due", "", "enrolment due date, YYYY-MM-DD (default: a month after the later of the start date and today)")
 	f.BoolVar(&o.Person.Admin, "admin", false, "make them an IT administrator")
 	add.MarkFlagRequired("email")
 	add.MarkFlagRequired("name")
 	cmd.AddCommand(add)
+	cmd.AddCommand(personRosterCmds(env, db)...)
 	return cmd
 }
 
@@ -143,7 +145,7 @@ func RunPersonAdd(ctx context.Context, env Env, o PersonAddOptions) error {
 	}
 	return withStore(ctx, env, o.DB, func(st store.Store) error {
 		now := env.Now()
-		p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+		p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, DueDate: req.DueDate, Admin: req.Admin, CreatedAt: now.UTC()}
 		if req.ManagerEmail != "" {
 			m, err := personByEmail(ctx, st, "manager ", req.ManagerEmail)
 			if err != nil {

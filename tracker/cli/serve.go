@@ -24,10 +24,13 @@ type ServeOptions struct {
 	DB            string // --db; "": DefaultDBPath
 	Listen        string
 	Webhook       string
-	Services      string // comma-separated, in dashboard order
+	Services      string // comma-separated, in dashboard order; "": the latest report's catalogue
 	DigestHour    int
 	SecureCookies bool
 	TrustProxy    bool
+	// LeaverRetention is how long a leaver's records are kept before they
+	// may be erased as retention-expired.
+	LeaverRetention time.Duration
 	// SigningKey is the export signing key file; "": SigningKeyPath's
 	// default, created on first start.
 	SigningKey string
@@ -59,7 +62,16 @@ in front (and pass --secure-cookies).`,
 	f.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
 	f.StringVar(&o.SigningKey, "signing-key", "", "file of the key that signs exports, created (mode 0600) if missing; give every instance the same one (default: "+SigningKeyFile+" in the data directory)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
+	f.DurationVar(&o.LeaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
 	return cmd
+}
+
+// splitList splits a comma-separated flag; empty gives nil.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // RunServe serves the tracker until ctx ends, then shuts down gracefully.
@@ -88,6 +100,7 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	srv, err := server.New(server.Config{
 		Store: st, Verifier: verifier, Services: splitList(o.Services), Signer: signer,
 		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
+		LeaverRetention: o.LeaverRetention,
 	})
 	if err != nil {
 		return err
@@ -131,12 +144,4 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	}
 	fmt.Fprintln(out, "tracker: stopped")
 	return nil
-}
-
-// splitList splits a comma-separated flag; empty gives nil.
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
 }

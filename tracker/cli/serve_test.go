@@ -90,7 +90,7 @@ func TestServeDefaults(t *testing.T) {
 func TestServeWebhookStartsDigest(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "t.db")
 	var out syncBuffer
-	if err := run(t, context.Background(), &out, "--db", db, "person", "add", "--email", "old@example.com", "--name", "Old Hand", "--start", "2020-01-06"); err != nil {
+	if err := run(t, context.Background(), &out, "--db", db, "person", "add", "--email", "old@example.com", "--name", "Old Hand", "--start", "2020-01-06", "--due", "2020-02-05"); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
 	posts := make(chan string, 1)

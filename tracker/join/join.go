@@ -1,10 +1,10 @@
 // Package join connects a computer to the onboarding tracker: it trades the
 // single-use invite code from IT for the computer's own token, keeps the
 // token in the OS keychain and saves the tracker's address in the keywizard
-// settings, where the wizard's reporter and team view look (internal/wire).
+// settings, where the wizard's reporter and team view look (internal/trackerlink).
 // Both `keywizard tracker join` (tracker/cli) and the wizard's Tell IT step
 // use it. It links only the tracker client, not the server, so the window's
-// executable stays small (issue 3's memory target).
+// executable stays small (BENCHMARKS.md, "Enrollment window").
 package join
 
 import (
@@ -26,12 +26,12 @@ import (
 )
 
 // KeyringService names the OS keychain item holding this computer's
-// tracker token; its account is the tracker URL. internal/wire's Reporter
-// reads the token under the same names (wire/config.go), so what join
+// tracker token; its account is the tracker URL. internal/trackerlink's
+// NewClient reads the token under the same names, so what join
 // stores is what the wizard sends with.
 const KeyringService = "keywizard"
 
-// EnvTracker overrides the saved tracker URL (internal/wire.LoadConfig).
+// EnvTracker overrides the saved tracker URL (internal/settings.Load).
 const EnvTracker = "KEYWIZARD_TRACKER"
 
 // Errors join returns, for callers that branch on them with errors.Is.

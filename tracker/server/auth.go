@@ -154,6 +154,11 @@ func (s *Server) checkToken(ctx context.Context, v string) (tracker.Person, erro
 	if !matches(c.Hash, sec) || c.Used || (!c.ExpiresAt.IsZero() && !s.cfg.Now().Before(c.ExpiresAt)) {
 		return tracker.Person{}, store.ErrInvalid
 	}
+	if p.Left() {
+		// Leaving revokes every token; this also covers one issued
+		// afterwards on the server host (AdminToken).
+		return tracker.Person{}, store.ErrInvalid
+	}
 	return p, nil
 }
 

@@ -18,7 +18,16 @@ import (
 var (
 	anonRoles = []string{"none", "forged", "expired", "revoked", "malformed"}
 	userRoles = []string{"ann", "mid", "boss", "eve", "it"}
+	// serviceRoles are provisioning clients (SCIM): a working token and a
+	// revoked one. Where a case names no status for them they get the
+	// unauthenticated roles' status: their tokens work nowhere else.
+	serviceRoles = []string{"scim", "scim-revoked"}
 )
+
+// scimOnly gives the SCIM client code and everyone else 401.
+func scimOnly(code int) expect {
+	return users(http.StatusUnauthorized).with("scim", code)
+}
 
 type expect map[string]int
 
@@ -60,6 +69,8 @@ type authCase struct {
 	form bool
 }
 
+const scimEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
 func TestAuthorizationMatrix(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		e := newEnv(t, b)
@@ -79,6 +90,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// A well-formed token for ann with the wrong secret.
 		e.tokens["forged"] = e.tokens["ann"][:len("kwt_")+17] + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 		e.tokens["malformed"] = "not-a-token"
+		oldSCIM, err := server.IssueSCIMToken(ctx, e.st, "old-idp", start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.st.RevokeServiceTokens(ctx, tracker.AuditEntry{At: start, Actor: "test", Action: "scim.token.revoke"}); err != nil {
+			t.Fatal(err)
+		}
+		e.tokens["scim-revoked"] = oldSCIM
+		if e.tokens["scim"], err = server.IssueSCIMToken(ctx, e.st, "okta", start); err != nil {
+			t.Fatal(err)
+		}
 		// Ann already has a key, for the status change.
 		e.do("ann", "POST", "/v1/reports", fullReport("ann-initial-key", 5000, tracker.RoleEveryday), http.StatusOK, nil)
 
@@ -160,7 +182,61 @@ func TestAuthorizationMatrix(t *testing.T) {
 				url:  func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("bob") + "/revoke-tokens" },
 				body: func(*env, string, int) any { return url.Values{"reason": {"offboarding"}, "confirm": {"yes"}} }, want: adminOnly(303)},
 			{name: "form export", method: "POST", path: "/dashboard/people/{id}/export", form: true,
-				url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") + "/export" }, want: adminOnly(200)},
+				url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") + "/export" }, want: adminOnly(200).with("ann", 200)},
+			// The roster (roster.go).
+			{name: "edit zed", method: "PATCH", path: "/v1/people/{id}", url: of("zed", ""),
+				body: func(_ *env, role string, n int) any {
+					team := fmt.Sprintf("Ops %d", n)
+					return tracker.PersonUpdate{Team: &team, Reason: "reorganisation"}
+				}, want: adminOnly(200)},
+			{name: "leave", method: "POST", path: "/v1/people/{id}/leave",
+				url: func(e *env, role string, n int) string {
+					var p tracker.Person
+					e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: fmt.Sprintf("leaver%d-%s@example.com", n, role), Name: "L", StartDate: "2026-01-01"}, 201, &p)
+					return "/v1/people/" + p.ID + "/leave"
+				},
+				body: func(*env, string, int) any { return tracker.Leave{Reason: "last day 2026-03-01"} }, want: adminOnly(200)},
+			{name: "import dry run", method: "POST", path: "/v1/people/import", url: fixed("/v1/people/import?dry_run=true"),
+				body: func(_ *env, role string, n int) any {
+					return "email,name,team,manager_email,start_date\nann@example.com,ann,Eng,mid@example.com,2026-01-05\n"
+				}, want: adminOnly(200)},
+			{name: "form edit", method: "POST", path: "/dashboard/people/{id}/edit", form: true,
+				url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("zed") + "/edit" },
+				body: func(_ *env, _ string, n int) any {
+					return url.Values{"email": {"zed@example.com"}, "name": {"zed"}, "team": {fmt.Sprintf("Eng %d", n)}, "manager_email": {"eve@example.com"},
+						"start_date": {"2026-02-01"}, "due_date": {""}, "reason": {"typo"}}
+				}, want: adminOnly(303)},
+			{name: "form leave", method: "POST", path: "/dashboard/people/{id}/leave", form: true,
+				url: func(e *env, role string, n int) string {
+					var p tracker.Person
+					e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: fmt.Sprintf("formleaver%d-%s@example.com", n, role), Name: "L", StartDate: "2026-01-01"}, 201, &p)
+					return "/dashboard/people/" + p.ID + "/leave"
+				},
+				body: func(*env, string, int) any { return url.Values{"reason": {"last day"}, "confirm": {"yes"}} }, want: adminOnly(303)},
+			// SCIM (scim.go): the provisioning token only.
+			{name: "scim config", method: "GET", path: "/scim/v2/ServiceProviderConfig", url: fixed("/scim/v2/ServiceProviderConfig"), want: scimOnly(200)},
+			{name: "scim schemas", method: "GET", path: "/scim/v2/Schemas", url: fixed("/scim/v2/Schemas"), want: scimOnly(200)},
+			{name: "scim user schema", method: "GET", path: "/scim/v2/Schemas/{id}", url: fixed("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"), want: scimOnly(200)},
+			{name: "scim resource types", method: "GET", path: "/scim/v2/ResourceTypes", url: fixed("/scim/v2/ResourceTypes"), want: scimOnly(200)},
+			{name: "scim user type", method: "GET", path: "/scim/v2/ResourceTypes/{id}", url: fixed("/scim/v2/ResourceTypes/User"), want: scimOnly(200)},
+			{name: "scim list users", method: "GET", path: "/scim/v2/Users", url: fixed("/scim/v2/Users?filter=" + url.QueryEscape(`userName eq "ann@example.com"`)), want: scimOnly(200)},
+			{name: "scim create user", method: "POST", path: "/scim/v2/Users", url: fixed("/scim/v2/Users"),
+				body: func(_ *env, role string, n int) any {
+					return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": fmt.Sprintf("scim%d-%s@example.com", n, role),
+						"name": map[string]any{"formatted": "Sam Scim"}}
+				}, want: scimOnly(201)},
+			{name: "scim get user", method: "GET", path: "/scim/v2/Users/{id}", url: func(e *env, _ string, _ int) string { return "/scim/v2/Users/" + e.id("ann") }, want: scimOnly(200)},
+			{name: "scim replace user", method: "PUT", path: "/scim/v2/Users/{id}", url: func(e *env, _ string, _ int) string { return "/scim/v2/Users/" + e.id("zed") },
+				body: func(e *env, _ string, _ int) any {
+					return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "zed@example.com", "displayName": "zed",
+						scimEnterprise: map[string]any{"department": "Eng", "manager": map[string]any{"value": e.id("eve")}}}
+				}, want: scimOnly(200)},
+			{name: "scim patch user", method: "PATCH", path: "/scim/v2/Users/{id}", url: func(e *env, _ string, _ int) string { return "/scim/v2/Users/" + e.id("zed") },
+				body: func(*env, string, int) any {
+					return map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+						"Operations": []any{map[string]any{"op": "replace", "path": "displayName", "value": "zed"}}}
+				}, want: scimOnly(200)},
+			{name: "scim delete user", method: "DELETE", path: "/scim/v2/Users/{id}", url: func(e *env, _ string, _ int) string { return "/scim/v2/Users/" + e.id("zed") }, want: scimOnly(501)},
 			{name: "form erase", method: "POST", path: "/dashboard/people/{id}/erase", form: true,
 				url: func(e *env, role string, n int) string {
 					var p tracker.Person
@@ -175,7 +251,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		n := 0
 		for _, c := range cases {
 			covered[c.method+" "+c.path] = true
-			for _, role := range append(append([]string{}, anonRoles...), userRoles...) {
+			for _, role := range append(append(append([]string{}, anonRoles...), userRoles...), serviceRoles...) {
 				n++
 				want, ok := c.want[role]
 				if !ok {

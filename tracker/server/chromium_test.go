@@ -64,7 +64,11 @@ func runChromium(t *testing.T, bin string, args ...string) []byte {
 func seedTeam(t *testing.T, e *env) {
 	add := func(name, email, manager, startDate string) string {
 		var p tracker.Person
+		// Added to the roster with the others, two months before the
+		// test's day (newEnv), so the default due date follows the start.
+		e.clock.Add(-60 * 24 * time.Hour)
 		e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: email, Name: name, Team: "Platform", ManagerEmail: manager, StartDate: startDate}, 201, &p)
+		e.clock.Add(60 * 24 * time.Hour)
 		tok, err := serverAdminToken(e, p.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -17,13 +17,13 @@ import (
 	"github.com/keywizard/keywizard/tracker/store"
 )
 
-//go:embed web/dashboard.html web/person.html
+//go:embed web/dashboard.html web/person.html web/error.html
 var webFS embed.FS
 
 // pages is parsed on first use: `keywizard tracker serve` shares its binary
-// with commands that never render a page (issue 2's start-up benchmark).
+// with commands that never render a page (BENCHMARKS.md, "Listing keys").
 var pages = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html", "web/person.html"))
+	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html", "web/person.html", "web/error.html"))
 })
 
 // dashCell is one rendered matrix cell.
@@ -35,6 +35,13 @@ type dashRow struct {
 	// reflection over ~700 cells was most of the dashboard's latency.
 	// Every variable part is escaped by html.EscapeString.
 	Cells template.HTML
+	// StartsIn is the number of calendar days until the start date, 0 once
+	// started.
+	StartsIn int
+	// Via names the manager an indirect report reports to.
+	Via string
+	// Left is what is left to do, in words ("" when complete).
+	Left string
 }
 
 type dashData struct {
@@ -47,6 +54,8 @@ type dashData struct {
 	// CSRF is the session's form token (the sign-out form's).
 	CSRF  string
 	Flash flash
+	// Leavers are the view's leavers with the end of their retention.
+	Leavers []leaverRow
 }
 
 // ServiceName is how a column is headed: the name the reports gave the
@@ -74,12 +83,12 @@ func evidenceCell(c tracker.Cell, has bool, e tracker.Evidence, what string) das
 
 // cells flattens a row into the matrix's column order: each service for
 // (everyday, backup), then OTP, then genuine.
-func cells(services []string, r tracker.Row) []dashCell {
+func cells(services, names []string, r tracker.Row) []dashCell {
 	out := make([]dashCell, 0, 2*len(services)+4)
-	for _, s := range services {
+	for i, s := range services {
 		for _, c := range []tracker.Cell{r.Everyday, r.Backup} {
 			e, ok := c.Services[s]
-			out = append(out, evidenceCell(c, ok, e, s))
+			out = append(out, evidenceCell(c, ok, e, names[i]))
 		}
 	}
 	for _, c := range []tracker.Cell{r.Everyday, r.Backup} {
@@ -115,10 +124,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if m != "" {
 		d.Query = "?manager=" + url.QueryEscape(m)
 	}
+	d.Leavers = s.leaverRows(v)
+	names := namesOf(v.Services, v.ServiceNames)
 	var b strings.Builder
 	for i, row := range v.Rows {
 		b.Reset()
-		for j, c := range cells(v.Services, row) {
+		for j, c := range cells(v.Services, names, row) {
 			if j%2 == 0 {
 				b.WriteString(`<td class="first">`)
 			} else {
@@ -132,7 +143,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 			b.WriteString(html.EscapeString(c.Symbol))
 			b.WriteString("</span></td>")
 		}
-		d.Rows[i] = dashRow{Row: row, Cells: template.HTML(b.String())}
+		d.Rows[i] = s.rowDetail(dashRow{Row: row, Cells: template.HTML(b.String())}, v)
 	}
 	return render(w, http.StatusOK, "dashboard", d)
 }

@@ -55,13 +55,19 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	if err != nil {
 		return Export{}, err
 	}
-	x := Export{Header: h, GeneratedAt: v.GeneratedAt, People: make([]tracker.ExportPerson, 0, len(v.Rows)), Keys: keys, Items: items, View: v}
+	// Leavers' records are kept for the retention period, and exported
+	// with their left_at.
+	rows := append(slices.Clone(v.Rows), v.Leavers...)
+	x := Export{Header: h, GeneratedAt: v.GeneratedAt, People: make([]tracker.ExportPerson, 0, len(rows)), Keys: keys, Items: items, View: v}
 	names := map[string]tracker.Person{v.Manager.ID: v.Manager}
-	for _, row := range v.Rows {
+	for _, row := range rows {
 		names[row.Person.ID] = row.Person
 	}
-	for _, row := range v.Rows {
+	for _, row := range rows {
 		p := tracker.ExportPerson{Person: row.Person, Complete: row.Complete, Overdue: row.Overdue}
+		if d := row.Person.Due(); !d.IsZero() {
+			p.DueDate = d.Format(time.DateOnly)
+		}
 		if id := row.Person.ManagerID; id != "" {
 			m, ok := names[id]
 			if !ok {
@@ -77,8 +83,8 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	}
 	var ids []string // nil: everyone
 	if v.Manager.ID != "" {
-		ids = make([]string, 0, len(v.Rows))
-		for _, row := range v.Rows {
+		ids = make([]string, 0, len(rows))
+		for _, row := range rows {
 			ids = append(ids, row.Person.ID)
 		}
 	}
@@ -88,8 +94,8 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	if ids == nil {
 		// Entries about people no longer in the roster (erased) are not
 		// part of anyone's record here.
-		in := make(map[string]bool, len(v.Rows))
-		for _, row := range v.Rows {
+		in := make(map[string]bool, len(rows))
+		for _, row := range rows {
 			in[row.Person.ID] = true
 		}
 		x.History = slices.DeleteFunc(x.History, func(ev tracker.ExportEvent) bool { return !in[ev.PersonID] })
@@ -155,7 +161,7 @@ func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at t
 // at the end; readers go by column name.
 var csvColumns = []string{"record", "email", "name", "team", "manager_email", "start_date", "completed_at", "complete", "overdue",
 	"serial", "role", "model", "key_status", "genuine", "genuine_detail", "firmware", "form_factor",
-	"service", "evidence", "at", "app_version", "event", "actor", "reason", "detail", "person_id"}
+	"service", "evidence", "at", "app_version", "event", "actor", "reason", "detail", "person_id", "due_date", "left_at"}
 
 // exportCSV writes the caller's scope as a signed CSV file: '#' header
 // lines, then a row per person, key, item and history event.
@@ -171,7 +177,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 		{"generated_by", fmt.Sprintf("%s <%s> (%s)", h.GeneratedBy.Name, h.GeneratedBy.Email, h.GeneratedBy.ID)},
 		{"generated_at", h.GeneratedAt.Format(time.RFC3339Nano)},
 		{"scope", h.Scope},
-		{"policy", fmt.Sprintf("%s; required services: %s; overdue %d days after the start date", h.Policy.Rule, strings.Join(h.Policy.RequiredServices, " "), h.Policy.OverdueAfterDays)},
+		{"policy", fmt.Sprintf("%s; required services: %s; overdue after the due date, by default %d days after the later of the start date and being added", h.Policy.Rule, strings.Join(h.Policy.RequiredServices, " "), h.Policy.OverdueAfterDays)},
 		{"audit_head", h.AuditHead},
 		{"signing_key", h.SigningKey},
 	} {
@@ -201,7 +207,7 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 	for _, p := range x.People {
 		base := map[string]string{"email": p.Email, "name": p.Name, "team": p.Team, "manager_email": p.ManagerEmail,
 			"start_date": p.StartDate, "completed_at": timeCell(p.CompletedAt), "complete": strconv.FormatBool(p.Complete),
-			"overdue": strconv.FormatBool(p.Overdue), "person_id": p.ID}
+			"overdue": strconv.FormatBool(p.Overdue), "person_id": p.ID, "due_date": p.DueDate, "left_at": timeCell(p.LeftAt)}
 		with := func(kv ...string) map[string]string {
 			m := map[string]string{"email": p.Email, "person_id": p.ID}
 			for i := 0; i < len(kv); i += 2 {

@@ -38,7 +38,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/dashboard/people/{id}/keys/{serial}/status", s.adminForm(s.formKeyStatus)},
 		{"POST", "/dashboard/people/{id}/invite", s.adminForm(s.formInvite)},
 		{"POST", "/dashboard/people/{id}/revoke-tokens", s.adminForm(s.formRevokeTokens)},
-		{"POST", "/dashboard/people/{id}/export", s.adminForm(s.formExport)},
+		{"POST", "/dashboard/people/{id}/export", s.ownForm(s.formExport)},
 		{"POST", "/dashboard/people/{id}/erase", s.adminForm(s.formErase)},
 		{"GET", "/login", s.loginForm},
 		{"POST", "/login", s.login},
@@ -273,7 +273,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	now := s.cfg.Now()
-	p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, Admin: req.Admin, CreatedAt: now.UTC()}
+	p := tracker.Person{ID: store.NewID("p_"), Email: req.Email, Name: req.Name, Team: req.Team, StartDate: req.StartDate, DueDate: req.DueDate, Admin: req.Admin, CreatedAt: now.UTC()}
 	if req.ManagerEmail != "" {
 		m, err := s.cfg.Store.PersonByEmail(r.Context(), req.ManagerEmail)
 		if errors.Is(err, store.ErrNotFound) {
@@ -361,6 +361,9 @@ func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error 
 func (s *Server) eraseAs(ctx context.Context, c *caller, id string, req tracker.Erasure) error {
 	if id == c.ID {
 		return &HTTPError{Code: http.StatusConflict, Msg: "an admin cannot erase themselves"}
+	}
+	if err := s.checkRetention(ctx, id, req.Reason); err != nil {
+		return err
 	}
 	// The entry outlives the person: it holds their opaque ID and a
 	// reason code, never free text that could name them.

@@ -104,6 +104,13 @@ func newEnv(t *testing.T, b testdb.Backend) *env {
 		t.Fatal(err)
 	}
 	e.people["it"], e.tokens["it"] = p, tok
+	// The roster was loaded two months before the test's day, so a
+	// person's default due date (a month after the later of their start
+	// and the day they were added, tracker.Person.Due) follows their start
+	// date: ann, who started in January, is overdue; bob, who started
+	// yesterday, is not.
+	e.clock.Add(-60 * 24 * time.Hour)
+	defer e.clock.Add(60 * 24 * time.Hour)
 	for _, x := range []struct{ name, manager, startDate string }{
 		{"boss", "", "2025-01-01"}, {"mid", "boss", "2025-06-01"}, {"ann", "mid", "2026-01-05"},
 		{"bob", "boss", "2026-03-01"}, {"eve", "", "2025-01-01"}, {"zed", "eve", "2026-02-01"},

@@ -103,8 +103,8 @@ func (s *Server) SendDigest(ctx context.Context) (bool, error) {
 	var lines []string
 	for _, r := range v.Rows {
 		if r.Overdue {
-			lines = append(lines, fmt.Sprintf("• %s (%s, %s), started %s, day %d",
-				slackEscape(r.Person.Name), slackEscape(r.Person.Email), slackEscape(r.Person.Team), r.Person.StartDate, r.DaysSinceStart))
+			lines = append(lines, fmt.Sprintf("• %s (%s, %s), started %s, due %s, day %d",
+				slackEscape(r.Person.Name), slackEscape(r.Person.Email), slackEscape(r.Person.Team), r.Person.StartDate, r.DueDate, r.DaysSinceStart))
 		}
 	}
 	if len(lines) == 0 {

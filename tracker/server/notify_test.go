@@ -119,7 +119,7 @@ func TestRunDigestRetries(t *testing.T) {
 func TestSlackEscaping(t *testing.T) {
 	e := newEnv(t, testdb.Backend{Name: "sqlite", DSN: testdb.SQLiteDSN})
 	e.do("it", "POST", "/v1/people", tracker.CreatePerson{Email: "zoe@example.com", Name: "Zoe <!channel> & <https://evil.example|IT>",
-		Team: "R&D <ops>", StartDate: "2025-01-01"}, http.StatusCreated, nil)
+		Team: "R&D <ops>", StartDate: "2025-01-01", DueDate: "2025-02-01"}, http.StatusCreated, nil)
 	if sent, err := e.srv.SendDigest(context.Background()); !sent || err != nil {
 		t.Fatalf("digest: %v %v", sent, err)
 	}

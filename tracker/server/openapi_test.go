@@ -45,6 +45,8 @@ var decoders = map[string]func([]byte) error{
 	"Exchange":     func(b []byte) error { _, err := tracker.Decode[tracker.Exchange](bytes.NewReader(b)); return err },
 	"Reasoned":     func(b []byte) error { _, err := tracker.Decode[tracker.Reasoned](bytes.NewReader(b)); return err },
 	"Erasure":      func(b []byte) error { _, err := tracker.Decode[tracker.Erasure](bytes.NewReader(b)); return err },
+	"PersonUpdate": func(b []byte) error { _, err := tracker.Decode[tracker.PersonUpdate](bytes.NewReader(b)); return err },
+	"Leave":        func(b []byte) error { _, err := tracker.Decode[tracker.Leave](bytes.NewReader(b)); return err },
 	"KeyStatusChange": func(b []byte) error {
 		_, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b))
 		return err
@@ -179,6 +181,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		"ExportHeader": tracker.ExportHeader{}, "ExportActor": tracker.ExportActor{}, "ExportPolicy": tracker.ExportPolicy{},
 		"ExportPerson": tracker.ExportPerson{}, "ExportEvent": tracker.ExportEvent{},
 		"AuditChainExport": server.AuditChainExport{}, "AuditChainEntry": evidence.Entry{},
+		// The roster.
+		"PersonUpdate": tracker.PersonUpdate{}, "Change": tracker.Change{}, "Leave": tracker.Leave{}, "Leaver": tracker.Leaver{},
+		"ImportChange": tracker.ImportChange{}, "ImportResult": tracker.ImportResult{},
 	}
 	for name, v := range types {
 		raw, ok := doc.Components.Schemas[name]

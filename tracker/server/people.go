@@ -83,6 +83,25 @@ func (s *Server) adminForm(h authedFunc) handlerFunc {
 	}
 }
 
+// ownForm wraps a form a person may use about themselves and IT about
+// anyone (exporting one's own data): the checks of adminForm, with the
+// person's own ID allowed.
+func (s *Server) ownForm(h authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.session(r)
+		if err != nil {
+			return err
+		}
+		if err := checkForm(r, c.cred); err != nil {
+			return err
+		}
+		if !c.Admin && r.PathValue("id") != c.ID {
+			return errForbidden
+		}
+		return h(w, r, c)
+	}
+}
+
 // decodeForm reads the named form fields into T through the API's own
 // strict decoder and validation, so a form and a JSON body are held to the
 // same rules and a refusal names the same field. A missing field is empty.
@@ -169,6 +188,8 @@ type personData struct {
 	Flash  flash
 	Err    formError
 	Values url.Values // the refused form's values, to fill it in again
+	// Roster detail (dashroster.go).
+	roster
 }
 
 // IT is whether the recovery forms are shown.
@@ -233,6 +254,9 @@ func (s *Server) personData(ctx context.Context, c *caller, p tracker.Person) (p
 	}
 	var err error
 	if d.Keys, d.Items, err = s.cfg.Store.Records(ctx, []string{p.ID}); err != nil {
+		return d, err
+	}
+	if d.roster, err = s.rosterOf(ctx, p, d.Keys, d.Items); err != nil {
 		return d, err
 	}
 	if !c.Admin {

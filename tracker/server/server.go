@@ -73,6 +73,12 @@ type Config struct {
 	// X-Forwarded-For entry, as appended by a load balancer. Only set it
 	// when a proxy that appends that header always sits in front.
 	TrustProxy bool
+
+	// Roster (roster.go, scim.go).
+
+	// LeaverRetention is how long a leaver's records are kept before they
+	// may be erased as retention-expired; default DefaultLeaverRetention.
+	LeaverRetention time.Duration
 }
 
 // services are the required services, in column order: the configured
@@ -106,6 +112,7 @@ type Server struct {
 	routes   []route
 	wg       sync.WaitGroup // webhook deliveries in flight
 	refusals *refusedLog
+	scimState
 }
 
 // New returns a server for cfg.
@@ -160,10 +167,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RefusedTotal == 0 {
 		cfg.RefusedTotal = 60
 	}
+	if cfg.LeaverRetention == 0 {
+		cfg.LeaverRetention = DefaultLeaverRetention
+	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.refusals = newRefusedLog(cfg.RefusedRate, cfg.RefusedBurst, cfg.RefusedTotal, cfg.Now)
 	s.mux = http.NewServeMux()
-	s.routes = s.routeTable()
+	s.routes = append(s.routeTable(), s.rosterRoutes()...)
+	s.routes = append(s.routes, s.scimRoutes()...)
 	// paths knows every path regardless of method, to tell 405 from 404.
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
@@ -305,6 +316,10 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 		}
 		if sw.code != 0 {
 			return // the handler had started its answer
+		}
+		if wantsHTML(r) {
+			renderError(sw, r, he)
+			return
 		}
 		writeJSON(sw, he.Code, tracker.ErrorBody{Error: he.Msg, Field: he.Field})
 	})

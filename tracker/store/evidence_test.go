@@ -304,15 +304,28 @@ func TestHistory(t *testing.T) {
 }
 
 // A tracker upgraded to the chain links the entries it already had, in the
-// order they were written, and goes on from there.
+// order they were written, and goes on from there; the roster's migration
+// (3) runs before the chain's (4), whether the database had it already or
+// not, and its columns keep their values.
 func TestAuditChainUpgrade(t *testing.T) {
+	for _, from := range []int{2, 3} {
+		t.Run(fmt.Sprintf("from%d", from), func(t *testing.T) { auditChainUpgrade(t, from) })
+	}
+}
+
+func auditChainUpgrade(t *testing.T, from int) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		ctx := context.Background()
 		dsn := b.DSN(t)
-		if err := store.MigrateOnlyTo(ctx, dsn, 2); err != nil {
+		if err := store.MigrateOnlyTo(ctx, dsn, from); err != nil {
 			t.Fatal(err)
 		}
 		db := rawDB(t, b, dsn)
+		if from >= 3 {
+			if _, err := db.Exec("INSERT INTO people (id, email, name, team, start_date, created_at, due_date, left_at) VALUES ('ann', 'ann@example.com', 'Ann', 'ops', '2026-01-05', 1, '2026-02-01', 7)"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for i := range 3 {
 			if _, err := db.Exec(fmt.Sprintf("INSERT INTO audit (at, actor, action, subject, reason) VALUES (%d, 'it', 'key.lost', 'ann', 'old reason %d')", t0.UnixMicro()+int64(i), i)); err != nil {
 				t.Fatal(err)
@@ -337,6 +350,13 @@ func TestAuditChainUpgrade(t *testing.T) {
 		for i, want := range []string{"found", "old reason 2", "old reason 1", "old reason 0"} {
 			if es[i].Reason != want || es[i].ID != int64(4-i) {
 				t.Errorf("entry %d: %+v, want %q as entry %d", i, es[i], want, 4-i)
+			}
+		}
+		if from >= 3 {
+			var due string
+			var left int64
+			if err := db.QueryRow("SELECT due_date, left_at FROM people WHERE id = 'ann'").Scan(&due, &left); err != nil || due != "2026-02-01" || left != 7 {
+				t.Errorf("roster columns after the upgrade: %q %d %v", due, left, err)
 			}
 		}
 	})

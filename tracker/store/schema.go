@@ -8,7 +8,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -91,13 +91,30 @@ CREATE TABLE IF NOT EXISTS services (
 	name TEXT NOT NULL
 );
 `,
-	// 3: the audit log's hash chain (tracker/evidence, and
+	// 3: the roster's life cycle (edit, leaver, SCIM). due_date: when
+	// enrolment is due, '' for the default; left_at: the leaver state
+	// (0: not left); external_id: the identity provider's SCIM externalId.
+	// service_tokens: bearer tokens of provisioning clients (SCIM), kept
+	// apart from people's tokens so that neither works in the other's place.
+	3: `
+ALTER TABLE people ADD COLUMN due_date TEXT NOT NULL DEFAULT '';
+ALTER TABLE people ADD COLUMN left_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE people ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS service_tokens (
+	selector TEXT PRIMARY KEY,
+	hash TEXT NOT NULL,
+	name TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	revoked INTEGER NOT NULL DEFAULT 0
+);
+`,
+	// 4: the audit log's hash chain (tracker/evidence, and
 	// docs/tracker-evidence.md). seq orders the chain; text_salt and
 	// text_commit commit to reason and detail, so erasure can blank them
 	// and the salt without breaking it; audit_head is the last link, one
 	// row, whose row lock serialises appends across tracker instances.
 	// Existing entries are chained in id order by chainExisting.
-	3: `
+	4: `
 ALTER TABLE audit ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
@@ -110,7 +127,7 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '00000000000000000000000000
 
 // migrationFuncs run after a migration's SQL, in its transaction.
 var migrationFuncs = map[int]func(ctx context.Context, s *sqlStore, tx *sql.Tx) error{
-	3: chainExisting,
+	4: chainExisting,
 }
 
 func (s *sqlStore) migrate(ctx context.Context) error { return s.migrateTo(ctx, schemaVersion) }

@@ -306,7 +306,7 @@ func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...a
 	return st.QueryRowContext(ctx, args...)
 }
 
-const personCols = "id, email, name, team, manager_id, start_date, admin, created_at, completed_at"
+const personCols = "id, email, name, team, manager_id, start_date, admin, created_at, completed_at, due_date, left_at, external_id"
 
 type scanner interface{ Scan(...any) error }
 
@@ -315,13 +315,15 @@ func scanPerson(r scanner) (tracker.Person, error) {
 		p             tracker.Person
 		admin         int
 		created, done int64
+		left          int64
 	)
-	if err := r.Scan(&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done); err != nil {
+	if err := r.Scan(&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done, &p.DueDate, &left, &p.ExternalID); err != nil {
 		return p, err
 	}
 	p.Admin = admin != 0
 	p.CreatedAt = fromMicros(created)
 	p.CompletedAt = fromMicros(done)
+	p.LeftAt = fromMicros(left)
 	return p, nil
 }
 
@@ -368,8 +370,9 @@ func (s *sqlStore) CreatePerson(ctx context.Context, p tracker.Person, audit tra
 				return fmt.Errorf("checking manager: %w", err)
 			}
 		}
-		if _, err := s.exec(ctx, tx, "INSERT INTO people ("+personCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			p.ID, p.Email, p.Name, p.Team, p.ManagerID, p.StartDate, b2i(p.Admin), micros(p.CreatedAt), micros(p.CompletedAt)); err != nil {
+		if _, err := s.exec(ctx, tx, "INSERT INTO people ("+personCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			p.ID, p.Email, p.Name, p.Team, p.ManagerID, p.StartDate, b2i(p.Admin), micros(p.CreatedAt), micros(p.CompletedAt),
+			p.DueDate, micros(p.LeftAt), p.ExternalID); err != nil {
 			if isUnique(err) {
 				return &ConflictError{"email", "a person with this e-mail already exists"}
 			}
@@ -658,12 +661,15 @@ func (s *sqlStore) TokenPerson(ctx context.Context, selector string) (Credential
 		revoked       int
 		admin         int
 		created, done int64
+		left          int64
 	)
 	err := s.queryRow(ctx, nil, `SELECT t.hash, t.person_id, t.device, t.expires_at, t.revoked,
-		p.id, p.email, p.name, p.team, p.manager_id, p.start_date, p.admin, p.created_at, p.completed_at
+		p.id, p.email, p.name, p.team, p.manager_id, p.start_date, p.admin, p.created_at, p.completed_at,
+		p.due_date, p.left_at, p.external_id
 		FROM tokens t JOIN people p ON p.id = t.person_id WHERE t.selector = ?`, selector).
 		Scan(&c.Hash, &c.PersonID, &c.Device, &expires, &revoked,
-			&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done)
+			&p.ID, &p.Email, &p.Name, &p.Team, &p.ManagerID, &p.StartDate, &admin, &created, &done,
+			&p.DueDate, &left, &p.ExternalID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, p, ErrInvalid
 	}
@@ -672,6 +678,7 @@ func (s *sqlStore) TokenPerson(ctx context.Context, selector string) (Credential
 	}
 	c.ExpiresAt, c.Used = fromMicros(expires), revoked != 0
 	p.Admin, p.CreatedAt, p.CompletedAt = admin != 0, fromMicros(created), fromMicros(done)
+	p.LeftAt = fromMicros(left)
 	return c, p, nil
 }
 

@@ -153,6 +153,22 @@ type Store interface {
 	// session ending), leaving the person's other tokens working; audit is
 	// appended in the same transaction. An unknown selector is ErrNotFound.
 	RevokeToken(ctx context.Context, selector string, audit tracker.AuditEntry) error
+
+	// Roster life cycle (roster.go).
+
+	// UpdatePerson applies change to person id in one transaction: a new
+	// e-mail must be free, a new manager must exist and not be below the
+	// person ([ErrManagerCycle]), and a change that makes them a leaver
+	// revokes their tokens and unused invites. It returns the new record.
+	UpdatePerson(ctx context.Context, id string, change PersonChange) (tracker.Person, error)
+	// AddServiceToken stores a provisioning client's (SCIM) token; its
+	// name is c.Device.
+	AddServiceToken(ctx context.Context, c Credential, createdAt time.Time, audit tracker.AuditEntry) error
+	// ServiceToken returns a provisioning token by selector (Used: revoked),
+	// or ErrInvalid.
+	ServiceToken(ctx context.Context, selector string) (Credential, error)
+	// RevokeServiceTokens revokes every provisioning token.
+	RevokeServiceTokens(ctx context.Context, audit tracker.AuditEntry) error
 }
 
 // Open opens the store at dsn: a postgres:// or postgresql:// URL, or a

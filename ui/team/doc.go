@@ -8,11 +8,11 @@
 // dashboard renders, so the app and the dashboard agree row for row; the
 // rows arrive already ordered (overdue people first, then in progress,
 // then complete; tracker.BuildTeamView). Where the view comes from is a
-// [Source], a one-method interface: internal/wire adapts the tracker
+// [Source], a one-method interface: internal/trackerlink adapts the tracker
 // client to it, tests use a fake.
 //
-// Like package ui it never imports fyne.io/fyne/v2/app (style.md §3 point
-// 9) and touches widgets from other goroutines only through fyne.Do
-// (style.md §2.6). It fetches only when asked (Start, Refresh): nothing
+// Like package ui it never imports fyne.io/fyne/v2/app (docs/design.md
+// §2.3) and touches widgets from other goroutines only through fyne.Do
+// (docs/design.md §2.4). It fetches only when asked (Start, Refresh): nothing
 // polls while the manager reads.
 package team

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -47,10 +46,6 @@ func assertRenders(t *testing.T, name string, w fyne.Window) {
 func TestMain(m *testing.M) {
 	// Times are shown in local time; goldens are drawn in UTC.
 	time.Local = time.UTC
-	// Fyne's test driver runs fyne.Do inline on the calling goroutine, so a
-	// background load renders while the test taps; one P makes them take
-	// turns (see ui's TestMain).
-	runtime.GOMAXPROCS(1)
 	os.Exit(m.Run())
 }
 

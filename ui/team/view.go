@@ -16,7 +16,7 @@ import (
 	"github.com/keywizard/keywizard/tracker"
 )
 
-// Source gives the team view its data. internal/wire's TeamSource reads it
+// Source gives the team view its data. internal/trackerlink's TeamSource reads it
 // from the tracker (GET /v1/team); errors from the tracker client
 // (client.ErrNoToken, client.ErrUnauthorized, *client.APIError, network
 // errors) are explained to the manager.

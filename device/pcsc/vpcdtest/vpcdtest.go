@@ -7,7 +7,7 @@
 // card the client. Every message is a 2-byte big-endian length and that many
 // bytes; a 1-byte message is a control code (00 power off, 01 power on,
 // 02 reset, 04 get ATR, answered with the ATR), anything longer is a command
-// APDU answered with the response APDU (yubikey-protocol.md §6.2-6.3,
+// APDU answered with the response APDU (docs/yubikey-protocol.md §6.2-6.3,
 // vsmartcard doc/api.txt). Closing the connection is "card removed".
 //
 // Tests using it must hold testenv.LockVPCD: the two slots are one
@@ -31,7 +31,7 @@ import (
 // BasePort+n.
 const BasePort = 35963
 
-// YubiKeyATR is a YubiKey 5's ATR over USB CCID (yubikey-protocol.md §2.4);
+// YubiKeyATR is a YubiKey 5's ATR over USB CCID (docs/yubikey-protocol.md §2.4);
 // its high nibble of byte 1 makes ykman treat the transport as USB.
 var YubiKeyATR = []byte{0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40}
 

@@ -10,6 +10,9 @@
 //
 // Everything here talks to the machine-wide vpcd slots: callers hold
 // testenv.LockVPCD.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package scanbench
 
 import (
@@ -96,7 +99,7 @@ func (a *Attached) Remove() error {
 }
 
 // selectMgmt and readConfig are the two commands discovery sends, in the
-// bytes mgmt sends them (yubikey-protocol.md §1.1, §1.2 ykman 5.x form).
+// bytes mgmt sends them (docs/yubikey-protocol.md §1.1, §1.2 ykman 5.x form).
 var (
 	selectMgmt = []byte{0x00, 0xA4, 0x04, 0x00, 0x08, 0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
 	readConfig = []byte{0x00, 0x1D, 0x00, 0x00}
@@ -220,7 +223,7 @@ func (w *ArrivalWaiter) Close() error { return w.c.Release() }
 var ErrNoEvent = errors.New("no event before the guard expired")
 
 // FastCard is a scripted YubiKey stand-in behind vpcd that answers the two
-// discovery commands with a real key's bytes (yubikey-protocol.md §7.3: a
+// discovery commands with a real key's bytes (docs/yubikey-protocol.md §7.3: a
 // YubiKey 5 NFC, firmware 5.4.3) and sets TCP_QUICKACK (see vpcdtest), so
 // each command costs a fraction of a millisecond. With it the benchmarks
 // show the scanner's own overhead rather than the transport's.

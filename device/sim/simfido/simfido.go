@@ -11,6 +11,9 @@
 //
 // Where YubiKey behaviour differs from the CTAP text, the simulator follows
 // the YubiKey and says so next to the code.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package simfido
 
 import (
@@ -114,7 +117,7 @@ func New(cfg Config) *Authenticator {
 		present:     true,
 		removeAfter: -1,
 		retries:     MaxPINRetries,
-		productID:   0x0407, // YK4_OTP_FIDO_CCID: factory default YubiKey 5 (yubikey-protocol.md §2.1)
+		productID:   0x0407, // YK4_OTP_FIDO_CCID: factory default YubiKey 5 (docs/yubikey-protocol.md §2.1)
 		product:     "YubiKey OTP+FIDO+CCID",
 	}
 	a.poweredAt = cfg.Now()
@@ -141,7 +144,7 @@ func (a *Authenticator) Serial() uint32 { return a.cfg.Serial }
 
 // SetUSBInterfaces changes the USB product ID and product string the HID
 // manifest shows, as a YubiKey 5 does after its interfaces are changed
-// (yubikey-protocol.md §2.1, §2.2: 0x0406 "YubiKey FIDO+CCID" once OTP is
+// (docs/yubikey-protocol.md §2.1, §2.2: 0x0406 "YubiKey FIDO+CCID" once OTP is
 // disabled). It is for the simulated key's management side to call.
 func (a *Authenticator) SetUSBInterfaces(i device.USBInterface) {
 	pid := uint16(0x0400)
@@ -183,7 +186,7 @@ func (a *Authenticator) Location() fido.Location {
 	defer a.mu.Unlock()
 	return fido.Location{
 		Path:         a.path,
-		VendorID:     0x1050, // Yubico (yubikey-protocol.md §2.1)
+		VendorID:     0x1050, // Yubico (docs/yubikey-protocol.md §2.1)
 		ProductID:    a.productID,
 		Manufacturer: "Yubico",
 		Product:      a.product,
@@ -279,7 +282,7 @@ func (a *Authenticator) credMgmt() bool { return a.fw(5, 2) }
 // FIDO_2_0, FIDO_2_1_PRE and FIDO_2_1); minPINLength (0x0D) and
 // firmwareVersion (0x0E) from 5.4, remainingDiscoverableCredentials (0x14)
 // from 5.7. The exact firmware where 0x0D/0x0E appear is unconfirmed
-// (yubikey-protocol.md §9); keys before 5.4 exercise the "absent" paths.
+// (docs/yubikey-protocol.md §9); keys before 5.4 exercise the "absent" paths.
 func (a *Authenticator) Info(ctx context.Context) (*fido.RawInfo, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

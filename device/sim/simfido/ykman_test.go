@@ -25,11 +25,11 @@ import (
 // application with ykman 4.0.9 (python-fido2 0.9.1), an independent CTAP2
 // client: the reader "Virtual PCD 00 00" is not named like a YubiKey, so
 // ykman treats it as an NFC reader and speaks CTAP over ISO 7816
-// (yubikey-protocol.md §2.3, python-fido2 pcsc.py). The management
+// (docs/yubikey-protocol.md §2.3, python-fido2 pcsc.py). The management
 // application comes from device/sim's simulated key; this file's small
 // card routes the FIDO AID to simfido.
 
-// nfcATR is a YubiKey 5 NFC's ATR over NFC (yubikey-protocol.md §2.4).
+// nfcATR is a YubiKey 5 NFC's ATR over NFC (docs/yubikey-protocol.md §2.4).
 var nfcATR = []byte{0x3B, 0x8D, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0xF9}
 
 // fidoCard is the card side of the vpcd protocol (§6.2) for one key: FIDO

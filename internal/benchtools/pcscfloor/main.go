@@ -6,7 +6,7 @@
 // the readers and, for each reader in parallel (one context per goroutine,
 // because pcsc-lite serialises calls per context), connects shared, sends
 // exactly the commands keywizard's discovery sends (SELECT management, then
-// READ CONFIG page by page; device/mgmt Open and ReadInfo, yubikey-protocol.md
+// READ CONFIG page by page; device/mgmt Open and ReadInfo, docs/yubikey-protocol.md
 // §1.1, §1.2), checks only the status words and disconnects. It prints
 // nothing unless -count is given (then the number of keys that answered).
 //
@@ -16,6 +16,9 @@
 // must do through go-libfido2 (fido.go), so a benchmark can tell what linking
 // and asking libfido2 costs apart from keywizard's own overhead. Linux only: the
 // benchmark runs against pcscd with vsmartcard's vpcd.
+//
+// Section signs (§) in this package's comments that name no document refer
+// to docs/yubikey-protocol.md.
 package main
 
 import (

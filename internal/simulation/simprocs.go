@@ -1,0 +1,117 @@
+package simulation
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/keywizard/keywizard/device/scan"
+)
+
+// simProc is one simulated key's process; done is closed when it ends.
+type simProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// StartProcesses plugs the simulated keys in as processes of their
+// own, `keywizard sim` run from cli (the command-line tool), the way real keys
+// are hardware of their own: pcscd asks a vpcd card for its ATR on every
+// presence poll (about five a second for two keys), and answered in the
+// window's process those wake-ups were most of its CPU while idle (BENCHMARKS.md,
+// "Enrollment window": nothing polling while the person reads). The keys' FIDO2 side, which
+// libfido2 reaches only over HID, stays in this process behind the
+// simulator's registry, as with Start; it is not told when a card
+// reboots after a configuration write, which nothing in the wizard needs.
+// With lock set the machine-wide vpcd lock is taken first and held until
+// Close (callers that hold it already, tests through internal/testenv, pass
+// false). Close stops the processes; on Linux so does the kernel if this
+// process dies.
+func StartProcesses(ctx context.Context, specs []KeySpec, cli string, lock bool) (*Simulation, error) {
+	s, err := newSimulation(ctx, specs, lock)
+	if err != nil {
+		return nil, err
+	}
+	// Watching from before the first card connects sees every arrival.
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	events, err := s.Hub.Watch(wctx)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("watching for the simulated keys: %w", err)
+	}
+	exited := make(chan *simProc, len(specs))
+	for i, k := range s.Keys {
+		cmd := exec.Command(cli, "sim", "--serial", fmt.Sprint(k.Serial()), "--model", specs[i].Model,
+			"--firmware", k.Firmware().String(), "--slot", fmt.Sprint(i))
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = simProcAttr()
+		if err := cmd.Start(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("starting simulated key %d with %s: %w", k.Serial(), cli, err)
+		}
+		p := &simProc{cmd: cmd, done: make(chan struct{})}
+		go func() {
+			p.err = cmd.Wait()
+			close(p.done)
+			exited <- p
+		}()
+		s.procs = append(s.procs, p)
+	}
+	if err := waitKeys(ctx, specs, events, exited); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitKeys waits until the watcher has seen every simulated key arrive
+// (pcscd sees a vpcd card at its next presence poll, within a second), or a
+// key's process ends.
+func waitKeys(ctx context.Context, specs []KeySpec, events <-chan scan.Event, exited <-chan *simProc) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	missing := map[uint32]bool{}
+	for _, sp := range specs {
+		missing[sp.Serial] = true
+	}
+	for len(missing) > 0 {
+		select {
+		case ev, ok := <-events:
+			switch {
+			case !ok:
+				return fmt.Errorf("waiting for pcscd to see the simulated keys: the watch ended")
+			case ev.Kind == scan.Stopped:
+				return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ev.Err)
+			case ev.Kind == scan.Arrived:
+				delete(missing, ev.Key.Serial)
+			}
+		case p := <-exited:
+			return fmt.Errorf("plugging in the simulated keys (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): the key's process ended: %v", p.err)
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// stopProcs ends the keys' processes (SIGTERM unplugs a `keywizard sim`
+// key cleanly; SIGKILL after 5 s) and waits for them.
+func (s *Simulation) stopProcs() {
+	for _, p := range s.procs {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range s.procs {
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	s.procs = nil
+}

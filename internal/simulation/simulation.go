@@ -1,0 +1,179 @@
+// Package simulation sets up `keywizard --simulate`: simulated YubiKeys
+// (device/sim) plugged into the machine's pcscd through vpcd, either in
+// this process or as `keywizard sim` processes of their own, with their
+// FIDO2 side behind the simulator's registry and a hub over both; and a
+// Browser that stands in for the person registering passkeys at each
+// service's page.
+package simulation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/hub"
+	"github.com/keywizard/keywizard/device/sim"
+	"github.com/keywizard/keywizard/device/sim/simfido"
+	"github.com/keywizard/keywizard/device/sim/vpcdlock"
+	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/steps/catalogue"
+)
+
+// KeySpec describes one simulated key of a Simulation.
+type KeySpec struct {
+	Serial   uint32
+	Model    string // sim preset: "5c-nano", "5c-nfc", ...
+	Firmware device.Version
+}
+
+// DefaultKeys are the two keys `keywizard --simulate` plugs in: the
+// company's pair, a 5C Nano for the laptop and a 5C NFC for the phone.
+var DefaultKeys = []KeySpec{
+	{Serial: 31000001, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
+	{Serial: 31000002, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}},
+}
+
+// Simulation is a set of simulated keys plugged into the machine's pcscd
+// through vpcd (slot i for key i), with their FIDO2 sides behind the
+// simulator's registry (a fido.Provider, in libfido2's place), and a hub
+// over both: the same code path as real keys, except
+// that libfido2's HID transport is replaced by the simulator.
+type Simulation struct {
+	Keys        []*sim.Key
+	FIDO        map[uint32]*simfido.Authenticator
+	Provider    *sim.Registry
+	Hub         *hub.Hub
+	attachments []*sim.Attachment
+	procs       []*simProc // StartProcesses' keys
+	unlock      func()
+}
+
+// Start creates the keys and attaches them to vpcd, waiting until
+// pcscd sees them. With lock set it first takes the machine-wide vpcd lock
+// (device/sim/vpcdlock) and holds it until Close; callers that already hold
+// it (tests, through internal/testenv) pass false.
+func Start(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
+	s, err := newSimulation(ctx, specs, lock)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range s.Keys {
+		a, err := sim.Attach(ctx, k, i)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("attaching simulated key %d to vpcd slot %d (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): %w", k.Serial(), i, err)
+		}
+		s.attachments = append(s.attachments, a)
+	}
+	for _, a := range s.attachments {
+		if err := a.Ready(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("waiting for pcscd to see the simulated key: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// newSimulation takes the vpcd lock when asked and creates the keys, with
+// their FIDO2 sides in the registry and a hub over both; the caller plugs
+// the cards in (in this process, or as processes of their own).
+func newSimulation(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
+	if len(specs) > 2 {
+		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
+	}
+	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: sim.NewRegistry()}
+	if lock {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		unlock, err := vpcdlock.Lock(lctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		s.unlock = unlock
+	}
+	for _, sp := range specs {
+		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("simulated key %d: %w", sp.Serial, err)
+		}
+		s.Keys = append(s.Keys, k)
+		s.FIDO[sp.Serial] = k.FIDO()
+		s.Provider.Add(k)
+	}
+	s.Hub = keys.NewHub(s.Provider)
+	return s, nil
+}
+
+// Close unplugs every simulated key.
+func (s *Simulation) Close() {
+	for _, a := range s.attachments {
+		a.Detach()
+	}
+	s.attachments = nil
+	s.stopProcs()
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+}
+
+// Browser stands in for the person at each service's website: opening a
+// service's page registers a passkey for its relying party on each of the
+// person's keys, as the instructions ask. Pages of services that keywizard
+// cannot verify from the key are just recorded.
+type Browser struct {
+	Sim       *Simulation
+	Catalogue *catalogue.Catalogue
+	// Snapshot gives the person and their keys at the time of the visit.
+	Snapshot func() steps.Snapshot
+
+	mu     sync.Mutex
+	Opened []string
+}
+
+// Open "visits" url.
+func (b *Browser) Open(url string) error {
+	b.mu.Lock()
+	b.Opened = append(b.Opened, url)
+	b.mu.Unlock()
+	svc, ok := b.service(url)
+	if !ok || svc.Verification.Kind != catalogue.KindFIDOCredential {
+		return nil
+	}
+	snap := b.Snapshot()
+	user := snap.Person.Email
+	if acct := snap.Person.Accounts[svc.ID]; acct != "" {
+		user = acct
+	}
+	var errs []error
+	for _, kv := range snap.Keys {
+		fa, ok := b.Sim.FIDO[kv.Serial]
+		if !ok {
+			continue
+		}
+		if err := fa.AddCredential(svc.Verification.RPID, svc.Name, user, snap.Person.Name); err != nil {
+			errs = append(errs, fmt.Errorf("simulated registration on key %d: %w", kv.Serial, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Browser) service(url string) (catalogue.Service, bool) {
+	for _, s := range b.Catalogue.Services {
+		if s.URL != "" && strings.HasPrefix(url, s.URL) {
+			return s, true
+		}
+		for _, l := range s.AlternateURLs {
+			if l.URL != "" && strings.HasPrefix(url, l.URL) {
+				return s, true
+			}
+		}
+	}
+	return catalogue.Service{}, false
+}
