@@ -36,6 +36,10 @@ var (
 	ErrAuthentication = errors.New("management key authentication failed")
 	// ErrInvalidArgument: the caller passed something the operation cannot use.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrInUse: another program holds the key's smart-card interface for
+	// itself (PC/SC SCARD_E_SHARING_VIOLATION): an ssh or GPG agent, or
+	// possibly a Mac's own smart-card token driver (docs/pcsc-platforms.md).
+	ErrInUse = errors.New("the key is in use by another program; close it and try again")
 )
 
 // Credential names which secret a PINError is about.

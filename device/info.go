@@ -82,6 +82,21 @@ const (
 	IfaceCCID                          // smart card (PIV, OATH, OpenPGP, HSM auth)
 )
 
+// String spells a set of interfaces as ykman, the USB product string and a
+// USB key's PC/SC reader name do: "OTP+FIDO+CCID" ("" for none).
+func (i USBInterface) String() string {
+	var n []string
+	for _, x := range []struct {
+		i    USBInterface
+		name string
+	}{{IfaceOTP, "OTP"}, {IfaceFIDO, "FIDO"}, {IfaceCCID, "CCID"}} {
+		if i&x.i != 0 {
+			n = append(n, x.name)
+		}
+	}
+	return strings.Join(n, "+")
+}
+
 // Interfaces maps applications to the USB interfaces that carry them.
 func (c Capability) Interfaces() USBInterface {
 	var i USBInterface

@@ -9,6 +9,8 @@
 #             in-process device/scan benchmarks
 #   arrival   arrival-to-event of the watcher vs a bare GetStatusChange
 #             waiter, and the watcher's CPU while idle (device/scan)
+#   readerlist the same for the reader-list watcher (no PnP reader, as on
+#             macOS) on the macOS-like layer (device/scan/macpcsc)
 #   gui       scripts/guibench.sh's table (first frame, RSS, idle CPU vs an
 #             empty Fyne window)
 #   tracker   the tracker's ingest, dashboard and store benchmarks
@@ -166,6 +168,10 @@ gobench() {
 gobench scan-keys.txt scan-keys -bench 'KeysOne|KeysTwo|MinimalClient' -benchtime 20x -count 3 ./device/scan/
 gobench scan-arrival.txt scan-arrival -bench 'ArrivalToEvent|ArrivalMinimalWaiter' -benchtime 20x -count 3 ./device/scan/
 gobench scan-idle.txt scan-idle -bench 'WatchIdle' -benchtime 10x -count 3 ./device/scan/
+# The reader-list watcher (no PnP reader, as on macOS) on the macOS-like
+# layer: arrival to event, and 60 s of idling.
+gobench scan-readerlist-arrival.txt scan-readerlist-arrival -bench 'ReaderListArrival' -benchtime 20x -count 3 ./device/scan/
+gobench scan-readerlist-idle.txt scan-readerlist-idle -bench 'ReaderListIdle' -benchtime 60x -count 1 ./device/scan/
 
 # --- gui -----------------------------------------------------------------
 # keywizard-gui --simulate (the window's own executable, as a desktop

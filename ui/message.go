@@ -111,6 +111,12 @@ func Explain(err error) (m Message, ok bool) {
 		m.Title = "Choose another PIN"
 	case errors.Is(err, device.ErrPINNotSet):
 		m.Title = "Set the FIDO2 PIN first"
+	case errors.Is(err, device.ErrInUse):
+		// Another program holds the key's smart-card interface for itself
+		// (an ssh or GPG agent, docs/pcsc-platforms.md §2.1).
+		m.Severity = Warning
+		m.Title = "Another program is using your key"
+		m.Text = "Close programs that use the key (an SSH or GPG agent, a smart-card tool), wait a few seconds and try again. Nothing is lost."
 	case errors.Is(err, device.ErrLocked):
 		m.Title = "The key's settings are locked"
 	case errors.Is(err, device.ErrTouchRequired):

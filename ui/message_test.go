@@ -42,6 +42,7 @@ func TestExplain(t *testing.T) {
 		{"not applicable", &steps.NotApplicableError{Step: "macos", Reason: "macOS only"}, true, Info, "Does not apply here", ""},
 		{"incomplete smart card", &steps.IncompleteSmartCardError{Key: "k", Identities: []string{"AB"}}, true, Error, "Smart-card setup incomplete", ""},
 		{"PIN policy", wrap(device.ErrPINPolicy), true, Error, "Choose another PIN", ""},
+		{"in use by another program", fmt.Errorf("reader %q: %w", "Yubico YubiKey OTP+FIDO+CCID", device.ErrInUse), true, Warning, "Another program is using your key", ""},
 		{"locked", wrap(device.ErrLocked), true, Error, "The key's settings are locked", ""},
 		{"touch", wrap(device.ErrTouchRequired), true, Error, "The key was not touched", ""},
 		{"invalid input", fmt.Errorf("enter your name: %w", device.ErrInvalidArgument), true, Warning, "Please check what you entered", ""},

@@ -162,6 +162,26 @@ func TestOTPDisableThenYkmanAgrees(t *testing.T) {
 	}
 }
 
+// TestOTPDisableOneKeyNoFlags is `keywizard otp disable` as a new user
+// types it, with one key plugged in: it must disable OTP on that key, wait
+// for the reboot, read the result back and return (it once hung, opening the
+// key a second time while holding it in a PC/SC transaction).
+func TestOTPDisableOneKeyNoFlags(t *testing.T) {
+	testenv.LockVPCD(t)
+	k := plug(t, sim.Config{Serial: 22000051, Model: "5c-nano"}, 0)
+	r := run(t, "", "otp", "disable")
+	if r.code != 0 || !strings.Contains(r.out, "serial 22000051") || !strings.Contains(r.out, "USB: OTP disabled") {
+		t.Fatalf("otp disable with one key: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if k.Info().USBEnabled&device.CapOTP != 0 {
+		t.Fatal("success reported but the key still has OTP enabled over USB")
+	}
+	info := ykman(t, "Virtual PCD 00 00", "info")
+	if !strings.Contains(lineWith(info, "OTP"), "Disabled") {
+		t.Fatalf("ykman info after disabling OTP:\n%s", info)
+	}
+}
+
 func TestOTPDisableErrorsChangeNothing(t *testing.T) {
 	testenv.LockVPCD(t)
 	r := run(t, "", "otp", "disable")

@@ -50,26 +50,24 @@ func (h *Hub) Watch(ctx context.Context) (<-chan scan.Event, error) {
 }
 
 // ChangeApplications enables or disables applications on the key with serial
-// (0: the only key), waits for its reboot and reads the result back.
+// (0: the only key; two keys are refused with device.ErrAmbiguous), waits
+// for its reboot and reads the result back.
+//
+// The key's serial, needed to wait for it after the reboot, comes from the
+// card held for the change: the connection is inside a PC/SC transaction
+// until it is closed, so looking the key up again meanwhile (Find) would
+// wait on our own transaction and never return.
 func (h *Hub) ChangeApplications(ctx context.Context, serial uint32, req mgmt.Request) (mgmt.Result, error) {
-	card, _, err := h.Scanner.OpenCard(ctx, serial)
+	card, k, err := h.Scanner.OpenKey(ctx, serial)
 	if err != nil {
 		return mgmt.Result{}, err
 	}
 	defer card.Close()
-	if serial == 0 {
-		// Re-enumeration is waited for by serial: learn it from the card.
-		k, err := h.Scanner.Find(ctx, 0)
-		if err != nil {
-			return mgmt.Result{}, err
-		}
-		serial = k.Serial
-	}
-	return mgmt.ChangeApplications(ctx, card, req, h.Scanner.Reopener(serial))
+	return mgmt.ChangeApplications(ctx, card, req, h.Scanner.Reopener(k.Serial))
 }
 
 // DisableOTP turns OTP off over USB, and over NFC when nfc is set and the key
-// has NFC.
+// has NFC (serial 0: the only key).
 func (h *Hub) DisableOTP(ctx context.Context, serial uint32, nfc bool, lockCode []byte) (mgmt.Result, error) {
 	req := mgmt.Request{USBDisable: device.CapOTP, LockCode: lockCode}
 	if nfc {
@@ -77,10 +75,12 @@ func (h *Hub) DisableOTP(ctx context.Context, serial uint32, nfc bool, lockCode 
 		if err != nil {
 			return mgmt.Result{}, err
 		}
-		serial = k.Serial
 		if k.Info.HasNFC {
 			req.NFCDisable = device.CapOTP
 		}
+		// The change goes to the key just read, not to whichever key is
+		// the only one by the time it is opened again.
+		serial = k.Serial
 	}
 	return h.ChangeApplications(ctx, serial, req)
 }

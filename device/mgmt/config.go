@@ -224,21 +224,12 @@ func (s *Session) SetMode(ctx context.Context, m Mode) error {
 }
 
 // interfaceNames spells a set of USB interfaces as ykman and the USB product
-// string do: "OTP+FIDO+CCID".
+// string do: "OTP+FIDO+CCID", or "none".
 func interfaceNames(i device.USBInterface) string {
-	var n []string
-	for _, x := range []struct {
-		i    device.USBInterface
-		name string
-	}{{device.IfaceOTP, "OTP"}, {device.IfaceFIDO, "FIDO"}, {device.IfaceCCID, "CCID"}} {
-		if i&x.i != 0 {
-			n = append(n, x.name)
-		}
-	}
-	if len(n) == 0 {
+	if i == 0 {
 		return "none"
 	}
-	return strings.Join(n, "+")
+	return i.String()
 }
 
 // String describes the configuration without lock codes, so logging a

@@ -55,6 +55,19 @@ func watchCancel(ctx context.Context, cancel func()) (stop func()) {
 	}
 }
 
+// timeoutMillis converts a wait's timeout to SCardGetStatusChange's
+// milliseconds, below INFINITE (0xFFFFFFFF) and never negative.
+func timeoutMillis(d time.Duration) uint32 {
+	ms := d.Milliseconds()
+	switch {
+	case ms < 0:
+		return 0
+	case ms >= 0xFFFFFFFF:
+		return 0xFFFFFFFE
+	}
+	return uint32(ms)
+}
+
 // isGone reports errors that mean the card or its reader is no longer there:
 // disconnecting from it has nothing left to do.
 func isGone(err error) bool {

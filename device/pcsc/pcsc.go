@@ -180,8 +180,10 @@ var codeText = map[Code]string{
 var (
 	// ErrNoService: pcscd / the Smart Card service is not running.
 	ErrNoService = errors.New("the smart card service is not running; start pcscd (Linux) or the Smart Card service (Windows)")
-	// ErrInUse: another program holds the card exclusively.
-	ErrInUse = errors.New("the key is in use by another program; close it and try again")
+	// ErrInUse: another program holds the card exclusively
+	// (SCARD_E_SHARING_VIOLATION). It is [device.ErrInUse], so layers that
+	// must not import this package (ui) can explain it.
+	ErrInUse = device.ErrInUse
 	// ErrTimeout: a PC/SC wait with a finite timeout expired.
 	ErrTimeout = errors.New("timed out waiting for a smart card event")
 	// ErrCancelled: a wait was cancelled by SCardCancel without the caller's

@@ -5,6 +5,7 @@ package pcsc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 )
@@ -32,6 +33,11 @@ func (c *Context) Connect(ctx context.Context, reader string, exclusive bool) (*
 
 // GetStatusChange fails: this build has no PC/SC binding.
 func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) error {
+	return errNoBinding
+}
+
+// GetStatusChangeTimeout fails: this build has no PC/SC binding.
+func (c *Context) GetStatusChangeTimeout(ctx context.Context, states []ReaderState, timeout time.Duration) error {
 	return errNoBinding
 }
 

@@ -60,6 +60,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/keywizard/keywizard/device"
@@ -171,6 +172,19 @@ func (c *Context) Connect(ctx context.Context, reader string, exclusive bool) (*
 // The call holds this Context for its whole duration (pcsc-lite), so wait on
 // a Context that nothing else uses meanwhile.
 func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) error {
+	return c.getStatusChange(ctx, states, C.INFINITE)
+}
+
+// GetStatusChangeTimeout is GetStatusChange that gives up after timeout
+// (0: report the states at once) with an error matching [ErrTimeout]; the
+// states are filled in either way. It is how a caller follows readers where
+// the platform has no [PnPNotification] reader: wait on the known readers
+// for a while, then list the readers again.
+func (c *Context) GetStatusChangeTimeout(ctx context.Context, states []ReaderState, timeout time.Duration) error {
+	return c.getStatusChange(ctx, states, C.DWORD(timeoutMillis(timeout)))
+}
+
+func (c *Context) getStatusChange(ctx context.Context, states []ReaderState, timeout C.DWORD) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -189,7 +203,7 @@ func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) err
 		C.kw_state_set(arr, C.size_t(i), name, C.uint32_t(s.CurrentState))
 	}
 	stop := watchCancel(ctx, func() { C.SCardCancel(c.ctx) })
-	r := C.SCardGetStatusChange(c.ctx, C.INFINITE, arr, C.DWORD(len(states)))
+	r := C.SCardGetStatusChange(c.ctx, timeout, arr, C.DWORD(len(states)))
 	stop()
 	var atr [maxATR]byte
 	for i := range states {

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/keywizard/keywizard/device"
@@ -167,6 +168,19 @@ func (c *Context) Connect(ctx context.Context, reader string, exclusive bool) (*
 // until a reader's state differs from its CurrentState; cancelling ctx
 // wakes it through SCardCancel and it returns ctx.Err().
 func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) error {
+	return c.getStatusChange(ctx, states, infinite)
+}
+
+// GetStatusChangeTimeout is GetStatusChange that gives up after timeout
+// (0: report the states at once) with an error matching [ErrTimeout]; the
+// states are filled in either way. The Windows Smart Card service stops when
+// its last reader is removed, taking the PnP reader with it, so the caller
+// then follows readers by listing them between such waits.
+func (c *Context) GetStatusChangeTimeout(ctx context.Context, states []ReaderState, timeout time.Duration) error {
+	return c.getStatusChange(ctx, states, uintptr(timeoutMillis(timeout)))
+}
+
+func (c *Context) getStatusChange(ctx context.Context, states []ReaderState, timeout uintptr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -183,7 +197,7 @@ func (c *Context) GetStatusChange(ctx context.Context, states []ReaderState) err
 		arr[i].currentState = uint32(s.CurrentState)
 	}
 	stop := watchCancel(ctx, func() { procCancel.Call(c.ctx) })
-	r, _, _ := procGetStatusChangeW.Call(c.ctx, infinite, uintptr(unsafe.Pointer(&arr[0])), uintptr(len(arr)))
+	r, _, _ := procGetStatusChangeW.Call(c.ctx, timeout, uintptr(unsafe.Pointer(&arr[0])), uintptr(len(arr)))
 	stop()
 	runtime.KeepAlive(arr)
 	for i := range states {

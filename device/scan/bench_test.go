@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device/scan"
+	"github.com/keywizard/keywizard/device/scan/macpcsc"
 	"github.com/keywizard/keywizard/device/scan/scanbench"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/testenv"
@@ -122,17 +123,7 @@ func BenchmarkArrivalToEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	wait := func(kind scan.EventKind) error {
-		select {
-		case e := <-ch:
-			if e.Kind != kind || e.Key.Serial != 72000001 {
-				return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
-			}
-			return nil
-		case <-time.After(scanbench.Guard):
-			return scanbench.ErrNoEvent
-		}
-	}
+	wait := func(kind scan.EventKind) error { return waitEvent(ch, kind, 72000001) }
 	if err := wait(scan.Arrived); err != nil {
 		b.Fatal(err)
 	}
@@ -182,15 +173,6 @@ func BenchmarkArrivalMinimalWaiter(b *testing.B) {
 func BenchmarkWatchIdle(b *testing.B) {
 	testenv.LockVPCD(b)
 	benchAttach(b, 0, 74000001, "5c-nano")
-	idle := func(b *testing.B) {
-		var cpu time.Duration
-		for b.Loop() {
-			c0 := scanbench.CPUTime()
-			time.Sleep(time.Second)
-			cpu += scanbench.CPUTime() - c0
-		}
-		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
-	}
 	b.Run("baseline", idle)
 	b.Run("watching", func(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -209,4 +191,116 @@ func BenchmarkWatchIdle(b *testing.B) {
 		time.Sleep(2 * time.Second)
 		idle(b)
 	})
+}
+
+// BenchmarkReaderListArrival times from a simulated key connecting to vpcd
+// (a USB key being plugged in) to the watcher's Arrived event, with the PnP
+// notification reader ("pnp", as on Linux and Windows) and on the
+// macOS-like layer, where the watcher lists the readers every
+// DefaultListInterval ("listing", package macpcsc). Both include pcscd
+// noticing the virtual card (its presence poll, 400 ms). Target for
+// "listing": within 1 s.
+func BenchmarkReaderListArrival(b *testing.B) {
+	testenv.LockVPCD(b)
+	a := benchAttach(b, 0, 76000001, "5c-nano")
+	for _, mode := range []string{"pnp", "listing"} {
+		b.Run(mode, func(b *testing.B) {
+			p := scan.System
+			if mode == "listing" {
+				layer := macpcsc.ForSims(scan.System, a.Key)
+				defer layer.Close()
+				p = layer
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ch, err := (&scan.Scanner{PCSC: p}).Watch(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			wait := func(kind scan.EventKind) error { return waitEvent(ch, kind, 76000001) }
+			if err := wait(scan.Arrived); err != nil {
+				b.Fatal(err)
+			}
+			var total time.Duration
+			n := 0
+			for b.Loop() {
+				a.Att.Detach()
+				if err := wait(scan.Left); err != nil {
+					b.Fatal(err)
+				}
+				// The key connects once the simulator's minimum absence
+				// has passed; time from that moment.
+				before := a.Att.State().Connects
+				connected := make(chan time.Time, 1)
+				go func() {
+					a.Att.WaitFor(ctx, func(s sim.AttachState) bool { return s.Connects > before })
+					connected <- time.Now()
+				}()
+				a.Att.Reattach()
+				if err := wait(scan.Arrived); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(<-connected)
+				n++
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(n), "ms/op")
+		})
+	}
+}
+
+// BenchmarkReaderListIdle reports this process's CPU per second of idling
+// with a simulated key attached: "baseline" (the simulator answering vpcd's
+// presence polls) and "listing", a watcher on the macOS-like layer, which
+// blocks on the known reader for DefaultListInterval at a time and lists
+// the readers in between (the layer's own calls to pcscd included). Run
+// with -benchtime 60x for 60 s of idling. Target: no measurable difference.
+func BenchmarkReaderListIdle(b *testing.B) {
+	testenv.LockVPCD(b)
+	a := benchAttach(b, 0, 77000001, "5c-nano")
+	b.Run("baseline", idle)
+	b.Run("listing", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		layer := macpcsc.ForSims(scan.System, a.Key)
+		defer layer.Close()
+		ch, err := (&scan.Scanner{PCSC: layer}).Watch(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		<-ch // the key already in
+		go func() {
+			for range ch {
+			}
+		}()
+		// pcscd powers an idle card down a while after the watcher's
+		// probe; let that state change pass before measuring.
+		time.Sleep(2 * time.Second)
+		idle(b)
+	})
+}
+
+// idle reports this process's CPU per second of sleeping, one second per
+// iteration.
+func idle(b *testing.B) {
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := scanbench.CPUTime()
+		time.Sleep(time.Second)
+		cpu += scanbench.CPUTime() - c0
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/idle-s")
+}
+
+// waitEvent receives the watcher's next event, which must be kind for the
+// key with serial.
+func waitEvent(ch <-chan scan.Event, kind scan.EventKind, serial uint32) error {
+	select {
+	case e := <-ch:
+		if e.Kind != kind || e.Key.Serial != serial {
+			return fmt.Errorf("event %v serial %d err %v, want %v", e.Kind, e.Key.Serial, e.Err, kind)
+		}
+		return nil
+	case <-time.After(scanbench.Guard):
+		return scanbench.ErrNoEvent
+	}
 }

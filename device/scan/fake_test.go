@@ -26,10 +26,21 @@ type fakePCSC struct {
 	waiting  int   // callers blocked in GetStatusChange
 	calls    int   // GetStatusChange calls so far
 	waitErr  error // if set, GetStatusChange fails with it
+	// noPnP makes the PnP pseudo-reader unknown, as Apple's PC/SC reports
+	// it (UNKNOWN|CHANGED at once); readers then appear only in listings.
+	noPnP bool
+	// stops: the service stops when its last reader goes (Windows);
+	// down: it is stopped now (Establish and every call fail).
+	stops, down bool
+	lists       int // Readers calls so far
+	pnpCalls    int // GetStatusChange calls that included the PnP reader
 }
 
 type fakeSlot struct {
 	present bool
+	// others: flags another program's connection adds to the state word
+	// (SCARD_STATE_INUSE, SCARD_STATE_EXCLUSIVE).
+	others  pcsc.State
 	counter uint16
 	open    func() (device.Card, error) // the card in it
 }
@@ -103,9 +114,14 @@ func (f *fakePCSC) waiters() int {
 	return f.waiting
 }
 
+func (f *fakePCSC) StopsWithoutReaders() bool { return f.stops }
+
 func (f *fakePCSC) Establish() (Context, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.down {
+		return nil, &pcsc.Error{Code: pcsc.CodeNoService}
+	}
 	f.contexts++
 	return &fakeContext{f: f}, nil
 }
@@ -128,6 +144,10 @@ func (c *fakeContext) Release() error {
 func (c *fakeContext) Readers() ([]string, error) {
 	c.f.mu.Lock()
 	defer c.f.mu.Unlock()
+	c.f.lists++
+	if c.f.down {
+		return nil, &pcsc.Error{Code: pcsc.CodeServiceStopped}
+	}
 	return append([]string{}, c.f.order...), nil
 }
 
@@ -158,7 +178,7 @@ func (c *fakeContext) state(reader string) (pcsc.State, bool) {
 	}
 	st := pcsc.StateEmpty
 	if s.present {
-		st = pcsc.StatePresent
+		st = pcsc.StatePresent | s.others
 	}
 	return st | pcsc.State(uint32(s.counter)<<16), true
 }
@@ -170,6 +190,27 @@ func (c *fakeContext) GetStatusChange(ctx context.Context, states []pcsc.ReaderS
 		err := c.f.waitErr
 		c.f.mu.Unlock()
 		return err
+	}
+	if c.f.down {
+		c.f.mu.Unlock()
+		return &pcsc.Error{Code: pcsc.CodeServiceStopped}
+	}
+	for _, st := range states {
+		if st.Reader == pcsc.PnPNotification {
+			c.f.pnpCalls++
+		}
+	}
+	if c.f.noPnP {
+		for i := range states {
+			if states[i].Reader == pcsc.PnPNotification {
+				for j := range states {
+					states[j].EventState = states[j].CurrentState
+				}
+				states[i].EventState = pcsc.StateUnknown | pcsc.StateChanged
+				c.f.mu.Unlock()
+				return nil
+			}
+		}
 	}
 	for _, st := range states {
 		if _, ok := c.f.slots[st.Reader]; !ok && st.Reader != pcsc.PnPNotification {
@@ -205,6 +246,12 @@ func (c *fakeContext) GetStatusChange(ctx context.Context, states []pcsc.ReaderS
 		c.f.mu.Unlock()
 		select {
 		case <-ch:
+			if c.f.down {
+				c.f.mu.Lock()
+				c.f.waiting--
+				c.f.mu.Unlock()
+				return &pcsc.Error{Code: pcsc.CodeServiceStopped}
+			}
 			if c.f.waitErr != nil {
 				c.f.mu.Lock()
 				c.f.waiting--
@@ -234,6 +281,18 @@ func (c *fakeContext) GetStatusChange(ctx context.Context, states []pcsc.ReaderS
 }
 
 // scriptedCard answers every command with resp.
+// GetStatusChangeTimeout is GetStatusChange bounded by timeout, which then
+// fails with SCARD_E_TIMEOUT as the real service does.
+func (c *fakeContext) GetStatusChangeTimeout(ctx context.Context, states []pcsc.ReaderState, timeout time.Duration) error {
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := c.GetStatusChange(tctx, states)
+	if err != nil && ctx.Err() == nil && tctx.Err() != nil {
+		return &pcsc.Error{Code: pcsc.CodeTimeout}
+	}
+	return err
+}
+
 type scriptedCard struct {
 	resp []byte
 	err  error

@@ -64,11 +64,22 @@ func pick(keys []device.Key, serial uint32) (device.Key, error) {
 // was asked for even if readers were renumbered meanwhile. Close it when
 // done; that also releases its PC/SC context.
 func (s *Scanner) OpenCard(ctx context.Context, serial uint32) (device.Card, string, error) {
+	card, k, err := s.OpenKey(ctx, serial)
+	return card, k.Reader, err
+}
+
+// OpenKey is OpenCard returning the key as the probe read it (serial,
+// model, device info, reader), so a caller that asked for "the only key"
+// learns which key it holds from the card it holds. The card is inside a
+// PC/SC transaction until it is closed: opening the same key again from
+// this process (Find, Keys, OpenCard) before then would wait for that
+// transaction forever.
+func (s *Scanner) OpenKey(ctx context.Context, serial uint32) (device.Card, device.Key, error) {
 	probes, err := s.probeAll(ctx, func(p *probe) bool {
 		return p.ok && (serial == 0 || p.key.Serial == serial)
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, device.Key{}, err
 	}
 	var keys []device.Key
 	var errs []error
@@ -90,14 +101,14 @@ func (s *Scanner) OpenCard(ctx context.Context, serial uint32) (device.Card, str
 			p.close()
 		}
 		if err := errors.Join(errs...); err != nil {
-			return nil, "", fmt.Errorf("%w (and some keys could not be read: %w)", perr, err)
+			return nil, device.Key{}, fmt.Errorf("%w (and some keys could not be read: %w)", perr, err)
 		}
-		return nil, "", perr
+		return nil, device.Key{}, perr
 	}
 	p := kept[0]
 	card := &ownedCard{Card: p.card, pc: p.pc, own: p.ownPC}
 	p.card, p.pc = nil, nil
-	return card, p.reader, nil
+	return card, p.key, nil
 }
 
 // ownedCard is a card that releases its PC/SC context when closed.
@@ -154,7 +165,7 @@ func (s *Scanner) reopen(ctx context.Context, serial uint32) (device.Card, error
 		return nil, err
 	}
 
-	w, err := newWaiter(s.PCSC)
+	w, err := newWaiter(ctx, s.PCSC, s.ListInterval)
 	if err != nil {
 		return nil, err
 	}

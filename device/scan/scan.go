@@ -35,7 +35,20 @@
 //
 // [Scanner.Watch] is event-driven through SCardGetStatusChange (including the
 // PnP pseudo-reader for readers appearing and disappearing): no polling, no
-// CPU while nothing changes.
+// CPU while nothing changes. Where the platform has no PnP pseudo-reader
+// (macOS; Windows while its Smart Card service is stopped) it blocks on the
+// readers it knows and lists the readers every [Scanner.ListInterval]
+// instead (docs/pcsc-platforms.md).
+//
+// # Other programs
+//
+// A card is probed once, when it arrives (or its reader appears), inside a
+// transaction; a change of its state word because another program connected
+// to it (SCARD_STATE_INUSE, SCARD_STATE_EXCLUSIVE) never makes the watcher
+// select an application on it, which would pull that program's session out
+// from under it. A card another program holds exclusively is reported as
+// [Unreadable] with an error matching [device.ErrInUse], and probed again
+// once the hold ends.
 //
 // Section signs (§) in this package's comments that name no document refer
 // to docs/yubikey-protocol.md.
@@ -71,6 +84,7 @@ type Context interface {
 	Readers() ([]string, error)
 	Connect(ctx context.Context, reader string, exclusive bool) (device.Card, error)
 	GetStatusChange(ctx context.Context, states []pcsc.ReaderState) error
+	GetStatusChangeTimeout(ctx context.Context, states []pcsc.ReaderState, timeout time.Duration) error
 	Release() error
 }
 
@@ -109,6 +123,10 @@ type Scanner struct {
 	Clock Clock
 	// ReopenTimeout bounds Reopener; 0 = DefaultReopenTimeout.
 	ReopenTimeout time.Duration
+	// ListInterval is how often Watch and Reopener list the readers where
+	// the platform cannot report new readers (macOS; Windows while its
+	// Smart Card service is stopped); 0 = DefaultListInterval.
+	ListInterval time.Duration
 }
 
 func (s *Scanner) clock() Clock {

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/pcsc"
@@ -12,6 +13,13 @@ import (
 var System PCSC = systemPCSC{}
 
 type systemPCSC struct{}
+
+// StopsWithoutReaders: since Windows 8 the Smart Card service stops when
+// its last reader is removed and starts again with the next one, so "no
+// service" there means "no readers" (Microsoft, "What's New in Smart Cards",
+// Smart Card Service start and stop behavior; docs/pcsc-platforms.md).
+// pcscd stopping is a failure to report.
+func (systemPCSC) StopsWithoutReaders() bool { return runtime.GOOS == "windows" }
 
 func (systemPCSC) Establish() (Context, error) {
 	c, err := pcsc.Establish()

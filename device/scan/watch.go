@@ -56,7 +56,8 @@ type Event struct {
 // the channel. Keys already plugged in are reported as Arrived first. It
 // blocks in SCardGetStatusChange (with the PnP pseudo-reader, so readers
 // appearing and disappearing wake it too) and uses no CPU while nothing
-// changes.
+// changes; without the PnP pseudo-reader (macOS) it lists the readers every
+// ListInterval between such waits.
 //
 // A reboot (the key leaves and comes back, as after disabling OTP) is
 // reported as Left then Arrived, in that order, even when both happened
@@ -66,7 +67,7 @@ type Event struct {
 //
 // The caller must keep receiving until the channel is closed, or cancel ctx.
 func (s *Scanner) Watch(ctx context.Context) (<-chan Event, error) {
-	w, err := newWaiter(s.PCSC)
+	w, err := newWaiter(ctx, s.PCSC, s.ListInterval)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +95,7 @@ func (s *Scanner) watch(ctx context.Context, w *waiter, ch chan<- Event) {
 	// arrived; probed again once the exclusive hold ends.
 	busy := map[string]bool{}
 	for {
+		w.recheck = len(busy) > 0
 		changes, err := w.wait(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -157,7 +159,7 @@ func (s *Scanner) watch(ctx context.Context, w *waiter, ch chan<- Event) {
 // probeOne reads the key in one reader on the waiter's context (which is
 // idle between waits).
 func (s *Scanner) probeOne(ctx context.Context, w *waiter, reader string) (device.Key, bool, error) {
-	card, err := w.pc.Connect(ctx, reader, false)
+	card, err := w.connect(ctx, reader)
 	if err != nil {
 		return device.Key{}, false, fmt.Errorf("reader %q: %w", reader, err)
 	}

@@ -304,3 +304,43 @@ func TestEventKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchLeavesOtherProgramsAlone: another program connecting to a key
+// changes its reader's state word (in use, exclusive, back to idle), and
+// another reader's events wake the watcher meanwhile. None of it makes the
+// watcher connect to the key again: selecting the management application
+// would pull the other program's session (say ykman's PIV) out from under
+// it.
+func TestWatchLeavesOtherProgramsAlone(t *testing.T) {
+	f := newFakePCSC()
+	k := newKey(t, 701, "5c-nano", fw571)
+	opens := 0
+	k.Plug()
+	f.insert("Key", func() (device.Card, error) { opens++; return k.Card(), nil })
+	f.addReader("Other")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := (&Scanner{PCSC: f}).Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, Arrived, 701, "Key")
+	quiet(t, f, ch)
+	probes := opens
+	for _, others := range []pcsc.State{pcsc.StateInUse, pcsc.StateExclusive, pcsc.StateInUse, 0} {
+		f.mu.Lock()
+		f.slots["Key"].others = others
+		f.notify()
+		f.mu.Unlock()
+		quiet(t, f, ch)
+		b := newKey(t, 702, "5c-nfc", fw571)
+		f.insertKey("Other", b)
+		expect(t, ch, Arrived, 702, "Other")
+		f.remove("Other")
+		expect(t, ch, Left, 702, "Other")
+		quiet(t, f, ch)
+	}
+	if opens != probes {
+		t.Errorf("the watcher connected to the key %d more times while another program used it", opens-probes)
+	}
+}

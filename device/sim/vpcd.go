@@ -35,6 +35,40 @@ const (
 	ctrlATR   = 0x04
 )
 
+// VPCD control messages a card answers or acts on (docs/yubikey-protocol.md
+// §6.2): power on, and get ATR (answered with the ATR; an empty one means no
+// card). Power off and reset need no answer either.
+const (
+	VPCDPowerOn = ctrlOn
+	VPCDGetATR  = ctrlATR
+)
+
+// ReadVPCD reads one message from vpcd: a 2-byte big-endian length and that
+// many bytes; one byte is a control message, more is a command APDU
+// (§6.2). It acknowledges at once what it reads (TCP_QUICKACK), so vpcd's
+// next message is not held back by delayed ACKs.
+func ReadVPCD(conn net.Conn) ([]byte, error) {
+	var hdr [2]byte
+	tcpquick.QuickAck(conn)
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+		return nil, err
+	}
+	msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+	tcpquick.QuickAck(conn)
+	if _, err := io.ReadFull(conn, msg); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// WriteVPCD sends one answer to vpcd, framed as ReadVPCD reads: a response
+// APDU, an ATR, or nothing (an empty ATR: no card).
+func WriteVPCD(w io.Writer, b []byte) error {
+	out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(b)), uint16(len(b)))
+	_, err := w.Write(append(out, b...))
+	return err
+}
+
 // ReaderName is the PC/SC reader name pcscd gives vpcd slot n with the
 // Debian reader.conf (FRIENDLYNAME "Virtual PCD"; §6.4).
 func ReaderName(slot int) string { return fmt.Sprintf("Virtual PCD 00 %02d", slot) }
@@ -339,15 +373,9 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 	}()
 
 	rebooting := false
-	var hdr [2]byte
 	for {
-		tcpquick.QuickAck(conn)
-		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
-			return a.why(ctx, &expected, rebooting, err)
-		}
-		msg := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-		tcpquick.QuickAck(conn)
-		if _, err := io.ReadFull(conn, msg); err != nil {
+		msg, err := ReadVPCD(conn)
+		if err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}
 		var resp []byte
@@ -368,7 +396,7 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 			case ctrlATR:
 				if rebooting {
 					// Empty ATR: vpcd reports no card and closes.
-					conn.Write([]byte{0, 0})
+					WriteVPCD(conn, nil)
 					return endRebooted, nil
 				}
 				a.update(func(s *AttachState) {
@@ -401,8 +429,7 @@ func (a *Attachment) serve(ctx context.Context, conn net.Conn) (endReason, error
 			}
 			resp = r
 		}
-		out := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
-		if _, err := conn.Write(append(out, resp...)); err != nil {
+		if err := WriteVPCD(conn, resp); err != nil {
 			return a.why(ctx, &expected, rebooting, err)
 		}
 		if reboot {

@@ -19,7 +19,7 @@ func newOTPCmd(env Env) *cobra.Command {
 		Short: "Manage the keys' OTP application",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("otp needs a command: keywizard otp disable --serial N")
+			return usagef("otp needs a command: keywizard otp disable (add --serial N when more than one key is plugged in)")
 		},
 	}
 	var serial string

@@ -3,12 +3,10 @@
 // pcscd without a YubiKey simulator: a card answers each command APDU with
 // whatever its handler returns.
 //
-// vpcd is the TCP server (port 35963 for slot 0, 35964 for slot 1) and the
-// card the client. Every message is a 2-byte big-endian length and that many
-// bytes; a 1-byte message is a control code (00 power off, 01 power on,
-// 02 reset, 04 get ATR, answered with the ATR), anything longer is a command
-// APDU answered with the response APDU (docs/yubikey-protocol.md §6.2-6.3,
-// vsmartcard doc/api.txt). Closing the connection is "card removed".
+// It is a scripted card over the simulator's vpcd card side (device/sim:
+// ports, reader names, the YubiKey ATR and the framing, ReadVPCD and
+// WriteVPCD; docs/yubikey-protocol.md §6.2-6.3, vsmartcard doc/api.txt).
+// Closing the connection is "card removed".
 //
 // Tests using it must hold testenv.LockVPCD: the two slots are one
 // machine-wide resource.
@@ -16,7 +14,6 @@ package vpcdtest
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,20 +21,17 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/keywizard/keywizard/internal/tcpquick"
+	"github.com/keywizard/keywizard/device/sim"
 )
 
-// BasePort is vpcd's TCP port for slot 0 (0x8C7B); slot n listens on
-// BasePort+n.
-const BasePort = 35963
+// BasePort is vpcd's TCP port for slot 0; slot n listens on BasePort+n.
+const BasePort = sim.VPCDPort
 
-// YubiKeyATR is a YubiKey 5's ATR over USB CCID (docs/yubikey-protocol.md §2.4);
-// its high nibble of byte 1 makes ykman treat the transport as USB.
-var YubiKeyATR = []byte{0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40}
+// YubiKeyATR is a YubiKey 5's ATR over USB CCID (sim.ATR).
+var YubiKeyATR = sim.ATR
 
-// ReaderName is the PC/SC name pcsc-lite gives vpcd slot n with Debian's
-// /etc/reader.conf.d/vpcd ("Virtual PCD 00 00", "Virtual PCD 00 01").
-func ReaderName(slot int) string { return "Virtual PCD 00 0" + strconv.Itoa(slot) }
+// ReaderName is the PC/SC name pcsc-lite gives vpcd slot n (sim.ReaderName).
+func ReaderName(slot int) string { return sim.ReaderName(slot) }
 
 // Handler answers one command APDU with a response APDU (data + SW1 SW2).
 // Returning nil closes the connection instead: the card is pulled mid-command.
@@ -107,8 +101,7 @@ func (c *Card) PowerOns() int {
 
 func (c *Card) serve() error {
 	for {
-		tcpquick.QuickAck(c.conn)
-		msg, err := readMsg(c.conn)
+		msg, err := sim.ReadVPCD(c.conn)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				return nil
@@ -117,12 +110,12 @@ func (c *Card) serve() error {
 		}
 		if len(msg) == 1 {
 			switch msg[0] {
-			case 0x01:
+			case sim.VPCDPowerOn:
 				c.mu.Lock()
 				c.powerOns++
 				c.mu.Unlock()
-			case 0x04:
-				if err := writeMsg(c.conn, c.atr); err != nil {
+			case sim.VPCDGetATR:
+				if err := sim.WriteVPCD(c.conn, c.atr); err != nil {
 					return err
 				}
 			}
@@ -136,28 +129,8 @@ func (c *Card) serve() error {
 			c.conn.Close()
 			return nil
 		}
-		if err := writeMsg(c.conn, resp); err != nil {
+		if err := sim.WriteVPCD(c.conn, resp); err != nil {
 			return err
 		}
 	}
-}
-
-func readMsg(r io.Reader) ([]byte, error) {
-	var hdr [2]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
-	}
-	b := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-func writeMsg(w io.Writer, b []byte) error {
-	out := make([]byte, 2+len(b))
-	binary.BigEndian.PutUint16(out, uint16(len(b)))
-	copy(out[2:], b)
-	_, err := w.Write(out)
-	return err
 }

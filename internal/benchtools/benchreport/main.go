@@ -7,6 +7,8 @@
 //	scan-keys.txt            go test -bench 'Keys|MinimalClient' ./device/scan
 //	scan-arrival.txt         go test -bench 'Arrival' ./device/scan  (section "arrival")
 //	scan-idle.txt            go test -bench 'WatchIdle' ./device/scan
+//	scan-readerlist-arrival.txt  go test -bench ReaderListArrival ./device/scan (section "readerlist")
+//	scan-readerlist-idle.txt     go test -bench ReaderListIdle ./device/scan
 //	gui.md                   scripts/guibench.sh's table (section "gui")
 //	tracker-server.txt       go test -bench 'Ingest|Dashboard' ./tracker/server (section "tracker")
 //	tracker-store.txt        go test -bench SubmitReport ./tracker/store
@@ -75,6 +77,7 @@ func run(results fs.FS, doc string) (int, error) {
 		{"machine", r.machine},
 		{"keys", r.keys},
 		{"arrival", r.arrival},
+		{"readerlist", r.readerList},
 		{"gui", r.gui},
 		{"tracker", r.tracker},
 		// Last: it lists the verdicts the sections above produced.
@@ -402,6 +405,43 @@ func (r *report) arrival() string {
 // same idle process differ by a little; a watcher that polled would show as
 // a steady cost per wake-up instead.
 const idleNoise = 0.5
+
+// readerList is the watcher that lists readers where there is no PnP
+// notification reader (macOS), measured on the macOS-like layer
+// (device/scan/macpcsc): arrival to event, and idle CPU over 60 s.
+func (r *report) readerList() string {
+	var sb strings.Builder
+	rs, err := r.goBench("scan-readerlist-arrival.txt")
+	if err != nil {
+		sb.WriteString(r.notMeasured("scan-readerlist-arrival", err))
+	} else {
+		sb.WriteString(benchTable(rs, []string{"ms/op"}, "BenchmarkReaderListArrival/pnp", "BenchmarkReaderListArrival/listing"))
+		if l, ok := benchtools.Summarize(rs, "BenchmarkReaderListArrival/listing", "ms/op"); ok {
+			sb.WriteString("\n")
+			sb.WriteString(r.checks([]benchtools.Check{
+				{What: "macOS-like arrival: key connected → watcher's event ≤ 1 s", Got: l.Median, Unit: "ms", Limit: 1000, Rule: "1000 ms"},
+			}))
+		}
+	}
+	sb.WriteString("\nIdle, 60 s (CPU of the test process per second of idling with one simulated key attached; \"listing\" adds the " +
+		"reader-list watcher on the macOS-like layer):\n\n")
+	rs, err = r.goBench("scan-readerlist-idle.txt")
+	if err != nil {
+		sb.WriteString(r.notMeasured("scan-readerlist-idle", err))
+		return sb.String()
+	}
+	sb.WriteString(benchTable(rs, []string{"cpu-ms/idle-s"}, "BenchmarkReaderListIdle/baseline", "BenchmarkReaderListIdle/listing"))
+	base, ok1 := benchtools.Summarize(rs, "BenchmarkReaderListIdle/baseline", "cpu-ms/idle-s")
+	list, ok2 := benchtools.Summarize(rs, "BenchmarkReaderListIdle/listing", "cpu-ms/idle-s")
+	if ok1 && ok2 {
+		sb.WriteString("\n")
+		sb.WriteString(r.checks([]benchtools.Check{
+			{What: "macOS-like idle: listing − baseline (no measurable CPU)", Got: list.Median - base.Median, Unit: "ms per idle s",
+				Limit: idleNoise, Rule: fmt.Sprintf("%s ms/s (noise allowance)", num(idleNoise))},
+		}))
+	}
+	return sb.String()
+}
 
 func (r *report) tracker() string {
 	var sb strings.Builder

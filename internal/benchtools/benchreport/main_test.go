@@ -166,3 +166,31 @@ func TestGUIVerdicts(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderListSection(t *testing.T) {
+	results := fstest.MapFS{
+		"scan-readerlist-arrival.txt": {Data: []byte("BenchmarkReaderListArrival/pnp-2 20 1 ns/op 190.0 ms/op\n" +
+			"BenchmarkReaderListArrival/listing-2 20 1 ns/op 450.0 ms/op\n")},
+		"scan-readerlist-idle.txt": {Data: []byte("BenchmarkReaderListIdle/baseline-2 60 1 ns/op 1.20 cpu-ms/idle-s\n" +
+			"BenchmarkReaderListIdle/listing-2 60 1 ns/op 2.20 cpu-ms/idle-s\n")},
+	}
+	doc := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	missed, err := run(results, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(doc)
+	out := string(b)
+	for _, want := range []string{
+		"| ReaderListArrival/listing | 450.0 (450.0–450.0) | 1 |",
+		"| macOS-like arrival: key connected → watcher's event ≤ 1 s | 450.0 ms | 1000 ms | PASS |",
+		"| macOS-like idle: listing − baseline (no measurable CPU) | 1.00 ms per idle s | 0.50 ms/s (noise allowance) | **MISS** |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("document lacks %q:\n%s", want, out)
+		}
+	}
+	if missed != 1 {
+		t.Errorf("missed = %d, want 1 (the idle CPU)", missed)
+	}
+}
