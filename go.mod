@@ -3,6 +3,7 @@ module github.com/keywizard/keywizard
 go 1.26.0
 
 require (
+	aead.dev/minisign v0.3.0
 	fyne.io/fyne/v2 v2.7.1
 	github.com/BurntSushi/toml v1.5.0
 	github.com/elimity-com/scim v0.0.0-20260728105928-2641426a1539

@@ -17,7 +17,7 @@ func TestDependencies(t *testing.T) {
 	allowed := []string{"github.com/keywizard/keywizard/tracker", "modernc.org/", "github.com/jackc/", "github.com/spf13/",
 		"github.com/zalando/go-keyring", "github.com/godbus/dbus", "github.com/danieljoos/wincred", "golang.org/x/", "github.com/dustin/go-humanize",
 		"github.com/google/uuid", "github.com/mattn/go-isatty", "github.com/ncruces/go-strftime", "github.com/remyoudompheng/bigfft",
-		"github.com/inconshreveable/mousetrap", "al.essio.dev/pkg/shellescape",
+		"github.com/inconshreveable/mousetrap", "al.essio.dev/pkg/shellescape", "aead.dev/minisign",
 		// SCIM 2.0 provisioning (server/scim.go) and its filter and date parsers.
 		"github.com/elimity-com/scim", "github.com/scim2/filter-parser/", "github.com/q-uint/"}
 	for _, pkg := range strings.Fields(string(out)) {

@@ -249,10 +249,16 @@ type Erasure struct {
 
 // PersonExport is everything stored about one person (GET /v1/people/{id}/export).
 type PersonExport struct {
-	Person Person       `json:"person"`
-	Keys   []Key        `json:"keys"`
-	Items  []Item       `json:"items"`
-	Audit  []AuditEntry `json:"audit"`
+	// Header is set on what the server sends, which is signed (see
+	// ExportHeader).
+	Header *ExportHeader `json:"header,omitempty"`
+	Person Person        `json:"person"`
+	Keys   []Key         `json:"keys"`
+	Items  []Item        `json:"items"`
+	Audit  []AuditEntry  `json:"audit"`
+	// Signature is empty (left out) in what is signed; the server adds it
+	// as the last member (tracker/evidence), where a reader finds it.
+	Signature string `json:"signature,omitempty"`
 }
 
 // ErrorBody is the JSON body of every error response.

@@ -50,4 +50,7 @@ var Rules = []Rule{
 		Why: "macpcsc imitates macOS's PC/SC over pcscd for tests; the adapters use the platform's own"},
 	{From: "tracker/...", Forbidden: []string{"fyne.io/", "device/", "steps", "ui"},
 		Why: "the tracker server and client build without cgo or a display"},
+	{From: "tracker/evidence", Forbidden: []string{"tracker/store", "tracker/server", "tracker/cli", "tracker/client", "tracker/join", "tracker/attest",
+		"github.com/jackc/", "modernc.org/"},
+		Why: "an auditor's offline check of exports and the audit chain needs no database or server code"},
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/server"
 )
 
@@ -30,6 +31,9 @@ type ServeOptions struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired.
 	LeaverRetention time.Duration
+	// SigningKey is the export signing key file; "": SigningKeyPath's
+	// default, created on first start.
+	SigningKey string
 }
 
 func serveCmd(env Env, db func() string) *cobra.Command {
@@ -56,6 +60,7 @@ in front (and pass --secure-cookies).`,
 	f.IntVar(&o.DigestHour, "digest-hour", 8, "hour (UTC) to send the daily overdue digest")
 	f.StringVar(&o.Services, "services", "", "required services, comma-separated, in dashboard order (default: those of the catalogue the latest wizard report named)")
 	f.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
+	f.StringVar(&o.SigningKey, "signing-key", "", "file of the key that signs exports, created (mode 0600) if missing; give every instance the same one (default: "+SigningKeyFile+" in the data directory)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	f.DurationVar(&o.LeaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
 	return cmd
@@ -84,8 +89,16 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
+	keyPath, err := SigningKeyPath(o.DB, o.SigningKey)
+	if err != nil {
+		return err
+	}
+	signer, err := evidence.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
-		Store: st, Verifier: verifier, Services: splitList(o.Services),
+		Store: st, Verifier: verifier, Services: splitList(o.Services), Signer: signer,
 		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
 		LeaverRetention: o.LeaverRetention,
 	})
@@ -107,6 +120,7 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	}
 	out := env.Out
 	fmt.Fprintf(out, "tracker: serving http://%s/dashboard (%s: %s)\n", ln.Addr(), st.Backend(), where)
+	fmt.Fprintf(out, "tracker: exports signed with key %X (%s); public key at /v1/signing-key\n", signer.PublicKey().ID(), keyPath)
 	if people, err := st.People(ctx); err == nil && len(people) == 0 {
 		fmt.Fprintf(out, "tracker: nobody is registered yet; create the first IT administrator on this machine with\n  keywizard tracker admin create-admin --email you@example.com --name \"Your Name\"%s\n", dbHint(o.DB))
 	}

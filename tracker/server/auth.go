@@ -119,7 +119,9 @@ func (s *Server) callerFor(r *http.Request, v string) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{Person: p, cred: v}, nil
+	c := &caller{Person: p, cred: v}
+	noteCaller(r, c)
+	return c, nil
 }
 
 // failedAttempt spends one of the client IP's attempts on a credential

@@ -111,6 +111,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		cases := []authCase{
 			{name: "health", method: "GET", path: "/healthz", url: fixed("/healthz"), want: users(200), anon: 200},
 			{name: "openapi", method: "GET", path: "/v1/openapi.json", url: fixed("/v1/openapi.json"), want: users(200), anon: 200},
+			{name: "signing key", method: "GET", path: "/v1/signing-key", url: fixed("/v1/signing-key"), want: users(200), anon: 200},
 			{name: "exchange bad code", method: "POST", path: "/v1/auth/exchange", url: fixed("/v1/auth/exchange"),
 				body: func(*env, string, int) any { return tracker.Exchange{InviteCode: "kwi_0123456789abcdef_nope"} }, want: users(401)},
 			{name: "me", method: "GET", path: "/v1/me", url: fixed("/v1/me"), want: users(200)},
@@ -154,6 +155,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"}
 				}, want: adminOnly(204)},
 			{name: "audit", method: "GET", path: "/v1/audit", url: fixed("/v1/audit"), want: adminOnly(200)},
+			{name: "audit chain", method: "GET", path: "/v1/audit/chain", url: fixed("/v1/audit/chain"), want: adminOnly(200)},
 			{name: "csv", method: "GET", path: "/v1/export.csv", url: fixed("/v1/export.csv"), want: users(200)},
 			{name: "csv of mid", method: "GET", path: "/v1/export.csv", url: func(e *env, _ string, _ int) string { return "/v1/export.csv?manager=" + e.id("mid") },
 				want: expect{"ann": 403, "mid": 200, "boss": 200, "eve": 403, "it": 200}},

@@ -113,6 +113,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
+	if err := s.auditRead(r.Context(), c, actTeamRead, v.Manager.ID, fmt.Sprintf("dashboard, %d people", len(v.Rows))); err != nil {
+		return err
+	}
 	d := dashData{Caller: c.Person, View: v, Rows: make([]dashRow, len(v.Rows)), CSRF: formToken(c.cred), Flash: s.takeFlash(w, r)}
 	d.Title = "Team of " + v.Manager.Name
 	if v.Manager.ID == "" {

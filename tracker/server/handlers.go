@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -15,6 +16,7 @@ func (s *Server) routeTable() []route {
 	return []route{
 		{"GET", "/healthz", s.health},
 		{"GET", "/v1/openapi.json", s.openAPI},
+		{"GET", "/v1/signing-key", s.signingKey},
 		{"POST", "/v1/auth/exchange", s.exchange},
 		{"GET", "/v1/me", s.user(s.me)},
 		{"POST", "/v1/reports", s.user(s.report)},
@@ -28,6 +30,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/v1/people/{id}/revoke-tokens", s.admin(s.revokeTokens)},
 		{"POST", "/v1/people/{id}/keys/{serial}/status", s.admin(s.keyStatus)},
 		{"GET", "/v1/audit", s.admin(s.audit)},
+		{"GET", "/v1/audit/chain", s.admin(s.auditChain)},
 		{"GET", "/v1/export.csv", s.page(s.exportCSV)},
 		{"GET", "/v1/export.json", s.page(s.exportJSON)},
 		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},
@@ -247,12 +250,18 @@ func (s *Server) team(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err != nil {
 		return err
 	}
+	if err := s.auditRead(r.Context(), c, actTeamRead, v.Manager.ID, fmt.Sprintf("team view, %d people", len(v.Rows))); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) listPeople(w http.ResponseWriter, r *http.Request, c *caller) error {
 	ps, err := s.cfg.Store.People(r.Context())
 	if err != nil {
+		return err
+	}
+	if err := s.auditRead(r.Context(), c, actPeopleList, "", fmt.Sprintf("all people, %d", len(ps))); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, ps)
@@ -312,25 +321,27 @@ func (s *Server) exportPerson(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	x, err := s.exportAs(r.Context(), c, p.ID)
+	return s.exportAs(w, r, c, p.ID)
+}
+
+// exportAs sends everything stored about person id to c as a signed JSON
+// file, and audits it. The API and the dashboard both export through it.
+func (s *Server) exportAs(w http.ResponseWriter, r *http.Request, c *caller, id string) error {
+	x, err := s.cfg.Store.Export(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-export.json"`)
-	return writeJSON(w, http.StatusOK, x)
-}
-
-// exportAs reads everything stored about person id for c, and audits it.
-// The API and the dashboard both export through it.
-func (s *Server) exportAs(ctx context.Context, c *caller, id string) (tracker.PersonExport, error) {
-	x, err := s.cfg.Store.Export(ctx, id)
+	scope := fmt.Sprintf("everything stored about %s <%s> (%s)", x.Person.Name, x.Person.Email, id)
+	h, err := s.exportHeader(r.Context(), c, scope, s.cfg.Now(), nil)
 	if err != nil {
-		return x, err
+		return err
 	}
-	if err := s.cfg.Store.AppendAudit(ctx, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.export", Subject: id}); err != nil {
-		return x, err
+	x.Header = &h
+	file, err := s.signJSON(x, trustedComment("json", h))
+	if err != nil {
+		return err
 	}
-	return x, nil
+	return s.sendExport(w, r, c, actPersonExport, id, scope, "application/json", "keywizard-export.json", file)
 }
 
 func (s *Server) erase(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -356,7 +367,14 @@ func (s *Server) eraseAs(ctx context.Context, c *caller, id string, req tracker.
 	}
 	// The entry outlives the person: it holds their opaque ID and a
 	// reason code, never free text that could name them.
-	return s.cfg.Store.Erase(ctx, id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})
+	err := s.cfg.Store.Erase(ctx, id, tracker.AuditEntry{At: s.cfg.Now(), Actor: c.ID, Action: "person.erase", Subject: id, Reason: string(req.Reason), Detail: "all personal data erased"})
+	if errors.Is(err, store.ErrNotScrubbed) {
+		// The records are gone; only the files' old copies wait for the
+		// next erasure's rewrite (tracker/README.md, Privacy).
+		s.cfg.Logf("tracker: erasure of %s: %v", id, err)
+		return nil
+	}
+	return err
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -443,8 +461,12 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) error 
 		}
 		limit = n
 	}
-	es, err := s.cfg.Store.Audit(r.Context(), r.URL.Query().Get("subject"), limit)
+	subject := r.URL.Query().Get("subject")
+	es, err := s.cfg.Store.Audit(r.Context(), subject, limit)
 	if err != nil {
+		return err
+	}
+	if err := s.auditRead(r.Context(), c, actAuditRead, subject, fmt.Sprintf("%d entries", len(es))); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, es)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/attest/attesttest"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
@@ -73,6 +74,7 @@ type env struct {
 	ca     *attesttest.CA
 	people map[string]tracker.Person
 	tokens map[string]string
+	signer *evidence.Signer
 }
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -81,8 +83,13 @@ func newEnv(t *testing.T, b testdb.Backend) *env {
 	t.Helper()
 	st, _ := testdb.Open(t, b)
 	e := &env{t: t, st: st, clock: &clock{t: start}, hook: newHook(t), ca: attesttest.NewCA(t), people: map[string]tracker.Person{}, tokens: map[string]string{}}
+	signer, err := evidence.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.signer = signer
 	srv, err := server.New(server.Config{
-		Store: st, Verifier: e.ca.Verifier(), Services: []string{"google", "github"}, Now: e.clock.Now,
+		Store: st, Verifier: e.ca.Verifier(), Services: []string{"google", "github"}, Now: e.clock.Now, Signer: signer,
 		Logf: t.Logf, WebhookURL: e.hook.srv.URL, AuthRate: 1000, AuthBurst: 1000,
 	})
 	if err != nil {

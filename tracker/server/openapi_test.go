@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
 	"github.com/keywizard/keywizard/tracker/server"
 )
@@ -177,6 +178,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		"Report": tracker.Report{}, "ReportResult": tracker.ReportResult{}, "Key": tracker.Key{}, "Item": tracker.Item{},
 		"AuditEntry": tracker.AuditEntry{}, "PersonExport": tracker.PersonExport{}, "Cell": tracker.Cell{}, "Row": tracker.Row{},
 		"LostKey": tracker.LostKey{}, "TeamView": tracker.TeamView{}, "Export": server.Export{}, "Error": tracker.ErrorBody{},
+		"ExportHeader": tracker.ExportHeader{}, "ExportActor": tracker.ExportActor{}, "ExportPolicy": tracker.ExportPolicy{},
+		"ExportPerson": tracker.ExportPerson{}, "ExportEvent": tracker.ExportEvent{},
+		"AuditChainExport": server.AuditChainExport{}, "AuditChainEntry": evidence.Entry{},
 		// The roster.
 		"PersonUpdate": tracker.PersonUpdate{}, "Change": tracker.Change{}, "Leave": tracker.Leave{}, "Leaver": tracker.Leaver{},
 		"ImportChange": tracker.ImportChange{}, "ImportResult": tracker.ImportResult{},
@@ -212,6 +216,11 @@ func jsonFields(v any) []string {
 	var out []string
 	for i := range rt.NumField() {
 		tag := rt.Field(i).Tag.Get("json")
+		if f := rt.Field(i); f.Anonymous && tag == "" {
+			// An embedded struct's fields are the outer object's.
+			out = append(out, jsonFields(reflectZero(f.Type))...)
+			continue
+		}
 		name, _, _ := strings.Cut(tag, ",")
 		if name == "" || name == "-" {
 			panic(fmt.Sprintf("%s.%s has no json name", rt.Name(), rt.Field(i).Name))

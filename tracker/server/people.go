@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -232,6 +233,12 @@ func (s *Server) personPage(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	if c.Admin {
+		// IT's page shows the audit entries about the person.
+		if err := s.auditRead(r.Context(), c, actAuditRead, p.ID, fmt.Sprintf("person page, %d entries", len(d.Audit))); err != nil {
+			return err
+		}
+	}
 	d.Flash = s.takeFlash(w, r)
 	return render(w, http.StatusOK, "person", d)
 }
@@ -354,12 +361,7 @@ func (s *Server) formRevokeTokens(w http.ResponseWriter, r *http.Request, c *cal
 
 func (s *Server) formExport(w http.ResponseWriter, r *http.Request, c *caller) error {
 	id := r.PathValue("id")
-	x, err := s.exportAs(r.Context(), c, id)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Disposition", `attachment; filename="keywizard-export.json"`)
-	return writeJSON(w, http.StatusOK, x)
+	return s.exportAs(w, r, c, id)
 }
 
 func (s *Server) formErase(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/store"
 )
 
@@ -59,6 +60,15 @@ type Config struct {
 	// 20 s, under the 30 s write timeout of `tracker serve`, so the 503 is
 	// written before the connection is cut.
 	RequestTimeout time.Duration
+	// Signer signs exports (tracker/evidence). Nil: a key made for this
+	// process only, logged as such; `tracker serve` always passes the key
+	// kept in its data directory.
+	Signer *evidence.Signer
+	// RefusedRate and RefusedBurst bound how many refused requests (401,
+	// 403, 429) per client IP per minute go into the audit log; defaults
+	// 6 and 6. RefusedTotal bounds them across all addresses, default 60
+	// a minute. The rest are counted in the next entry that is logged.
+	RefusedRate, RefusedBurst, RefusedTotal int
 	// TrustProxy takes the client IP for rate limits from the last
 	// X-Forwarded-For entry, as appended by a load balancer. Only set it
 	// when a proxy that appends that header always sits in front.
@@ -96,11 +106,12 @@ func (s *Server) services(ctx context.Context) ([]tracker.Service, error) {
 
 // Server serves the tracker API and dashboard.
 type Server struct {
-	cfg     Config
-	limiter *limiter
-	mux     *http.ServeMux
-	routes  []route
-	wg      sync.WaitGroup // webhook deliveries in flight
+	cfg      Config
+	limiter  *limiter
+	mux      *http.ServeMux
+	routes   []route
+	wg       sync.WaitGroup // webhook deliveries in flight
+	refusals *refusedLog
 	scimState
 }
 
@@ -139,10 +150,28 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 20 * time.Second
 	}
+	if cfg.Signer == nil {
+		sg, err := evidence.NewSigner()
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.Signer = sg
+		cfg.Logf("tracker: exports are signed with a key made for this process only (no signing key configured)")
+	}
+	if cfg.RefusedRate == 0 {
+		cfg.RefusedRate = 6
+	}
+	if cfg.RefusedBurst == 0 {
+		cfg.RefusedBurst = 6
+	}
+	if cfg.RefusedTotal == 0 {
+		cfg.RefusedTotal = 60
+	}
 	if cfg.LeaverRetention == 0 {
 		cfg.LeaverRetention = DefaultLeaverRetention
 	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
+	s.refusals = newRefusedLog(cfg.RefusedRate, cfg.RefusedBurst, cfg.RefusedTotal, cfg.Now)
 	s.mux = http.NewServeMux()
 	s.routes = append(s.routeTable(), s.rosterRoutes()...)
 	s.routes = append(s.routes, s.scimRoutes()...)
@@ -178,7 +207,7 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
-		r = r.WithContext(ctx)
+		r = r.WithContext(context.WithValue(ctx, callerKey{}, new(callerSlot)))
 		r.Body = http.MaxBytesReader(w, r.Body, tracker.MaxBodyBytes)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		s.mux.ServeHTTP(w, r)
@@ -235,15 +264,21 @@ var (
 	errTimedOut     = &HTTPError{Code: http.StatusServiceUnavailable, Msg: "request timed out; try again"}
 )
 
-// statusWriter remembers the status for the log line.
+// statusWriter remembers the status for the log line, and has a refusal
+// audited before its answer is sent, so whoever got the answer can find the
+// entry.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code      int
+	onRefusal func(code int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
+		if refusal(code) && w.onRefusal != nil {
+			w.onRefusal(code)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -262,7 +297,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) adapt(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.cfg.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, onRefusal: func(code int) { s.auditRefused(r, code) }}
 		err := h(sw, r)
 		if err == nil {
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/attest/attesttest"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
@@ -301,28 +302,49 @@ func TestExportsCSV(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("%d %s", code, data)
 	}
-	recs, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	if _, err := evidence.Verify(e.signer.PublicKey(), data); err != nil {
+		t.Fatalf("the export does not verify: %v", err)
+	}
+	r := csv.NewReader(strings.NewReader(string(data)))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// header + 3 items for ann + 1 empty row for the new person.
-	if len(recs) != 5 {
-		t.Fatalf("%d CSV rows: %q", len(recs), recs)
+	col := map[string]int{}
+	for i, c := range recs[0] {
+		col[c] = i
 	}
-	var sawFormula, sawItem bool
-	for _, r := range recs[1:] {
-		if r[1] == "'=HYPERLINK(1)" {
+	get := func(rec []string, c string) string { return rec[col[c]] }
+	// ann: a person row, her key and its 3 items; the new person: a
+	// person row and their creation event.
+	kinds := map[string]int{}
+	var sawFormula, sawItem, sawNew bool
+	for _, rec := range recs[1:] {
+		kinds[get(rec, "record")]++
+		if get(rec, "name") == "'=HYPERLINK(1)" {
 			sawFormula = true
 		}
-		if r[0] == "ann@example.com" && r[6] == "6001" && r[8] == "YubiKey 5C NFC" {
+		if get(rec, "record") == "item" && get(rec, "email") == "ann@example.com" && get(rec, "serial") == "6001" && get(rec, "model") == "YubiKey 5C NFC" && get(rec, "service") != "" {
 			sawItem = true
 		}
-		if r[0] == "bob@example.com" {
+		if get(rec, "record") == "person" && get(rec, "email") == "eq@example.com" && get(rec, "manager_email") == "mid@example.com" {
+			sawNew = true
+		}
+		if get(rec, "email") == "bob@example.com" {
 			t.Error("mid's export contains bob, who is not in mid's team")
 		}
 	}
-	if !sawFormula || !sawItem {
-		t.Errorf("CSV content: formula defused %v, ann's item %v: %q", sawFormula, sawItem, recs)
+	if !sawFormula || !sawItem || !sawNew {
+		t.Errorf("CSV content: formula defused %v, ann's item %v, new person with manager %v: %q", sawFormula, sawItem, sawNew, recs)
+	}
+	if kinds["person"] != 2 || kinds["key"] != 1 || kinds["item"] != 3 || kinds["event"] < 1 {
+		t.Errorf("records by kind: %v", kinds)
+	}
+	for _, h := range []string{"# format: keywizard-tracker-export/1\n", "# generated_by: mid <mid@example.com> (" + e.id("mid") + ")\n", "# scope: reports of mid <mid@example.com>", "# policy: complete when both keys", "# audit_head: ", "# signing_key: "} {
+		if !strings.Contains(string(data), h) {
+			t.Errorf("header lacks %q:\n%s", h, data)
+		}
 	}
 }
 

@@ -18,3 +18,5 @@ func serverAdminToken(e *env, id string) (string, error) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func reflectZero(t reflect.Type) any { return reflect.New(t).Elem().Interface() }

@@ -2,12 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -107,9 +108,33 @@ CREATE TABLE IF NOT EXISTS service_tokens (
 	revoked INTEGER NOT NULL DEFAULT 0
 );
 `,
+	// 4: the audit log's hash chain (tracker/evidence, and
+	// docs/tracker-evidence.md). seq orders the chain; text_salt and
+	// text_commit commit to reason and detail, so erasure can blank them
+	// and the salt without breaking it; audit_head is the last link, one
+	// row, whose row lock serialises appends across tracker instances.
+	// Existing entries are chained in id order by chainExisting.
+	4: `
+ALTER TABLE audit ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN text_salt TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN text_commit TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+`,
 }
 
-func (s *sqlStore) migrate(ctx context.Context) error {
+// migrationFuncs run after a migration's SQL, in its transaction.
+var migrationFuncs = map[int]func(ctx context.Context, s *sqlStore, tx *sql.Tx) error{
+	4: chainExisting,
+}
+
+func (s *sqlStore) migrate(ctx context.Context) error { return s.migrateTo(ctx, schemaVersion) }
+
+// migrateTo brings the schema up to version target (tests stop short of
+// the latest to check an upgrade).
+func (s *sqlStore) migrateTo(ctx context.Context, target int) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connecting to database: %w", err)
@@ -137,7 +162,7 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	if s.d == postgres {
 		autoid = "BIGSERIAL PRIMARY KEY"
 	}
-	for n := v + 1; n <= schemaVersion; n++ {
+	for n := v + 1; n <= target; n++ {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("migrating schema: %w", err)
@@ -147,6 +172,12 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migrating schema to version %d: %w", n, err)
+			}
+		}
+		if f := migrationFuncs[n]; f != nil {
+			if err := f(ctx, s, tx); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("migrating schema to version %d: %w", n, err)
 			}

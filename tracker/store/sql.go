@@ -350,18 +350,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-func (s *sqlStore) appendAudit(ctx context.Context, tx *sql.Tx, e tracker.AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = time.Now()
-	}
-	_, err := s.exec(ctx, tx, "INSERT INTO audit (at, actor, action, subject, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-		micros(e.At), e.Actor, e.Action, e.Subject, e.Reason, e.Detail)
-	if err != nil {
-		return fmt.Errorf("appending audit entry: %w", err)
-	}
-	return nil
-}
-
 func (s *sqlStore) AppendAudit(ctx context.Context, e tracker.AuditEntry) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, e) })
 }
@@ -849,7 +837,8 @@ func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uin
 	})
 }
 
-const auditCols = "id, at, actor, action, subject, reason, detail"
+// auditCols: an entry's ID is its place in the hash chain.
+const auditCols = "seq, at, actor, action, subject, reason, detail"
 
 func scanAudit(r scanner) (tracker.AuditEntry, error) {
 	var (
@@ -870,9 +859,9 @@ func (s *sqlStore) Audit(ctx context.Context, subject string, limit int) ([]trac
 		err  error
 	)
 	if subject == "" {
-		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit ORDER BY id DESC LIMIT ?", limit)
+		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit ORDER BY seq DESC LIMIT ?", limit)
 	} else {
-		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit WHERE subject = ? OR actor = ? ORDER BY id DESC LIMIT ?", subject, subject, limit)
+		rows, err = s.query(ctx, nil, "SELECT "+auditCols+" FROM audit WHERE subject = ? OR actor = ? ORDER BY seq DESC LIMIT ?", subject, subject, limit)
 	}
 	es, err := collect(rows, err, scanAudit)
 	if err != nil {
@@ -898,7 +887,7 @@ func (s *sqlStore) Export(ctx context.Context, personID string) (tracker.PersonE
 }
 
 func (s *sqlStore) Erase(ctx context.Context, personID string, audit tracker.AuditEntry) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var manager string
 		err := s.queryRow(ctx, tx, "SELECT manager_id FROM people WHERE id = ?", personID).Scan(&manager)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -921,11 +910,20 @@ func (s *sqlStore) Erase(ctx context.Context, personID string, audit tracker.Aud
 		// The audit log is append-only except here: free-text reasons about
 		// the person may hold personal data, so they are blanked. What was
 		// done, when and by whom stays, against the now meaningless ID.
-		if _, err := s.exec(ctx, tx, "UPDATE audit SET reason = '', detail = '' WHERE subject = ?", personID); err != nil {
+		// The salt goes too: the chain keeps only the commitment, which
+		// cannot confirm a guess at the text without it.
+		// Entries about them: where they are the subject, or where they
+		// acted and nobody else is (their refused requests, with an
+		// address; their listings).
+		if _, err := s.exec(ctx, tx, "UPDATE audit SET reason = '', detail = '', text_salt = '' WHERE subject = ? OR (subject = '' AND actor = ?)", personID, personID); err != nil {
 			return fmt.Errorf("redacting audit log: %w", err)
 		}
 		return s.appendAudit(ctx, tx, audit)
 	})
+	if err != nil {
+		return err
+	}
+	return s.scrub(ctx)
 }
 
 func (s *sqlStore) ClaimDigest(ctx context.Context, day string) (bool, error) {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/evidence"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
@@ -128,8 +129,18 @@ type Store interface {
 	Audit(ctx context.Context, subject string, limit int) ([]tracker.AuditEntry, error)
 	Export(ctx context.Context, personID string) (tracker.PersonExport, error)
 	// Erase deletes a person and all their records; audit is appended in
-	// the same transaction and must not contain personal data.
+	// the same transaction and must not contain personal data. Then it
+	// rewrites what the database files kept of them; if only that fails,
+	// the error matches ErrNotScrubbed and the erasure stands.
 	Erase(ctx context.Context, personID string, audit tracker.AuditEntry) error
+	// AuditChain calls fn with every audit entry, in chain order, with
+	// what tracker/evidence needs to verify the chain.
+	AuditChain(ctx context.Context, fn func(evidence.Entry) error) error
+	// AuditHead is the chain's last link.
+	AuditHead(ctx context.Context) (evidence.Head, error)
+	// History returns the audit entries about the given people (nil:
+	// anyone), oldest first, without the actions in skip.
+	History(ctx context.Context, ids []string, skip []string) ([]tracker.AuditEntry, error)
 	// ClaimDigest returns true once per day name across all instances,
 	// until the claim is released.
 	ClaimDigest(ctx context.Context, day string) (bool, error)
@@ -193,7 +204,9 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 		// synchronous=NORMAL in WAL mode loses at most the last commits on
 		// power loss, never corrupts; busy_timeout covers a second process
 		// (the create-admin command) writing next to a running server.
-		q := "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_txlock=immediate"
+		// secure_delete zeroes deleted rows and freed pages, on every
+		// connection, so an erasure leaves no copy in the file (scrub).
+		q := "?_pragma=secure_delete(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(0)&_txlock=immediate"
 		db, err = sql.Open("sqlite", "file:"+path+q)
 		if err != nil {
 			return nil, fmt.Errorf("opening sqlite: %w", err)
