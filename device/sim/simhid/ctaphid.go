@@ -358,4 +358,3 @@ func (d *Device) writeLocked(cid uint32, cmd byte, data []byte) {
 		}
 	}
 }
-
