@@ -15,8 +15,8 @@ type Provider struct{}
 
 var _ fido.Provider = Provider{}
 
-// NewProvider returns the provider.
-func NewProvider() Provider { return Provider{} }
+// NewProvider returns the provider; extra is ignored.
+func NewProvider(extra ...string) Provider { return Provider{} }
 
 var errNoCgo = fmt.Errorf("FIDO over USB needs libfido2, and this keywizard was built without cgo: %w", device.ErrUnsupported)
 
