@@ -2,6 +2,8 @@
 
 package libfido2
 
+import "context"
+
 // cborInfo: on Windows go-libfido2 links its own copy of libfido2, which
 // this package has no headers for, so the fields go-libfido2 drops stay
 // absent (fido.RawInfo's zero values, -1 for the remaining credentials).
@@ -13,3 +15,11 @@ type cborInfo struct {
 }
 
 func readCBORInfo(string) (cborInfo, error) { return cborInfo{rkRemaining: -1}, nil }
+
+// Reset is authenticatorReset (fido_dev_reset) through go-libfido2. Its
+// Cancel is not used: it races with the Device's own open (see
+// cborinfo.go), so a cancelled reset here ends when the key gives up
+// waiting for the touch.
+func (a *Authenticator) Reset(ctx context.Context) error {
+	return a.callCancel(ctx, a.dev.Reset, nil)
+}

@@ -126,11 +126,17 @@ var _ fido.Authenticator = (*Authenticator)(nil)
 func (a *Authenticator) Path() string { return a.path }
 
 // call runs one go-libfido2 call. go-libfido2 takes no context: when ctx
-// ends first, the pending CTAP request is cancelled (fido_dev_cancel,
-// CTAPHID_CANCEL) and ctx's error returned once the call has unwound.
-// A failure of the transport is checked against the manifest: a device
-// that is no longer listed was removed.
+// ends first, ctx's error is returned once the call has unwound. Only
+// Reset waits for the user, and only it is cancelled (callCancel): the
+// other calls end by themselves within the key's response time.
 func (a *Authenticator) call(ctx context.Context, fn func() error) error {
+	return a.callCancel(ctx, fn, nil)
+}
+
+// callCancel is call with cancel run when ctx ends first. A failure of
+// the transport is checked against the manifest: a device that is no
+// longer listed was removed.
+func (a *Authenticator) callCancel(ctx context.Context, fn func() error, cancel func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -142,7 +148,9 @@ func (a *Authenticator) call(ctx context.Context, fn func() error) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = a.dev.Cancel()
+		if cancel != nil {
+			cancel()
+		}
 		<-done
 		return ctx.Err()
 	}
@@ -228,12 +236,6 @@ func (a *Authenticator) Credentials(ctx context.Context, pin, rpID string) ([]fi
 		return nil, err
 	}
 	return credentials(rpID, creds), nil
-}
-
-// Reset is authenticatorReset (fido_dev_reset); it blocks until the key is
-// touched or gives up.
-func (a *Authenticator) Reset(ctx context.Context) error {
-	return a.call(ctx, func() error { return a.dev.Reset() })
 }
 
 // Close releases nothing: go-libfido2 opens and closes the device around
