@@ -44,6 +44,13 @@ type Config struct {
 	// once.
 	FIDONow   func() time.Time
 	FIDOTouch func(ctx context.Context) error
+	// FIDOOverCCID makes the FIDO2 application selectable over USB CCID
+	// too (CTAP 2.1 §11.3's ISO 7816 transport), as it is over NFC and
+	// as YubiKeys from firmware 5.8 offer it (§3.2): ykman and
+	// python-fido2 then reach the key's FIDO2 side through
+	// "Virtual PCD 00 00". Off, the simulator is faithful to firmware
+	// before 5.8. `keywizard sim` turns it on ([Run]).
+	FIDOOverCCID bool
 
 	// Rand is the randomness for witnesses, challenges, serial numbers of
 	// attestation certificates and RSA key generation; nil = crypto/rand.
@@ -64,6 +71,9 @@ type Key struct {
 	piv  *pivState
 	att  *attestationKey
 	fido *simfido.Authenticator
+	// fidoCCID: the FIDO2 application answers over USB CCID too
+	// (Config.FIDOOverCCID).
+	fidoCCID bool
 
 	// Session (volatile) state, cleared on power off, reset and reboot.
 	sess session
@@ -107,7 +117,7 @@ const (
 	appletNone applet = iota
 	appletMgmt
 	appletPIV
-	appletFIDO // NFC only (FIDO over USB CCID needs firmware 5.8, §3.2)
+	appletFIDO // NFC, and USB CCID with Config.FIDOOverCCID (firmware 5.8, §3.2)
 )
 
 // AIDs (docs/yubikey-protocol.md §1.1, §4.1).
@@ -153,6 +163,7 @@ func New(cfg Config) (*Key, error) {
 		present:     true,
 		changed:     make(chan struct{}),
 		removeAfter: -1,
+		fidoCCID:    cfg.FIDOOverCCID,
 	}
 	k.mgmt = newMgmtState(p, fw, cfg)
 	k.piv = newPIVState(fw)
@@ -402,7 +413,7 @@ func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
 		k.sess.witness, k.sess.challenge = nil, nil
 		k.sess.applet = appletPIV
 		return k.respond(pivSelectResponse)
-	case nfc && k.fido != nil && bytes.Equal(cmd.Data, simfido.AID):
+	case (nfc || k.fidoCCID) && k.fido != nil && bytes.Equal(cmd.Data, simfido.AID):
 		if enabled&(device.CapFIDO2|device.CapU2F) == 0 {
 			return sw(apdu.SWFileNotFound)
 		}

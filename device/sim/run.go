@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/sim/simhid"
 )
 
 // Options configure [Run]: one simulated key in one vpcd slot.
@@ -26,6 +27,11 @@ type Options struct {
 	Out io.Writer
 	// RebootDelay overrides AttachConfig.RebootDelay.
 	RebootDelay time.Duration
+	// HIDPath, if set, is where the key's FIDO HID node appears (Linux;
+	// package simhid) for as long as the key runs: libfido2, go-libfido2
+	// and fido2-token open it as a USB key's /dev/hidrawN. keywizard
+	// lists it when it is named in libfido2.EnvHIDPaths.
+	HIDPath string
 }
 
 // Run simulates one key attached to vpcd until ctx is cancelled, which is a
@@ -35,13 +41,28 @@ func Run(ctx context.Context, o Options) error {
 	if o.Slot < 0 || o.Slot > 1 {
 		return fmt.Errorf("running simulator: slot %d does not exist (vpcd has slots 0 and 1): %w", o.Slot, device.ErrInvalidArgument)
 	}
-	k, err := New(Config{Serial: o.Serial, Model: o.Model, Firmware: o.Firmware})
+	// FIDO2 over CCID too: one key, reachable by ykman through the
+	// reader and by libfido2 through the HID node, with one state.
+	k, err := New(Config{Serial: o.Serial, Model: o.Model, Firmware: o.Firmware, FIDOOverCCID: true})
 	if err != nil {
 		return fmt.Errorf("running simulator: %w", err)
 	}
 	out := o.Out
 	if out == nil {
 		out = io.Discard
+	}
+	if o.HIDPath != "" && k.FIDO() == nil {
+		return fmt.Errorf("running simulator: %s has no FIDO2 application for a HID node: %w", k, device.ErrUnsupported)
+	}
+	if o.HIDPath != "" {
+		fw := k.Firmware()
+		n, err := simhid.Create(o.HIDPath, k.FIDO(), simhid.Version{Major: fw.Major, Minor: fw.Minor, Build: fw.Patch})
+		if err != nil {
+			return fmt.Errorf("running simulator: %w", err)
+		}
+		// Pulling the key (the process ending) removes the node.
+		defer n.Close()
+		fmt.Fprintf(out, "%s: FIDO HID device at %s\n", k, n.Path())
 	}
 	reader := ReaderName(o.Slot)
 	a, err := AttachWith(ctx, k, AttachConfig{

@@ -102,6 +102,8 @@ type SimOptions struct {
 	Model    string
 	Firmware string
 	Slot     int
+	// HID is where the key's FIDO HID node appears (Linux), "" for none.
+	HID string
 }
 
 // usageError marks errors in flags and arguments (exit code 2).

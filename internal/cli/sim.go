@@ -16,7 +16,10 @@ func newSimCmd(env Env) *cobra.Command {
 		Short: "Run a simulated YubiKey on vsmartcard's virtual reader",
 		Long: "Run one simulated YubiKey 5 attached to pcscd through vsmartcard-vpcd (slot 0 is reader\n" +
 			"\"Virtual PCD 00 00\", slot 1 \"Virtual PCD 00 01\") until interrupted. keywizard, piv-go and\n" +
-			"ykman (--reader \"Virtual PCD 00 00\") then see it as a key.\n\n" +
+			"ykman (--reader \"Virtual PCD 00 00\") then see it as a key; its FIDO2 application answers\n" +
+			"over the reader too. With --hid PATH (Linux) its FIDO2 side is also a FIDO HID device at\n" +
+			"PATH for as long as it runs, opened by libfido2 as a USB key's (fido2-token -I PATH); keywizard\n" +
+			"lists it when PATH is in KEYWIZARD_FIDO_HID_PATHS.\n\n" +
 			"Models: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,5 +42,6 @@ func newSimCmd(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.Model, "model", "5c-nano", "model: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c")
 	cmd.Flags().StringVar(&o.Firmware, "firmware", "5.4.3", "firmware version X.Y.Z")
 	cmd.Flags().IntVar(&o.Slot, "slot", 0, "vpcd slot: 0 or 1")
+	cmd.Flags().StringVar(&o.HID, "hid", "", "also put the key's FIDO2 side on a FIDO HID device node at this path (Linux)")
 	return cmd
 }
