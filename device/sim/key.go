@@ -96,6 +96,10 @@ type Key struct {
 	// answers, then re-enumerates.
 	rebootPending bool
 	commands      uint64
+
+	// onChange is told after every command, which may have changed the
+	// persistent state (SetOnChange).
+	onChange func()
 }
 
 // session is state a card loses when it loses power.
@@ -292,6 +296,9 @@ func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	}
 	k.commands++
 	resp = k.process(raw, nfc)
+	if k.onChange != nil {
+		k.onChange()
+	}
 	if k.mangle != nil && (k.mangleINS < 0 || (len(raw) >= 2 && int(raw[1]) == k.mangleINS)) {
 		resp = k.mangle(bytes.Clone(resp))
 		k.mangle = nil
@@ -474,6 +481,19 @@ func (k *Key) Plug() {
 	}
 	k.syncFIDOLocked(true)
 	k.notifyLocked()
+}
+
+// SetOnChange installs f, told whenever the key's persistent state may
+// have changed: after every smart-card command, and from the FIDO2 side
+// (simfido.Authenticator.SetOnChange). f is called with the key's lock
+// held and must not call back into the key (signal a goroutine instead).
+func (k *Key) SetOnChange(f func()) {
+	k.mu.Lock()
+	k.onChange = f
+	k.mu.Unlock()
+	if k.fido != nil {
+		k.fido.SetOnChange(f)
+	}
 }
 
 // Present reports whether the key is plugged in.

@@ -32,6 +32,14 @@ type Options struct {
 	// and fido2-token open it as a USB key's /dev/hidrawN. keywizard
 	// lists it when it is named in libfido2.EnvHIDPaths.
 	HIDPath string
+	// StatePath, if set, is the key's storage (state.go): read at start
+	// (a missing file is a factory-fresh key) and written after every
+	// change, so that the key keeps its PINs, keys and passkeys when its
+	// process is restarted, as a real key does when unplugged. A restart
+	// is a replug: it clears what a replug clears (the FIDO2 PIN-auth
+	// block, PINs verified). The file holds the simulated key's secrets;
+	// it is written with mode 0600.
+	StatePath string
 }
 
 // Run simulates one key attached to vpcd until ctx is cancelled, which is a
@@ -50,6 +58,45 @@ func Run(ctx context.Context, o Options) error {
 	out := o.Out
 	if out == nil {
 		out = io.Discard
+	}
+	if o.StatePath != "" {
+		p := &persister{k: k, path: o.StatePath}
+		if err := p.load(); err != nil {
+			return fmt.Errorf("running simulator: %w", err)
+		}
+		if err := p.save(); err != nil {
+			return fmt.Errorf("running simulator: %w", err)
+		}
+		changed := make(chan struct{}, 1)
+		k.SetOnChange(func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+		report := func(err error) {
+			if err != nil {
+				fmt.Fprintf(out, "%s: %v\n", k, err)
+			}
+		}
+		sctx, stopSaver := context.WithCancel(ctx)
+		saverDone := make(chan struct{})
+		go func() {
+			defer close(saverDone)
+			for {
+				select {
+				case <-changed:
+					report(p.save())
+				case <-sctx.Done():
+					return
+				}
+			}
+		}()
+		defer func() {
+			stopSaver()
+			<-saverDone
+			report(p.save())
+		}()
 	}
 	if o.HIDPath != "" && k.FIDO() == nil {
 		return fmt.Errorf("running simulator: %s has no FIDO2 application for a HID node: %w", k, device.ErrUnsupported)

@@ -23,17 +23,24 @@ import (
 // keywizard's go-libfido2 adapter over the HID node (libfido2's CTAPHID).
 // A PIN set through one is the PIN of the other; credentials and retries
 // are shared; ending the process removes the node.
-func TestRunBothTransports(t *testing.T) {
-	testenv.LockVPCD(t)
-	hid := filepath.Join(t.TempDir(), "fido-hid")
+// running is a Run in progress.
+type running struct {
+	t    *testing.T
+	out  *syncBuffer
+	stop func()
+}
+
+// startRun runs o as `keywizard sim` does and waits until ykman reaches
+// the key's FIDO2 side through the reader.
+func startRun(t *testing.T, o Options) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	r := &running{t: t, out: &syncBuffer{}}
+	o.Out = r.out
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Serial: 31000009, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}, Slot: 0, HIDPath: hid, Out: &out})
-	}()
+	go func() { done <- Run(ctx, o) }()
 	stopped := false
-	stop := func() {
+	r.stop = func() {
 		if !stopped {
 			stopped = true
 			cancel()
@@ -42,58 +49,60 @@ func TestRunBothTransports(t *testing.T) {
 			}
 		}
 	}
-	defer stop()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; output:\n%s", what, out.String())
-			}
-			time.Sleep(100 * time.Millisecond)
+	t.Cleanup(r.stop)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for ykman to see the key; output:\n%s", r.out.String())
+		}
+		if !strings.Contains(r.out.String(), "attached to") {
+			continue
+		}
+		if _, err := ykman(t, o.Slot, "fido", "info"); err == nil {
+			return r
 		}
 	}
-	waitFor("the attachment", func() bool { return strings.Contains(out.String(), "attached to") })
-	if !strings.Contains(out.String(), "FIDO HID device at "+hid) {
-		t.Errorf("Run does not say where the HID node is:\n%s", out.String())
+}
+
+func hidClient(t *testing.T, p *libfido2.Provider, path string) *fido.Client {
+	t.Helper()
+	a, err := p.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var info string
-	waitFor("ykman fido info", func() bool {
-		o, err := ykman(t, 0, "fido", "info")
-		info = o
-		return err == nil
-	})
-	lines(t, info, "PIN is not set.")
+	return fido.NewClient(a, fido.Options{})
+}
+
+// TestRunBothTransports runs `keywizard sim --hid PATH` (Run with
+// HIDPath) and drives the one key through both of its FIDO2 transports:
+// ykman over CCID ("Virtual PCD 00 00", CTAP over ISO 7816) and
+// keywizard's go-libfido2 adapter over the HID node (libfido2's CTAPHID).
+// A PIN set through one is the PIN of the other; retries are shared;
+// ending the process removes the node.
+func TestRunBothTransports(t *testing.T) {
+	testenv.LockVPCD(t)
+	ctx := context.Background()
+	hid := filepath.Join(t.TempDir(), "fido-hid")
+	r := startRun(t, Options{Serial: 31000009, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}, Slot: 0, HIDPath: hid})
+	if !strings.Contains(r.out.String(), "FIDO HID device at "+hid) {
+		t.Errorf("Run does not say where the HID node is:\n%s", r.out.String())
+	}
+	lines(t, mustYkman(t, 0, "fido", "info"), "PIN is not set.")
 
 	p := libfido2.NewProvider(hid)
-	open := func() *fido.Client {
-		t.Helper()
-		a, err := p.Open(ctx, hid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fido.NewClient(a, fido.Options{})
-	}
 	// PIN set over HID → seen over CCID.
-	if err := open().SetPIN(ctx, "123456"); err != nil {
+	if err := hidClient(t, p, hid).SetPIN(ctx, "123456"); err != nil {
 		t.Fatalf("SetPIN over HID: %v", err)
 	}
 	lines(t, mustYkman(t, 0, "fido", "info"), "PIN is set, with 8 attempt(s) remaining.")
 	// PIN changed over CCID → the new PIN works over HID, the old not.
 	mustYkman(t, 0, "fido", "access", "change-pin", "--pin", "123456", "--new-pin", "24681357")
 	var pe *device.PINError
-	if _, err := open().Credentials(ctx, "123456"); !errors.As(err, &pe) || pe.Retries != 7 {
+	if _, err := hidClient(t, p, hid).Credentials(ctx, "123456"); !errors.As(err, &pe) || pe.Retries != 7 {
 		t.Fatalf("old PIN over HID after ykman changed it = %v, want PINError with 7 retries", err)
 	}
-	if _, err := open().Credentials(ctx, "24681357"); err != nil {
-		t.Fatalf("new PIN over HID: %v", err)
-	}
-	// A wrong PIN over HID costs a retry ykman sees.
-	if _, err := open().Credentials(ctx, "000000"); !errors.As(err, &pe) {
-		t.Fatalf("wrong PIN over HID = %v", err)
-	}
 	lines(t, mustYkman(t, 0, "fido", "info"), "PIN is set, with 7 attempt(s) remaining.")
-	if _, err := open().Credentials(ctx, "24681357"); err != nil {
-		t.Fatal(err)
+	if _, err := hidClient(t, p, hid).Credentials(ctx, "24681357"); err != nil {
+		t.Fatalf("new PIN over HID: %v", err)
 	}
 	if o := mustYkman(t, 0, "fido", "credentials", "list", "--pin", "24681357"); strings.TrimSpace(o) != "" {
 		t.Errorf("credentials on a fresh key:\n%s", o)
@@ -101,11 +110,52 @@ func TestRunBothTransports(t *testing.T) {
 	lines(t, mustYkman(t, 0, "fido", "info"), "PIN is set, with 8 attempt(s) remaining.")
 
 	// The process ends: the key is pulled, the node goes.
-	stop()
+	r.stop()
 	if _, err := os.Lstat(hid); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("HID node after the simulator stopped: %v", err)
 	}
-	if _, err := p.Open(context.Background(), hid); !errors.Is(err, device.ErrNotFound) {
+	if _, err := p.Open(ctx, hid); !errors.Is(err, device.ErrNotFound) {
 		t.Errorf("Open after the simulator stopped = %v, want ErrNotFound", err)
 	}
+}
+
+// TestRunStateAcrossRestarts runs `keywizard sim --state FILE --hid PATH`
+// twice: the PIV PIN changed by ykman and the FIDO2 PIN set over HID
+// survive the restart, with the FIDO2 retries, while the PIN-auth block
+// three wrong PINs caused is gone, as after a replug.
+func TestRunStateAcrossRestarts(t *testing.T) {
+	testenv.LockVPCD(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	hid, state := filepath.Join(dir, "fido-hid"), filepath.Join(dir, "key.json")
+	o := Options{Serial: 31000010, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}, Slot: 0, HIDPath: hid, StatePath: state}
+	r := startRun(t, o)
+	mustYkman(t, 0, "piv", "access", "change-pin", "--pin", "123456", "--new-pin", "24681357")
+	p := libfido2.NewProvider(hid)
+	if err := hidClient(t, p, hid).SetPIN(ctx, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	var pc *fido.PowerCycleError
+	for i := 0; i < 3; i++ {
+		_, err := hidClient(t, p, hid).Credentials(ctx, "000000")
+		if i == 2 && !errors.As(err, &pc) {
+			t.Fatalf("third wrong PIN = %v, want PowerCycleError", err)
+		}
+	}
+	if _, err := hidClient(t, p, hid).Credentials(ctx, "123456"); !errors.As(err, &pc) {
+		t.Fatalf("right PIN while auth-blocked = %v, want PowerCycleError", err)
+	}
+	r.stop()
+	fi, err := os.Stat(state)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file %v, %v; want mode 0600", fi, err)
+	}
+
+	startRun(t, o)
+	lines(t, mustYkman(t, 0, "fido", "info"), "PIN is set, with 5 attempt(s) remaining.")
+	if _, err := hidClient(t, p, hid).Credentials(ctx, "123456"); err != nil {
+		t.Fatalf("right PIN after the restart: %v", err)
+	}
+	// The PIV PIN ykman set is the PIN now (and changing it back works).
+	mustYkman(t, 0, "piv", "access", "change-pin", "--pin", "24681357", "--new-pin", "123456")
 }

@@ -104,6 +104,8 @@ type SimOptions struct {
 	Slot     int
 	// HID is where the key's FIDO HID node appears (Linux), "" for none.
 	HID string
+	// State is the key's state file, "" for a key that forgets.
+	State string
 }
 
 // usageError marks errors in flags and arguments (exit code 2).

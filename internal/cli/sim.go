@@ -20,6 +20,10 @@ func newSimCmd(env Env) *cobra.Command {
 			"over the reader too. With --hid PATH (Linux) its FIDO2 side is also a FIDO HID device at\n" +
 			"PATH for as long as it runs, opened by libfido2 as a USB key's (fido2-token -I PATH); keywizard\n" +
 			"lists it when PATH is in KEYWIZARD_FIDO_HID_PATHS.\n\n" +
+			"With --state FILE the key keeps its state (configuration, PIV PIN, PUK, management key and\n" +
+			"keys, FIDO2 PIN and passkeys, retry counters) across restarts, as a real key does when\n" +
+			"unplugged; a restart is a replug. FILE is the simulated key's own storage and holds its\n" +
+			"secrets (mode 0600).\n\n" +
 			"Models: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,6 +46,7 @@ func newSimCmd(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.Model, "model", "5c-nano", "model: 5c-nano, 5c-nfc, 5ci, 5-nfc, 5-nano, 5c")
 	cmd.Flags().StringVar(&o.Firmware, "firmware", "5.4.3", "firmware version X.Y.Z")
 	cmd.Flags().IntVar(&o.Slot, "slot", 0, "vpcd slot: 0 or 1")
+	cmd.Flags().StringVar(&o.State, "state", "", "keep the key's state in this file across restarts (it holds the simulated key's secrets)")
 	cmd.Flags().StringVar(&o.HID, "hid", "", "also put the key's FIDO2 side on a FIDO HID device node at this path (Linux)")
 	return cmd
 }
