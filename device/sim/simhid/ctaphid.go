@@ -35,7 +35,7 @@ const (
 	errChannelBusy    = 0x06
 	errInvalidChannel = 0x0B
 
-	// Keep-alive status (CTAP 2.1 §11.2.9.1.6).
+	// Keep-alive status (CTAP 2.1 §11.2.9.1.7).
 	keepaliveProcessing = 0x01
 	keepaliveUPNeeded   = 0x02
 
@@ -56,7 +56,7 @@ const (
 )
 
 // KeepaliveInterval is how often a request that is still running sends
-// CTAPHID_KEEPALIVE (CTAP 2.1 §11.2.9.1.6: "every 100ms").
+// CTAPHID_KEEPALIVE (CTAP 2.1 §11.2.9.1.7: at least every 100 ms).
 const KeepaliveInterval = 100 * time.Millisecond
 
 // Authenticator is what answers the messages: simfido.Authenticator
@@ -186,7 +186,8 @@ func (d *Device) continuation(cid uint32, pkt [ReportLen]byte) {
 	a := d.asm
 	if a == nil || a.cid != cid {
 		// A continuation with nothing to continue is ignored (CTAP 2.1
-		// §11.2.4: "spurious continuation packets ... MUST be ignored").
+		// §11.2.4: a continuation packet without an initialization packet
+		// before it is ignored).
 		return
 	}
 	if pkt[4] != a.seq {
