@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
-	"github.com/keywizard/keywizard/device/sim/simhid"
 )
 
 // Options configure [Run]: one simulated key in one vpcd slot.
@@ -98,12 +97,8 @@ func Run(ctx context.Context, o Options) error {
 			report(p.save())
 		}()
 	}
-	if o.HIDPath != "" && k.FIDO() == nil {
-		return fmt.Errorf("running simulator: %s has no FIDO2 application for a HID node: %w", k, device.ErrUnsupported)
-	}
 	if o.HIDPath != "" {
-		fw := k.Firmware()
-		n, err := simhid.Create(o.HIDPath, k.FIDO(), simhid.Version{Major: fw.Major, Minor: fw.Minor, Build: fw.Patch})
+		n, err := k.ServeHID(o.HIDPath)
 		if err != nil {
 			return fmt.Errorf("running simulator: %w", err)
 		}

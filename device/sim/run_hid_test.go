@@ -159,3 +159,53 @@ func TestRunStateAcrossRestarts(t *testing.T) {
 	// The PIV PIN ykman set is the PIN now (and changing it back works).
 	mustYkman(t, 0, "piv", "access", "change-pin", "--pin", "24681357", "--new-pin", "123456")
 }
+
+// TestServeHIDFollowsPlug: the node is there while the key is plugged in
+// with FIDO enabled; unplugging removes it, plugging back brings it back,
+// and libfido2 reaches the same authenticator through it again.
+func TestServeHIDFollowsPlug(t *testing.T) {
+	ctx := context.Background()
+	k := newKey(t, Config{Serial: 31000011, Model: "5c-nano", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}})
+	path := filepath.Join(t.TempDir(), "fido-hid")
+	h, err := k.ServeHID(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	p := libfido2.NewProvider(path)
+	if err := hidClient(t, p, path).SetPIN(ctx, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	waitPath := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			_, err := os.Stat(path)
+			if (err == nil) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node present = %v, want %v", err == nil, want)
+			}
+		}
+	}
+	k.Unplug()
+	waitPath(false)
+	if _, err := p.Open(ctx, path); !errors.Is(err, device.ErrNotFound) {
+		t.Fatalf("Open while unplugged = %v, want ErrNotFound", err)
+	}
+	k.Plug()
+	waitPath(true)
+	st, err := hidClient(t, p, path).State(ctx)
+	if err != nil || !st.PINSet {
+		t.Fatalf("after plugging back in: %+v, %v", st, err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("node after Close: %v", err)
+	}
+	if _, err := newKey(t, Config{Serial: 4, Model: "4", Firmware: device.Version{Major: 4, Minor: 3, Patch: 7}}).ServeHID(path); !errors.Is(err, device.ErrUnsupported) {
+		t.Errorf("ServeHID on a YubiKey 4 = %v, want ErrUnsupported", err)
+	}
+}
