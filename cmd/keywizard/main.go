@@ -38,5 +38,5 @@ func runSim(ctx context.Context, o cli.SimOptions) error {
 	if err != nil {
 		return err
 	}
-	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, HIDPath: o.HID, StatePath: o.State, Out: os.Stdout})
+	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, HIDPath: o.HID, StatePath: o.State, NoFIDOOverCCID: o.NoFIDOCCID, Out: os.Stdout})
 }

@@ -39,6 +39,11 @@ type Options struct {
 	// block, PINs verified). The file holds the simulated key's secrets;
 	// it is written with mode 0600.
 	StatePath string
+	// NoFIDOOverCCID keeps the FIDO2 application off the reader, as on
+	// firmware before 5.8: for a set-up whose FIDO2 side lives elsewhere
+	// (the window's simulation, internal/wire), where ykman would
+	// otherwise see a second, different FIDO2 state through the reader.
+	NoFIDOOverCCID bool
 }
 
 // Run simulates one key attached to vpcd until ctx is cancelled, which is a
@@ -50,7 +55,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// FIDO2 over CCID too: one key, reachable by ykman through the
 	// reader and by libfido2 through the HID node, with one state.
-	k, err := New(Config{Serial: o.Serial, Model: o.Model, Firmware: o.Firmware, FIDOOverCCID: true})
+	k, err := New(Config{Serial: o.Serial, Model: o.Model, Firmware: o.Firmware, FIDOOverCCID: !o.NoFIDOOverCCID})
 	if err != nil {
 		return fmt.Errorf("running simulator: %w", err)
 	}

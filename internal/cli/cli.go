@@ -106,6 +106,8 @@ type SimOptions struct {
 	HID string
 	// State is the key's state file, "" for a key that forgets.
 	State string
+	// NoFIDOCCID keeps the FIDO2 application off the reader.
+	NoFIDOCCID bool
 }
 
 // usageError marks errors in flags and arguments (exit code 2).

@@ -47,6 +47,7 @@ func newSimCmd(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.Firmware, "firmware", "5.4.3", "firmware version X.Y.Z")
 	cmd.Flags().IntVar(&o.Slot, "slot", 0, "vpcd slot: 0 or 1")
 	cmd.Flags().StringVar(&o.State, "state", "", "keep the key's state in this file across restarts (it holds the simulated key's secrets)")
+	cmd.Flags().BoolVar(&o.NoFIDOCCID, "no-fido-ccid", false, "do not answer FIDO2 over the reader (firmware before 5.8 does not)")
 	cmd.Flags().StringVar(&o.HID, "hid", "", "also put the key's FIDO2 side on a FIDO HID device node at this path (Linux)")
 	return cmd
 }

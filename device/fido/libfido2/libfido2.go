@@ -241,3 +241,7 @@ func (a *Authenticator) Credentials(ctx context.Context, pin, rpID string) ([]fi
 // Close releases nothing: go-libfido2 opens and closes the device around
 // every call.
 func (a *Authenticator) Close() error { return nil }
+
+// Available reports whether this build reaches FIDO devices through
+// libfido2 (it needs cgo).
+func Available() bool { return true }

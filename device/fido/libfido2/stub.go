@@ -25,3 +25,7 @@ func (Provider) Locations(context.Context) ([]fido.Location, error) { return nil
 
 // Open returns device.ErrUnsupported.
 func (Provider) Open(context.Context, string) (fido.Authenticator, error) { return nil, errNoCgo }
+
+// Available reports whether this build reaches FIDO devices through
+// libfido2: not without cgo.
+func Available() bool { return false }
