@@ -9,9 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
+
+	"github.com/google/renameio/v2"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim/simfido"
@@ -205,7 +206,9 @@ func (p *persister) save() error {
 	if bytes.Equal(b, p.last) {
 		return nil
 	}
-	if err := writeFileAtomic(p.path, b); err != nil {
+	// renameio: a temporary file in the same directory, synced, then
+	// renamed over the state, so a crash leaves the old state or the new.
+	if err := renameio.WriteFile(p.path, b, 0o600); err != nil {
 		return fmt.Errorf("saving the simulated key's state to %s: %w", p.path, err)
 	}
 	p.last = b
@@ -227,29 +230,4 @@ func (p *persister) load() error {
 	}
 	p.last = b
 	return nil
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after the rename there is nothing left to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

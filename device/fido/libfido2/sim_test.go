@@ -7,7 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,19 +32,14 @@ var (
 	fw572 = device.Version{Major: 5, Minor: 7, Patch: 2}
 )
 
-// clock is a simulated key's clock: reset's power-up window is checked
-// against it, never against the machine's time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is a simulated key's clock, stopped but for Advance: reset's
+// power-up window is checked against it, never against the machine's time.
+type clock struct{ elapsed atomic.Int64 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+var clockBase = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+
+func (c *clock) Now() time.Time          { return clockBase.Add(time.Duration(c.elapsed.Load())) }
+func (c *clock) Advance(d time.Duration) { c.elapsed.Add(int64(d)) }
 
 // simKey is a simulated 5C NFC whose FIDO side is on a HID node.
 type simKey struct {
@@ -60,7 +55,7 @@ type simKey struct {
 
 func newSimKey(t *testing.T, fw device.Version) *simKey {
 	t.Helper()
-	k := &simKey{t: t, fw: fw, clk: &clock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}, model: "YubiKey 5C NFC"}
+	k := &simKey{t: t, fw: fw, clk: &clock{}, model: "YubiKey 5C NFC"}
 	k.auth = simfido.New(simfido.Config{Serial: 31000001, Model: k.model, Firmware: fw, Now: k.clk.Now})
 	k.path = filepath.Join(t.TempDir(), "fido-hid")
 	k.plug()
