@@ -41,7 +41,7 @@ type Options struct {
 	StatePath string
 	// NoFIDOOverCCID keeps the FIDO2 application off the reader, as on
 	// firmware before 5.8: for a set-up whose FIDO2 side lives elsewhere
-	// (the window's simulation, internal/wire), where ykman would
+	// (the window's simulation, internal/simulation), where ykman would
 	// otherwise see a second, different FIDO2 state through the reader.
 	NoFIDOOverCCID bool
 }
