@@ -9,7 +9,7 @@ what="${1:-run}"
 # vsmartcard-vpcd is in the run set too: `keywizard --simulate` plugs its
 # simulated keys into pcscd through it.
 debian_run=(gcc pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev libpcsclite-dev pcscd libfido2-dev vsmartcard-vpcd)
-debian_test=(yubikey-manager xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps hyperfine jq xz-utils make)
+debian_test=(yubikey-manager fido2-tools xvfb x11-apps imagemagick chromium postgresql mingw-w64 procps hyperfine jq xz-utils make)
 
 missing_debian() {
 	local p

@@ -41,5 +41,5 @@ func runSim(ctx context.Context, o cli.SimOptions) error {
 			return err
 		}
 	}
-	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, Out: os.Stdout})
+	return sim.Run(ctx, sim.Options{Serial: o.Serial, Model: o.Model, Firmware: fw, Slot: o.Slot, HIDPath: o.HID, StatePath: o.State, NoFIDOOverCCID: o.NoFIDOCCID, Out: os.Stdout})
 }

@@ -16,8 +16,13 @@
 //
 // One Key is one physical key across interfaces: [Key.FIDO] is its FIDO2
 // side (package simfido, with the AAGUID Yubico lists for the model and
-// firmware), and a [Registry] of keys is a fido.Provider, what keywizard
-// uses instead of libfido2 against simulated keys. [Run] is `keywizard sim`.
+// firmware), and a [Registry] of keys is a fido.Provider (through the one
+// simulator registry, simfido.Provider), what keywizard uses instead of
+// libfido2 against simulated keys in its own process. [Run] is
+// `keywizard sim`: the key in a vpcd slot, its FIDO2 application over CCID
+// too, optionally on a FIDO HID node that the real libfido2 opens
+// ([Options.HIDPath], package simhid) and with a state file that keeps it
+// across restarts ([Options.StatePath], state.go).
 //
 // The key keeps its persistent state (configuration, PINs, keys, objects)
 // across power cycles, reboots and re-attachment, and clears session state

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"context"
-	"fmt"
 	"sort"
 	"sync"
 
@@ -56,11 +54,14 @@ func (k *Key) syncFIDOLocked(powerCycle bool) {
 	}
 }
 
-// Registry is a set of simulated keys, and the [fido.Provider] over their
+// Registry is a set of simulated keys by serial. Its embedded
+// simfido.Provider, the simulator's one [fido.Provider], holds the keys'
 // FIDO sides: Locations lists the ones plugged in with FIDO enabled, as
 // libfido2's manifest lists HID devices. It is what keywizard uses instead
-// of libfido2 when running against simulated keys.
+// of libfido2 when running against simulated keys in its own process.
 type Registry struct {
+	*simfido.Provider
+
 	mu   sync.Mutex
 	keys map[uint32]*Key
 }
@@ -69,7 +70,7 @@ var _ fido.Provider = (*Registry)(nil)
 
 // NewRegistry returns a registry holding keys.
 func NewRegistry(keys ...*Key) *Registry {
-	r := &Registry{keys: map[uint32]*Key{}}
+	r := &Registry{Provider: simfido.NewProvider(), keys: map[uint32]*Key{}}
 	for _, k := range keys {
 		r.Add(k)
 	}
@@ -80,13 +81,22 @@ func NewRegistry(keys ...*Key) *Registry {
 func (r *Registry) Add(k *Key) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if old, ok := r.keys[k.serial]; ok && old.fido != nil {
+		r.Provider.Delete(old.fido.Path())
+	}
 	r.keys[k.serial] = k
+	if k.fido != nil {
+		r.Provider.Add(k.fido)
+	}
 }
 
 // Remove forgets the key with serial.
 func (r *Registry) Remove(serial uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if k, ok := r.keys[serial]; ok && k.fido != nil {
+		r.Provider.Delete(k.fido.Path())
+	}
 	delete(r.keys, serial)
 }
 
@@ -115,28 +125,4 @@ func (r *Registry) Key(serial uint32) (*Key, error) {
 	}
 	sort.Slice(present, func(i, j int) bool { return present[i] < present[j] })
 	return nil, &device.KeyNotFoundError{Serial: serial, Present: present}
-}
-
-func (r *Registry) provider() *simfido.Provider {
-	p := simfido.NewProvider()
-	for _, k := range r.Keys() {
-		if a := k.FIDO(); a != nil {
-			p.Add(a)
-		}
-	}
-	return p
-}
-
-// Locations implements fido.Provider.
-func (r *Registry) Locations(ctx context.Context) ([]fido.Location, error) {
-	locs, err := r.provider().Locations(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing simulated FIDO devices: %w", err)
-	}
-	return locs, nil
-}
-
-// Open implements fido.Provider.
-func (r *Registry) Open(ctx context.Context, path string) (fido.Authenticator, error) {
-	return r.provider().Open(ctx, path)
 }

@@ -44,6 +44,13 @@ type Config struct {
 	// once.
 	FIDONow   func() time.Time
 	FIDOTouch func(ctx context.Context) error
+	// FIDOOverCCID makes the FIDO2 application selectable over USB CCID
+	// too (CTAP 2.1 §11.3's ISO 7816 transport), as it is over NFC and
+	// as YubiKeys from firmware 5.8 offer it (§3.2): ykman and
+	// python-fido2 then reach the key's FIDO2 side through
+	// "Virtual PCD 00 00". Off, the simulator is faithful to firmware
+	// before 5.8. `keywizard sim` turns it on ([Run]).
+	FIDOOverCCID bool
 
 	// Rand is the randomness for witnesses, challenges, serial numbers of
 	// attestation certificates and RSA key generation; nil = crypto/rand.
@@ -64,6 +71,9 @@ type Key struct {
 	piv  *pivState
 	att  *attestationKey
 	fido *simfido.Authenticator
+	// fidoCCID: the FIDO2 application answers over USB CCID too
+	// (Config.FIDOOverCCID).
+	fidoCCID bool
 
 	// Session (volatile) state, cleared on power off, reset and reboot.
 	sess session
@@ -86,6 +96,10 @@ type Key struct {
 	// answers, then re-enumerates.
 	rebootPending bool
 	commands      uint64
+
+	// onChange is told after every command, which may have changed the
+	// persistent state (SetOnChange).
+	onChange func()
 }
 
 // session is state a card loses when it loses power.
@@ -107,7 +121,7 @@ const (
 	appletNone applet = iota
 	appletMgmt
 	appletPIV
-	appletFIDO // NFC only (FIDO over USB CCID needs firmware 5.8, §3.2)
+	appletFIDO // NFC, and USB CCID with Config.FIDOOverCCID (firmware 5.8, §3.2)
 )
 
 // AIDs (docs/yubikey-protocol.md §1.1, §4.1).
@@ -153,6 +167,7 @@ func New(cfg Config) (*Key, error) {
 		present:     true,
 		changed:     make(chan struct{}),
 		removeAfter: -1,
+		fidoCCID:    cfg.FIDOOverCCID,
 	}
 	k.mgmt = newMgmtState(p, fw, cfg)
 	k.piv = newPIVState(fw)
@@ -281,6 +296,9 @@ func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	}
 	k.commands++
 	resp = k.process(raw, nfc)
+	if k.onChange != nil {
+		k.onChange()
+	}
 	if k.mangle != nil && (k.mangleINS < 0 || (len(raw) >= 2 && int(raw[1]) == k.mangleINS)) {
 		resp = k.mangle(bytes.Clone(resp))
 		k.mangle = nil
@@ -402,7 +420,7 @@ func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
 		k.sess.witness, k.sess.challenge = nil, nil
 		k.sess.applet = appletPIV
 		return k.respond(pivSelectResponse)
-	case nfc && k.fido != nil && bytes.Equal(cmd.Data, simfido.AID):
+	case (nfc || k.fidoCCID) && k.fido != nil && bytes.Equal(cmd.Data, simfido.AID):
 		if enabled&(device.CapFIDO2|device.CapU2F) == 0 {
 			return sw(apdu.SWFileNotFound)
 		}
@@ -463,6 +481,19 @@ func (k *Key) Plug() {
 	}
 	k.syncFIDOLocked(true)
 	k.notifyLocked()
+}
+
+// SetOnChange installs f, told whenever the key's persistent state may
+// have changed: after every smart-card command, and from the FIDO2 side
+// (simfido.Authenticator.SetOnChange). f is called with the key's lock
+// held and must not call back into the key (signal a goroutine instead).
+func (k *Key) SetOnChange(f func()) {
+	k.mu.Lock()
+	k.onChange = f
+	k.mu.Unlock()
+	if k.fido != nil {
+		k.fido.SetOnChange(f)
+	}
 }
 
 // Present reports whether the key is plugged in.

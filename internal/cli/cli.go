@@ -102,6 +102,12 @@ type SimOptions struct {
 	Model    string
 	Firmware string
 	Slot     int
+	// HID is where the key's FIDO HID node appears (Linux), "" for none.
+	HID string
+	// State is the key's state file, "" for a key that forgets.
+	State string
+	// NoFIDOCCID keeps the FIDO2 application off the reader.
+	NoFIDOCCID bool
 }
 
 // usageError marks errors in flags and arguments (exit code 2).

@@ -238,3 +238,18 @@ func TestKeysPartialFailure(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: the unreadable reader must be reported", code, stderr)
 	}
 }
+
+// TestSimOptions: keywizard sim's flags arrive in SimOptions, --hid
+// included.
+func TestSimOptions(t *testing.T) {
+	var got SimOptions
+	var out, errb bytes.Buffer
+	env := Env{Out: &out, Err: &errb, In: strings.NewReader(""),
+		RunSim: func(_ context.Context, o SimOptions) error { got = o; return nil }}
+	root := NewRoot(env, "test", func(bool) error { return errors.New("no gui in tests") })
+	code := Execute(context.Background(), root, []string{"sim", "--serial", "31000001", "--model", "5c-nfc", "--firmware", "5.7.2", "--slot", "1", "--hid", "/run/kw/fido", "--state", "/var/lib/kw/key.json", "--no-fido-ccid"})
+	want := SimOptions{Serial: 31000001, Model: "5c-nfc", Firmware: "5.7.2", Slot: 1, HID: "/run/kw/fido", State: "/var/lib/kw/key.json", NoFIDOCCID: true}
+	if code != 0 || got != want {
+		t.Fatalf("exit %d, options %+v; want %+v (stderr %q)", code, got, want, errb.String())
+	}
+}

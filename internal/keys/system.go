@@ -13,9 +13,10 @@ import (
 )
 
 // SystemHub builds the hub over the machine's PC/SC service and FIDO HID
-// devices (go-libfido2).
+// devices (go-libfido2), including simulated keys' HID nodes named in
+// KEYWIZARD_FIDO_HID_PATHS (`keywizard sim --hid PATH`; docs/fido-hid.md).
 func SystemHub() *hub.Hub {
-	return NewHub(libfido2.NewProvider())
+	return NewHub(libfido2.NewProvider(libfido2.EnvPaths()...))
 }
 
 // NewHub builds a hub over the machine's PC/SC service with the given FIDO

@@ -23,10 +23,13 @@ type simProc struct {
 // are hardware of their own: pcscd asks a vpcd card for its ATR on every
 // presence poll (about five a second for two keys), and answered in the
 // window's process those wake-ups were most of its CPU while idle (BENCHMARKS.md,
-// "Enrollment window": nothing polling while the person reads). The keys' FIDO2 side, which
-// libfido2 reaches only over HID, stays in this process behind the
-// simulator's registry, as with Start; it is not told when a card
-// reboots after a configuration write, which nothing in the wizard needs.
+// "Enrollment window": nothing polling while the person reads). The keys'
+// FIDO2 side stays in this process, on FIDO HID nodes that libfido2 opens
+// (Linux; elsewhere behind the simulator's registry), as with
+// Start; it is not told when a card reboots after a configuration
+// write, which nothing in the wizard needs. (`keywizard sim --hid` runs both
+// sides of a key in one process; the window's simulated browser registers
+// passkeys on the FIDO2 side directly, which needs it in this process.)
 // With lock set the machine-wide vpcd lock is taken first and held until
 // Close (callers that hold it already, tests through internal/testenv, pass
 // false). Close stops the processes; on Linux so does the kernel if this
@@ -47,7 +50,7 @@ func StartProcesses(ctx context.Context, specs []KeySpec, cli string, lock bool)
 	exited := make(chan *simProc, len(specs))
 	for i, k := range s.Keys {
 		cmd := exec.Command(cli, "sim", "--serial", fmt.Sprint(k.Serial()), "--model", specs[i].Model,
-			"--firmware", k.Firmware().String(), "--slot", fmt.Sprint(i))
+			"--firmware", k.Firmware().String(), "--slot", fmt.Sprint(i), "--no-fido-ccid")
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = simProcAttr()
 		if err := cmd.Start(); err != nil {

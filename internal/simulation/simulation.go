@@ -10,11 +10,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
+	"github.com/keywizard/keywizard/device/fido/libfido2"
 	"github.com/keywizard/keywizard/device/hub"
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/device/sim/simfido"
@@ -39,10 +44,10 @@ var DefaultKeys = []KeySpec{
 }
 
 // Simulation is a set of simulated keys plugged into the machine's pcscd
-// through vpcd (slot i for key i), with their FIDO2 sides behind the
-// simulator's registry (a fido.Provider, in libfido2's place), and a hub
-// over both: the same code path as real keys, except
-// that libfido2's HID transport is replaced by the simulator.
+// through vpcd (slot i for key i), with their FIDO2 sides on FIDO HID nodes
+// that libfido2 opens (Linux; elsewhere behind the simulator's registry, a
+// fido.Provider in libfido2's place), and a hub over both: the same code
+// path as real keys.
 type Simulation struct {
 	Keys        []*sim.Key
 	FIDO        map[uint32]*simfido.Authenticator
@@ -51,6 +56,8 @@ type Simulation struct {
 	attachments []*sim.Attachment
 	procs       []*simProc // StartProcesses' keys
 	unlock      func()
+	hid         []*sim.HIDNode // the keys' FIDO HID nodes (Linux)
+	hidDir      string
 }
 
 // Start creates the keys and attaches them to vpcd, waiting until
@@ -106,8 +113,43 @@ func newSimulation(ctx context.Context, specs []KeySpec, lock bool) (*Simulation
 		s.FIDO[sp.Serial] = k.FIDO()
 		s.Provider.Add(k)
 	}
-	s.Hub = keys.NewHub(s.Provider)
+	fp, err := s.fidoProvider()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Hub = keys.NewHub(fp)
 	return s, nil
+}
+
+// fidoProvider is how keywizard reaches the simulated keys' FIDO2 sides.
+// On Linux with libfido2 each key's FIDO2 side is on a FIDO HID node
+// (device/sim/simhid) in a private directory, and keywizard reaches it
+// through go-libfido2 and libfido2 as it reaches a USB key
+// (docs/fido-hid.md); elsewhere the simulator's registry stands in for
+// libfido2.
+func (s *Simulation) fidoProvider() (fido.Provider, error) {
+	if runtime.GOOS != "linux" || !libfido2.Available() {
+		return s.Provider, nil
+	}
+	dir, err := os.MkdirTemp("", "keywizard-sim-fido-")
+	if err != nil {
+		return nil, fmt.Errorf("making the simulated keys' FIDO HID nodes: %w", err)
+	}
+	s.hidDir = dir
+	var paths []string
+	for _, k := range s.Keys {
+		if k.FIDO() == nil {
+			continue // a YubiKey 4: no FIDO2
+		}
+		h, err := k.ServeHID(filepath.Join(dir, fmt.Sprintf("fido-%d", k.Serial())))
+		if err != nil {
+			return nil, fmt.Errorf("simulated key %d: %w", k.Serial(), err)
+		}
+		s.hid = append(s.hid, h)
+		paths = append(paths, h.Path())
+	}
+	return libfido2.NewProvider(paths...), nil
 }
 
 // Close unplugs every simulated key.
@@ -116,6 +158,14 @@ func (s *Simulation) Close() {
 		a.Detach()
 	}
 	s.attachments = nil
+	for _, h := range s.hid {
+		h.Close()
+	}
+	s.hid = nil
+	if s.hidDir != "" {
+		os.RemoveAll(s.hidDir)
+		s.hidDir = ""
+	}
 	s.stopProcs()
 	if s.unlock != nil {
 		s.unlock()

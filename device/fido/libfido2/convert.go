@@ -90,7 +90,8 @@ func toFIDOError(err error) error {
 
 // rawInfo converts go-libfido2's getInfo. Option values are "true"/"false"
 // (libfido2.True/False); an AAGUID that is not 16 bytes is a malformed
-// response. See the package comment for the fields go-libfido2 lacks.
+// response. The fields go-libfido2 lacks are left absent here and
+// filled by withCBORInfo.
 func rawInfo(di *libfido2.DeviceInfo) (*fido.RawInfo, error) {
 	if di == nil {
 		return nil, fmt.Errorf("no getInfo response: %w", device.ErrInvalidResponse)
@@ -109,6 +110,15 @@ func rawInfo(di *libfido2.DeviceInfo) (*fido.RawInfo, error) {
 		info.Options[o.Name] = o.Value == libfido2.True
 	}
 	return info, nil
+}
+
+// withCBORInfo adds the fields read through libfido2's own accessors
+// (cborinfo.go) to what rawInfo converted.
+func withCBORInfo(info *fido.RawInfo, ci cborInfo) {
+	info.MinPINLength = ci.minPINLength
+	info.ForcePINChange = ci.forcePINChange
+	info.FirmwareVersion = ci.firmware
+	info.RemainingDiscoverableCredentials = ci.rkRemaining
 }
 
 // location converts a manifest entry. go-libfido2 reports the USB IDs as

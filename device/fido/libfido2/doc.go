@@ -8,9 +8,16 @@
 //
 // go-libfido2's DeviceInfo carries versions, extensions, AAGUID and options
 // only: getInfo's minPINLength (0x0D), forcePINChange (0x0C),
-// firmwareVersion (0x0E) and remainingDiscoverableCredentials (0x14) are not
-// exposed, so [fido.RawInfo] leaves them at their "absent" values (0, false,
-// 0, -1) and package fido applies CTAP's defaults (minimum PIN length 4).
+// firmwareVersion (0x0E) and remainingDiscoverableCredentials (0x14) are
+// read through libfido2's own fido_cbor_info_* accessors by a small cgo
+// shim (cborinfo.go). On Windows, where go-libfido2 links its own copy of
+// libfido2, they stay absent (0, false, 0, -1) and package fido applies
+// CTAP's defaults (minimum PIN length 4).
+//
+// Besides the devices libfido2 lists (through udev on Linux), a
+// [Provider] lists the device nodes it is given ([NewProvider], [EnvPaths]):
+// that is how a simulated key's FIDO HID node (device/sim/simhid) is
+// reached through the same go-libfido2 and libfido2 calls as a USB key.
 //
 // Without cgo the package builds, and its Provider returns
 // device.ErrUnsupported.

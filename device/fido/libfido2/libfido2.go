@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	libfido2 "github.com/keys-pub/go-libfido2"
@@ -19,18 +20,42 @@ type Provider struct {
 	// manifest lists devices; nil = libfido2.DeviceLocations. Tests
 	// replace it to exercise Open without hardware.
 	manifest func() ([]*libfido2.DeviceLocation, error)
+	// extra are HID paths listed beside the manifest (see NewProvider).
+	extra []string
 }
 
 var _ fido.Provider = (*Provider)(nil)
 
-// NewProvider returns a Provider over libfido2's device manifest.
-func NewProvider() *Provider { return &Provider{} }
+// NewProvider returns a Provider over libfido2's device manifest, plus
+// the device nodes at extra (absolute paths), each listed while it
+// exists. libfido2 lists HID devices through udev (libfido2
+// src/hid_linux.c fido_hid_manifest), which never sees a simulated key's
+// node (package device/sim/simhid); extra names such nodes, usually from
+// [EnvPaths]. They are opened by the same go-libfido2 and libfido2 calls
+// as a USB key. An extra entry carries no USB vendor and product (udev
+// is where libfido2 reads those).
+func NewProvider(extra ...string) *Provider { return &Provider{extra: extra} }
 
 func (p *Provider) devices() ([]*libfido2.DeviceLocation, error) {
+	var locs []*libfido2.DeviceLocation
+	var err error
 	if p.manifest != nil {
-		return p.manifest()
+		locs, err = p.manifest()
+	} else {
+		locs, err = libfido2.DeviceLocations()
 	}
-	return libfido2.DeviceLocations()
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range p.extra {
+		// Stat follows the node's link: a node whose simulator has gone
+		// (its link removed, or left dangling by a killed process) is
+		// not listed, as an unplugged key is not.
+		if _, err := os.Stat(path); err == nil {
+			locs = append(locs, &libfido2.DeviceLocation{Path: path})
+		}
+	}
+	return locs, nil
 }
 
 // Locations lists FIDO HID devices (fido_dev_info_manifest). No device is
@@ -101,11 +126,17 @@ var _ fido.Authenticator = (*Authenticator)(nil)
 func (a *Authenticator) Path() string { return a.path }
 
 // call runs one go-libfido2 call. go-libfido2 takes no context: when ctx
-// ends first, the pending CTAP request is cancelled (fido_dev_cancel,
-// CTAPHID_CANCEL) and ctx's error returned once the call has unwound.
-// A failure of the transport is checked against the manifest: a device
-// that is no longer listed was removed.
+// ends first, ctx's error is returned once the call has unwound. Only
+// Reset waits for the user, and only it is cancelled (callCancel): the
+// other calls end by themselves within the key's response time.
 func (a *Authenticator) call(ctx context.Context, fn func() error) error {
+	return a.callCancel(ctx, fn, nil)
+}
+
+// callCancel is call with cancel run when ctx ends first. A failure of
+// the transport is checked against the manifest: a device that is no
+// longer listed was removed.
+func (a *Authenticator) callCancel(ctx context.Context, fn func() error, cancel func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -117,7 +148,9 @@ func (a *Authenticator) call(ctx context.Context, fn func() error) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = a.dev.Cancel()
+		if cancel != nil {
+			cancel()
+		}
 		<-done
 		return ctx.Err()
 	}
@@ -138,13 +171,27 @@ func isCTAP(err error) bool {
 	return errors.As(err, &ce)
 }
 
-// Info is authenticatorGetInfo.
+// Info is authenticatorGetInfo: go-libfido2's DeviceInfo, completed
+// with the fields it drops, read through libfido2's fido_cbor_info_*
+// accessors (cborinfo.go).
 func (a *Authenticator) Info(ctx context.Context) (*fido.RawInfo, error) {
 	var di *libfido2.DeviceInfo
-	if err := a.call(ctx, func() (err error) { di, err = a.dev.Info(); return err }); err != nil {
+	var ci cborInfo
+	if err := a.call(ctx, func() (err error) {
+		if di, err = a.dev.Info(); err != nil {
+			return err
+		}
+		ci, err = readCBORInfo(a.path)
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	return rawInfo(di)
+	info, err := rawInfo(di)
+	if err != nil {
+		return nil, err
+	}
+	withCBORInfo(info, ci)
+	return info, nil
 }
 
 // PINRetries is getPINRetries (fido_dev_get_retry_count).
@@ -191,12 +238,10 @@ func (a *Authenticator) Credentials(ctx context.Context, pin, rpID string) ([]fi
 	return credentials(rpID, creds), nil
 }
 
-// Reset is authenticatorReset (fido_dev_reset); it blocks until the key is
-// touched or gives up.
-func (a *Authenticator) Reset(ctx context.Context) error {
-	return a.call(ctx, func() error { return a.dev.Reset() })
-}
-
 // Close releases nothing: go-libfido2 opens and closes the device around
 // every call.
 func (a *Authenticator) Close() error { return nil }
+
+// Available reports whether this build reaches FIDO devices through
+// libfido2 (it needs cgo).
+func Available() bool { return true }

@@ -333,21 +333,22 @@ func TestCallRemoval(t *testing.T) {
 	}
 }
 
-// TestCallCancel: when ctx ends while go-libfido2 blocks (a reset waiting
-// for a touch), call cancels and returns ctx's error once the call is
-// done.
+// TestCallCancel: when ctx ends while libfido2 blocks (a reset waiting
+// for a touch), callCancel cancels the request and returns ctx's error
+// once the call is done.
 func TestCallCancel(t *testing.T) {
 	a := testAuthenticator(t, listed("/dev/hidraw9"), "/dev/hidraw9")
 	c, cancel := context.WithCancel(ctx)
 	started := make(chan struct{})
+	cancelled := make(chan struct{})
 	var returned bool
 	go func() { <-started; cancel() }()
-	err := a.call(c, func() error {
+	err := a.callCancel(c, func() error {
 		close(started)
-		<-c.Done()
+		<-cancelled // the request ends only when it is cancelled
 		returned = true
 		return libfido2.ErrKeepaliveCancel
-	})
+	}, func() { close(cancelled) })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("call = %v, want context.Canceled", err)
 	}

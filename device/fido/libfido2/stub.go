@@ -15,8 +15,8 @@ type Provider struct{}
 
 var _ fido.Provider = Provider{}
 
-// NewProvider returns the provider.
-func NewProvider() Provider { return Provider{} }
+// NewProvider returns the provider; extra is ignored.
+func NewProvider(extra ...string) Provider { return Provider{} }
 
 var errNoCgo = fmt.Errorf("FIDO over USB needs libfido2, and this keywizard was built without cgo: %w", device.ErrUnsupported)
 
@@ -25,3 +25,7 @@ func (Provider) Locations(context.Context) ([]fido.Location, error) { return nil
 
 // Open returns device.ErrUnsupported.
 func (Provider) Open(context.Context, string) (fido.Authenticator, error) { return nil, errNoCgo }
+
+// Available reports whether this build reaches FIDO devices through
+// libfido2: not without cgo.
+func Available() bool { return false }

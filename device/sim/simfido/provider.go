@@ -10,7 +10,7 @@ import (
 	"github.com/keywizard/keywizard/device/fido"
 )
 
-// Provider is a registry of simulated authenticators implementing
+// Provider is the simulator's registry of authenticators implementing
 // [fido.Provider]: Locations lists the plugged-in ones by path
 // "sim:<serial>", as libfido2's manifest lists HID paths.
 type Provider struct {

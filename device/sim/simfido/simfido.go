@@ -96,6 +96,9 @@ type Authenticator struct {
 
 	creds []credential // in registration order, as enumeration returns them
 
+	// onChange is told when persistent state changed (SetOnChange).
+	onChange func()
+
 	// sess is CTAP protocol state a power cycle clears (ctap.go).
 	sess session
 }
@@ -379,6 +382,7 @@ func (a *Authenticator) verifyPINHash(h []byte) error {
 	if a.authBlocked {
 		return ctapErr(fido.CTAPPINAuthBlocked)
 	}
+	defer a.changedLocked() // the retries counter moves either way
 	if subtle.ConstantTimeCompare(h, a.pinHash) == 1 {
 		a.retries = MaxPINRetries
 		a.consecutive = 0
@@ -419,6 +423,7 @@ func (a *Authenticator) setPINLocked(pin string) error {
 	a.pinHash = hashPIN(pin)
 	a.retries = MaxPINRetries
 	a.consecutive = 0
+	a.changedLocked()
 	return nil
 }
 
@@ -442,6 +447,7 @@ func (a *Authenticator) changePINLocked(oldHash []byte, newPIN string) error {
 	}
 	a.pinHash = hashPIN(newPIN)
 	a.forcePINChange = false
+	a.changedLocked()
 	// A new PIN invalidates every PIN token (CTAP 2.1 §6.5.5.6).
 	a.sess.token = nil
 	return nil
@@ -535,6 +541,7 @@ func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string
 	for i := range a.creds {
 		if a.creds[i].rpID == rpID && a.creds[i].userName == userName {
 			a.creds[i] = c
+			a.changedLocked()
 			return nil
 		}
 	}
@@ -542,6 +549,7 @@ func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string
 		return ctapErr(CTAPKeyStoreFull)
 	}
 	a.creds = append(a.creds, c)
+	a.changedLocked()
 	return nil
 }
 
@@ -555,6 +563,7 @@ func (a *Authenticator) SetForcePINChange(force bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.forcePINChange = force
+	a.changedLocked()
 }
 
 // Reset is authenticatorReset (0x07). A YubiKey allows it only within 5
@@ -599,6 +608,7 @@ func (a *Authenticator) Reset(ctx context.Context) error {
 	a.forcePINChange = false
 	a.creds = nil
 	a.sess = session{}
+	a.changedLocked()
 	return nil
 }
 
