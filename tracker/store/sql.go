@@ -746,6 +746,14 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 	var out ReportOutcome
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = ReportOutcome{}
+		// Completion is decided under a lock on the person, taken first:
+		// two instances each storing one of a person's two keys would
+		// otherwise each see only their own key (READ COMMITTED, the other
+		// not yet committed) and neither would mark them complete.
+		done, err := s.lockPerson(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
 		n, err := s.exec(ctx, tx, "INSERT INTO reports (person_id, idempotency_key, received_at) VALUES (?, ?, ?) ON CONFLICT (person_id, idempotency_key) DO NOTHING",
 			personID, r.IdempotencyKey, micros(now))
 		if err != nil {
@@ -800,10 +808,6 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			// not name their catalogue): nobody counts as complete.
 			return nil
 		}
-		var done int64
-		if err := s.queryRow(ctx, tx, "SELECT completed_at FROM people WHERE id = ?", personID).Scan(&done); err != nil {
-			return fmt.Errorf("reading person: %w", err)
-		}
 		if done != 0 {
 			out.Complete = true
 			return nil
@@ -833,6 +837,28 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 		return nil
 	})
 	return out, err
+}
+
+// lockPerson locks the person's row until the transaction ends and returns
+// their completed_at. On PostgreSQL that is SELECT ... FOR UPDATE, which
+// makes a second instance's transaction about the same person wait for the
+// first to commit and then read what it committed (PostgreSQL manual,
+// "Explicit Locking", row-level locks). SQLite needs none: its write
+// transactions start IMMEDIATE (see Open) and so run one at a time.
+func (s *sqlStore) lockPerson(ctx context.Context, tx *sql.Tx, personID string) (int64, error) {
+	q := "SELECT completed_at FROM people WHERE id = ?"
+	if s.d == postgres {
+		q += " FOR UPDATE"
+	}
+	var done int64
+	err := s.queryRow(ctx, tx, q, personID).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("locking person: %w", err)
+	}
+	return done, nil
 }
 
 func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error {
