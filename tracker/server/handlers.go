@@ -135,8 +135,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	if rep.PersonEmail != "" && rep.PersonEmail != c.Email {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "person_email: reports can only be made about yourself", Field: "person_email"}
 	}
+	now := s.cfg.Now()
+	if err := rep.CheckItemTimes(c.StartDate, now); err != nil {
+		return err
+	}
 	info, res := s.checkAttestation(rep)
-	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, s.cfg.Now())
+	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, now)
 	if err != nil {
 		return err
 	}

@@ -144,3 +144,75 @@ func TestCompletionRaceTwoInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestItemTimes: item times outside [start date - 1 day, now + 5 min] are
+// refused with a 400 naming the item; every stored item carries the
+// server's receipt time; an item dated in the future (stored before times
+// were bounded) does not block a later report of the same service.
+func TestItemTimes(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		// ann started 2026-01-05; the clock says 2026-03-02 09:00.
+		for _, c := range []struct {
+			at   time.Time
+			want int
+		}{
+			{time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), http.StatusBadRequest},
+			{time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), http.StatusBadRequest},
+			{start.Add(6 * time.Minute), http.StatusBadRequest},
+			{time.Date(2026, 1, 3, 23, 0, 0, 0, time.UTC), http.StatusBadRequest},
+			{time.Date(2026, 1, 4, 1, 0, 0, 0, time.UTC), http.StatusOK},
+			{start.Add(4 * time.Minute), http.StatusOK},
+		} {
+			rep := fullReport("times-"+c.at.Format("20060102T150405"), 501, tracker.RoleEveryday)
+			rep.Items[1].At = c.at
+			code, body := e.call("ann", "POST", "/v1/reports", rep)
+			if code != c.want {
+				t.Errorf("item at %s: %d %s, want %d", c.at, code, body, c.want)
+				continue
+			}
+			if c.want == http.StatusBadRequest {
+				var eb tracker.ErrorBody
+				if err := json.Unmarshal(body, &eb); err != nil || eb.Field != "items[1].at" {
+					t.Errorf("item at %s: %s, want the field items[1].at named", c.at, body)
+				}
+			}
+		}
+		_, items, err := e.st.Records(context.Background(), []string{e.id("ann")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if !it.ReceivedAt.Equal(start) {
+				t.Errorf("item %s received_at %v, want the server's %v", it.Service, it.ReceivedAt, start)
+			}
+		}
+
+		// A future-dated item as an older tracker stored it, straight
+		// into the store: a later report of the service still replaces it.
+		ctx := context.Background()
+		future := fullReport("legacy-future", 502, tracker.RoleBackup)
+		future.Items = future.Items[:1]
+		future.Items[0].At = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+		future.Items[0].Evidence = tracker.EvidenceSelf
+		if _, err := e.st.SubmitReport(ctx, e.id("ann"), future, store.KeyInfo{}, nil, start); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(time.Hour)
+		later := fullReport("later-report", 502, tracker.RoleBackup)
+		for i := range later.Items {
+			later.Items[i].At = e.clock.Now()
+		}
+		e.do("ann", "POST", "/v1/reports", later, http.StatusOK, nil)
+		_, items, err = e.st.Records(ctx, []string{e.id("ann")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Serial == 502 && it.Service == future.Items[0].Service &&
+				(it.Evidence != tracker.EvidenceOnKey || !it.At.Equal(e.clock.Now()) || !it.ReceivedAt.Equal(e.clock.Now())) {
+				t.Errorf("the future-dated item was not replaced: %+v", it)
+			}
+		}
+	})
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 3
+const schemaVersion = 5
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -106,6 +106,16 @@ CREATE TABLE IF NOT EXISTS service_tokens (
 	created_at BIGINT NOT NULL,
 	revoked INTEGER NOT NULL DEFAULT 0
 );
+`,
+
+	// 4 is the audit log's hash chain (another change); until it lands
+	// it is an empty step.
+
+	// 5: integrity. items.received_at: when the tracker received the item
+	// (the wizard's own time stays in at); 0 for items stored before this
+	// version, whose receipt time was not kept.
+	5: `
+ALTER TABLE items ADD COLUMN received_at BIGINT NOT NULL DEFAULT 0;
 `,
 }
 

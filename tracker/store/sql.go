@@ -502,17 +502,19 @@ func scanKey(r scanner) (tracker.Key, error) {
 	return k, err
 }
 
-const itemCols = "person_id, serial, service, evidence, at, app_version"
+const itemCols = "person_id, serial, service, evidence, at, app_version, received_at"
 
 func scanItem(r scanner) (tracker.Item, error) {
 	var (
 		it     tracker.Item
 		serial int64
 		at     int64
+		recv   int64
 	)
-	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion)
+	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv)
 	it.Serial = uint32(serial)
 	it.At = fromMicros(at)
+	it.ReceivedAt = fromMicros(recv)
 	return it, err
 }
 
@@ -726,7 +728,8 @@ const (
 	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at` + upsertKeyOwned
 	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
-	app_version = excluded.app_version WHERE excluded.at >= items.at`
+	app_version = excluded.app_version, received_at = excluded.received_at
+	WHERE excluded.at >= items.at OR items.at > excluded.received_at`
 )
 
 // upsertItemsSQL caches the statement text per item count.
@@ -737,7 +740,7 @@ func upsertItems(n int) string {
 		return q.(string)
 	}
 	q := "INSERT INTO items (" + itemCols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
 	upsertItemsSQL.Store(n, q)
 	return q
 }
@@ -781,9 +784,14 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			// One multi-row statement: a round trip per report, not per
 			// item. Services in a report are unique (validated), which
 			// PostgreSQL requires of ON CONFLICT DO UPDATE.
-			args := make([]any, 0, 6*len(r.Items))
+			// A later report of a service replaces the item, judged by
+			// the wizard's times (a queued report sent late must not undo
+			// a newer one), unless the stored time is past this report's
+			// receipt: a time in the future (stored before the server
+			// bounded item times) gives way rather than block updates.
+			args := make([]any, 0, 7*len(r.Items))
 			for _, it := range r.Items {
-				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion)
+				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now))
 			}
 			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
 				return fmt.Errorf("storing items: %w", err)
@@ -818,7 +826,7 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 		if err != nil {
 			return fmt.Errorf("reading keys: %w", err)
 		}
-		rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version
+		rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version, i.received_at
 			FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
 			WHERE i.person_id = ? AND k.status = 'active'`, personID)
 		items, err := collect(rows, err, scanItem)
