@@ -139,8 +139,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err := rep.CheckItemTimes(c.StartDate, now); err != nil {
 		return err
 	}
+	if !s.reportLimiter.take(c.ID) {
+		return errReportRate
+	}
 	info, res := s.checkAttestation(rep)
-	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, now)
+	out, err := s.cfg.Store.SubmitReportRules(r.Context(), c.ID, rep, info, s.rules(), now)
 	if err != nil {
 		return err
 	}
@@ -204,7 +207,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 		if err != nil {
 			return tracker.TeamView{}, nil, nil, err
 		}
-		v := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+		v := tracker.BuildTeamViewPolicy(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 		v.ServiceNames = serviceNames(services)
 		return v, keys, items, nil
 	case managerParam == "" || managerParam == c.ID:
@@ -233,7 +236,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 	if err != nil {
 		return tracker.TeamView{}, nil, nil, err
 	}
-	v := tracker.BuildTeamView(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+	v := tracker.BuildTeamViewPolicy(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 	v.ServiceNames = serviceNames(services)
 	return v, keys, items, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/attest/attesttest"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
 	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/tracker/store"
@@ -77,7 +78,8 @@ func TestCompletionRaceTwoInstances(t *testing.T) {
 		dsn := b.DSN(t)
 		h := newHook(t)
 		now := func() time.Time { return start }
-		cfg := server.Config{Services: []string{"google", "github"}, Now: now, Logf: t.Logf, WebhookURL: h.srv.URL, AuthRate: 1000, AuthBurst: 1000}
+		ca := attesttest.NewCA(t)
+		cfg := server.Config{Services: []string{"google", "github"}, Now: now, Logf: t.Logf, WebhookURL: h.srv.URL, AuthRate: 1000, AuthBurst: 1000, Verifier: ca.Verifier()}
 		a := newInstance(t, dsn, cfg)
 		c := newInstance(t, dsn, cfg)
 
@@ -100,7 +102,10 @@ func TestCompletionRaceTwoInstances(t *testing.T) {
 		for i := range n {
 			for k, inst := range []instance{a, c} {
 				role := []tracker.KeyRole{tracker.RoleEveryday, tracker.RoleBackup}[k]
-				rep := fullReport(fmt.Sprintf("race-%02d-%d", i, k), uint32(10000+2*i+k), role)
+				serial := uint32(10000 + 2*i + k)
+				rep := fullReport(fmt.Sprintf("race-%02d-%d", i, k), serial, role)
+				dev := ca.Device(t, serial, attesttest.Options{})
+				rep.Attestation = &tracker.Attestation{Certificate: dev.Attestation, Slot: dev.Slot}
 				wg.Go(func() {
 					// A deadlock victim is a 500 the wizard's queue sends
 					// again; do the same.

@@ -69,6 +69,16 @@ type Config struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired; default DefaultLeaverRetention.
 	LeaverRetention time.Duration
+
+	// Integrity (integrity.go).
+
+	// Policy decides completion; nil: tracker.DefaultPolicy.
+	Policy *tracker.Policy
+	// Limits bound each person's record; zero fields: store.DefaultLimits.
+	Limits store.Limits
+	// ReportRate and ReportBurst bound each person's reports per minute
+	// on this instance; defaults 30 and 60.
+	ReportRate, ReportBurst int
 }
 
 // services are the required services, in column order: the configured
@@ -102,6 +112,7 @@ type Server struct {
 	routes  []route
 	wg      sync.WaitGroup // webhook deliveries in flight
 	scimState
+	integrityState
 }
 
 // New returns a server for cfg.
@@ -143,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.LeaverRetention = DefaultLeaverRetention
 	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
+	s.initIntegrity()
 	s.mux = http.NewServeMux()
 	s.routes = append(s.routeTable(), s.rosterRoutes()...)
 	s.routes = append(s.routes, s.scimRoutes()...)
@@ -296,6 +308,7 @@ func toHTTPError(err error) *HTTPError {
 		fe *tracker.FieldError
 		ce *store.ConflictError
 		mb *http.MaxBytesError
+		le *store.LimitError
 	)
 	switch {
 	case errors.As(err, &he):
@@ -305,6 +318,8 @@ func toHTTPError(err error) *HTTPError {
 	case errors.As(err, &fe):
 		msg := fe.Error()
 		return &HTTPError{Code: http.StatusBadRequest, Msg: msg, Field: fe.Field}
+	case errors.As(err, &le):
+		return &HTTPError{Code: http.StatusRequestEntityTooLarge, Msg: le.Error(), Field: le.Limit}
 	case errors.As(err, &ce):
 		return &HTTPError{Code: http.StatusConflict, Msg: ce.Error(), Field: ce.Field}
 	case errors.Is(err, store.ErrNotFound):

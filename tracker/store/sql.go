@@ -710,14 +710,16 @@ func (s *sqlStore) RevokeTokens(ctx context.Context, personID string, audit trac
 
 const (
 	// The key upserts change a key only if it is the reporter's own or
-	// retired (handed to someone new, it starts afresh as active); a key
-	// of someone else's affects no row. The condition is in the statement,
+	// retired (handed to someone new, it starts afresh as active), or if
+	// its owner's claim is unconfirmed (no genuine attestation) and this
+	// report's is genuine: whoever first typed a serial cannot keep its
+	// real owner out. Another's key otherwise affects no row. The condition is in the statement,
 	// not in a read before it: two instances reporting the same serial for
 	// two people at once would both read "no such key" and the second
 	// would take the key over. PostgreSQL's ON CONFLICT waits for the
 	// first and checks the condition against its committed row.
 	upsertKeyOwned = `
-	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired'`
+	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired' OR (keys.genuine = 0 AND excluded.genuine = 1)`
 	upsertKeyStatus = `status = CASE WHEN keys.person_id = excluded.person_id THEN keys.status ELSE 'active' END`
 	upsertKeyPlain  = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
@@ -746,6 +748,11 @@ func upsertItems(n int) string {
 }
 
 func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error) {
+	return s.SubmitReportRules(ctx, personID, r, k, Rules{Services: services, Policy: tracker.LegacyPolicy}, now)
+}
+
+func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tracker.Report, k KeyInfo, rules Rules, now time.Time) (ReportOutcome, error) {
+	services, limits := rules.Services, rules.Limits.withDefaults()
 	var out ReportOutcome
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = ReportOutcome{}
@@ -766,6 +773,10 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			out.Duplicate = true
 			return nil
 		}
+		prev, err := s.keyClaim(ctx, tx, r.Serial)
+		if err != nil {
+			return err
+		}
 		if k.Verified {
 			n, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
 				k.Firmware, k.FormFactor, b2i(k.Genuine), k.GenuineDetail, micros(now))
@@ -779,6 +790,13 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			// Rolled back with the rest (write), so the report is not
 			// marked seen and can be sent again once IT retires the key.
 			return ErrKeyTaken
+		}
+		if prev.owner != "" && prev.owner != personID && prev.status != string(tracker.KeyRetired) {
+			// An unconfirmed claim gave way to a genuine one (upsertKeyOwned).
+			if err := s.appendAudit(ctx, tx, tracker.AuditEntry{At: now, Actor: personID, Action: auditKeyClaimed, Subject: prev.owner,
+				Detail: fmt.Sprintf("key %d, claimed without a genuine attestation, now belongs to %s, who attested it", r.Serial, personID)}); err != nil {
+				return err
+			}
 		}
 		if len(r.Items) > 0 {
 			// One multi-row statement: a round trip per report, not per
@@ -796,6 +814,9 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
 				return fmt.Errorf("storing items: %w", err)
 			}
+		}
+		if err := s.checkLimits(ctx, tx, personID, limits); err != nil {
+			return err
 		}
 		named := r.Services
 		if len(named) > 0 {
@@ -820,20 +841,11 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			out.Complete = true
 			return nil
 		}
-		// Only active keys and their items can make someone complete.
-		rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
-		keys, err := collect(rows, err, scanKey)
+		keys, items, err := s.completionRecords(ctx, tx, personID, services)
 		if err != nil {
-			return fmt.Errorf("reading keys: %w", err)
+			return err
 		}
-		rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version, i.received_at
-			FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
-			WHERE i.person_id = ? AND k.status = 'active'`, personID)
-		items, err := collect(rows, err, scanItem)
-		if err != nil {
-			return fmt.Errorf("reading items: %w", err)
-		}
-		if !tracker.Complete(tracker.Person{ID: personID}, keys, items, services) {
+		if !rules.Policy.Complete(tracker.Person{ID: personID}, keys, items, services) {
 			return nil
 		}
 		out.Complete = true
