@@ -221,3 +221,135 @@ func TestItemTimes(t *testing.T) {
 		}
 	})
 }
+
+// integrityEnv is newEnv's tracker with the default policy and the given
+// limits, served by a second server on the same store.
+func integrityEnv(t *testing.T, e *env, cfg server.Config) *httptest.Server {
+	cfg.Store, cfg.Verifier, cfg.Now, cfg.Logf, cfg.Services = e.st, e.ca.Verifier(), e.clock.Now, t.Logf, []string{"google", "github"}
+	cfg.WebhookURL = e.hook.srv.URL
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { h.Close(); srv.Close() })
+	e.http = h
+	return h
+}
+
+func errorBody(t *testing.T, body []byte) tracker.ErrorBody {
+	t.Helper()
+	var eb tracker.ErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil {
+		t.Fatalf("decoding %s: %v", body, err)
+	}
+	return eb
+}
+
+// TestPersonLimits: a person's keys, services and items are bounded (413
+// naming the limit, nothing of the refused report stored), and so are
+// their reports per minute (429 naming the rate), while another person's
+// reports still go through.
+func TestPersonLimits(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		integrityEnv(t, e, server.Config{Limits: store.Limits{Keys: 3, Services: 5, Items: 5}, ReportRate: 1, ReportBurst: 6})
+		send := func(who, key string, serial uint32, services ...string) (int, tracker.ErrorBody) {
+			rep := tracker.Report{IdempotencyKey: key, Serial: serial, Model: "YubiKey 5C NFC", Role: tracker.RoleEveryday, AppVersion: "1.0.0"}
+			for _, s := range services {
+				rep.Items = append(rep.Items, tracker.ReportItem{Service: s, Evidence: tracker.EvidenceOnKey, At: start})
+			}
+			code, body := e.call(who, "POST", "/v1/reports", rep)
+			if code == http.StatusOK {
+				return code, tracker.ErrorBody{}
+			}
+			return code, errorBody(t, body)
+		}
+		for i, want := range []int{200, 200, 200, 413} {
+			code, eb := send("ann", fmt.Sprintf("keys-%04d", i), uint32(700+i), "google")
+			if code != want || (want == 413 && eb.Field != "keys_per_person") {
+				t.Errorf("key %d: %d %+v, want %d", i+1, code, eb, want)
+			}
+		}
+		if code, eb := send("ann", "services-1", 700, "google", "s1", "s2", "s3", "s4", "s5"); code != 413 || eb.Field != "services_per_person" || !strings.Contains(eb.Error, "5") {
+			t.Errorf("sixth service: %d %+v, want 413 naming services_per_person and its maximum", code, eb)
+		}
+		if code, eb := send("ann", "items-01", 701, "github", "s1", "s2"); code != 413 || eb.Field != "items_per_person" {
+			t.Errorf("sixth item: %d %+v, want 413 naming items_per_person", code, eb)
+		}
+		// Refused reports left nothing behind, and may be sent again.
+		keys, items, err := e.st.Records(context.Background(), []string{e.id("ann")})
+		if err != nil || len(keys) != 3 || len(items) != 3 {
+			t.Errorf("ann's record after refusals: %d keys, %d items, %v; want 3 and 3", len(keys), len(items), err)
+		}
+		// Six reports spent ann's budget (burst 6): the next is a 429.
+		if code, eb := send("ann", "rate-001", 700, "google"); code != http.StatusTooManyRequests || eb.Field != "reports_per_minute" {
+			t.Errorf("report past the rate: %d %+v, want 429 naming reports_per_minute", code, eb)
+		}
+		if code, eb := send("bob", "bob-0001", 900, "google"); code != http.StatusOK {
+			t.Errorf("bob while ann is refused: %d %+v", code, eb)
+		}
+		e.clock.Add(time.Minute)
+		if code, eb := send("ann", "rate-002", 700, "google"); code != http.StatusOK {
+			t.Errorf("ann a minute later: %d %+v", code, eb)
+		}
+	})
+}
+
+// TestDefaultPolicyAndUnconfirmedClaims: by default completion needs both
+// keys genuine; a serial claimed without attestation is unconfirmed and
+// passes to whoever attests it (audited), so its real owner is not kept
+// out, while an attested claim is not taken over.
+func TestDefaultPolicyAndUnconfirmedClaims(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		integrityEnv(t, e, server.Config{})
+		attested := func(key string, serial uint32, role tracker.KeyRole) tracker.Report {
+			r := fullReport(key, serial, role)
+			dev := e.ca.Device(t, serial, attesttest.Options{})
+			r.Attestation = &tracker.Attestation{Certificate: dev.Attestation, Slot: dev.Slot}
+			return r
+		}
+		var res tracker.ReportResult
+		// eve types bob's serial first, without attestation.
+		e.do("eve", "POST", "/v1/reports", fullReport("eve-claims-1", 4242, tracker.RoleEveryday), http.StatusOK, &res)
+		// bob, the real owner, attests it: it is his.
+		e.do("bob", "POST", "/v1/reports", attested("bob-every-1", 4242, tracker.RoleEveryday), http.StatusOK, &res)
+		// bob's backup without attestation: not complete under the default.
+		e.do("bob", "POST", "/v1/reports", fullReport("bob-backup-1", 4343, tracker.RoleBackup), http.StatusOK, &res)
+		if res.Complete {
+			t.Errorf("complete with an unattested backup key under the default policy")
+		}
+		e.do("bob", "POST", "/v1/reports", attested("bob-backup-2", 4343, tracker.RoleBackup), http.StatusOK, &res)
+		if !res.Complete {
+			t.Errorf("not complete with both keys attested: %+v", res)
+		}
+		ctx := context.Background()
+		keys, _, err := e.st.Records(ctx, []string{e.id("eve")})
+		if err != nil || len(keys) != 0 {
+			t.Errorf("eve still holds %+v, %v; want the key gone to bob", keys, err)
+		}
+		audit, err := e.st.Audit(ctx, e.id("eve"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range audit {
+			found = found || (a.Action == "key.claim-superseded" && a.Subject == e.id("eve") && a.Actor == e.id("bob"))
+		}
+		if !found {
+			t.Errorf("no key.claim-superseded audit entry about eve: %+v", audit)
+		}
+		// Now attested, bob's key cannot be taken, not even with another
+		// genuine attestation (IT retires it first).
+		code, body := e.call("eve", "POST", "/v1/reports", attested("eve-claims-2", 4242, tracker.RoleEveryday))
+		if code != http.StatusConflict || errorBody(t, body).Field != "serial" {
+			t.Errorf("claiming an attested key: %d %s, want 409 on serial", code, body)
+		}
+		var v tracker.TeamView
+		e.do("it", "GET", "/v1/team?manager="+e.id("boss"), nil, http.StatusOK, &v)
+		if v.Policy != tracker.DefaultPolicy {
+			t.Errorf("team view names policy %+v, want the default %+v", v.Policy, tracker.DefaultPolicy)
+		}
+	})
+}
