@@ -30,6 +30,8 @@ type ServeOptions struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired.
 	LeaverRetention time.Duration
+
+	Integrity IntegrityOptions // integrity.go
 }
 
 func serveCmd(env Env, db func() string) *cobra.Command {
@@ -58,6 +60,7 @@ in front (and pass --secure-cookies).`,
 	f.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	f.DurationVar(&o.LeaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
+	addIntegrityFlags(cmd, &o.Integrity)
 	return cmd
 }
 
@@ -84,11 +87,13 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Store: st, Verifier: verifier, Services: splitList(o.Services),
 		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
 		LeaverRetention: o.LeaverRetention,
-	})
+	}
+	o.Integrity.apply(&cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}

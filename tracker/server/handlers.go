@@ -128,6 +128,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) error {
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Before reading the body: a token past its budget costs the least.
+	if !s.reportLimiter.take(c.ID) {
+		return errReportRate
+	}
 	rep, err := tracker.Decode[tracker.Report](r.Body)
 	if err != nil {
 		return err
@@ -139,11 +143,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err := rep.CheckItemTimes(c.StartDate, now); err != nil {
 		return err
 	}
-	if !s.reportLimiter.take(c.ID) {
-		return errReportRate
-	}
 	info, res := s.checkAttestation(rep)
 	out, err := s.cfg.Store.SubmitReportRules(r.Context(), c.ID, rep, info, s.rules(), now)
+	if le := (*store.LimitError)(nil); errors.As(err, &le) {
+		// A refused write still cost a transaction: a token that keeps
+		// going past its limits spends its budget faster.
+		s.reportLimiter.spend(c.ID, limitPenalty)
+	}
 	if err != nil {
 		return err
 	}

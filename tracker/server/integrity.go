@@ -16,6 +16,18 @@ type integrityState struct {
 
 var errReportRate = &HTTPError{Code: http.StatusTooManyRequests, Msg: "reports_per_minute: too many reports from this person; wait a minute", Field: "reports_per_minute"}
 
+// limitPenalty is how many reports' budget a report refused by a limit
+// costs: past its limits a token is soon held to a few reports a minute.
+const limitPenalty = 10
+
+// spend takes up to n attempts from key's bucket, leaving at least none.
+func (l *limiter) spend(key string, n float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.refill(key)
+	b.tokens = max(0, b.tokens-n)
+}
+
 func (s *Server) initIntegrity() {
 	if s.cfg.Policy == nil {
 		p := tracker.DefaultPolicy

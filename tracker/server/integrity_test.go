@@ -253,7 +253,7 @@ func errorBody(t *testing.T, body []byte) tracker.ErrorBody {
 func TestPersonLimits(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		e := newEnv(t, b)
-		integrityEnv(t, e, server.Config{Limits: store.Limits{Keys: 3, Services: 5, Items: 5}, ReportRate: 1, ReportBurst: 6})
+		integrityEnv(t, e, server.Config{Limits: store.Limits{Keys: 3, Services: 5, Items: 5}, ReportRate: 1, ReportBurst: 40})
 		send := func(who, key string, serial uint32, services ...string) (int, tracker.ErrorBody) {
 			rep := tracker.Report{IdempotencyKey: key, Serial: serial, Model: "YubiKey 5C NFC", Role: tracker.RoleEveryday, AppVersion: "1.0.0"}
 			for _, s := range services {
@@ -282,9 +282,16 @@ func TestPersonLimits(t *testing.T) {
 		if err != nil || len(keys) != 3 || len(items) != 3 {
 			t.Errorf("ann's record after refusals: %d keys, %d items, %v; want 3 and 3", len(keys), len(items), err)
 		}
-		// Six reports spent ann's budget (burst 6): the next is a 429.
-		if code, eb := send("ann", "rate-001", 700, "google"); code != http.StatusTooManyRequests || eb.Field != "reports_per_minute" {
-			t.Errorf("report past the rate: %d %+v, want 429 naming reports_per_minute", code, eb)
+		// Of ann's budget of 40, six reports and three refusals by a
+		// limit (10 each) leave 4: the fifth report from now is a 429.
+		for i := range 5 {
+			code, eb := send("ann", fmt.Sprintf("rate-%03d", i), 700, "google")
+			if i < 4 && code != http.StatusOK {
+				t.Errorf("report %d within the budget: %d %+v", i, code, eb)
+			}
+			if i == 4 && (code != http.StatusTooManyRequests || eb.Field != "reports_per_minute") {
+				t.Errorf("report past the budget: %d %+v, want 429 naming reports_per_minute", code, eb)
+			}
 		}
 		if code, eb := send("bob", "bob-0001", 900, "google"); code != http.StatusOK {
 			t.Errorf("bob while ann is refused: %d %+v", code, eb)
