@@ -30,7 +30,12 @@ func addIntegrityFlags(cmd *cobra.Command, o *IntegrityOptions) {
 	f.IntVar(&o.ReportBurst, "report-burst", 60, "reports one person may send at once before --report-rate applies")
 }
 
+// apply sets cfg's policy and limits; zero options (RunServe called
+// without flags) leave the server's defaults rather than the weakest policy.
 func (o IntegrityOptions) apply(cfg *server.Config) {
+	if o == (IntegrityOptions{}) {
+		return
+	}
 	p := o.Policy
 	cfg.Policy, cfg.Limits = &p, o.Limits
 	cfg.ReportRate, cfg.ReportBurst = o.ReportRate, o.ReportBurst
