@@ -748,7 +748,7 @@ func upsertItems(n int) string {
 }
 
 func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error) {
-	return s.SubmitReportRules(ctx, personID, r, k, Rules{Services: services, Policy: tracker.LegacyPolicy}, now)
+	return s.SubmitReportRules(ctx, personID, r, k, Rules{Services: services, Policy: tracker.LegacyPolicy, Limits: noLimits}, now)
 }
 
 func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tracker.Report, k KeyInfo, rules Rules, now time.Time) (ReportOutcome, error) {

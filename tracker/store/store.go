@@ -121,7 +121,7 @@ type Store interface {
 	SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error)
 	// SubmitReportRules is SubmitReport judging by rules: its completion
 	// policy and per-person limits ([LimitError]). SubmitReport is it
-	// with [tracker.LegacyPolicy] and [DefaultLimits].
+	// with [tracker.LegacyPolicy] and no limits, as before either existed.
 	SubmitReportRules(ctx context.Context, personID string, r tracker.Report, k KeyInfo, rules Rules, now time.Time) (ReportOutcome, error)
 	// Services returns the services the latest report that named any
 	// named, in its catalogue's order.
