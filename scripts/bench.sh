@@ -195,6 +195,7 @@ if [ -z "${KEYWIZARD_TEST_POSTGRES:-}" ]; then
 fi
 gobench tracker-server.txt tracker-server -bench 'Ingest|Dashboard' -benchtime 3s ./tracker/server
 gobench tracker-store.txt tracker-store -bench SubmitReport -benchtime 2s ./tracker/store
+gobench tracker-noisy.txt tracker-noisy -bench NoisyNeighbour -benchtime 1x ./tracker/server
 
 {
 	echo "- Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"

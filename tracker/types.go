@@ -111,6 +111,9 @@ type Item struct {
 	Evidence   Evidence  `json:"evidence"`
 	At         time.Time `json:"at"`
 	AppVersion string    `json:"app_version"`
+	// ReceivedAt is when the tracker received the item (At is the
+	// wizard's clock); absent for items stored before it was kept.
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 }
 
 // AuditEntry is one line of the append-only audit log. Actor and Subject are

@@ -27,6 +27,8 @@ type TeamView struct {
 	// period: in the exports, not in the matrix or the counts.
 	Leavers []Row   `json:"leavers"`
 	Summary Summary `json:"summary"`
+	// Policy is what counted as complete (the server's configuration).
+	Policy Policy `json:"policy"`
 }
 
 // Summary counts the rows by state.
@@ -67,19 +69,6 @@ type Cell struct {
 // Has reports whether service s is registered on this key.
 func (c Cell) Has(s string) bool { _, ok := c.Services[s]; return ok }
 
-// done reports whether the key is present, has every service and OTP off.
-func (c Cell) done(services []string) bool {
-	if c.Serial == 0 || !c.OTPDisabled {
-		return false
-	}
-	for _, s := range services {
-		if !c.Has(s) {
-			return false
-		}
-	}
-	return true
-}
-
 // LostKey is a key reported lost, with its owner.
 type LostKey struct {
 	Key    Key    `json:"key"`
@@ -92,7 +81,14 @@ type LostKey struct {
 // not active are only listed as lost keys. Rows are ordered overdue first,
 // then incomplete, then complete, each by start date then name.
 func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, services []string, now time.Time) TeamView {
+	return BuildTeamViewPolicy(manager, people, keys, items, services, now, LegacyPolicy)
+}
+
+// BuildTeamViewPolicy is [BuildTeamView] judging completion by pol, which
+// the view names (TeamView.Policy).
+func BuildTeamViewPolicy(manager Person, people []Person, keys []Key, items []Item, services []string, now time.Time, pol Policy) TeamView {
 	v := TeamView{
+		Policy:        pol,
 		Manager:       manager,
 		Services:      slices.Clone(services),
 		GeneratedAt:   now.UTC(),
@@ -175,7 +171,7 @@ func BuildTeamView(manager Person, people []Person, keys []Key, items []Item, se
 			continue
 		}
 		r := Row{Person: p, Everyday: cell(p.ID, RoleEveryday), Backup: cell(p.ID, RoleBackup)}
-		r.Complete = r.Everyday.done(services) && r.Backup.done(services)
+		r.Complete = pol.met(r, services)
 		r.Indirect = manager.ID != "" && p.ManagerID != manager.ID
 		if start, err := ParseDate(p.StartDate); err == nil {
 			r.DaysSinceStart = int(math.Floor(now.Sub(start).Hours() / 24))
@@ -256,6 +252,5 @@ func (r Row) ToDo(services []string) []ToDo {
 // Complete reports whether one person's keys and items make them complete;
 // the server uses it to decide when to send the completion webhook.
 func Complete(p Person, keys []Key, items []Item, services []string) bool {
-	v := BuildTeamView(Person{}, []Person{p}, keys, items, services, time.Time{})
-	return len(v.Rows) == 1 && v.Rows[0].Complete
+	return LegacyPolicy.Complete(p, keys, items, services)
 }

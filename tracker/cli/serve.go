@@ -34,6 +34,8 @@ type ServeOptions struct {
 	// SigningKey is the export signing key file; "": SigningKeyPath's
 	// default, created on first start.
 	SigningKey string
+
+	Integrity IntegrityOptions // integrity.go
 }
 
 func serveCmd(env Env, db func() string) *cobra.Command {
@@ -63,6 +65,7 @@ in front (and pass --secure-cookies).`,
 	f.StringVar(&o.SigningKey, "signing-key", "", "file of the key that signs exports, created (mode 0600) if missing; give every instance the same one (default: "+SigningKeyFile+" in the data directory)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	f.DurationVar(&o.LeaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
+	addIntegrityFlags(cmd, &o.Integrity)
 	return cmd
 }
 
@@ -97,11 +100,13 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Store: st, Verifier: verifier, Services: splitList(o.Services), Signer: signer,
 		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
 		LeaverRetention: o.LeaverRetention,
-	})
+	}
+	o.Integrity.apply(&cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}

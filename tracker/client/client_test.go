@@ -102,7 +102,11 @@ func TestNoLossAcrossRestart(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		serve := func(ln net.Listener, st store.Store) *http.Server {
-			srv, err := server.New(server.Config{Store: st, Logf: func(string, ...any) {}})
+			// Each client stands for a person with hundreds of keys, far
+			// past a real person's limits: lift them, this test is about
+			// not losing reports.
+			srv, err := server.New(server.Config{Store: st, Logf: func(string, ...any) {},
+				Limits: store.Limits{Keys: 1 << 20, Services: 1 << 20, Items: 1 << 20}, ReportRate: 1 << 20, ReportBurst: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}

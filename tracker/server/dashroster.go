@@ -183,7 +183,7 @@ func (s *Server) rosterOf(ctx context.Context, p tracker.Person, keys []tracker.
 	r.StartsIn = startsIn(p.StartDate, s.cfg.Now())
 	// The person's row as the team view has it: the same rule decides
 	// complete and what is left. A leaver has no row (nothing to do).
-	v := tracker.BuildTeamView(tracker.Person{}, []tracker.Person{p}, keys, items, ids, s.cfg.Now())
+	v := tracker.BuildTeamViewPolicy(tracker.Person{}, []tracker.Person{p}, keys, items, ids, s.cfg.Now(), *s.cfg.Policy)
 	if len(v.Rows) == 1 {
 		r.Complete = v.Rows[0].Complete
 		if !r.Complete {

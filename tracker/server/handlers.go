@@ -131,6 +131,10 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) error {
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Before reading the body: a token past its budget costs the least.
+	if !s.reportLimiter.take(c.ID) {
+		return errReportRate
+	}
 	rep, err := tracker.Decode[tracker.Report](r.Body)
 	if err != nil {
 		return err
@@ -138,8 +142,17 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	if rep.PersonEmail != "" && rep.PersonEmail != c.Email {
 		return &HTTPError{Code: http.StatusForbidden, Msg: "person_email: reports can only be made about yourself", Field: "person_email"}
 	}
+	now := s.cfg.Now()
+	if err := rep.CheckItemTimes(c.StartDate, now); err != nil {
+		return err
+	}
 	info, res := s.checkAttestation(rep)
-	out, err := s.cfg.Store.SubmitReport(r.Context(), c.ID, rep, info, s.cfg.Services, s.cfg.Now())
+	out, err := s.cfg.Store.SubmitReportRules(r.Context(), c.ID, rep, info, s.rules(), now)
+	if le := (*store.LimitError)(nil); errors.As(err, &le) {
+		// A refused write still cost a transaction: a token that keeps
+		// going past its limits spends its budget faster.
+		s.reportLimiter.spend(c.ID, limitPenalty)
+	}
 	if err != nil {
 		return err
 	}
@@ -203,7 +216,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 		if err != nil {
 			return tracker.TeamView{}, nil, nil, err
 		}
-		v := tracker.BuildTeamView(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+		v := tracker.BuildTeamViewPolicy(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 		v.ServiceNames = serviceNames(services)
 		return v, keys, items, nil
 	case managerParam == "" || managerParam == c.ID:
@@ -232,7 +245,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 	if err != nil {
 		return tracker.TeamView{}, nil, nil, err
 	}
-	v := tracker.BuildTeamView(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now())
+	v := tracker.BuildTeamViewPolicy(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 	v.ServiceNames = serviceNames(services)
 	return v, keys, items, nil
 }

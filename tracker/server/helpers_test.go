@@ -91,6 +91,10 @@ func newEnv(t *testing.T, b testdb.Backend) *env {
 	srv, err := server.New(server.Config{
 		Store: st, Verifier: e.ca.Verifier(), Services: []string{"google", "github"}, Now: e.clock.Now, Signer: signer,
 		Logf: t.Logf, WebhookURL: e.hook.srv.URL, AuthRate: 1000, AuthBurst: 1000,
+		// These tests predate the configurable policy and test it as it
+		// was (genuine keys not required); integrity_test.go tests the
+		// default, which requires them.
+		Policy: &tracker.LegacyPolicy,
 	})
 	if err != nil {
 		t.Fatal(err)

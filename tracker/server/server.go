@@ -79,6 +79,16 @@ type Config struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired; default DefaultLeaverRetention.
 	LeaverRetention time.Duration
+
+	// Integrity (integrity.go).
+
+	// Policy decides completion; nil: tracker.DefaultPolicy.
+	Policy *tracker.Policy
+	// Limits bound each person's record; zero fields: store.DefaultLimits.
+	Limits store.Limits
+	// ReportRate and ReportBurst bound each person's reports per minute
+	// on this instance; defaults 30 and 60.
+	ReportRate, ReportBurst int
 }
 
 // services are the required services, in column order: the configured
@@ -113,6 +123,7 @@ type Server struct {
 	wg       sync.WaitGroup // webhook deliveries in flight
 	refusals *refusedLog
 	scimState
+	integrityState
 }
 
 // New returns a server for cfg.
@@ -172,6 +183,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, limiter: newLimiter(cfg.AuthRate, cfg.AuthBurst, cfg.Now)}
 	s.refusals = newRefusedLog(cfg.RefusedRate, cfg.RefusedBurst, cfg.RefusedTotal, cfg.Now)
+	s.initIntegrity()
 	s.mux = http.NewServeMux()
 	s.routes = append(s.routeTable(), s.rosterRoutes()...)
 	s.routes = append(s.routes, s.scimRoutes()...)
@@ -331,6 +343,7 @@ func toHTTPError(err error) *HTTPError {
 		fe *tracker.FieldError
 		ce *store.ConflictError
 		mb *http.MaxBytesError
+		le *store.LimitError
 	)
 	switch {
 	case errors.As(err, &he):
@@ -340,6 +353,8 @@ func toHTTPError(err error) *HTTPError {
 	case errors.As(err, &fe):
 		msg := fe.Error()
 		return &HTTPError{Code: http.StatusBadRequest, Msg: msg, Field: fe.Field}
+	case errors.As(err, &le):
+		return &HTTPError{Code: http.StatusRequestEntityTooLarge, Msg: le.Error(), Field: le.Limit}
 	case errors.As(err, &ce):
 		return &HTTPError{Code: http.StatusConflict, Msg: ce.Error(), Field: ce.Field}
 	case errors.Is(err, store.ErrNotFound):

@@ -25,7 +25,7 @@ func TestColumnsFromReports(t *testing.T) {
 	for _, b := range testdb.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			st, _ := testdb.Open(t, b)
-			srv, err := server.New(server.Config{Store: st, Now: func() time.Time { return start }, Logf: t.Logf})
+			srv, err := server.New(server.Config{Store: st, Now: func() time.Time { return start }, Logf: t.Logf, Policy: &tracker.LegacyPolicy})
 			if err != nil {
 				t.Fatal(err)
 			}

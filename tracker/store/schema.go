@@ -8,7 +8,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -121,7 +121,13 @@ ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN text_salt TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN text_commit TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
-INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+`,
+	// 5: integrity. items.received_at: when the tracker received the item
+	// (the wizard's own time stays in at); 0 for items stored before this
+	// version, whose receipt time was not kept.
+	5: `
+ALTER TABLE items ADD COLUMN received_at BIGINT NOT NULL DEFAULT 0;
 `,
 }
 

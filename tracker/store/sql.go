@@ -490,17 +490,19 @@ func scanKey(r scanner) (tracker.Key, error) {
 	return k, err
 }
 
-const itemCols = "person_id, serial, service, evidence, at, app_version"
+const itemCols = "person_id, serial, service, evidence, at, app_version, received_at"
 
 func scanItem(r scanner) (tracker.Item, error) {
 	var (
 		it     tracker.Item
 		serial int64
 		at     int64
+		recv   int64
 	)
-	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion)
+	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv)
 	it.Serial = uint32(serial)
 	it.At = fromMicros(at)
+	it.ReceivedAt = fromMicros(recv)
 	return it, err
 }
 
@@ -696,14 +698,16 @@ func (s *sqlStore) RevokeTokens(ctx context.Context, personID string, audit trac
 
 const (
 	// The key upserts change a key only if it is the reporter's own or
-	// retired (handed to someone new, it starts afresh as active); a key
-	// of someone else's affects no row. The condition is in the statement,
+	// retired (handed to someone new, it starts afresh as active), or if
+	// its owner's claim is unconfirmed (no genuine attestation) and this
+	// report's is genuine: whoever first typed a serial cannot keep its
+	// real owner out. Another's key otherwise affects no row. The condition is in the statement,
 	// not in a read before it: two instances reporting the same serial for
 	// two people at once would both read "no such key" and the second
 	// would take the key over. PostgreSQL's ON CONFLICT waits for the
 	// first and checks the condition against its committed row.
 	upsertKeyOwned = `
-	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired'`
+	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired' OR (keys.genuine = 0 AND excluded.genuine = 1)`
 	upsertKeyStatus = `status = CASE WHEN keys.person_id = excluded.person_id THEN keys.status ELSE 'active' END`
 	upsertKeyPlain  = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
@@ -714,7 +718,8 @@ const (
 	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at` + upsertKeyOwned
 	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
-	app_version = excluded.app_version WHERE excluded.at >= items.at`
+	app_version = excluded.app_version, received_at = excluded.received_at
+	WHERE excluded.at >= items.at OR items.at > excluded.received_at`
 )
 
 // upsertItemsSQL caches the statement text per item count.
@@ -725,15 +730,28 @@ func upsertItems(n int) string {
 		return q.(string)
 	}
 	q := "INSERT INTO items (" + itemCols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
 	upsertItemsSQL.Store(n, q)
 	return q
 }
 
 func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error) {
+	return s.SubmitReportRules(ctx, personID, r, k, Rules{Services: services, Policy: tracker.LegacyPolicy, Limits: noLimits}, now)
+}
+
+func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tracker.Report, k KeyInfo, rules Rules, now time.Time) (ReportOutcome, error) {
+	services, limits := rules.Services, rules.Limits.withDefaults()
 	var out ReportOutcome
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = ReportOutcome{}
+		// Completion is decided under a lock on the person, taken first:
+		// two instances each storing one of a person's two keys would
+		// otherwise each see only their own key (READ COMMITTED, the other
+		// not yet committed) and neither would mark them complete.
+		done, err := s.lockPerson(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
 		n, err := s.exec(ctx, tx, "INSERT INTO reports (person_id, idempotency_key, received_at) VALUES (?, ?, ?) ON CONFLICT (person_id, idempotency_key) DO NOTHING",
 			personID, r.IdempotencyKey, micros(now))
 		if err != nil {
@@ -742,6 +760,10 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 		if n == 0 {
 			out.Duplicate = true
 			return nil
+		}
+		prev, err := s.keyClaim(ctx, tx, r.Serial)
+		if err != nil {
+			return err
 		}
 		if k.Verified {
 			n, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
@@ -757,17 +779,32 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			// marked seen and can be sent again once IT retires the key.
 			return ErrKeyTaken
 		}
+		if prev.owner != "" && prev.owner != personID && prev.status != string(tracker.KeyRetired) {
+			// An unconfirmed claim gave way to a genuine one (upsertKeyOwned).
+			if err := s.appendAudit(ctx, tx, tracker.AuditEntry{At: now, Actor: personID, Action: auditKeyClaimed, Subject: prev.owner,
+				Detail: fmt.Sprintf("key %d, claimed without a genuine attestation, now belongs to %s, who attested it", r.Serial, personID)}); err != nil {
+				return err
+			}
+		}
 		if len(r.Items) > 0 {
 			// One multi-row statement: a round trip per report, not per
 			// item. Services in a report are unique (validated), which
 			// PostgreSQL requires of ON CONFLICT DO UPDATE.
-			args := make([]any, 0, 6*len(r.Items))
+			// A later report of a service replaces the item, judged by
+			// the wizard's times (a queued report sent late must not undo
+			// a newer one), unless the stored time is past this report's
+			// receipt: a time in the future (stored before the server
+			// bounded item times) gives way rather than block updates.
+			args := make([]any, 0, 7*len(r.Items))
 			for _, it := range r.Items {
-				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion)
+				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now))
 			}
 			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
 				return fmt.Errorf("storing items: %w", err)
 			}
+		}
+		if err := s.checkLimits(ctx, tx, personID, limits); err != nil {
+			return err
 		}
 		named := r.Services
 		if len(named) > 0 {
@@ -788,28 +825,15 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 			// not name their catalogue): nobody counts as complete.
 			return nil
 		}
-		var done int64
-		if err := s.queryRow(ctx, tx, "SELECT completed_at FROM people WHERE id = ?", personID).Scan(&done); err != nil {
-			return fmt.Errorf("reading person: %w", err)
-		}
 		if done != 0 {
 			out.Complete = true
 			return nil
 		}
-		// Only active keys and their items can make someone complete.
-		rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
-		keys, err := collect(rows, err, scanKey)
+		keys, items, err := s.completionRecords(ctx, tx, personID, services)
 		if err != nil {
-			return fmt.Errorf("reading keys: %w", err)
+			return err
 		}
-		rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version
-			FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
-			WHERE i.person_id = ? AND k.status = 'active'`, personID)
-		items, err := collect(rows, err, scanItem)
-		if err != nil {
-			return fmt.Errorf("reading items: %w", err)
-		}
-		if !tracker.Complete(tracker.Person{ID: personID}, keys, items, services) {
+		if !rules.Policy.Complete(tracker.Person{ID: personID}, keys, items, services) {
 			return nil
 		}
 		out.Complete = true
@@ -821,6 +845,28 @@ func (s *sqlStore) SubmitReport(ctx context.Context, personID string, r tracker.
 		return nil
 	})
 	return out, err
+}
+
+// lockPerson locks the person's row until the transaction ends and returns
+// their completed_at. On PostgreSQL that is SELECT ... FOR UPDATE, which
+// makes a second instance's transaction about the same person wait for the
+// first to commit and then read what it committed (PostgreSQL manual,
+// "Explicit Locking", row-level locks). SQLite needs none: its write
+// transactions start IMMEDIATE (see Open) and so run one at a time.
+func (s *sqlStore) lockPerson(ctx context.Context, tx *sql.Tx, personID string) (int64, error) {
+	q := "SELECT completed_at FROM people WHERE id = ?"
+	if s.d == postgres {
+		q += " FOR UPDATE"
+	}
+	var done int64
+	err := s.queryRow(ctx, tx, q, personID).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("locking person: %w", err)
+	}
+	return done, nil
 }
 
 func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error {

@@ -120,6 +120,10 @@ type Store interface {
 	// Completion is judged against services, or when that is empty
 	// against the stored list; with neither, nobody is complete.
 	SubmitReport(ctx context.Context, personID string, r tracker.Report, k KeyInfo, services []string, now time.Time) (ReportOutcome, error)
+	// SubmitReportRules is SubmitReport judging by rules: its completion
+	// policy and per-person limits ([LimitError]). SubmitReport is it
+	// with [tracker.LegacyPolicy] and no limits, as before either existed.
+	SubmitReportRules(ctx context.Context, personID string, r tracker.Report, k KeyInfo, rules Rules, now time.Time) (ReportOutcome, error)
 	// Services returns the services the latest report that named any
 	// named, in its catalogue's order.
 	Services(ctx context.Context) ([]tracker.Service, error)
