@@ -121,7 +121,7 @@ ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN text_salt TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN text_commit TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
-INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
 `,
 	// 5: integrity. items.received_at: when the tracker received the item
 	// (the wizard's own time stays in at); 0 for items stored before this
