@@ -18,9 +18,10 @@ import (
 )
 
 // TestColumnsFromReports: with no --services, the required services and
-// the dashboard's columns are those of the catalogue the latest report
-// named, in its order and with its names; a report naming none (an older
-// wizard) changes nothing, and with no list yet nobody is complete.
+// the dashboard's columns are those the reports' catalogues named, the
+// latest report's first, in its order and with its names; the list only
+// grows; a report naming none (an older wizard) changes nothing, and with
+// no list yet nobody is complete.
 func TestColumnsFromReports(t *testing.T) {
 	for _, b := range testdb.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -115,10 +116,14 @@ func TestColumnsFromReports(t *testing.T) {
 				t.Errorf("dashboard %d: the column is not headed with the service's name:\n%s", resp.StatusCode, page)
 			}
 
-			// The catalogue drops Slack: the next report's list replaces it.
-			report("new-every-3", 11, tracker.RoleEveryday, cat[:1], "google", "otp")
-			if v := team(); !slices.Equal(v.Services, []string{"google"}) {
-				t.Errorf("columns %v after the catalogue dropped Slack", v.Services)
+			// A report that leaves Slack out (a catalogue without it, or a
+			// person's client lying to get complete) does not drop it: any
+			// person may name services, and no one may shrink what everyone
+			// must do. A new service it names is added, in its order.
+			lean := []tracker.Service{{ID: "google", Name: "Google Workspace"}, {ID: "okta", Name: "Okta"}}
+			report("new-every-3", 11, tracker.RoleEveryday, lean, "google", "okta", "otp")
+			if v := team(); !slices.Equal(v.Services, []string{"google", "okta", "slack"}) {
+				t.Errorf("columns %v after a report left Slack out, want google, okta, slack", v.Services)
 			}
 		})
 	}

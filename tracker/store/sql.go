@@ -994,11 +994,23 @@ func (s *sqlStore) ReleaseDigest(ctx context.Context, day string) error {
 	})
 }
 
-// nameServices makes services the stored list, unless it already is.
-func (s *sqlStore) nameServices(ctx context.Context, tx *sql.Tx, services []tracker.Service) error {
+// nameServices merges the services a report names into the stored list:
+// the report's services first, in its order and with its names, then any
+// stored service it does not name. The list only grows, because any
+// person's report may name services and one person must not be able to
+// drop a service from what everyone is required to do; a service the
+// organisation drops from its catalogue stays until IT names the required
+// services with `serve --services` (tracker/README.md).
+func (s *sqlStore) nameServices(ctx context.Context, tx *sql.Tx, named []tracker.Service) error {
 	old, err := s.services(ctx, tx)
 	if err != nil {
 		return err
+	}
+	services := slices.Clone(named)
+	for _, sv := range old {
+		if !slices.ContainsFunc(named, func(n tracker.Service) bool { return n.ID == sv.ID }) {
+			services = append(services, sv)
+		}
 	}
 	if slices.Equal(old, services) {
 		return nil
