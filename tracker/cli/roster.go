@@ -48,13 +48,20 @@ func rosterServer(st store.Store, now func() time.Time) (*server.Server, error) 
 	return server.New(server.Config{Store: st, Now: now, Logf: func(string, ...any) {}})
 }
 
-// RunPersonEdit changes the fields o gives of the person o.Email names.
-func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonEditOptions) error {
-	p, err := personByEmail(ctx, st, "", o.Email)
+// rosterPerson finds the person email names and the roster logic that acts
+// on them, for the commands that change one person.
+func rosterPerson(ctx context.Context, st store.Store, now func() time.Time, email string) (tracker.Person, *server.Server, error) {
+	p, err := personByEmail(ctx, st, "", email)
 	if err != nil {
-		return err
+		return tracker.Person{}, nil, err
 	}
 	srv, err := rosterServer(st, now)
+	return p, srv, err
+}
+
+// RunPersonEdit changes the fields o gives of the person o.Email names.
+func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonEditOptions) error {
+	p, srv, err := rosterPerson(ctx, st, now, o.Email)
 	if err != nil {
 		return err
 	}
@@ -69,11 +76,7 @@ func RunPersonEdit(ctx context.Context, out io.Writer, st store.Store, now func(
 // RunPersonLeave makes the person o.Email names a leaver and lists the
 // keys to collect.
 func RunPersonLeave(ctx context.Context, out io.Writer, st store.Store, now func() time.Time, o PersonLeaveOptions) error {
-	p, err := personByEmail(ctx, st, "", o.Email)
-	if err != nil {
-		return err
-	}
-	srv, err := rosterServer(st, now)
+	p, srv, err := rosterPerson(ctx, st, now, o.Email)
 	if err != nil {
 		return err
 	}
