@@ -53,8 +53,11 @@ type Config struct {
 	// AuthRate and AuthBurst bound authentication attempts per client IP
 	// per minute; defaults 10 and 20.
 	AuthRate, AuthBurst int
-	// SecureCookies marks the dashboard cookie Secure (set behind TLS).
-	SecureCookies bool
+	// InsecureCookies drops the Secure attribute from the dashboard's
+	// cookies, for plain-HTTP development only: by default a browser sends
+	// them over HTTPS alone, so a session never crosses the network in the
+	// clear.
+	InsecureCookies bool
 	// RequestTimeout bounds each request: its context ends then, store
 	// calls give up, and the client gets a 503 with a JSON body. Default
 	// 20 s, under the 30 s write timeout of `tracker serve`, so the 503 is
@@ -79,6 +82,11 @@ type Config struct {
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired; default DefaultLeaverRetention.
 	LeaverRetention time.Duration
+
+	// Sign-in (oidc.go).
+
+	// OIDC, if set, offers OpenID Connect sign-in on /login.
+	OIDC *OIDCConfig
 }
 
 // services are the required services, in column order: the configured
@@ -113,6 +121,7 @@ type Server struct {
 	wg       sync.WaitGroup // webhook deliveries in flight
 	refusals *refusedLog
 	scimState
+	oidc oidcState
 }
 
 // New returns a server for cfg.
@@ -245,6 +254,9 @@ type HTTPError struct {
 	Msg   string
 	Field string
 	Err   error
+	// page, if set, is the browser page's own headline and next step
+	// (errorWords gives the status's otherwise).
+	page *errorPage
 }
 
 func (e *HTTPError) Error() string {
