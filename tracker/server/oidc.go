@@ -198,10 +198,12 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.setSessionCookie(w, sess)
-	// Not a redirect: a navigation whose redirect chain began at the
-	// provider's site is cross-site, and the browser would not send the
-	// SameSite=Strict session cookie with it. A page of our own that
-	// moves on (meta refresh, or the link) starts a same-site navigation.
+	// Not a redirect: a navigation whose redirect chain began on the
+	// provider's site is cross-site, and the browser does not send the
+	// SameSite=Strict session cookie with it (draft-ietf-httpbis-rfc6265bis
+	// §5.2, "same-site" requests and redirects; TestOIDCSignInChromium
+	// fails with a redirect here). A page of our own that moves on (meta
+	// refresh, or the link) starts a same-site navigation.
 	return render(w, http.StatusOK, "signedin", dashData{Title: "Signed in", Caller: p})
 }
 

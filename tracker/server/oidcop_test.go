@@ -3,6 +3,9 @@ package server_test
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"html"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,8 +35,10 @@ type testOP struct {
 	storage *storage.Storage
 	clients map[string]*storage.Client
 
-	mu   sync.Mutex
-	user string
+	iss      string
+	mu       sync.Mutex
+	user     string
+	withPage bool
 }
 
 const (
@@ -60,7 +65,11 @@ func startOP(t *testing.T) *testOP {
 	t.Helper()
 	o := &testOP{clients: map[string]*storage.Client{}}
 	o.srv = httptest.NewUnstartedServer(nil)
-	issuer := "http://" + o.srv.Listener.Addr().String()
+	// By the name localhost, so that the provider is another site than
+	// the tracker at 127.0.0.1 (a site ignores the port), as a real
+	// provider is: the callback is then a cross-site navigation.
+	_, port, _ := net.SplitHostPort(o.srv.Listener.Addr().String())
+	issuer := "http://localhost:" + port
 
 	users := map[string]*storage.User{}
 	for name, u := range opUsers {
@@ -89,6 +98,14 @@ func startOP(t *testing.T) *testOP {
 	// The example client's login URL (storage.Client.LoginURL).
 	mux.Handle("/login/username", op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.FormValue("authRequestID")
+		if r.Method == http.MethodGet && o.isPage() {
+			// The provider's own page sends the sign-in, as a person
+			// pressing its button would: the way back to the tracker is
+			// then a navigation started on the provider's site.
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><form method="post" action="/login/username"><input type="hidden" name="authRequestID" value="%s"><button>Sign in</button></form><script>document.forms[0].submit()</script>`, html.EscapeString(id))
+			return
+		}
 		if err := o.storage.CheckUsernamePassword(o.current(), opPassword, id); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -97,18 +114,33 @@ func startOP(t *testing.T) *testOP {
 	}))
 	mux.Handle("/", provider)
 	o.srv.Config.Handler = mux
+	o.iss = issuer
 	o.srv.Start()
 	t.Cleanup(o.srv.Close)
 	return o
 }
 
-func (o *testOP) issuer() string { return o.srv.URL }
+func (o *testOP) issuer() string { return o.iss }
 
 // as makes the provider sign in the named account from now on.
 func (o *testOP) as(user string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.user = user
+}
+
+// page makes the login step a page of the provider's that posts itself
+// (for a browser), instead of an immediate redirect (for Go's client).
+func (o *testOP) page() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.withPage = true
+}
+
+func (o *testOP) isPage() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.withPage
 }
 
 func (o *testOP) current() string {
