@@ -213,6 +213,8 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) error {
 // after checking it describes the same subject (§5.3.2). Without
 // email_verified true it is refused: an account at the provider whose
 // address nobody checked must not become the person with that address.
+// A provider that says nothing about it (email_verified absent) is refused
+// too, except for Entra ID's own claim below.
 func verifiedEmail(ctx context.Context, p *oidc.Provider, idt *oidc.IDToken, tok *oauth2.Token) (string, error) {
 	var c emailClaims
 	if err := idt.Claims(&c); err != nil {
@@ -230,15 +232,21 @@ func verifiedEmail(ctx context.Context, p *oidc.Provider, idt *oidc.IDToken, tok
 			return "", fmt.Errorf("reading user info claims: %w", err)
 		}
 	}
-	if c.Email == "" || !bool(c.EmailVerified) {
+	// Entra ID sends no email_verified; its optional claim xms_edov
+	// (the address's domain owner verified) is its own word for it
+	// (learn.microsoft.com/entra/identity-platform/optional-claims-reference).
+	// It counts only where email_verified is absent, never against a false.
+	verified := c.EmailVerified != nil && bool(*c.EmailVerified) || c.EmailVerified == nil && bool(c.DomainOwnerVerified)
+	if c.Email == "" || !verified {
 		return "", fmt.Errorf("%w: %q", ErrSSOUnverified, c.Email)
 	}
 	return strings.ToLower(c.Email), nil
 }
 
 type emailClaims struct {
-	Email         string   `json:"email"`
-	EmailVerified flexBool `json:"email_verified"`
+	Email               string    `json:"email"`
+	EmailVerified       *flexBool `json:"email_verified"`
+	DomainOwnerVerified flexBool  `json:"xms_edov"`
 }
 
 // flexBool reads email_verified whether the provider sends a JSON

@@ -293,3 +293,28 @@ func TestOIDCNotConfigured(t *testing.T) {
 		t.Error("sign-in page offers SSO that is not configured")
 	}
 }
+
+// TestOIDCEntraDomainVerified: Entra ID sends no email_verified; its
+// xms_edov claim (the address's domain owner verified) stands in for it,
+// and without it the address is refused like any unverified one.
+func TestOIDCEntraDomainVerified(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e, o := ssoEnv(t, b)
+		o.as("entra")
+		br := newBrowser(t)
+		if resp, page := br.get(e.http.URL + "/login/oidc"); resp.StatusCode != 200 || !strings.Contains(page, `id="signedin"`) {
+			t.Fatalf("xms_edov sign-in: %d\n%s", resp.StatusCode, page)
+		}
+		e.tokens["eve-sso"] = br.session(e.http.URL)
+		var me tracker.Person
+		e.do("eve-sso", "GET", "/v1/me", nil, 200, &me)
+		if me.ID != e.id("eve") {
+			t.Errorf("signed in %s, want eve", me.ID)
+		}
+		o.as("entra-unowned")
+		br = newBrowser(t)
+		if resp, page := br.get(e.http.URL + "/login/oidc"); resp.StatusCode != 403 || !strings.Contains(page, "not verified") {
+			t.Errorf("xms_edov false: %d\n%s", resp.StatusCode, page)
+		}
+	})
+}

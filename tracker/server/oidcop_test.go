@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/keywizard/keywizard/tracker/server"
@@ -59,6 +61,10 @@ var opUsers = map[string]struct {
 	"unverified": {"mid@example.com", false},
 	"stranger":   {"stranger@example.com", true},
 	"bob":        {"bob@example.com", true},
+	// Entra ID-like accounts: no email_verified, but xms_edov (see
+	// entraLike).
+	"entra":         {"eve@example.com", false},
+	"entra-unowned": {"zed@example.com", false},
 }
 
 func startOP(t *testing.T) *testOP {
@@ -89,7 +95,7 @@ func startOP(t *testing.T) *testOP {
 	}
 	o.storage = storage.NewStorageWithClients(us, o.clients)
 	provider, err := op.NewProvider(&op.Config{CryptoKey: sha256.Sum256([]byte(t.Name())), CodeMethodS256: true, AuthMethodPost: true},
-		o.storage, op.StaticIssuer(issuer), op.WithAllowInsecure())
+		entraLike{o.storage}, op.StaticIssuer(issuer), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,4 +167,23 @@ func (o *testOP) register(redirect string) {
 func withOIDC(o *testOP, cfg *server.OIDCConfig) func(*server.Config) {
 	*cfg = server.OIDCConfig{Issuer: o.issuer(), ClientID: opClientID, ClientSecret: opClientSecret, Name: "Test IdP"}
 	return func(c *server.Config) { c.OIDC = cfg }
+}
+
+// entraLike answers UserInfo for the "entra" accounts as Microsoft Entra
+// ID does: no email_verified, and the optional claim xms_edov saying
+// whether the owner of the address's domain was verified (Microsoft's
+// "Optional claims reference", learn.microsoft.com/entra/identity-platform/optional-claims-reference).
+type entraLike struct{ *storage.Storage }
+
+func (s entraLike) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
+	if err := s.Storage.SetUserinfoFromToken(ctx, ui, tokenID, subject, origin); err != nil {
+		return err
+	}
+	switch subject {
+	case "entra":
+		ui.AppendClaims("xms_edov", true)
+	case "entra-unowned":
+		ui.AppendClaims("xms_edov", false)
+	}
+	return nil
 }
