@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/keywizard/keywizard/tracker/cli"
 )
 
 // TestServeSignInFlags: the single sign-on flags come together or not at
@@ -48,7 +50,7 @@ func TestServeSignInFlags(t *testing.T) {
 		if insecure {
 			args = append(args, "--insecure-cookies")
 		}
-		base, _ := startServe(t, args...)
+		base, _ := startServe(t, cli.Env{}, args...)
 		resp, err := http.Get(base + "/login")
 		if err != nil {
 			t.Fatal(err)
