@@ -19,7 +19,10 @@ func TestDependencies(t *testing.T) {
 		"github.com/google/uuid", "github.com/mattn/go-isatty", "github.com/ncruces/go-strftime", "github.com/remyoudompheng/bigfft",
 		"github.com/inconshreveable/mousetrap", "al.essio.dev/pkg/shellescape", "aead.dev/minisign",
 		// SCIM 2.0 provisioning (server/scim.go) and its filter and date parsers.
-		"github.com/elimity-com/scim", "github.com/scim2/filter-parser/", "github.com/q-uint/"}
+		"github.com/elimity-com/scim", "github.com/scim2/filter-parser/", "github.com/q-uint/",
+		// OpenID Connect sign-in (server/oidc.go): the relying party and
+		// its JOSE library; both pure Go.
+		"github.com/coreos/go-oidc/v3/", "github.com/go-jose/go-jose/v4"}
 	for _, pkg := range strings.Fields(string(out)) {
 		if !strings.Contains(strings.SplitN(pkg, "/", 2)[0], ".") {
 			continue // standard library

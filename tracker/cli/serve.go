@@ -21,13 +21,12 @@ import (
 
 // ServeOptions are the flags of `tracker serve`.
 type ServeOptions struct {
-	DB            string // --db; "": DefaultDBPath
-	Listen        string
-	Webhook       string
-	Services      string // comma-separated, in dashboard order; "": the latest report's catalogue
-	DigestHour    int
-	SecureCookies bool
-	TrustProxy    bool
+	DB         string // --db; "": DefaultDBPath
+	Listen     string
+	Webhook    string
+	Services   string // comma-separated, in dashboard order; "": the latest report's catalogue
+	DigestHour int
+	TrustProxy bool
 	// LeaverRetention is how long a leaver's records are kept before they
 	// may be erased as retention-expired.
 	LeaverRetention time.Duration
@@ -36,6 +35,11 @@ type ServeOptions struct {
 	SigningKey string
 
 	Integrity IntegrityOptions // integrity.go
+	// InsecureCookies drops Secure from the dashboard's cookies (plain-HTTP
+	// development only).
+	InsecureCookies bool
+	// OIDC is single sign-on (oidc.go); all empty: none.
+	OIDC OIDCOptions
 }
 
 func serveCmd(env Env, db func() string) *cobra.Command {
@@ -47,7 +51,11 @@ func serveCmd(env Env, db func() string) *cobra.Command {
 dashboard (/dashboard). Without flags it listens on 127.0.0.1:8740 and keeps
 its data in a SQLite file in the user data directory. For several instances
 behind a load balancer, give them all the same --db postgres:// URL; put TLS
-in front (and pass --secure-cookies).`,
+in front. The dashboard's cookies are Secure (HTTPS only) unless
+--insecure-cookies is given, for plain-HTTP development. With
+--oidc-issuer, --oidc-client-id, --oidc-client-secret-file and
+--oidc-redirect-url the sign-in page offers single sign-on through the
+organisation's OpenID Connect provider (Google Workspace, Okta, Entra ID).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -61,7 +69,11 @@ in front (and pass --secure-cookies).`,
 	f.StringVar(&o.Webhook, "webhook", "", "Slack-compatible webhook URL for completions and the daily overdue digest")
 	f.IntVar(&o.DigestHour, "digest-hour", 8, "hour (UTC) to send the daily overdue digest")
 	f.StringVar(&o.Services, "services", "", "required services, comma-separated, in dashboard order (default: those of the catalogue the latest wizard report named)")
-	f.BoolVar(&o.SecureCookies, "secure-cookies", false, "mark the dashboard cookie Secure (when served over HTTPS)")
+	var secureCookies bool // kept so that existing command lines still start
+	f.BoolVar(&secureCookies, "secure-cookies", true, "no effect: the dashboard's cookies are Secure unless --insecure-cookies")
+	_ = f.MarkDeprecated("secure-cookies", "cookies are Secure by default; --insecure-cookies turns that off")
+	f.BoolVar(&o.InsecureCookies, "insecure-cookies", false, "send the dashboard's cookies over plain HTTP too (development only)")
+	o.OIDC.flags(f)
 	f.StringVar(&o.SigningKey, "signing-key", "", "file of the key that signs exports, created (mode 0600) if missing; give every instance the same one (default: "+SigningKeyFile+" in the data directory)")
 	f.BoolVar(&o.TrustProxy, "trust-proxy", false, "rate-limit by the last X-Forwarded-For address (only behind a load balancer that sets it)")
 	f.DurationVar(&o.LeaverRetention, "leaver-retention", server.DefaultLeaverRetention, "how long a leaver's records are kept before they may be erased as retention-expired")
@@ -83,6 +95,10 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	if o.DigestHour < 0 || o.DigestHour > 23 {
 		return errors.New("--digest-hour must be 0 to 23")
 	}
+	oidcCfg, err := o.OIDC.config()
+	if err != nil {
+		return err
+	}
 	st, where, err := openStore(ctx, env, o.DB)
 	if err != nil {
 		return err
@@ -102,8 +118,8 @@ func RunServe(ctx context.Context, env Env, o ServeOptions) error {
 	}
 	cfg := server.Config{
 		Store: st, Verifier: verifier, Services: splitList(o.Services), Signer: signer,
-		WebhookURL: o.Webhook, SecureCookies: o.SecureCookies, TrustProxy: o.TrustProxy,
-		LeaverRetention: o.LeaverRetention,
+		WebhookURL: o.Webhook, InsecureCookies: o.InsecureCookies, TrustProxy: o.TrustProxy,
+		LeaverRetention: o.LeaverRetention, OIDC: oidcCfg,
 	}
 	o.Integrity.apply(&cfg)
 	srv, err := server.New(cfg)

@@ -73,7 +73,9 @@ const scimEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Us
 
 func TestAuthorizationMatrix(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
-		e := newEnv(t, b)
+		// With single sign-on configured, so its routes answer as they
+		// would in use.
+		e, _ := ssoEnv(t, b)
 		ctx := context.Background()
 		// Extra credentials for the unauthenticated roles.
 		exp, err := server.AdminToken(ctx, e.st, e.id("ann"), "old", time.Hour, start.Add(-2*time.Hour))
@@ -168,6 +170,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{name: "login form", method: "GET", path: "/login", url: fixed("/login"), want: users(200), anon: 200},
 			{name: "login bad", method: "POST", path: "/login", url: fixed("/login"), want: users(401)},
 			{name: "logout", method: "POST", path: "/logout", url: fixed("/logout"), want: users(303), anon: 303},
+			// Single sign-on (oidc.go): anyone may start it, and a bearer
+			// token is no substitute for the browser's flow cookie.
+			{name: "sso start", method: "GET", path: "/login/oidc", url: fixed("/login/oidc"), want: users(302).with("scim", 302), anon: 302},
+			{name: "sso callback without a flow", method: "GET", path: "/login/oidc/callback", url: fixed("/login/oidc/callback?state=s&code=c"),
+				want: users(400).with("scim", 400), anon: 400},
 			{name: "person page of ann", method: "GET", path: "/dashboard/people/{id}", url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") },
 				want: expect{"ann": 200, "mid": 200, "boss": 200, "eve": 403, "it": 200}, anon: 303},
 			{name: "person page of zed", method: "GET", path: "/dashboard/people/{id}", url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("zed") },

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -56,6 +57,9 @@ type dashData struct {
 	Flash flash
 	// Leavers are the view's leavers with the end of their retention.
 	Leavers []leaverRow
+	// SSO names the identity provider on the sign-in page's button; empty
+	// when OpenID Connect is not configured.
+	SSO string
 }
 
 // ServiceName is how a column is headed: the name the reports gave the
@@ -177,17 +181,38 @@ func toLogin(h handlerFunc) handlerFunc {
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
-	return render(w, http.StatusOK, "login", dashData{Title: "Sign in"})
+	return render(w, http.StatusOK, "login", s.loginData(""))
 }
 
+// loginData is the sign-in page, with the identity provider's button when
+// OpenID Connect is configured.
+func (s *Server) loginData(msg string) dashData {
+	d := dashData{Title: "Sign in", Error: msg}
+	if s.cfg.OIDC != nil {
+		d.SSO = s.cfg.OIDC.label()
+	}
+	return d
+}
+
+// errCrossSiteLogin refuses a sign-in posted from another site: without
+// it, a page elsewhere could post its own token and sign IT's browser in
+// as someone else (login CSRF), so that what IT then does or enters
+// lands in that account.
+var errCrossSiteLogin = &HTTPError{Code: http.StatusForbidden, Msg: "sign-in form not sent from this site; open the sign-in page and try again"}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	// A browser names the origin of a form it posts (Origin,
+	// Sec-Fetch-Site); Go's CrossOriginProtection refuses other sites'.
+	if crossOrigin.Check(r) != nil {
+		return errCrossSiteLogin
+	}
 	// As for the API (failedAttempt), only credentials that do not work
 	// spend the address's budget.
 	refuse := func(msg string) error {
 		if !s.limiter.take(s.clientIP(r)) {
-			return render(w, http.StatusTooManyRequests, "login", dashData{Title: "Sign in", Error: "Too many attempts; wait a minute."})
+			return render(w, http.StatusTooManyRequests, "login", s.loginData("Too many attempts; wait a minute."))
 		}
-		return render(w, http.StatusUnauthorized, "login", dashData{Title: "Sign in", Error: msg})
+		return render(w, http.StatusUnauthorized, "login", s.loginData(msg))
 	}
 	if err := r.ParseForm(); err != nil {
 		return &HTTPError{Code: http.StatusBadRequest, Msg: "credential: form unreadable", Field: "credential"}
@@ -196,7 +221,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var tok string
 	switch {
 	case strings.HasPrefix(cred, invitePrefix):
-		_, t, err := s.redeem(r.Context(), tracker.Exchange{InviteCode: cred, Device: "browser"})
+		// The browser's token lasts a session, like any other sign-in;
+		// the wizard's (exchange) lasts TokenTTL.
+		_, t, err := s.redeem(r.Context(), tracker.Exchange{InviteCode: cred, Device: "dashboard session"}, sessionTTL)
 		if errors.Is(err, errBadInvite) {
 			return refuse("That invite code is unknown, used or expired.")
 		}
@@ -215,22 +242,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		// The browser gets a token of its own, so that signing out can
 		// revoke it without revoking the pasted one (an admin's only
 		// token, or the wizard's).
-		now := s.cfg.Now()
-		sec := newSecret(tokenPrefix)
-		err = s.cfg.Store.AddToken(r.Context(), store.Credential{Selector: sec.selector, Hash: sec.hash, PersonID: p.ID, Device: "dashboard session", ExpiresAt: now.Add(sessionTTL)},
-			tracker.AuditEntry{At: now, Actor: p.ID, Action: "session.start", Subject: p.ID, Detail: "signed in to the dashboard with a token"})
-		if err != nil {
+		if tok, err = s.startSession(r.Context(), p, "signed in to the dashboard with a token"); err != nil {
 			return err
 		}
-		tok = sec.full
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies,
-		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+	s.setSessionCookie(w, tok)
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	return nil
 }
 
-// sessionTTL is how long a dashboard sign-in with a token lasts.
+// startSession stores a dashboard session token for p, lasting
+// sessionTTL on the server whatever the credential that opened it, and
+// audits it (session.start, with how the person signed in).
+func (s *Server) startSession(ctx context.Context, p tracker.Person, how string) (string, error) {
+	now := s.cfg.Now()
+	sec := newSecret(tokenPrefix)
+	err := s.cfg.Store.AddToken(ctx, store.Credential{Selector: sec.selector, Hash: sec.hash, PersonID: p.ID, Device: "dashboard session", ExpiresAt: now.Add(sessionTTL)},
+		tracker.AuditEntry{At: now, Actor: p.ID, Action: "session.start", Subject: p.ID, Detail: how})
+	if err != nil {
+		return "", fmt.Errorf("starting session: %w", err)
+	}
+	return sec.full, nil
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, tok string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, Secure: !s.cfg.InsecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+}
+
+// sessionTTL is how long a dashboard sign-in lasts, on the server (the
+// token's expiry) and in the browser (the cookie's).
 const sessionTTL = 12 * time.Hour
 
 // logout ends the dashboard session: it revokes the session's token on
@@ -255,7 +296,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

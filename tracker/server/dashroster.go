@@ -87,7 +87,7 @@ func wantsHTML(r *http.Request) bool {
 	switch {
 	case strings.HasPrefix(p, "/scim/"):
 		return false
-	case p == "/dashboard", strings.HasPrefix(p, "/dashboard/"), p == "/login", p == "/logout":
+	case p == "/dashboard", strings.HasPrefix(p, "/dashboard/"), p == "/login", strings.HasPrefix(p, "/login/"), p == "/logout":
 		return true
 	}
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
@@ -108,6 +108,10 @@ type errorPage struct {
 // errorWords are the headline and next action for each status.
 func errorWords(he *HTTPError) errorPage {
 	e := errorPage{Code: he.Code, Detail: he.Msg, Link: "/dashboard", LinkText: "Back to the dashboard"}
+	if he.page != nil {
+		e.Headline, e.Next, e.Link, e.LinkText, e.Title = he.page.Headline, he.page.Next, he.page.Link, he.page.LinkText, he.page.Headline
+		return e
+	}
 	switch he.Code {
 	case http.StatusUnauthorized:
 		e.Headline, e.Next, e.Link, e.LinkText = "You are not signed in", "Sign in with your token or invite code.", "/login", "Sign in"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/attest"
@@ -43,6 +44,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/login", s.loginForm},
 		{"POST", "/login", s.login},
 		{"POST", "/logout", s.logout},
+		{"GET", "/login/oidc", s.oidcStart},
+		{"GET", "/login/oidc/callback", s.oidcCallback},
 	}
 }
 
@@ -96,7 +99,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, tok, err := s.redeem(r.Context(), req)
+	p, tok, err := s.redeem(r.Context(), req, s.cfg.TokenTTL)
 	if errors.Is(err, errBadInvite) {
 		return s.failedAttempt(r, err)
 	}
@@ -108,7 +111,9 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) error {
 
 var errBadInvite = &HTTPError{Code: http.StatusUnauthorized, Msg: "invite_code: unknown, already used or expired; ask IT for a new one", Field: "invite_code"}
 
-func (s *Server) redeem(ctx context.Context, req tracker.Exchange) (tracker.Person, string, error) {
+// redeem exchanges an invite code for a token that lasts ttl: the
+// wizard's TokenTTL, a browser's sessionTTL.
+func (s *Server) redeem(ctx context.Context, req tracker.Exchange, ttl time.Duration) (tracker.Person, string, error) {
 	selector, sec, ok := splitSecret(invitePrefix, req.InviteCode)
 	if !ok {
 		return tracker.Person{}, "", errBadInvite
@@ -116,7 +121,7 @@ func (s *Server) redeem(ctx context.Context, req tracker.Exchange) (tracker.Pers
 	tok := newSecret(tokenPrefix)
 	now := s.cfg.Now()
 	p, err := s.cfg.Store.RedeemInvite(ctx, selector, func(c store.Credential) bool { return matches(c.Hash, sec) },
-		store.Credential{Selector: tok.selector, Hash: tok.hash, Device: req.Device, ExpiresAt: now.Add(s.cfg.TokenTTL)}, now)
+		store.Credential{Selector: tok.selector, Hash: tok.hash, Device: req.Device, ExpiresAt: now.Add(ttl)}, now)
 	if errors.Is(err, store.ErrInvalid) {
 		return p, "", errBadInvite
 	}

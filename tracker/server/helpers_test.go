@@ -79,7 +79,7 @@ type env struct {
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T, b testdb.Backend) *env {
+func newEnv(t *testing.T, b testdb.Backend, opts ...func(*server.Config)) *env {
 	t.Helper()
 	st, _ := testdb.Open(t, b)
 	e := &env{t: t, st: st, clock: &clock{t: start}, hook: newHook(t), ca: attesttest.NewCA(t), people: map[string]tracker.Person{}, tokens: map[string]string{}}
@@ -88,14 +88,18 @@ func newEnv(t *testing.T, b testdb.Backend) *env {
 		t.Fatal(err)
 	}
 	e.signer = signer
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Store: st, Verifier: e.ca.Verifier(), Services: []string{"google", "github"}, Now: e.clock.Now, Signer: signer,
 		Logf: t.Logf, WebhookURL: e.hook.srv.URL, AuthRate: 1000, AuthBurst: 1000,
 		// These tests predate the configurable policy and test it as it
 		// was (genuine keys not required); integrity_test.go tests the
 		// default, which requires them.
 		Policy: &tracker.LegacyPolicy,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

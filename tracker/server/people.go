@@ -139,7 +139,7 @@ func (s *Server) redirectWith(w http.ResponseWriter, r *http.Request, path strin
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/dashboard",
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: 300})
+		HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: 300})
 	http.Redirect(w, r, path, http.StatusSeeOther)
 	return nil
 }
@@ -151,7 +151,7 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request) flash {
 		return flash{}
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/dashboard",
-		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+		HttpOnly: true, Secure: !s.cfg.InsecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	var f flash
 	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
 	if err != nil || json.Unmarshal(b, &f) != nil {

@@ -53,8 +53,11 @@ type Config struct {
 	// AuthRate and AuthBurst bound authentication attempts per client IP
 	// per minute; defaults 10 and 20.
 	AuthRate, AuthBurst int
-	// SecureCookies marks the dashboard cookie Secure (set behind TLS).
-	SecureCookies bool
+	// InsecureCookies drops the Secure attribute from the dashboard's
+	// cookies, for plain-HTTP development only: by default a browser sends
+	// them over HTTPS alone, so a session never crosses the network in the
+	// clear.
+	InsecureCookies bool
 	// RequestTimeout bounds each request: its context ends then, store
 	// calls give up, and the client gets a 503 with a JSON body. Default
 	// 20 s, under the 30 s write timeout of `tracker serve`, so the 503 is
@@ -89,6 +92,11 @@ type Config struct {
 	// ReportRate and ReportBurst bound each person's reports per minute
 	// on this instance; defaults 30 and 60.
 	ReportRate, ReportBurst int
+
+	// Sign-in (oidc.go).
+
+	// OIDC, if set, offers OpenID Connect sign-in on /login.
+	OIDC *OIDCConfig
 }
 
 // services are the required services, in column order: the configured
@@ -124,6 +132,7 @@ type Server struct {
 	refusals *refusedLog
 	scimState
 	integrityState
+	oidc oidcState
 }
 
 // New returns a server for cfg.
@@ -257,6 +266,9 @@ type HTTPError struct {
 	Msg   string
 	Field string
 	Err   error
+	// page, if set, is the browser page's own headline and next step
+	// (errorWords gives the status's otherwise).
+	page *errorPage
 }
 
 func (e *HTTPError) Error() string {
