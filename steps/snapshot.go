@@ -160,12 +160,12 @@ type KeyView struct {
 	// ReplugNeeded: the key refuses FIDO2 PINs until it is unplugged and
 	// plugged back in (three wrong PINs in a row).
 	ReplugNeeded bool
-	Serial     uint32
-	Model      string
-	Role       Role // "" for keys without a role
-	Label      string
-	Connected  bool
-	FormFactor string
+	Serial       uint32
+	Model        string
+	Role         Role // "" for keys without a role
+	Label        string
+	Connected    bool
+	FormFactor   string
 	// SuggestedRole is the role keywizard proposes for a detected key.
 	SuggestedRole Role
 	// PINSet and PINRetries are the key's FIDO2 PIN state as last read

@@ -67,11 +67,11 @@ type Wizard struct {
 	// passkeysRead holds keys whose passkeys were read with the PIN in
 	// this run, so reporting need not ask for the PIN again.
 	passkeysRead map[uint32]bool
-	busy     string
-	tracker  TrackerState
-	seq      uint64
-	subs     map[int]func(Snapshot)
-	nextSub  int
+	busy         string
+	tracker      TrackerState
+	seq          uint64
+	subs         map[int]func(Snapshot)
+	nextSub      int
 
 	notify sync.Mutex // serialises deliveries to subscribers
 }
