@@ -46,6 +46,9 @@ func (w *Wizard) recheckAction(ctx context.Context, serial uint32, passkeys bool
 		return err
 	}
 	defer w.begin("Checking " + ref.Label + " again")()
+	if err := ctx.Err(); err != nil {
+		return err // the watch that asked has ended
+	}
 	return w.recheck(ctx, ref, passkeys)
 }
 
@@ -157,6 +160,10 @@ func (w *Wizard) recheck(ctx context.Context, ref KeyRef, passkeys bool) error {
 	if len(lost) == 0 && len(held) == 0 {
 		return readErr
 	}
+	// The new check times are saved with the next save when nothing was
+	// taken back by a background check (a key arriving): it writes the
+	// progress file only for what matters.
+	save := passkeys || len(lost) > 0
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, why := range lost {
@@ -167,6 +174,9 @@ func (w *Wizard) recheck(ctx context.Context, ref KeyRef, passkeys bool) error {
 		if e := w.p.evidence(id, ref.Serial); e != nil {
 			e.CheckedAt = now
 		}
+	}
+	if !save {
+		return readErr
 	}
 	return errors.Join(readErr, w.saveLocked(ctx))
 }

@@ -164,10 +164,12 @@ func (f *FakeKeys) RegisterPasskey(serial uint32, rpID, userName string) error {
 }
 
 func (f *FakeKeys) emit(ev steps.KeyEvent) {
+	// Sent under the lock: Watch closes a channel only after taking it
+	// out of watchers under the same lock, so no send reaches a closed
+	// channel. The sends never block.
 	f.mu.Lock()
-	ws := slices.Clone(f.watchers)
-	f.mu.Unlock()
-	for _, w := range ws {
+	defer f.mu.Unlock()
+	for _, w := range f.watchers {
 		select {
 		case w <- ev:
 		default: // a slow watcher loses events rather than blocking the test
