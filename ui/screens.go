@@ -346,15 +346,6 @@ func (u *UI) replugNeeded(serial uint32) bool {
 	return false
 }
 
-func (u *UI) connected(serial uint32) bool {
-	for _, k := range u.snap.Keys {
-		if k.Serial == serial {
-			return k.Connected
-		}
-	}
-	return false
-}
-
 // keyRows draws one row per key of a step: its state and its own actions.
 func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyne.CanvasObject {
 	box := container.NewVBox()
