@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -142,8 +143,24 @@ func TestErrorStates(t *testing.T) {
 		if !strings.Contains(d.rowText(screens.Everyday), "Unplugged") {
 			t.Errorf("row %q once the key is out", d.rowText(screens.Everyday))
 		}
+		// Back, the key is read again (what needs no PIN) before the next
+		// action: wait for that check to finish.
+		checked := make(chan struct{})
+		var mu sync.Mutex
+		checking, closed := false, false
+		stop := d.e.Wizard.OnChange(func(s steps.Snapshot) {
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.HasPrefix(s.Busy, "Checking") {
+				checking = true
+			} else if checking && s.Busy == "" && !closed && s.Keys[0].Connected && !s.Keys[0].ReplugNeeded {
+				closed = true
+				close(checked)
+			}
+		})
 		d.e.Keys.Plug(screens.Everyday)
-		d.waitFor(func(s steps.Snapshot) bool { return s.Keys[0].Connected && !s.Keys[0].ReplugNeeded })
+		<-checked
+		stop()
 		test.Tap(d.e.UI.PrimaryButton())
 		d.settle()
 		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
