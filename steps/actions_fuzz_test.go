@@ -66,7 +66,7 @@ var known = []error{
 	device.ErrPINNotSet, device.ErrWrongPIN, device.ErrInvalidArgument, device.ErrInvalidResponse,
 	steps.ErrNotStarted, steps.ErrNoKeys, steps.ErrUnknownStep, steps.ErrNotYourKey, steps.ErrWrongKey, steps.ErrNotApplicable,
 	steps.ErrNotVerified, steps.ErrCannotVerify, steps.ErrBrowser, steps.ErrCancelled, steps.ErrReportQueued, steps.ErrNeedAccount,
-	steps.ErrPrerequisite,
+	steps.ErrPrerequisite, steps.ErrNotOpened, steps.ErrKeptLocally, steps.ErrReplugNeeded,
 }
 
 // FuzzWizardActions runs arbitrary sequences of the person's actions and

@@ -44,7 +44,69 @@ var (
 	ErrPrerequisite = errors.New("another step must be done first")
 	// ErrIncompleteSmartCard matches every *IncompleteSmartCardError.
 	ErrIncompleteSmartCard = errors.New("the smart-card setup is incomplete")
+	// ErrKeptLocally matches every *KeptLocallyError: the Reporter kept the
+	// report on this computer and nothing reached IT.
+	ErrKeptLocally = errors.New("not sent: IT has not received this")
+	// ErrNotOpened: confirming a service by hand needs its page opened
+	// first (Wizard.OpenService), where the key is registered.
+	ErrNotOpened = errors.New("open the service's page and register the key there first")
+	// ErrReplugNeeded matches every *ReplugNeededError.
+	ErrReplugNeeded = errors.New("unplug the key and plug it back in")
 )
+
+// KeptLocallyError is what a Reporter returns that kept the report on this
+// computer instead of sending it (LocalReporter): written, but IT has not
+// received it, so the wizard never shows it as sent.
+type KeptLocallyError struct {
+	Path string
+}
+
+func (e *KeptLocallyError) Error() string {
+	return "not sent: IT has not received this; it is kept on this computer in " + e.Path
+}
+
+// Is makes KeptLocallyError match ErrKeptLocally.
+func (e *KeptLocallyError) Is(target error) bool { return target == ErrKeptLocally }
+
+// ReplugNeededError says the key refuses every FIDO2 PIN until it is
+// unplugged and plugged back in: after three wrong PINs in a row a YubiKey
+// answers CTAP2_ERR_PIN_AUTH_BLOCKED to any PIN, right or wrong, until
+// power-cycled (getPINRetries reports it as powerCycleState,
+// docs/yubikey-protocol.md §3.2; device/fido's PowerCycleError). The wizard asks for no PIN meanwhile, since a right PIN
+// would be refused too. It also matches device.ErrBlocked.
+type ReplugNeededError struct {
+	Key string // key label
+}
+
+func (e *ReplugNeededError) Error() string {
+	return "after three wrong PINs in a row, " + e.Key + " refuses every PIN until it is unplugged; unplug it, plug it back in, then try again (nothing is lost)"
+}
+
+// Is makes ReplugNeededError match ErrReplugNeeded and device.ErrBlocked.
+func (e *ReplugNeededError) Is(target error) bool {
+	return target == ErrReplugNeeded || target == device.ErrBlocked
+}
+
+// KeyUnpluggedError says the key a step needs is not plugged in while
+// the person's other key is: the advice names the missing key and says the
+// other one may stay (the browser and keywizard tell keys apart by serial).
+// It matches device.ErrNotFound.
+type KeyUnpluggedError struct {
+	Serial uint32
+	Label  string // the missing key
+	Others string // the person's keys that are plugged in, "" for none
+}
+
+func (e *KeyUnpluggedError) Error() string {
+	msg := e.Label + " is unplugged; plug it in and try again"
+	if e.Others != "" {
+		msg += ". " + e.Others + " can stay plugged in"
+	}
+	return msg
+}
+
+// Is makes KeyUnpluggedError match device.ErrNotFound.
+func (e *KeyUnpluggedError) Is(target error) bool { return target == device.ErrNotFound }
 
 // IncompleteSmartCardError says smart-card provisioning reported fewer
 // login identities than macOS needs: 9a signs the login, 9d wraps the

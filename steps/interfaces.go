@@ -231,6 +231,9 @@ const (
 	// ConfirmProvisionPIV: replacing the key's PIV PIN, PUK, management
 	// key and 9a/9d keys (destructive for anything already there).
 	ConfirmProvisionPIV ConfirmKind = "provision-piv"
+	// ConfirmSelfAttest: recording a service keywizard could check on
+	// the key as "confirmed by you, not verified" instead.
+	ConfirmSelfAttest ConfirmKind = "self-attest"
 )
 
 // ConfirmRequest describes a yes/no question. Destructive ones name the

@@ -24,8 +24,14 @@ func TestJoinTracker(t *testing.T) {
 		t.Fatalf("before joining: %+v", got)
 	}
 	e.must("report", e.w.Report(e.ctx))
-	if st := step(e.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone {
+	// Handed over while no tracker is connected: IT has received nothing,
+	// so it is not done, and the step says how to connect.
+	if st := step(e.w.Snapshot(), steps.StepReport); st.Status == steps.StatusDone || !strings.Contains(st.Reason, "Not sent: IT has not received this") ||
+		!strings.Contains(st.Reason, "invite code") {
 		t.Fatalf("kept locally: report step %s %q", st.Status, st.Reason)
+	}
+	if s := e.w.Snapshot(); s.Complete || strings.Contains(e.w.Summary(), "all done") || strings.Contains(e.w.Summary(), "you are done") {
+		t.Errorf("complete %v before IT received the report; summary:\n%s", s.Complete, e.w.Summary())
 	}
 
 	// Bad input is refused before anything is asked of the tracker.
@@ -61,7 +67,7 @@ func TestJoinTracker(t *testing.T) {
 		t.Errorf("after joining: %+v", s.Tracker)
 	}
 	st := step(s, steps.StepReport)
-	if st.Status == steps.StatusDone || !strings.Contains(st.Reason, "now connected") {
+	if st.Status == steps.StatusDone || !strings.Contains(st.Reason, "now connected") || !strings.Contains(st.Reason, "Not sent") {
 		t.Errorf("a report kept locally is not due again: %s %q", st.Status, st.Reason)
 	}
 	e.must("report to the tracker", e.w.Report(e.ctx))

@@ -35,7 +35,7 @@ func (l Level) Words() string {
 	case VerifiedBySystem:
 		return "verified by the system"
 	case SelfAttested:
-		return "confirmed by you"
+		return "confirmed by you, not verified"
 	}
 	return string(l)
 }
@@ -45,6 +45,19 @@ type Evidence struct {
 	Level  Level     `json:"level"`
 	Detail string    `json:"detail"`
 	At     time.Time `json:"at"`
+	// CheckedAt is when keywizard last read the key or system and found
+	// the result still there (Wizard.Recheck); zero means At (progress
+	// saved before re-checks). A self-attestation cannot be re-read: its
+	// CheckedAt stays At.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+}
+
+// Checked is when the result was last found to hold.
+func (e Evidence) Checked() time.Time {
+	if e.CheckedAt.After(e.At) {
+		return e.CheckedAt
+	}
+	return e.At
 }
 
 // Role is what a key is for. The values are the tracker's key roles.
@@ -91,6 +104,10 @@ type Item struct {
 	Evidence *Evidence `json:"evidence,omitempty"`
 	// OpenedAt is when the service page was last opened for this key.
 	OpenedAt time.Time `json:"opened_at,omitzero"`
+	// Lost says why a result recorded earlier was taken back: a re-check
+	// found it no longer holds ("Google passkey not found on key 12345678
+	// at 14:02: set it up again"). Cleared by new evidence or Redo.
+	Lost string `json:"lost,omitempty"`
 }
 
 // PIVRecord remembers a key's smart-card setup: the identity hashes are

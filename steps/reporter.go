@@ -56,6 +56,9 @@ type ReportItem struct {
 	Level   Level     `json:"level"`
 	Detail  string    `json:"detail"`
 	At      time.Time `json:"at"`
+	// CheckedAt is when keywizard last found the result still there
+	// (Evidence.Checked).
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // ReportSkip is a service that does not apply, with the reason.
@@ -76,7 +79,8 @@ func (l *LocalReporter) Destination() string {
 	return "no tracker configured, kept locally in " + l.Path
 }
 
-// Report appends r to the file.
+// Report appends r to the file and returns a *KeptLocallyError: the record
+// is kept, but IT has not received it, and the wizard must not say "sent".
 func (l *LocalReporter) Report(ctx context.Context, r Report) error {
 	data, err := json.Marshal(r)
 	if err != nil {
@@ -97,5 +101,8 @@ func (l *LocalReporter) Report(ctx context.Context, r Report) error {
 		f.Close()
 		return fmt.Errorf("keeping the report locally: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("keeping the report locally: %w", err)
+	}
+	return &KeptLocallyError{Path: l.Path}
 }

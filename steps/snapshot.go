@@ -126,20 +126,46 @@ type StepKey struct {
 	OpenByHand string
 	// Attention is the last problem on this key, with what to do.
 	Attention string
+	// Lost says why a result recorded earlier was taken back by a
+	// re-check (the step is to do again on this key).
+	Lost string
+	// Presence is whether the key is plugged in, unplugged, or restarting
+	// after a configuration change.
+	Presence Presence
 	// CanRedo says Wizard.Redo would clear something on this key: a
 	// result, an opened page, a problem, or (macOS login) the smart-card
 	// setup keywizard remembers, so a frontend offers Redo only then.
 	CanRedo bool
 }
 
+// Presence says whether a key is there right now.
+type Presence string
+
+// Presences.
+const (
+	// PresencePlugged: plugged in.
+	PresencePlugged Presence = "plugged-in"
+	// PresenceUnplugged: gone (pulled out, or never plugged in this run).
+	PresenceUnplugged Presence = "unplugged"
+	// PresenceRestarting: gone while it reboots after a configuration
+	// change keywizard made (turning OTP off re-enumerates the key,
+	// docs/yubikey-protocol.md §1.9); it comes back by itself.
+	PresenceRestarting Presence = "restarting"
+)
+
 // KeyView is a key as the person sees it.
 type KeyView struct {
-	Serial     uint32
-	Model      string
-	Role       Role // "" for keys without a role
-	Label      string
-	Connected  bool
-	FormFactor string
+	// Presence is whether the key is plugged in, unplugged or restarting.
+	Presence Presence
+	// ReplugNeeded: the key refuses FIDO2 PINs until it is unplugged and
+	// plugged back in (three wrong PINs in a row).
+	ReplugNeeded bool
+	Serial       uint32
+	Model        string
+	Role         Role // "" for keys without a role
+	Label        string
+	Connected    bool
+	FormFactor   string
 	// SuggestedRole is the role keywizard proposes for a detected key.
 	SuggestedRole Role
 	// PINSet and PINRetries are the key's FIDO2 PIN state as last read

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/steps/catalogue"
@@ -64,7 +65,8 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	for _, r := range roles {
 		if k, ok := p.keyByRole(r); ok {
 			c, conn := w.connected[k.Serial]
-			v := KeyView{Serial: k.Serial, Model: k.Model, Role: r, Label: Label(r, k.Model, k.Serial), Connected: conn, FormFactor: k.FormFactor, PINRetries: -1}
+			v := KeyView{Serial: k.Serial, Model: k.Model, Role: r, Label: Label(r, k.Model, k.Serial), Connected: conn, FormFactor: k.FormFactor, PINRetries: -1,
+				Presence: w.presenceLocked(k.Serial), ReplugNeeded: w.replug[k.Serial]}
 			if c.FIDO != nil {
 				v.PINSet, v.PINRetries = c.FIDO.PINSet, c.FIDO.PINRetries
 			}
@@ -88,7 +90,8 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		if _, mine := p.key(k.Serial); !mine && missing != "" {
 			sugg[k.Serial] = missing
 		}
-		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1}
+		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1,
+			Presence: PresencePlugged, ReplugNeeded: w.replug[k.Serial]}
 		if k.FIDO != nil {
 			v.PINSet, v.PINRetries = k.FIDO.PINSet, k.FIDO.PINRetries
 		}
@@ -130,6 +133,36 @@ func (w *Wizard) snapshotLocked() Snapshot {
 	return s
 }
 
+// presenceLocked says whether key serial is plugged in, unplugged or
+// restarting after a change keywizard made.
+func (w *Wizard) presenceLocked(serial uint32) Presence {
+	switch _, ok := w.connected[serial]; {
+	case ok:
+		return PresencePlugged
+	case w.restarting[serial]:
+		return PresenceRestarting
+	}
+	return PresenceUnplugged
+}
+
+// fillIn puts what keywizard knows about the key into a service's
+// instructions: "<serial>" becomes its serial (AWS asks to name the device
+// "yk-nano-<serial>"; the person should not have to read it off the key),
+// and a "yk-nano-"/"yk-nfc-" pair offers only the one that fits the key.
+func fillIn(lines []string, k AssignedKey) []string {
+	out := slices.Clone(lines)
+	serial := fmt.Sprint(k.Serial)
+	name := "yk-nfc-" + serial
+	if strings.Contains(strings.ToLower(k.FormFactor), "nano") {
+		name = "yk-nano-" + serial
+	}
+	for i, l := range out {
+		l = strings.ReplaceAll(l, "yk-nano-<serial> or yk-nfc-<serial>", name)
+		out[i] = strings.ReplaceAll(l, "<serial>", serial)
+	}
+	return out
+}
+
 func (w *Wizard) buildStepLocked(e stepEntry) Step {
 	p := w.p
 	id, kind, svc := e.id, e.def.kind, e.svc
@@ -146,6 +179,15 @@ func (w *Wizard) buildStepLocked(e stepEntry) Step {
 		st.NeedAccount = svc.Verification.User == catalogue.UserAccount && (p.Person == nil || p.Person.Accounts[svc.ID] == "")
 	}
 	st.Status, st.Reason = w.stepStatusReasonLocked(id)
+	if st.Service != nil {
+		// The instructions name the key the person works on next.
+		for _, r := range roles {
+			if k, ok := p.keyByRole(r); ok && p.evidence(id, k.Serial) == nil {
+				st.Service.Instructions = fillIn(st.Service.Instructions, k)
+				break
+			}
+		}
+	}
 	if !e.def.perKey || st.Status == StatusNotApplicable {
 		return st
 	}
@@ -158,9 +200,10 @@ func (w *Wizard) buildStepLocked(e stepEntry) Step {
 			continue
 		}
 		_, conn := w.connected[k.Serial]
-		sk := StepKey{Serial: k.Serial, Role: r, Label: Label(r, k.Model, k.Serial), Status: StatusTodo, Connected: conn}
+		sk := StepKey{Serial: k.Serial, Role: r, Label: Label(r, k.Model, k.Serial), Status: StatusTodo, Connected: conn, Presence: w.presenceLocked(k.Serial)}
 		if it := p.Items[id][k.Serial]; it != nil {
 			sk.OpenedAt = it.OpenedAt
+			sk.Lost = it.Lost
 			if it.Evidence != nil {
 				e := *it.Evidence
 				sk.Evidence = &e
@@ -216,7 +259,7 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 			if ev == nil {
 				continue
 			}
-			rk.Items = append(rk.Items, ReportItem{Service: string(e.id), Level: ev.Level, Detail: ev.Detail, At: ev.At})
+			rk.Items = append(rk.Items, ReportItem{Service: string(e.id), Level: ev.Level, Detail: ev.Detail, At: ev.At, CheckedAt: ev.Checked()})
 			if e.def.report == ReportAsOTP {
 				rk.OTPDisabled = true
 			}
@@ -224,6 +267,12 @@ func (w *Wizard) buildReportLocked(snap Snapshot) Report {
 		r.Keys = append(r.Keys, rk)
 	}
 	return r
+}
+
+// reportReceivedLocked: a tracker accepted the latest report.
+func (w *Wizard) reportReceivedLocked() bool {
+	r := w.p.Report
+	return !r.SentAt.IsZero() && !r.Local && !r.Pending
 }
 
 // isComplete: everything but the wrap-up (report, summary) is done.
@@ -251,6 +300,22 @@ func (w *Wizard) Report(ctx context.Context) error {
 		w.mu.Unlock()
 		return err
 	}
+	var mine []KeyRef
+	for _, k := range w.p.Keys {
+		ref, _, _ := w.keyRefLocked(k.Serial)
+		mine = append(mine, ref)
+	}
+	w.mu.Unlock()
+	// The report claims no more than the latest check: read the keys
+	// again first (passkeys only when not read in this run, which would
+	// ask for the PIN; what is not plugged in keeps its last check).
+	for _, ref := range mine {
+		w.mu.Lock()
+		read := w.passkeysRead[ref.Serial]
+		w.mu.Unlock()
+		_ = w.recheck(ctx, ref, !read)
+	}
+	w.mu.Lock()
 	rep := w.buildReportLocked(w.snapshotLocked())
 	w.mu.Unlock()
 	for i := range rep.Keys {
@@ -266,6 +331,18 @@ func (w *Wizard) Report(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.p.Report.LastAttempt = w.o.Clock.Now()
+	if errors.Is(err, ErrKeptLocally) {
+		// Written on this computer only: IT has received nothing, so it
+		// is not sent, whatever else is true.
+		w.p.Report.Pending = false
+		w.p.Report.Local = true
+		w.p.Report.SentAt = time.Time{}
+		w.p.Report.Destination = err.Error()
+		if serr := w.saveLocked(ctx); serr != nil {
+			return errors.Join(fmt.Errorf("keeping the report: %w", err), serr)
+		}
+		return fmt.Errorf("keeping the report: %w", err)
+	}
 	if errors.Is(err, ErrReportRejected) {
 		// Nothing is queued: the person fixes what the tracker objected
 		// to (or asks IT) and sends again.
@@ -293,6 +370,12 @@ func (w *Wizard) Report(ctx context.Context) error {
 	}
 	// Kept on this computer, it is due again once connected (Join).
 	w.p.Report.Local = w.o.Tracker != nil && !w.tracker.Connected
+	if w.p.Report.Local {
+		// Handed to a Reporter while no tracker is connected: IT has not
+		// received it.
+		w.p.Report.SentAt = time.Time{}
+		return w.saveLocked(ctx)
+	}
 	if w.p.Current == StepReport {
 		w.p.Current = StepSummary
 	}
@@ -309,6 +392,20 @@ func attestationProblem(err error) string {
 		return "the key cannot attest"
 	}
 	return "the attestation could not be read"
+}
+
+// ResendPending sends a report that waits to be sent (Report.Pending: the
+// tracker did not answer last time); with none waiting it does nothing. A
+// frontend calls it now and then, so "Waiting to send" becomes "Sent" only
+// once the tracker has answered.
+func (w *Wizard) ResendPending(ctx context.Context) error {
+	w.mu.Lock()
+	pending := w.p.Report.Pending
+	w.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	return w.Report(ctx)
 }
 
 // LastReport returns the report as it would be sent now (without
@@ -330,8 +427,10 @@ func (w *Wizard) Summary() string {
 	if s.Started {
 		fmt.Fprintf(&b, "%s <%s>, started %s. Deadline: %s", s.Person.Name, s.Person.Email, s.Person.StartDate.Format("2 January 2006"), s.Deadline.Format("2 January 2006"))
 		switch {
-		case s.Complete:
+		case s.Complete && w.reportReceivedLocked():
 			b.WriteString(" (all done).\n\n")
+		case s.Complete:
+			b.WriteString(" (IT has not received your report yet).\n\n")
 		case s.Overdue:
 			b.WriteString(" (overdue).\n\n")
 		default:
@@ -357,8 +456,13 @@ func (w *Wizard) Summary() string {
 		}
 		for _, k := range st.Keys {
 			switch {
-			case k.Evidence != nil:
+			case k.Evidence != nil && k.Evidence.Level == SelfAttested:
 				fmt.Fprintf(&b, "- %s: done, %s, %s (%s).\n", k.Label, k.Evidence.Level.Words(), k.Evidence.At.Format("2006-01-02 15:04 MST"), k.Evidence.Detail)
+			case k.Evidence != nil:
+				fmt.Fprintf(&b, "- %s: done, %s, %s (%s); last checked %s.\n", k.Label, k.Evidence.Level.Words(), k.Evidence.At.Format("2006-01-02 15:04 MST"), k.Evidence.Detail,
+					k.Evidence.Checked().Format("2006-01-02 15:04 MST"))
+			case k.Lost != "":
+				fmt.Fprintf(&b, "- %s: not done: %s.\n", k.Label, k.Lost)
 			default:
 				fmt.Fprintf(&b, "- %s: not done yet.\n", k.Label)
 			}
@@ -368,14 +472,16 @@ func (w *Wizard) Summary() string {
 	b.WriteString("## Report to IT\n\n")
 	switch r := w.p.Report; {
 	case r.Pending:
-		b.WriteString("Saved; it will be sent when the network is back.\n")
+		b.WriteString("Waiting to send: IT's tracker has not answered yet; keywizard sends it when it does.\n")
+	case r.Local:
+		b.WriteString("Not sent: IT has not received this. Connect this computer to IT's tracker with the invite code IT sent you (Tell IT), then send it.\n")
 	case !r.SentAt.IsZero():
 		fmt.Fprintf(&b, "Sent %s (%s).\n", r.SentAt.Format("2006-01-02 15:04 MST"), r.Destination)
 	default:
 		b.WriteString("Not sent yet.\n")
 	}
 	b.WriteString("\n## What is left\n\n")
-	if len(s.Remaining) == 0 {
+	if len(s.Remaining) == 0 && w.reportReceivedLocked() {
 		b.WriteString("Nothing: you are done. Keep your backup key somewhere safe, apart from your laptop.\n")
 	}
 	for _, r := range s.Remaining {

@@ -246,12 +246,18 @@ func reportStatus(w *Wizard, id StepID) (Status, string) {
 	r := w.p.Report
 	switch {
 	case r.Pending:
-		return StatusNeedsAttention, "Your report is saved and will be sent when the network is back."
-	case !r.SentAt.IsZero() && r.Local && w.tracker.Connected:
+		return StatusNeedsAttention, "Waiting to send: your report is saved on this computer and goes to IT's tracker when the network is back and the tracker answers."
+	case r.Local && w.tracker.Connected:
 		st, _ := plainStatus(w, id)
-		return st, "This computer is now connected to IT's tracker; send your report there."
+		return st, "Not sent: IT has not received this. This computer is now connected to IT's tracker; send your report there."
+	case r.Local && w.tracker.CanJoin:
+		st, _ := plainStatus(w, id)
+		return st, "Not sent: IT has not received this. It is kept on this computer only. Connect to IT's tracker with the invite code IT sent you (below), then send it."
+	case r.Local:
+		st, _ := plainStatus(w, id)
+		return st, "Not sent: IT has not received this. It is kept on this computer only (" + r.Destination + "). Ask IT how to connect keywizard to their tracker."
 	case !r.SentAt.IsZero() && !w.newerThanReportLocked():
-		return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + ")."
+		return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + "); IT's tracker accepted it."
 	case !r.SentAt.IsZero():
 		st, _ := plainStatus(w, id)
 		return st, "There is progress since the last report; send it again."
@@ -304,8 +310,11 @@ func keysRemaining(w *Wizard, st Step) []string {
 }
 
 func reportRemaining(w *Wizard, _ Step) []string {
-	if w.p.Report.Pending {
-		return []string{"Send the report to IT (saved; it goes when the network is back)."}
+	switch {
+	case w.p.Report.Pending:
+		return []string{"Send the report to IT (waiting to send: it goes when IT's tracker answers)."}
+	case w.p.Report.Local:
+		return []string{"Send the report to IT (not sent: IT has not received it)."}
 	}
 	return []string{"Send the report to IT."}
 }
@@ -314,7 +323,11 @@ func reportRemaining(w *Wizard, _ Step) []string {
 func perKeyRemaining(st Step) []string {
 	var out []string
 	for _, k := range st.Keys {
-		if k.Status != StatusDone {
+		switch {
+		case k.Status == StatusDone:
+		case k.Lost != "":
+			out = append(out, fmt.Sprintf("%s: %s (%s).", st.Title, k.Label, k.Lost))
+		default:
 			out = append(out, fmt.Sprintf("%s: %s.", st.Title, k.Label))
 		}
 	}

@@ -33,7 +33,7 @@ func (r Report) TrackerReports() ([]tracker.Report, error) {
 			Items:       make([]tracker.ReportItem, 0, len(k.Items)),
 		}
 		for _, it := range k.Items {
-			tr.Items = append(tr.Items, tracker.ReportItem{Service: it.Service, Evidence: tracker.Evidence(it.Level), At: it.At.UTC()})
+			tr.Items = append(tr.Items, tracker.ReportItem{Service: it.Service, Evidence: tracker.Evidence(it.Level), At: it.At.UTC(), CheckedAt: it.CheckedAt.UTC()})
 		}
 		for _, s := range r.Services {
 			tr.Services = append(tr.Services, tracker.Service{ID: s.ID, Name: s.Name})

@@ -57,11 +57,21 @@ type Wizard struct {
 	// for this run only (a later run tries the browser again).
 	byHand   map[StepID]map[uint32]string
 	stepNote map[StepID]string
-	busy     string
-	tracker  TrackerState
-	seq      uint64
-	subs     map[int]func(Snapshot)
-	nextSub  int
+	// replug holds keys that refuse every FIDO2 PIN until they are
+	// replugged (ReplugNeededError); a key leaving clears it.
+	replug map[uint32]bool
+	// restarting holds keys keywizard is reconfiguring (turning OTP off
+	// reboots the key): their leaving is a restart, not an unplug. Cleared
+	// when the key is back.
+	restarting map[uint32]bool
+	// passkeysRead holds keys whose passkeys were read with the PIN in
+	// this run, so reporting need not ask for the PIN again.
+	passkeysRead map[uint32]bool
+	busy         string
+	tracker      TrackerState
+	seq          uint64
+	subs         map[int]func(Snapshot)
+	nextSub      int
 
 	notify sync.Mutex // serialises deliveries to subscribers
 }
@@ -97,6 +107,10 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		byHand:    map[StepID]map[uint32]string{},
 		stepNote:  map[StepID]string{},
 		subs:      map[int]func(Snapshot){},
+
+		replug:       map[uint32]bool{},
+		restarting:   map[uint32]bool{},
+		passkeysRead: map[uint32]bool{},
 	}
 	w.initTracker()
 	if !w.hasStep(p.Current) {
@@ -309,10 +323,14 @@ func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) err
 	case errors.As(err, &pe) && pe.Which == device.FIDO2PIN:
 		w.noteRetries(ref.Serial, pe.Retries)
 	case errors.As(err, &pe):
-	case errors.Is(err, device.ErrBlocked):
+	case errors.Is(err, device.ErrBlocked) && !errors.Is(err, ErrReplugNeeded):
 		// A temporary FIDO2 block (replug needed): ask the key for the
-		// tries left rather than guess; getPINRetries still answers.
+		// tries left rather than guess; getPINRetries still answers. No
+		// PIN is asked of this key until it has been replugged.
 		_, _ = w.fidoState(ctx, ref.Serial)
+		w.mu.Lock()
+		w.replug[ref.Serial] = true
+		w.mu.Unlock()
 	}
 	w.setAttention(id, ref.Serial, err.Error())
 	return err
@@ -333,11 +351,28 @@ func (w *Wizard) whichKey(ctx context.Context, ref KeyRef, orig error) error {
 		}
 		present = append(present, k.Serial)
 	}
-	if len(present) == 0 {
-		return fmt.Errorf("%s is not plugged in; plug it in and try again: %w", ref.Label, &device.KeyNotFoundError{Serial: ref.Serial})
-	}
-	got := present[0]
 	w.mu.Lock()
+	var mine []string
+	for _, s := range present {
+		if k, ok := w.p.key(s); ok {
+			mine = append(mine, "Your "+k.Role.Words())
+		}
+	}
+	w.mu.Unlock()
+	if len(mine) == len(present) {
+		// Nothing but the person's own keys (or nothing) is plugged in:
+		// the advice is the missing key, never "swap", since the other
+		// key may stay.
+		return &KeyUnpluggedError{Serial: ref.Serial, Label: ref.Label, Others: strings.Join(mine, " and ")}
+	}
+	w.mu.Lock()
+	got := present[0]
+	for _, s := range present {
+		if _, ok := w.p.key(s); !ok {
+			got = s // the stranger is the one to name
+			break
+		}
+	}
 	gotLabel := fmt.Sprintf("serial %d", got)
 	if k, ok := w.p.key(got); ok {
 		gotLabel = Label(k.Role, k.Model, k.Serial)
@@ -371,7 +406,9 @@ func (w *Wizard) record(ctx context.Context, id StepID, serial uint32, e Evidenc
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	it := w.p.item(id, serial)
+	e.CheckedAt = e.At
 	it.Evidence = &e
+	it.Lost = ""
 	if w.p.Current == id && w.stepDoneLocked(id) {
 		w.p.Current = w.nextLocked(id)
 	}
@@ -506,9 +543,20 @@ func (w *Wizard) DetectKeys(ctx context.Context) error {
 func (w *Wizard) setConnected(keys []device.Key) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	old := w.connected
 	w.connected = map[uint32]device.Key{}
 	for _, k := range keys {
 		w.connected[k.Serial] = k
+		if f := old[k.Serial].FIDO; k.FIDO == nil && f != nil {
+			k.FIDO = f // keep the PIN state read earlier
+			w.connected[k.Serial] = k
+		}
+	}
+	for s := range w.replug {
+		if _, ok := w.connected[s]; !ok {
+			// Gone since: the replug has happened (or is happening).
+			delete(w.replug, s)
+		}
 	}
 }
 
@@ -587,15 +635,31 @@ func (w *Wizard) Watch(ctx context.Context) error {
 	}
 	go func() {
 		for ev := range ch {
+			serial := ev.Key.Serial
 			w.mu.Lock()
+			recheck := false
 			switch ev.Kind {
 			case KeyAdded:
-				w.connected[ev.Key.Serial] = ev.Key
+				_, was := w.connected[serial]
+				_, mine := w.p.key(serial)
+				// A key of the person's that arrives (not the end of a
+				// restart keywizard caused) may have been reset or
+				// changed elsewhere meanwhile: read what needs no PIN.
+				recheck = mine && !was && !w.restarting[serial]
+				w.connected[serial] = ev.Key
+				delete(w.restarting, serial)
+				// Plugged in afresh: a PIN block that needed a replug is
+				// gone (CTAP clears it on power-up).
+				delete(w.replug, serial)
 			case KeyRemoved:
-				delete(w.connected, ev.Key.Serial)
+				delete(w.connected, serial)
+				delete(w.replug, serial)
 			}
 			w.mu.Unlock()
 			w.publish()
+			if recheck {
+				go func() { _ = w.recheckAction(ctx, serial, false) }()
+			}
 		}
 	}()
 	return nil
@@ -813,6 +877,9 @@ func (w *Wizard) changePIN(ctx context.Context, ref KeyRef, st *device.FIDOState
 	if st.PINRetries == 0 {
 		return w.fail(ctx, StepFIDOPIN, ref, blockedFIDO(ref))
 	}
+	if err := w.checkReplug(ref); err != nil {
+		return w.fail(ctx, StepFIDOPIN, ref, err)
+	}
 	old, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeCurrentFIDOPIN, RetriesLeft: st.PINRetries,
 		Text: "Enter the current FIDO2 PIN of " + ref.Label + "."})
 	if err != nil {
@@ -831,6 +898,17 @@ func (w *Wizard) changePIN(ctx context.Context, ref KeyRef, st *device.FIDOState
 		return w.fail(ctx, StepFIDOPIN, ref, pinErr(ref, fmt.Errorf("changing the FIDO2 PIN on %s: %w", ref.Label, err)))
 	}
 	return w.record(ctx, StepFIDOPIN, ref.Serial, Evidence{Level: VerifiedOnKey, Detail: "FIDO2 PIN changed; the key accepted the current PIN", At: w.o.Clock.Now()})
+}
+
+// checkReplug refuses to ask for a FIDO2 PIN the key would refuse: after
+// three wrong PINs in a row it refuses every PIN until replugged.
+func (w *Wizard) checkReplug(ref KeyRef) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.replug[ref.Serial] {
+		return &ReplugNeededError{Key: ref.Label}
+	}
+	return nil
 }
 
 func blockedFIDO(ref KeyRef) error {
@@ -895,7 +973,25 @@ func (w *Wizard) OpenService(ctx context.Context, serviceID string, serial uint3
 	if s.URL == "" {
 		return fmt.Errorf("%s has no web page; keywizard sets it up itself: %w", s.Name, device.ErrInvalidArgument)
 	}
+	if err := w.needAccount(s); err != nil {
+		return err
+	}
 	return w.open(ctx, s, serial, s.URL)
+}
+
+// needAccount: a service whose passkey is found by account name asks for
+// the name before its page is opened, so the person registers the account
+// keywizard will look for (Step.NeedAccount says so first).
+func (w *Wizard) needAccount(s catalogue.Service) error {
+	if s.Verification.User != catalogue.UserAccount {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.p.Person == nil || w.p.Person.Accounts[s.ID] == "" {
+		return &NeedAccountError{Service: s.ID, Label: s.AccountLabel}
+	}
+	return nil
 }
 
 // OpenLink opens one of the service's alternate pages (AlternateURLs).
@@ -984,6 +1080,9 @@ func (w *Wizard) verifyCredential(ctx context.Context, s catalogue.Service, ref 
 	if st.PINRetries == 0 {
 		return w.fail(ctx, id, ref, blockedFIDO(ref))
 	}
+	if err := w.checkReplug(ref); err != nil {
+		return w.fail(ctx, id, ref, err)
+	}
 	pin, err := w.o.Prompter.PIN(ctx, PINRequest{Key: ref, Which: device.FIDO2PIN, Purpose: PurposeUnlockFIDO, RetriesLeft: st.PINRetries,
 		Text: "Enter the FIDO2 PIN of " + ref.Label + " so keywizard can look for your " + s.Name + " passkey on it."})
 	if err != nil {
@@ -998,6 +1097,9 @@ func (w *Wizard) verifyCredential(ctx context.Context, s catalogue.Service, ref 
 	if err != nil {
 		return w.fail(ctx, id, ref, pinErr(ref, fmt.Errorf("reading passkeys from %s: %w", ref.Label, err)))
 	}
+	w.mu.Lock()
+	w.passkeysRead[ref.Serial] = true
+	w.mu.Unlock()
 	what := "a passkey for " + s.Verification.RPID
 	if user != "" {
 		what += " (user " + user + ")"
@@ -1027,14 +1129,36 @@ func (w *Wizard) Attest(ctx context.Context, serviceID string, serial uint32) er
 	if s.Verification.Kind == catalogue.KindSCAuth {
 		return fmt.Errorf("%s is checked by macOS itself; use Verify: %w", s.Name, device.ErrInvalidArgument)
 	}
+	id := StepID(s.ID)
 	w.mu.Lock()
-	e := w.p.evidence(StepID(s.ID), serial)
+	e := w.p.evidence(id, serial)
+	it := w.p.Items[id][serial]
+	opened := (it != nil && !it.OpenedAt.IsZero()) || w.byHand[id][serial] != ""
 	w.mu.Unlock()
 	if e != nil && e.Level != SelfAttested {
 		return nil
 	}
-	return w.record(ctx, StepID(s.ID), serial, Evidence{Level: SelfAttested,
-		Detail: "you confirmed registering " + ref.Label + " with " + s.Name, At: w.o.Clock.Now()})
+	if s.Verification.Kind != catalogue.KindSelfAttest {
+		// keywizard can check this one on the key (Verify): confirming it
+		// by hand instead needs the page opened (here, or by hand after
+		// the browser failed), where the key is registered, and is an
+		// explicit, separate statement.
+		if s.URL != "" && !opened {
+			return fmt.Errorf("open %s for %s first and register the key there: %w", s.Name, ref.Label, ErrNotOpened)
+		}
+		ok, err := w.o.Prompter.Confirm(ctx, ConfirmRequest{Kind: ConfirmSelfAttest, Key: ref,
+			Title: fmt.Sprintf("Confirm %s on your %s yourself?", s.Name, ref.Role.Words()),
+			Text: fmt.Sprintf("keywizard can check %s on %s with Verify. If you registered the key another way, confirm it yourself: "+
+				"it is recorded as \"confirmed by you, not verified\", and IT sees it that way.", s.Name, ref.Label)})
+		if err != nil {
+			return cancelled(err)
+		}
+		if !ok {
+			return fmt.Errorf("nothing was recorded for %s: %w", ref.Label, ErrCancelled)
+		}
+	}
+	return w.record(ctx, id, serial, Evidence{Level: SelfAttested,
+		Detail: "confirmed by you, not verified: you said you registered " + ref.Label + " with " + s.Name, At: w.o.Clock.Now()})
 }
 
 // --- macOS smart-card login -------------------------------------------
@@ -1271,11 +1395,23 @@ func (w *Wizard) DisableOTP(ctx context.Context, serial uint32) error {
 	}
 	nfcToo := k.HasNFC && !w.o.KeepNFCOTP
 	var res OTPResult
+	// The key reboots after the change and re-enumerates
+	// (docs/yubikey-protocol.md §1.9): while it is away it is restarting,
+	// not unplugged. The flag goes when it is back (Watch), or here when
+	// the call failed.
+	w.mu.Lock()
+	w.restarting[serial] = true
+	w.mu.Unlock()
 	err = w.withTouch(ctx, ref, func(ctx context.Context) error {
 		var err error
 		res, err = w.o.Keys.DisableOTP(ctx, serial, nfcToo)
 		return err
 	})
+	if err != nil {
+		w.mu.Lock()
+		delete(w.restarting, serial)
+		w.mu.Unlock()
+	}
 	if errors.Is(err, device.ErrLocked) {
 		return w.fail(ctx, StepOTP, ref, fmt.Errorf("%s has a configuration lock code, so keywizard cannot change it; ask IT for the code or a new key: %w", ref.Label, err))
 	}

@@ -156,6 +156,10 @@ type ReportItem struct {
 	Service  string    `json:"service"`
 	Evidence Evidence  `json:"evidence"`
 	At       time.Time `json:"at"`
+	// CheckedAt is when the wizard last read the key or system and found
+	// the result still there (at or after At). Reports from wizards
+	// before re-checks leave it out.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
 // Attestation carries a key's PIV attestation: the device's attestation

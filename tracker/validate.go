@@ -192,6 +192,12 @@ func (r *Report) Validate() error {
 		if y := it.At.Year(); y < 2000 || y > 9999 {
 			return fieldErr(p+"at", "out of range")
 		}
+		if !it.CheckedAt.IsZero() && it.CheckedAt.Before(it.At) {
+			return fieldErr(p+"checked_at", "must not be before at")
+		}
+		if y := it.CheckedAt.Year(); !it.CheckedAt.IsZero() && y > 9999 {
+			return fieldErr(p+"checked_at", "out of range")
+		}
 	}
 	if len(r.Services) > maxItems {
 		return fieldErr("services", "at most %d services", maxItems)

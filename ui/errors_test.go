@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -126,8 +127,40 @@ func TestErrorStates(t *testing.T) {
 		if !strings.Contains(m.Text, "5 tries left") || strings.Contains(m.Text, "ask IT") {
 			t.Errorf("message %q should give the tries left and not send the person to IT", m.Text)
 		}
+		// Until the key is replugged no PIN is asked for (the key would
+		// refuse the right one too): the same advice, no dialog.
+		m = d.fails("Verify your everyday key", "", ui.Warning, "Unplug and replug your key")
+		if _, _, open := d.e.UI.Dialog(); open {
+			t.Fatal("a PIN dialog opened before the key was replugged")
+		}
+		if !strings.Contains(labelsIn(t, d.w.Content()), "Unplug this key and plug it back in") {
+			t.Error("the key's row does not say to replug it")
+		}
+		// The window follows the key leaving and coming back.
+		d.watch()
 		d.e.Keys.Unplug(screens.Everyday)
+		d.waitKey(screens.Everyday, steps.PresenceUnplugged)
+		if !strings.Contains(d.rowText(screens.Everyday), "Unplugged") {
+			t.Errorf("row %q once the key is out", d.rowText(screens.Everyday))
+		}
+		// Back, the key is read again (what needs no PIN) before the next
+		// action: wait for that check to finish.
+		checked := make(chan struct{})
+		var mu sync.Mutex
+		checking, closed := false, false
+		stop := d.e.Wizard.OnChange(func(s steps.Snapshot) {
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.HasPrefix(s.Busy, "Checking") {
+				checking = true
+			} else if checking && s.Busy == "" && !closed && s.Keys[0].Connected && !s.Keys[0].ReplugNeeded {
+				closed = true
+				close(checked)
+			}
+		})
 		d.e.Keys.Plug(screens.Everyday)
+		<-checked
+		stop()
 		test.Tap(d.e.UI.PrimaryButton())
 		d.settle()
 		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)

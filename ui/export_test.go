@@ -64,3 +64,7 @@ func (u *UI) BannerButton(label string) *Button {
 	walk(u.banner)
 	return found
 }
+
+// RoleButton returns the banner's button that gives an arriving key a role,
+// or nil.
+func (u *UI) RoleButton() *Button { return u.roleButton }

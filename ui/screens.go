@@ -261,7 +261,7 @@ func (u *UI) keysScreen() screen {
 		}
 		rows = append(rows, widget.NewCard("", "", container.NewVBox(
 			&widget.Label{Text: k.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
-			para("Not plugged in now; it keeps its role."))))
+			para(presenceSentence(k.Presence)+" It keeps its role."))))
 	}
 	if len(rows) == 0 {
 		body = append(body, u.messageBox(Message{Severity: Info, Title: "No keys found yet", Text: "Plug in your keys, then choose Look for keys."}))
@@ -327,10 +327,20 @@ func formFactorWords(ff string) string {
 
 // --- per-key steps -----------------------------------------------------
 
-func (u *UI) connected(serial uint32) bool {
+// presenceSentence says where a key that is not plugged in is: pulled out,
+// or rebooting after a change keywizard made (never "not plugged in" then:
+// it comes back by itself).
+func presenceSentence(p steps.Presence) string {
+	if p == steps.PresenceRestarting {
+		return "Restarting after the change; it comes back by itself in a few seconds."
+	}
+	return "Unplugged."
+}
+
+func (u *UI) replugNeeded(serial uint32) bool {
 	for _, k := range u.snap.Keys {
 		if k.Serial == serial {
-			return k.Connected
+			return k.ReplugNeeded
 		}
 	}
 	return false
@@ -344,6 +354,20 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		var lines []fyne.CanvasObject
 		title := &widget.Label{Text: k.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord}
 		lines = append(lines, title)
+		// Where the key is comes first, the moment it changes: a result
+		// below it stays true of the key while it is away.
+		switch {
+		case k.Missing:
+		case k.Presence == steps.PresenceRestarting:
+			lines = append(lines, &widget.Label{Text: presenceSentence(k.Presence), TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord})
+		case k.Presence == steps.PresenceUnplugged && k.Status != steps.StatusDone:
+			lines = append(lines, &widget.Label{Text: "Unplugged. Plug it in to do this step on it.", Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case k.Presence == steps.PresenceUnplugged:
+			lines = append(lines, &widget.Label{Text: "Unplugged.", TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord})
+		case u.replugNeeded(k.Serial):
+			lines = append(lines, &widget.Label{Text: "Unplug this key and plug it back in: after three wrong PINs it refuses every PIN until then. Nothing is lost.",
+				Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		}
 		switch {
 		case k.Missing:
 			lines = append(lines, para("Waiting for this key: plug it in and give it its role in Your keys when you have it."))
@@ -353,8 +377,9 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", upperFirst(k.Evidence.Level.Words()), timeText(k.Evidence.At)),
 				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
 				&widget.Label{Text: sentence(k.Evidence.Detail), TextStyle: fyne.TextStyle{Italic: true}, Wrapping: fyne.TextWrapWord})
-		case !u.connected(k.Serial):
-			lines = append(lines, para("Not plugged in. Plug it in to do this step on it."))
+		case k.Lost != "":
+			lines = append(lines, &widget.Label{Text: sentence(k.Lost), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case k.Presence != steps.PresencePlugged:
 		default:
 			lines = append(lines, para(statusSentence(k.Status)))
 		}
@@ -448,9 +473,17 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	}
 	attest := func(k steps.StepKey) *action {
 		serial := k.Serial
-		return &action{label: "I have done it", icon: theme.ConfirmIcon(), do: func(ctx context.Context) error { return u.wiz.Attest(ctx, id, serial) }}
+		label := "I have done it"
+		if st.CanVerify {
+			// Verify is the way here; confirming by hand is a separate,
+			// deliberate statement (the wizard asks to confirm it).
+			label = "Confirm myself…"
+		}
+		return &action{label: label, icon: theme.ConfirmIcon(), do: func(ctx context.Context) error { return u.wiz.Attest(ctx, id, serial) }}
 	}
+	opened := func(k steps.StepKey) bool { return !k.OpenedAt.IsZero() || k.OpenByHand != "" }
 	body := []fyne.CanvasObject{instructions(svc)}
+	var saveAccount *action
 	if svc.Verification.Kind == catalogue.KindFIDOCredential {
 		text := "keywizard checks this by finding the passkey on the key, read with your FIDO2 PIN."
 		if svc.PasskeyHint != "" {
@@ -470,13 +503,20 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		if e.Text == "" && u.snap.Person.Accounts[id] != "" {
 			e.SetText(u.snap.Person.Accounts[id])
 		}
-		save := newButton("Save", nil)
-		u.setAction(save, st.ID, &action{label: "Save", do: func(ctx context.Context) error {
+		saveAccount = &action{label: "Save", do: func(ctx context.Context) error {
 			var v string
 			fyne.DoAndWait(func() { v = e.Text })
 			return u.wiz.SetAccount(ctx, id, v)
-		}}, u.snap.Busy != "")
+		}}
+		save := newButton("Save", nil)
+		u.setAction(save, st.ID, saveAccount, u.snap.Busy != "")
 		e.OnSubmitted = func(string) { save.OnTapped() }
+		if st.NeedAccount {
+			// Said before anything can be opened: the page is opened for
+			// the account keywizard then looks for.
+			body = append(body, u.messageBox(Message{Severity: Info, Title: "First, your " + svc.AccountLabel,
+				Text: fmt.Sprintf("Enter your %s and save it. keywizard opens %s after that, and looks for the passkey made for that account.", svc.AccountLabel, svc.Name)}))
+		}
 		body = append(body, widget.NewForm(widget.NewFormItem(svc.AccountLabel, container.NewBorder(nil, nil, nil, save, e))))
 	}
 	if svc.URL != "" {
@@ -484,6 +524,9 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	}
 	body = append(body, u.keyRows(st, func(k steps.StepKey) []*action {
 		var as []*action
+		if st.NeedAccount {
+			return nil // the account name comes first
+		}
 		if st.CanOpen {
 			as = append(as, open(k))
 		}
@@ -491,8 +534,9 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 			as = append(as, check(k))
 		}
 		// A done key offers Redo rather than confirming again: the
-		// result stands until the person clears it.
-		if st.CanAttest && k.Evidence == nil {
+		// result stands until the person clears it. Where keywizard can
+		// verify, confirming by hand is offered once the page was opened.
+		if st.CanAttest && k.Evidence == nil && (!st.CanVerify || opened(k)) {
 			as = append(as, attest(k))
 		}
 		if k.Evidence != nil {
@@ -516,6 +560,10 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 	switch {
 	case !ok:
 		scr.primary, scr.noNext = u.nextAction(), true
+	case st.NeedAccount && saveAccount != nil:
+		p := *saveAccount
+		p.label = "Save your " + svc.AccountLabel
+		scr.primary = &p
 	case st.CanOpen && k.OpenedAt.IsZero() && k.OpenByHand == "":
 		// Once the browser has failed and the address was shown, Open
 		// again would only fail again: the next action is the check (Open
@@ -640,7 +688,15 @@ func (u *UI) reportScreen(st steps.Step) screen {
 		}
 		body = append(body, list)
 	}
-	scr := screen{body: body, primary: &action{label: "Send to IT", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}
+	send := func(ctx context.Context) error {
+		if err := u.wiz.Report(ctx); !errors.Is(err, steps.ErrKeptLocally) {
+			return err
+		}
+		// Kept on this computer: the step says "Not sent" and how to
+		// connect; it is not a failure to show as one.
+		return nil
+	}
+	scr := screen{body: body, primary: &action{label: "Send to IT", icon: theme.MailSendIcon(), do: send}}
 	if t := s.Tracker; t.CanJoin && !t.Connected {
 		// Not connected yet: the report can only be kept here; say so
 		// rather than promise IT sees it.
@@ -648,7 +704,7 @@ func (u *UI) reportScreen(st steps.Step) screen {
 	}
 	if st.Status == steps.StatusDone {
 		scr.primary, scr.noNext = u.nextAction(), true
-		scr.secondary = []*action{{label: "Send again", icon: theme.MailSendIcon(), do: func(ctx context.Context) error { return u.wiz.Report(ctx) }}}
+		scr.secondary = []*action{{label: "Send again", icon: theme.MailSendIcon(), do: send}}
 	}
 	return scr
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,8 +41,18 @@ type Options struct {
 	// running behind that frame. It must return quickly.
 	OnFirstScreen func()
 	// NoWatch stops Attach from following keys being plugged in and out
-	// (Wizard.Watch); tests that script key events themselves set it.
+	// (Wizard.Watch) and from resending a report that waits to be sent;
+	// tests that script key events themselves set it.
 	NoWatch bool
+	// Recheck makes Attach read the person's keys again when the wizard
+	// resumes saved progress (Wizard.RecheckAll: PIN set, passkeys, OTP,
+	// macOS pairing), so nothing is shown as done that no longer is.
+	// keywizard-gui sets it; tests of a resumed window set it to see it.
+	Recheck bool
+	// ResendEvery is how often a report waiting to be sent (the tracker
+	// did not answer) is sent again (Wizard.ResendPending); 0 means every
+	// minute.
+	ResendEvery time.Duration
 	// SaveSummary, when set, replaces the file dialog of "Save summary…":
 	// it gets a suggested file name and the text, and calls done once with
 	// nil, steps.ErrCancelled, or what went wrong. Tests set it.
@@ -108,6 +119,10 @@ type UI struct {
 	touch   *widget.PopUp
 	touchOn map[uint32]bool
 
+	// roleButton takes the person to Your keys to give an arriving key a
+	// role (nil when no such key is plugged in).
+	roleButton *Button
+
 	// problemPrimary is the primary action of ShowStartupProblem's screen
 	// while it is shown (Enter taps it), else nil.
 	problemPrimary *Button
@@ -153,6 +168,11 @@ func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
 	// OnChange calls back at once and then from whichever goroutine changed
 	// the state: hop to Fyne's goroutine (Fyne 2.6 threading).
 	wiz.OnChange(func(s steps.Snapshot) { fyne.Do(func() { u.render(s) }) })
+	if s := wiz.Snapshot(); u.opts.Recheck && len(s.Keys) > 0 {
+		// Resuming: what was done may have been undone meanwhile (a key
+		// reset, a passkey deleted).
+		u.Go(func(ctx context.Context) error { return wiz.RecheckAll(ctx) })
+	}
 	if !u.opts.NoWatch {
 		// Watch first lists the keys, which can take seconds on real
 		// hardware (PC/SC and HID scans): never before the first frame.
@@ -161,6 +181,29 @@ func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
 				fyne.Do(func() { u.showMessage(steps.StepKeys, err) })
 			}
 		}()
+		go u.resendLoop(u.ctx)
+	}
+}
+
+// resendLoop sends a report that waits to be sent now and then, so
+// "Waiting to send" turns into "Sent" once the tracker answers (and only
+// then).
+func (u *UI) resendLoop(ctx context.Context) {
+	every := u.opts.ResendEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if u.wiz.Snapshot().Busy == "" {
+				_ = u.wiz.ResendPending(ctx)
+			}
+		}
 	}
 }
 
@@ -481,6 +524,16 @@ func (u *UI) renderBanner() {
 	}
 	for _, m := range u.snap.Messages {
 		objs = append(objs, u.messageBox(Message{Severity: Info, Text: m}))
+	}
+	if s := u.snap; s.Started && s.Current != steps.StepKeys && len(s.Unknown) > 0 {
+		// A key that arrives gets a way to its role, not only a note.
+		b := newButton("", nil)
+		u.setAction(b, s.Current, &action{label: fmt.Sprintf("Give serial %d a role", s.Unknown[0].Serial), icon: theme.AccountIcon(),
+			do: func(ctx context.Context) error { return u.wiz.GoTo(ctx, steps.StepKeys) }}, s.Busy != "")
+		u.roleButton = b
+		objs = append(objs, container.NewHBox(b))
+	} else {
+		u.roleButton = nil
 	}
 	u.banner.Objects = objs
 	// The banner's height changes the main area's layout, and word-wrapped

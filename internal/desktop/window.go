@@ -115,7 +115,9 @@ func startupMarks() ui.Options {
 		}
 		time.AfterFunc(2*time.Second, debug.FreeOSMemory)
 	}
-	return ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen}
+	// Recheck: a resumed wizard reads the keys again before showing anything
+	// as done that may have been undone since.
+	return ui.Options{OnFirstFrame: firstFrame, OnFirstScreen: firstScreen, Recheck: true}
 }
 
 // showPluggingIn shows the simulation's note and closes painted once it is

@@ -469,6 +469,36 @@ func All() []Scenario {
 			e.Reporter.Err = fmt.Errorf("posting the report: dial tcp: lookup tracker.example.com: no such host")
 			return expectErr(e, func(ctx context.Context) error { return e.Wizard.Report(ctx) })
 		}},
+		{Name: "report-not-sent", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepReport); err != nil {
+				return err
+			}
+			// No tracker connected: kept on this computer, not sent.
+			return e.Wizard.Report(ctx)
+		}},
+		{Name: "key-unplugged", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			if err := e.Complete(ctx, "google", Backup); err != nil {
+				return err
+			}
+			e.Keys.Unplug(Everyday)
+			return e.Wizard.DetectKeys(ctx)
+		}},
+		{Name: "recheck-lost", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("aws"); err != nil {
+				return err
+			}
+			// The Google passkey was deleted from the everyday key since
+			// it was verified; reading the key again takes it back.
+			e.Keys.Key(Everyday).Passkeys = nil
+			e.Clock.Advance(26 * time.Hour)
+			if err := e.Wizard.Recheck(ctx, Everyday); err != nil {
+				return err
+			}
+			return e.Wizard.GoTo(ctx, "google")
+		}},
 		{Name: "summary", GOOS: "linux", Size: d, Setup: to(steps.StepSummary)},
 		{Name: "startup-damaged-progress", GOOS: "linux", Size: d, Setup: func(e *Env) error {
 			fyne.DoAndWait(func() { e.UI.ShowStartupProblem(ErrDamagedProgressSample, func() error { return nil }) })

@@ -100,6 +100,10 @@ type FakeKeys struct {
 	Hook func(op Op, serial uint32) error
 	// Calls records operations in order ("Op serial").
 	Calls []string
+	// OnReboot, if set, runs while a key is away rebooting after
+	// DisableOTP (between its leaving and its coming back), outside the
+	// lock: tests look at what the person sees then.
+	OnReboot func(serial uint32)
 }
 
 var _ steps.Keys = (*FakeKeys)(nil)
@@ -164,10 +168,12 @@ func (f *FakeKeys) RegisterPasskey(serial uint32, rpID, userName string) error {
 }
 
 func (f *FakeKeys) emit(ev steps.KeyEvent) {
+	// Sent under the lock: Watch closes a channel only after taking it
+	// out of watchers under the same lock, so no send reaches a closed
+	// channel. The sends never block.
 	f.mu.Lock()
-	ws := slices.Clone(f.watchers)
-	f.mu.Unlock()
-	for _, w := range ws {
+	defer f.mu.Unlock()
+	for _, w := range f.watchers {
 		select {
 		case w <- ev:
 		default: // a slow watcher loses events rather than blocking the test
@@ -412,8 +418,12 @@ func (f *FakeKeys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (
 	}
 	res := steps.OTPResult{USBEnabled: k.Key.Info.USBEnabled, HasNFC: k.Key.Info.HasNFC, NFCEnabled: k.Key.Info.NFCEnabled}
 	key := k.Key
+	onReboot := f.OnReboot
 	unlock()
 	f.emit(steps.KeyEvent{Kind: steps.KeyRemoved, Key: device.Key{Serial: serial}})
+	if onReboot != nil {
+		onReboot(serial)
+	}
 	f.emit(steps.KeyEvent{Kind: steps.KeyAdded, Key: key})
 	return res, nil
 }
