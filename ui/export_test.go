@@ -64,3 +64,6 @@ func (u *UI) BannerButton(label string) *Button {
 	walk(u.banner)
 	return found
 }
+
+// PlainHeadline says what is wrong with an error headline, or "".
+func PlainHeadline(h string) string { return plainHeadline(h) }

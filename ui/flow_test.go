@@ -43,6 +43,17 @@ func (d *driver) settle() {
 	if !d.e.UI.Settle(10 * time.Second) {
 		d.t.Fatal("the UI did not settle")
 	}
+	// Every error state a test reaches shows plain headlines.
+	if m, ok := d.e.UI.Message(); ok {
+		if why := ui.PlainHeadline(m.Title); why != "" {
+			d.t.Errorf("error headline %q %s", m.Title, why)
+		}
+	}
+	if n := d.e.UI.DialogNote(); n != "" {
+		if why := ui.PlainHeadline(n); why != "" {
+			d.t.Errorf("dialog note %q %s", n, why)
+		}
+	}
 }
 
 // actor finishes steps through d's window for stepstest.Complete, making

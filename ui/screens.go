@@ -194,11 +194,21 @@ func (u *UI) welcomeScreen() screen {
 			form,
 		},
 		primary: &action{label: label, icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error {
-			start, err := time.Parse(time.DateOnly, strings.TrimSpace(u.start.Text))
-			if err != nil {
-				return fmt.Errorf("enter your start date as year-month-day, like 2026-11-23: %w", device.ErrInvalidArgument)
+			var p steps.Person
+			var dateText string
+			fyne.DoAndWait(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) })
+			// Every field's problem at once, the date's included: fixing
+			// one to meet the next is a round trip per field.
+			dateProblem := ""
+			if start, err := time.Parse(time.DateOnly, dateText); err == nil {
+				p.StartDate = start
+			} else if dateText != "" {
+				dateProblem = "enter your start date as year-month-day, like 2026-11-23"
 			}
-			return u.wiz.Start(ctx, steps.Person{Name: u.name.Text, Email: u.email.Text, StartDate: start})
+			if err := steps.CheckPerson(p, dateProblem); err != nil {
+				return err
+			}
+			return u.wiz.Start(ctx, p)
 		}},
 		noNext: true,
 	}
