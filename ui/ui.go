@@ -39,6 +39,9 @@ type Options struct {
 	// there (probe.ScreenFromEnv). Key detection (Watch) may still be
 	// running behind that frame. It must return quickly.
 	OnFirstScreen func()
+	// Simulated says the keys are simulated (--simulate): the header
+	// shows "Simulated keys" on every screen.
+	Simulated bool
 	// NoWatch stops Attach from following keys being plugged in and out
 	// (Wizard.Watch); tests that script key events themselves set it.
 	NoWatch bool
@@ -91,6 +94,7 @@ type UI struct {
 	sidebar     *fyne.Container
 	heading     *widget.Label
 	person      *widget.Label
+	simulated   *widget.Label
 	deadline    *widget.Label
 	body        *fyne.Container
 	banner      *fyne.Container
@@ -193,17 +197,23 @@ func (u *UI) build() {
 	u.start = newEntry("YYYY-MM-DD")
 
 	u.mainScroll = container.NewVScroll(container.New(maxWidth(readable), container.NewPadded(u.body)))
+	u.simulated = &widget.Label{Text: "Simulated keys", TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.WarningImportance}
+	u.simulated.Hidden = !u.opts.Simulated
 	logo := canvas.NewImageFromResource(assets.IconSVG())
 	logo.FillMode = canvas.ImageFillContain
 	logo.SetMinSize(fyne.NewSize(28, 28))
 	brand := container.NewHBox(container.NewCenter(logo), &widget.Label{Text: "keywizard", TextStyle: fyne.TextStyle{Bold: true}})
-	header := container.NewBorder(nil, widget.NewSeparator(), brand, container.NewHBox(u.person, u.deadline))
+	// In simulation the header says so on every screen: nothing done here
+	// reaches a real key.
+	header := container.NewBorder(nil, widget.NewSeparator(), container.NewHBox(brand, u.simulated), container.NewHBox(u.person, u.deadline))
 	u.sideScroll = container.NewVScroll(container.NewPadded(u.sidebar))
 	side := container.NewBorder(nil, nil, nil, widget.NewSeparator(), u.sideScroll)
-	footer := container.NewBorder(widget.NewSeparator(), nil,
-		container.NewHBox(u.back, u.next), u.primary, u.busy)
+	footer := container.NewBorder(widget.NewSeparator(), nil, nil, nil, container.New(maxWidth(readable),
+		container.NewBorder(nil, nil, container.NewHBox(u.back, u.next), u.primary, u.busy)))
 	// On a large screen lines would run across the whole window: the
-	// step's text keeps a readable measure and the rest stays empty.
+	// step's heading, content and buttons share one column of a readable
+	// measure, centred in the space beside the step list, so the primary
+	// button stays at the form's edge however wide the window is.
 	main := container.NewBorder(container.New(maxWidth(readable), container.NewVBox(u.heading, u.banner)), footer, nil, nil,
 		u.mainScroll)
 	split := container.NewBorder(nil, nil, sideWidth{side}.object(), nil, container.NewPadded(main))
@@ -225,18 +235,18 @@ func (u *UI) build() {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyRight, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.next) })
 }
 
-// readable is the widest the step's content gets (about 100 characters
-// of body text).
-const readable = 920
+// readable is the widest the step's column gets: body text of about 110
+// characters a line, two key cards side by side, the buttons under them.
+const readable = 1040
 
-// maxWidth lays its objects out at most that wide, from the left.
+// maxWidth lays its objects out at most that wide, centred.
 type maxWidth float32
 
 func (m maxWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	w := min(size.Width, float32(m))
 	for _, o := range objs {
 		o.Resize(fyne.NewSize(w, size.Height))
-		o.Move(fyne.NewPos(0, 0))
+		o.Move(fyne.NewPos((size.Width-w)/2, 0))
 	}
 }
 
