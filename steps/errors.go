@@ -195,7 +195,7 @@ func (e *PersonError) Error() string {
 }
 
 // Sentence is the problems as one sentence for the window: "Enter your
-// name and your work e-mail address (like name@company.com)."
+// name; and your work e-mail address (like name@company.com)."
 func (e *PersonError) Sentence() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
@@ -204,8 +204,10 @@ func (e *PersonError) Sentence() string {
 			p = strings.ToUpper(p[:1]) + p[1:]
 		case i == len(e.Problems)-1:
 			b.WriteString("; and ")
+			p = strings.TrimPrefix(p, "enter ")
 		default:
 			b.WriteString("; ")
+			p = strings.TrimPrefix(p, "enter ")
 		}
 		b.WriteString(p)
 	}

@@ -23,6 +23,9 @@ type driver struct {
 	t *testing.T
 	e *screens.Env
 	w fyne.Window
+	// count, when set, counts the clicks and keystrokes of the driver's
+	// actor and joinTracker.
+	count *effort
 }
 
 func newDriver(t *testing.T, goos string) *driver {
@@ -60,7 +63,7 @@ func (d *driver) settle() {
 // passkeys on the fake keys and checking each page the browser opens.
 func (d *driver) actor() *windowActor {
 	return &windowActor{t: d.t, u: d.e.UI, settle: func() { d.t.Helper(); d.settle(); d.noError() },
-		register: d.e.Keys.RegisterPasskey, opened: d.e.Browser.Opened}
+		register: d.e.Keys.RegisterPasskey, opened: d.e.Browser.Opened, count: d.count}
 }
 
 // press taps the primary button after checking its label.

@@ -136,6 +136,7 @@ func Explain(err error) (m Message, ok bool) {
 		m.Severity = Warning
 		m.Title = "Please check what you entered"
 		m.Text = person.Sentence()
+		m.Details = "" // the text says all of it
 	case errors.As(err, &na):
 		m.Severity = Info
 		m.Title = "Does not apply here"
