@@ -46,9 +46,8 @@ func (b *Button) CreateRenderer() fyne.WidgetRenderer {
 	ring := canvas.NewRectangle(color.Transparent)
 	ring.StrokeWidth = 2
 	ring.Hidden = true
-	r := &ringRenderer{WidgetRenderer: inner, ring: ring, focused: func() bool { return b.focused }, objects: append(inner.Objects(), ring)}
-	r.Refresh()
-	return r
+	// Hidden until the first focus; Refresh colours and shows it.
+	return &ringRenderer{WidgetRenderer: inner, ring: ring, focused: func() bool { return b.focused }, objects: append(inner.Objects(), ring)}
 }
 
 // ringRenderer draws a focus ring over a widget's own renderer.
@@ -71,6 +70,12 @@ func (r *ringRenderer) Layout(s fyne.Size) {
 
 func (r *ringRenderer) Refresh() {
 	r.WidgetRenderer.Refresh()
+	if !r.focused() {
+		if !r.ring.Hidden {
+			r.ring.Hide()
+		}
+		return
+	}
 	th := fyne.CurrentApp().Settings().Theme()
 	r.ring.StrokeColor = th.Color(theme.ColorNameForeground, fyne.CurrentApp().Settings().ThemeVariant())
 	r.ring.CornerRadius = th.Size(theme.SizeNameInputRadius) + 3
