@@ -65,7 +65,9 @@ for i in $(seq "$runs"); do
 		ok=$((ok + 1))
 		echo "simstart: start $i reached the first screen in $(((fs - t0) / 1000000)) ms"
 	else
-		echo "simstart: start $i did not reach the first screen; its stderr:"
+		state="exited"
+		kill -0 "$app_pid" 2>/dev/null && state="still running after 60 s (a start-up problem on screen, or waiting)"
+		echo "simstart: start $i did not reach the first screen in $((($(date +%s%N) - t0) / 1000000)) ms ($state); its stderr:"
 		sed 's/^/    /' "$work/err"
 	fi
 	kill "$app_pid" 2>/dev/null || true

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -239,6 +240,9 @@ func (a *App) startSimulated(ctx context.Context, slow func(waitingFor string), 
 	})
 	stop()
 	if err != nil {
+		// Also on standard error: scripts/simstart.sh reports why a start
+		// never reached the first screen, which only the window shows.
+		fmt.Fprintf(os.Stderr, "keywizard: starting the simulated keys: %v\n", err)
 		a.do(func() {
 			ready()
 			a.screen.ShowStartupProblem(fmt.Errorf("starting the simulated keys: %w", err), nil)
