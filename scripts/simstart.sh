@@ -50,13 +50,13 @@ for i in $(seq "$runs"); do
 	cfg="$work/cfg-$i"
 	mkdir -p "$cfg"
 	t0="$(date +%s%N)"
-	XDG_CONFIG_HOME="$cfg" KEYWIZARD_BENCH_FIRSTFRAME=1 bin/keywizard --simulate >"$work/out" 2>"$work/err" &
+	XDG_CONFIG_HOME="$cfg" KEYWIZARD_BENCH_FIRSTFRAME=1 bin/keywizard --simulate >"$work/out-$i" 2>"$work/err" &
 	app_pid=$!
 	fs=""
 	# Up to 60 s: the simulated keys wait up to 30 s for vpcd's lock when
 	# another program (a test run) holds the readers.
 	for _ in $(seq 1200); do
-		fs="$(awk '/^firstscreen /{print $2; exit}' "$work/out")"
+		fs="$(awk '/^firstscreen /{print $2; exit}' "$work/out-$i")"
 		[ -n "$fs" ] && break
 		kill -0 "$app_pid" 2>/dev/null || break
 		sleep 0.05
