@@ -688,7 +688,14 @@ func (u *UI) saveSummary(text string) {
 		if err != nil {
 			// Called on Fyne's goroutine by the dialog, maybe not by a
 			// replacement: fyne.Do is safe from both.
-			fyne.Do(func() { u.showMessage(step, fmt.Errorf("saving the summary: %w", err)) })
+			fyne.Do(func() {
+				if errors.Is(err, steps.ErrCancelled) {
+					return
+				}
+				u.msg, u.msgStep = &Message{Severity: Error, Title: "The summary was not saved",
+					Text: "Choose another folder or file name and save it again, or copy it instead.", Details: "saving the summary: " + err.Error()}, step
+				u.renderBanner()
+			})
 		}
 	}
 	name := "keywizard-summary.md"
