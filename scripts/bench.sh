@@ -189,6 +189,19 @@ else
 	failed gui "scripts/guibench.sh is missing"
 fi
 
+# --- effort and simulation start ------------------------------------------
+# The clicks and keystrokes from Welcome to a sent report (two keys, through
+# the window, fakes: no vpcd), and 20 consecutive --simulate starts under
+# Xvfb (scripts/simstart.sh; it takes the vpcd lock through the app).
+log "clicks: go test -run TestClicksToReport ./ui/"
+if ! go test -tags "$tags" -count=1 -run '^TestClicksToReport$' ./ui/ -args -clicks "$PWD/$out/clicks.md" >"$out/clicks.log" 2>&1; then
+	failed clicks "TestClicksToReport failed: $(grep -m3 -E 'FAIL|Error|error|over the budget' "$out/clicks.log" | tr '\n' ' ')"
+fi
+log "simstart: scripts/simstart.sh -n 20"
+if ! TAGS="$tags" scripts/simstart.sh -n 20 >"$out/simstart.txt" 2>"$out/simstart.log"; then
+	log "simstart: not every start reached the first screen (see $out/simstart.txt)"
+fi
+
 # --- tracker ---------------------------------------------------------------
 if [ -z "${KEYWIZARD_TEST_POSTGRES:-}" ]; then
 	log "KEYWIZARD_TEST_POSTGRES is not set: the tracker's PostgreSQL numbers are skipped by its benchmarks (make bench sets it)"

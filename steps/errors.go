@@ -3,6 +3,7 @@ package steps
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/keywizard/keywizard/device"
 )
@@ -241,3 +242,40 @@ func (e *ReportRejectedError) Unwrap() error { return e.Err }
 
 // Is makes ReportRejectedError match ErrReportRejected.
 func (e *ReportRejectedError) Is(target error) bool { return target == ErrReportRejected }
+
+// PersonError lists every problem with what the person entered on Welcome,
+// at once, so they can fix them all in one go. It matches
+// device.ErrInvalidArgument.
+type PersonError struct {
+	// Problems are plain instructions, one per field, in the form's order
+	// ("enter your name").
+	Problems []string
+}
+
+func (e *PersonError) Error() string {
+	return strings.Join(e.Problems, "; ")
+}
+
+// Sentence is the problems as one sentence for the window: "Enter your
+// name; and your work e-mail address (like name@company.com)."
+func (e *PersonError) Sentence() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		switch {
+		case i == 0:
+			p = strings.ToUpper(p[:1]) + p[1:]
+		case i == len(e.Problems)-1:
+			b.WriteString("; and ")
+			p = strings.TrimPrefix(p, "enter ")
+		default:
+			b.WriteString("; ")
+			p = strings.TrimPrefix(p, "enter ")
+		}
+		b.WriteString(p)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// Is makes PersonError match device.ErrInvalidArgument.
+func (e *PersonError) Is(target error) bool { return target == device.ErrInvalidArgument }

@@ -461,14 +461,8 @@ func (w *Wizard) Start(ctx context.Context, person Person) error {
 	// The tracker keys people on their lower-case address (tracker
 	// checkEmail); passkey user names are matched ignoring case anyway.
 	person.Email = strings.ToLower(strings.TrimSpace(person.Email))
-	if person.Name == "" {
-		return fmt.Errorf("enter your name: %w", device.ErrInvalidArgument)
-	}
-	if a, err := mail.ParseAddress(person.Email); err != nil || a.Address != person.Email {
-		return fmt.Errorf("enter your work e-mail address (like name@company.com): %w", device.ErrInvalidArgument)
-	}
-	if person.StartDate.IsZero() {
-		return fmt.Errorf("enter your start date: %w", device.ErrInvalidArgument)
+	if err := CheckPerson(person, ""); err != nil {
+		return err
 	}
 	y, m, d := person.StartDate.Date()
 	person.StartDate = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
@@ -491,6 +485,31 @@ func (w *Wizard) Start(ctx context.Context, person Person) error {
 			p.Current = StepKeys
 		}
 	})
+}
+
+// CheckPerson returns a *PersonError listing every problem with person (as
+// Start cleans it: trimmed, lower-case e-mail), or nil. dateProblem, when
+// not empty, replaces the missing-date problem: the window says how to
+// write a date it could not read.
+func CheckPerson(person Person, dateProblem string) error {
+	var problems []string
+	if strings.TrimSpace(person.Name) == "" {
+		problems = append(problems, "enter your name")
+	}
+	email := strings.ToLower(strings.TrimSpace(person.Email))
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		problems = append(problems, "enter your work e-mail address (like name@company.com)")
+	}
+	switch {
+	case dateProblem != "":
+		problems = append(problems, dateProblem)
+	case person.StartDate.IsZero():
+		problems = append(problems, "enter your start date")
+	}
+	if len(problems) > 0 {
+		return &PersonError{Problems: problems}
+	}
+	return nil
 }
 
 // SetAccount records the person's account name for a service that matches

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -30,6 +31,25 @@ type windowActor struct {
 	// opened lists the pages the browser opened, checked after each Open;
 	// nil: not checked.
 	opened func() []string
+	// count, when set, is told of every click and keystroke the actor
+	// makes (TestClicksToReport).
+	count *effort
+}
+
+// effort counts what a person does: clicks (taps) and keystrokes (each
+// character typed, Enter included).
+type effort struct{ clicks, keys int }
+
+func (a *windowActor) click() {
+	if a.count != nil {
+		a.count.clicks++
+	}
+}
+
+func (a *windowActor) typed(s string) {
+	if a.count != nil {
+		a.count.keys += utf8.RuneCountInString(s)
+	}
 }
 
 var _ stepstest.Actor = (*windowActor)(nil)
@@ -45,6 +65,7 @@ func (a *windowActor) press(label string) {
 	if b.Disabled() {
 		a.t.Fatalf("primary button %q is disabled", label)
 	}
+	a.click()
 	test.Tap(b)
 	a.settle()
 }
@@ -59,9 +80,13 @@ func (a *windowActor) pin(title, pin string) {
 	}
 	p, repeat, ok, _ := a.u.DialogWidgets()
 	test.Type(p, pin)
+	a.typed(pin)
 	if repeat != nil {
+		// Tab to the repeat field, as the person does.
+		a.typed("\t" + pin)
 		test.Type(repeat, pin)
 	}
+	a.click()
 	test.Tap(ok)
 	a.settle()
 }
@@ -87,6 +112,9 @@ func (a *windowActor) Start(_ context.Context, p steps.Person) error {
 	test.Type(name, p.Name)
 	test.Type(email, p.Email)
 	test.Type(start, p.StartDate.Format(time.DateOnly))
+	// Click into the first field, Tab between them, Enter at the end.
+	a.click()
+	a.typed(p.Name + "\t" + p.Email + "\t" + p.StartDate.Format(time.DateOnly) + "\n")
 	start.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	a.settle()
 	return nil
@@ -116,6 +144,8 @@ func (a *windowActor) SetAccount(_ context.Context, serviceID, account string) e
 		a.t.Fatalf("no account field for %s", serviceID)
 	}
 	test.Type(e, account)
+	a.click()
+	a.typed(account + "\n")
 	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	a.settle()
 	return nil
@@ -165,6 +195,7 @@ func (a *windowActor) ProvisionMac(_ context.Context, _ string, serial uint32) e
 		a.t.Fatalf("confirmation %q %q does not name the key", title, text)
 	}
 	_, _, yes, _ := a.u.DialogWidgets()
+	a.click()
 	test.Tap(yes)
 	a.settle()
 	a.pin("Choose a smart-card PIN", stepstest.FlowPIVPIN)

@@ -67,6 +67,29 @@ func (d *driver) fails(label, pin string, sev ui.Severity, title string) ui.Mess
 	return m
 }
 
+// wrongPIN types pin into the open PIN dialog and presses Continue, and
+// expects the dialog to stay open saying note, with no message behind it.
+func (d *driver) wrongPIN(pin, note string) {
+	d.t.Helper()
+	p, _, ok, _ := d.e.UI.DialogWidgets()
+	if p == nil {
+		d.t.Fatal("no PIN dialog open")
+	}
+	test.Type(p, pin)
+	test.Tap(ok)
+	d.settle()
+	if _, _, open := d.e.UI.Dialog(); !open {
+		m, _ := d.e.UI.Message()
+		d.t.Fatalf("the PIN dialog closed after a wrong PIN; message %q: %s", m.Title, m.Text)
+	}
+	if got := d.e.UI.DialogNote(); got != note {
+		d.t.Fatalf("dialog says %q, want %q", got, note)
+	}
+	if m, ok := d.e.UI.Message(); ok {
+		d.t.Fatalf("a message %q shows behind the PIN dialog", m.Title)
+	}
+}
+
 // atGoogle is a window on the Google step with the page opened for the
 // everyday key.
 func atGoogle(t *testing.T) *driver {
@@ -90,17 +113,15 @@ func TestErrorStates(t *testing.T) {
 		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		m := d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 7 tries left")
-		if !strings.Contains(m.Text, "try again") {
-			t.Errorf("message does not say what to do: %q", m.Text)
-		}
-		// The next prompt shows the retries left, and the right PIN works.
+		// A wrong PIN is said in the PIN dialog, which stays; the right
+		// PIN typed there works.
 		test.Tap(d.e.UI.PrimaryButton())
 		d.settle()
-		if _, text, _ := d.e.UI.Dialog(); text == "" {
-			t.Fatal("no PIN dialog on retry")
-		}
+		d.wrongPIN("0000", "Wrong PIN. 7 tries left.")
 		d.pin("Enter your FIDO2 PIN", stepstest.FlowFIDOPIN)
+		if _, ok := d.e.UI.Message(); ok {
+			t.Error("a message is left after the right PIN")
+		}
 		if k, _ := d.e.UI.Snapshot().CurrentStep().Key(screens.Everyday); k.Evidence == nil || k.Evidence.Level != steps.VerifiedOnKey {
 			t.Fatalf("after the right PIN: %+v", k)
 		}
@@ -118,12 +139,25 @@ func TestErrorStates(t *testing.T) {
 		if err := d.e.Keys.RegisterPasskey(screens.Everyday, "google.com", "alice@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 7 tries left")
-		d.fails("Verify your everyday key", "0000", ui.Error, "Wrong PIN · 6 tries left")
+		test.Tap(d.e.UI.PrimaryButton())
+		d.settle()
+		d.wrongPIN("0000", "Wrong PIN. 7 tries left.")
+		d.wrongPIN("0000", "Wrong PIN. 6 tries left.")
 		// The third wrong PIN in a row: the key refuses PINs until it is
-		// replugged. The headline says what to do, calmly, with the tries
-		// that remain; it is not the red "PIN blocked" of a reset.
-		m := d.fails("Verify your everyday key", "0000", ui.Warning, "Unplug and replug your key")
+		// replugged. The dialog closes; the headline says what to do,
+		// calmly, with the tries that remain; it is not the red "PIN
+		// blocked" of a reset.
+		p, _, ok, _ := d.e.UI.DialogWidgets()
+		test.Type(p, "0000")
+		test.Tap(ok)
+		d.settle()
+		if _, _, open := d.e.UI.Dialog(); open {
+			t.Fatal("the PIN dialog is still open after the key asked to be replugged")
+		}
+		m, _ := d.e.UI.Message()
+		if m.Severity != ui.Warning || m.Title != "Unplug and replug your key" {
+			t.Fatalf("message %v %q, want the warning to replug", m.Severity, m.Title)
+		}
 		if !strings.Contains(m.Text, "5 tries left") || strings.Contains(m.Text, "ask IT") {
 			t.Errorf("message %q should give the tries left and not send the person to IT", m.Text)
 		}

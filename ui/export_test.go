@@ -68,3 +68,6 @@ func (u *UI) BannerButton(label string) *Button {
 // RoleButton returns the banner's button that gives an arriving key a role,
 // or nil.
 func (u *UI) RoleButton() *Button { return u.roleButton }
+
+// PlainHeadline says what is wrong with an error headline, or "".
+func PlainHeadline(h string) string { return plainHeadline(h) }

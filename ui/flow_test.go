@@ -23,6 +23,9 @@ type driver struct {
 	t *testing.T
 	e *screens.Env
 	w fyne.Window
+	// count, when set, counts the clicks and keystrokes of the driver's
+	// actor and joinTracker.
+	count *effort
 }
 
 func newDriver(t *testing.T, goos string) *driver {
@@ -43,13 +46,24 @@ func (d *driver) settle() {
 	if !d.e.UI.Settle(10 * time.Second) {
 		d.t.Fatal("the UI did not settle")
 	}
+	// Every error state a test reaches shows plain headlines.
+	if m, ok := d.e.UI.Message(); ok {
+		if why := ui.PlainHeadline(m.Title); why != "" {
+			d.t.Errorf("error headline %q %s", m.Title, why)
+		}
+	}
+	if n := d.e.UI.DialogNote(); n != "" {
+		if why := ui.PlainHeadline(n); why != "" {
+			d.t.Errorf("dialog note %q %s", n, why)
+		}
+	}
 }
 
 // actor finishes steps through d's window for stepstest.Complete, making
 // passkeys on the fake keys and checking each page the browser opens.
 func (d *driver) actor() *windowActor {
 	return &windowActor{t: d.t, u: d.e.UI, settle: func() { d.t.Helper(); d.settle(); d.noError() },
-		register: d.e.Keys.RegisterPasskey, opened: d.e.Browser.Opened}
+		register: d.e.Keys.RegisterPasskey, opened: d.e.Browser.Opened, count: d.count}
 }
 
 // press taps the primary button after checking its label.

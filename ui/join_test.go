@@ -73,6 +73,11 @@ func (d *driver) joinTracker() {
 	}
 	test.Type(url, "https://tracker.example.com")
 	test.Type(code, screens.InviteCode)
+	if d.count != nil {
+		// Click into the address, Tab to the code, click Connect.
+		d.count.clicks += 2
+		d.count.keys += len("https://tracker.example.com") + 1 + len(screens.InviteCode)
+	}
 	test.Tap(connect)
 	d.settle()
 	d.noError()

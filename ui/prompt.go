@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keywizard/keywizard/assets"
+	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/steps"
 )
 
@@ -27,6 +29,20 @@ type activeDialog struct {
 	ok, no      *Button
 	title       string
 	text        string
+	// serial is the key a PIN dialog asks about; retried is set once the
+	// action is run again after this dialog's PIN was wrong (never twice
+	// for one answer).
+	serial  uint32
+	retried bool
+}
+
+// DialogNote returns the line the open dialog shows under its fields (a wrong
+// PIN, a PIN that breaks the rules), or "". Tests use it.
+func (u *UI) DialogNote() string {
+	if u.dlg == nil || u.dlg.errLabel == nil || u.dlg.errLabel.Hidden {
+		return ""
+	}
+	return u.dlg.errLabel.Text
 }
 
 // Dialog describes the prompt on screen, for tests: its title, text and
@@ -151,11 +167,46 @@ func (u *UI) closeDialog() {
 		u.dlg = nil
 		d.d.Hide()
 	}
+	u.closeKeptPIN()
+}
+
+// closeKeptPIN hides the PIN dialog kept open while its PIN is checked.
+func (u *UI) closeKeptPIN() {
+	if k := u.pinKept; k != nil {
+		u.pinKept = nil
+		k.d.Hide()
+	}
+}
+
+// wrongPINAgain decides, when an action ends with err, whether the PIN
+// dialog kept open for it asks again: a wrong PIN with tries left is said
+// in the dialog ("Wrong PIN. 7 tries left.") and the action is run again,
+// instead of closing the dialog and showing an error behind it. Decided on
+// the typed error (device.PINError), never its text. On Fyne's goroutine.
+func (u *UI) wrongPINAgain(err error) bool {
+	k := u.pinKept
+	var pe *device.PINError
+	if k == nil || k.retried || !errors.As(err, &pe) || pe.Retries == 0 || errors.Is(err, device.ErrBlocked) {
+		u.closeKeptPIN()
+		u.pinNote = ""
+		return false
+	}
+	k.retried = true
+	u.pinNote = wrongPIN(pe.Retries)
+	u.pinNoteKey = k.serial
+	return true
 }
 
 func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
+	// The dialog kept open while the last PIN was checked is replaced in
+	// the same frame: to the person it stays, now saying the PIN was wrong.
+	note := ""
+	if u.pinNote != "" && u.pinNoteKey == r.Key.Serial && !isNewPIN(r.Purpose) {
+		note = u.pinNote
+	}
+	u.pinNote = ""
 	u.closeDialog()
-	ad := &activeDialog{title: pinTitle(r.Purpose), text: r.Text}
+	ad := &activeDialog{title: pinTitle(r.Purpose), text: r.Text, serial: r.Key.Serial}
 	ad.pin = newPasswordEntry()
 	ad.errLabel = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	ad.errLabel.Hide()
@@ -163,7 +214,11 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 		&widget.Label{Text: r.Key.Label, TextStyle: fyne.TextStyle{Bold: true}, Wrapping: fyne.TextWrapWord},
 		para(r.Text),
 	)
-	if r.RetriesLeft >= 0 {
+	if note != "" {
+		// "Wrong PIN. 7 tries left." already says the tries left.
+		ad.errLabel.SetText(note)
+		ad.errLabel.Show()
+	} else if r.RetriesLeft >= 0 {
 		l := &widget.Label{Text: fmt.Sprintf("%s left before this PIN is blocked.", tries(r.RetriesLeft)), Wrapping: fyne.TextWrapWord}
 		if r.RetriesLeft <= 3 {
 			l.Importance = widget.WarningImportance
@@ -193,19 +248,46 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 		if u.dlg == ad {
 			u.dlg = nil
 		}
+		if a.err == nil && !isNewPIN(r.Purpose) {
+			// Kept on screen while the key checks the PIN, so that a
+			// wrong one is said here (wrongPINAgain), not behind it.
+			u.closeKeptPIN()
+			u.pinKept = ad
+			ad.errLabel.Importance = widget.MediumImportance
+			ad.errLabel.SetText("Checking the PIN…")
+			ad.errLabel.Show()
+			for _, e := range []*Entry{ad.pin, ad.repeat} {
+				if e != nil {
+					e.Disable()
+				}
+			}
+			ad.ok.Disable()
+			ad.no.Disable()
+			return
+		}
 		ad.d.Hide()
+	}
+	showNote := func(msg string) {
+		ad.errLabel.Importance = widget.DangerImportance
+		ad.errLabel.SetText(msg)
+		ad.errLabel.Show()
 	}
 	ad.submit = func() {
 		pin := ad.pin.Text
 		if isNewPIN(r.Purpose) {
+			if ad.repeat.Text == "" && pin != "" && checkNewPIN(r, pin, pin) == "" {
+				// Enter in the first field: the PIN is fine so far, the
+				// repeat is what is missing.
+				showNote("Type the same PIN again under Repeat.")
+				u.win.Canvas().Focus(ad.repeat)
+				return
+			}
 			if msg := checkNewPIN(r, pin, ad.repeat.Text); msg != "" {
-				ad.errLabel.SetText(msg)
-				ad.errLabel.Show()
+				showNote(msg)
 				return
 			}
 		} else if pin == "" {
-			ad.errLabel.SetText("Type the PIN, or press Cancel.")
-			ad.errLabel.Show()
+			showNote("Type the PIN, or press Cancel.")
 			return
 		}
 		reply(pinAnswer{pin: pin})
@@ -222,10 +304,14 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 			continue
 		}
 		e.OnEscape = ad.cancel
+		// Enter submits from any field; a note about the last try goes
+		// as soon as the person types again, so it is never stale.
 		e.OnSubmitted = func(string) { ad.submit() }
-	}
-	if ad.repeat != nil {
-		ad.pin.OnSubmitted = func(string) { u.win.Canvas().Focus(ad.repeat) }
+		e.OnChanged = func(string) {
+			if !answered && ad.errLabel.Visible() && ad.errLabel.Importance == widget.DangerImportance {
+				ad.errLabel.Hide()
+			}
+		}
 	}
 	d := dialog.NewCustomWithoutButtons(ad.title, container.New(fixedWidth(440), lines), u.win)
 	d.SetButtons([]fyne.CanvasObject{ad.no, ad.ok})

@@ -194,11 +194,21 @@ func (u *UI) welcomeScreen() screen {
 			form,
 		},
 		primary: &action{label: label, icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error {
-			start, err := time.Parse(time.DateOnly, strings.TrimSpace(u.start.Text))
-			if err != nil {
-				return fmt.Errorf("enter your start date as year-month-day, like 2026-11-23: %w", device.ErrInvalidArgument)
+			var p steps.Person
+			var dateText string
+			fyne.DoAndWait(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) })
+			// Every field's problem at once, the date's included: fixing
+			// one to meet the next is a round trip per field.
+			dateProblem := ""
+			if start, err := time.Parse(time.DateOnly, dateText); err == nil {
+				p.StartDate = start
+			} else if dateText != "" {
+				dateProblem = "enter your start date as year-month-day, like 2026-11-23"
 			}
-			return u.wiz.Start(ctx, steps.Person{Name: u.name.Text, Email: u.email.Text, StartDate: start})
+			if err := steps.CheckPerson(p, dateProblem); err != nil {
+				return err
+			}
+			return u.wiz.Start(ctx, p)
 		}},
 		noNext: true,
 	}
@@ -734,7 +744,14 @@ func (u *UI) saveSummary(text string) {
 		if err != nil {
 			// Called on Fyne's goroutine by the dialog, maybe not by a
 			// replacement: fyne.Do is safe from both.
-			fyne.Do(func() { u.showMessage(step, fmt.Errorf("saving the summary: %w", err)) })
+			fyne.Do(func() {
+				if errors.Is(err, steps.ErrCancelled) {
+					return
+				}
+				u.msg, u.msgStep = &Message{Severity: Error, Title: "The summary was not saved",
+					Text: "Choose another folder or file name and save it again, or copy it instead.", Details: "saving the summary: " + err.Error()}, step
+				u.renderBanner()
+			})
 		}
 	}
 	name := "keywizard-summary.md"

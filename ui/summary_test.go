@@ -58,7 +58,7 @@ func TestSaveSummary(t *testing.T) {
 	d.noError()
 	result = errors.New("open /Volumes/USB/keywizard-summary.md: read-only file system")
 	tapSave()
-	if m, ok := e.UI.Message(); !ok || !strings.Contains(m.Text, "read-only file system") {
+	if m, ok := e.UI.Message(); !ok || m.Title != "The summary was not saved" || !strings.Contains(m.Details, "read-only file system") {
 		t.Fatalf("message after a failed save: %+v %v", m, ok)
 	}
 }

@@ -36,7 +36,17 @@ var colours = map[fyne.ThemeColorName]palette{
 	theme.ColorNamePrimary:             {rgb(0x1F4E8C), rgb(0x8AB4F0)},
 	theme.ColorNameForegroundOnPrimary: {rgb(0xFFFFFF), rgb(0x0E1A2B)},
 	theme.ColorNameHyperlink:           {rgb(0x1F4E8C), rgb(0x8AB4F0)},
-	theme.ColorNameFocus:               {rgba(0x1F4E8C, 0x7F), rgba(0x8AB4F0, 0x7F)},
+	// Focus and hover tint a button's background; the text on it keeps
+	// 4.5:1 (TestThemeContrast blends them). Focus is also shown by the
+	// ring of ui.Button, which the tint alone is not on the primary button.
+	theme.ColorNameFocus:          {rgba(0x1F4E8C, 0x40), rgba(0x8AB4F0, 0x40)},
+	theme.ColorNameHover:          {rgba(0x1F4E8C, 0x1A), rgba(0x8AB4F0, 0x26)},
+	theme.ColorNameButton:         {rgb(0xE4E7EC), rgb(0x30353D)},
+	theme.ColorNameDisabledButton: {rgb(0xE4E7EC), rgb(0x30353D)},
+	// Disabled text (the steps that open once Welcome is filled in, a
+	// button waiting for an action) stays readable: Fyne's light grey is
+	// about 1.2:1 on white.
+	theme.ColorNameDisabled:            {rgb(0x5A616B), rgb(0xA9B0BA)},
 	theme.ColorNameSelection:           {rgba(0x1F4E8C, 0x3F), rgba(0x8AB4F0, 0x3F)},
 	theme.ColorNameSuccess:             {rgb(0x1E7A4A), rgb(0x6FCF97)},
 	theme.ColorNameForegroundOnSuccess: {rgb(0xFFFFFF), rgb(0x0B2416)},

@@ -40,6 +40,9 @@ type Options struct {
 	// there (probe.ScreenFromEnv). Key detection (Watch) may still be
 	// running behind that frame. It must return quickly.
 	OnFirstScreen func()
+	// Simulated says the keys are simulated (--simulate): the header
+	// shows "Simulated keys" on every screen.
+	Simulated bool
 	// NoWatch stops Attach from following keys being plugged in and out
 	// (Wizard.Watch) and from resending a report that waits to be sent;
 	// tests that script key events themselves set it.
@@ -102,9 +105,12 @@ type UI struct {
 	sidebar     *fyne.Container
 	heading     *widget.Label
 	person      *widget.Label
+	simulated   *widget.Label
 	deadline    *widget.Label
 	body        *fyne.Container
 	banner      *fyne.Container
+	mainScroll  *container.Scroll
+	sideScroll  *container.Scroll
 	busy        *widget.Label
 	primary     *Button
 	back, next  *Button
@@ -115,9 +121,15 @@ type UI struct {
 	join               *joinInputs // the report step's tracker form (join.go)
 
 	// Prompts (prompt.go).
-	dlg     *activeDialog
-	touch   *widget.PopUp
-	touchOn map[uint32]bool
+	dlg *activeDialog
+	// pinKept is a PIN dialog answered and kept on screen while its action
+	// runs; pinNote ("Wrong PIN. 7 tries left.") goes into the next PIN
+	// dialog for key pinNoteKey (wrongPINAgain).
+	pinKept    *activeDialog
+	pinNote    string
+	pinNoteKey uint32
+	touch      *widget.PopUp
+	touchOn    map[uint32]bool
 
 	// roleButton takes the person to Your keys to give an arriving key a
 	// role (nil when no such key is plugged in).
@@ -227,19 +239,26 @@ func (u *UI) build() {
 	u.email = newEntry("name@company.com")
 	u.start = newEntry("YYYY-MM-DD")
 
+	u.mainScroll = container.NewVScroll(container.New(maxWidth(readable), container.NewPadded(u.body)))
+	u.simulated = &widget.Label{Text: "Simulated keys", TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.WarningImportance}
+	u.simulated.Hidden = !u.opts.Simulated
 	logo := canvas.NewImageFromResource(assets.IconSVG())
 	logo.FillMode = canvas.ImageFillContain
 	logo.SetMinSize(fyne.NewSize(28, 28))
 	brand := container.NewHBox(container.NewCenter(logo), &widget.Label{Text: "keywizard", TextStyle: fyne.TextStyle{Bold: true}})
-	header := container.NewBorder(nil, widget.NewSeparator(), brand, container.NewHBox(u.person, u.deadline))
-	side := container.NewBorder(nil, nil, nil, widget.NewSeparator(),
-		container.NewVScroll(container.NewPadded(u.sidebar)))
-	footer := container.NewBorder(widget.NewSeparator(), nil,
-		container.NewHBox(u.back, u.next), u.primary, u.busy)
+	// In simulation the header says so on every screen: nothing done here
+	// reaches a real key.
+	header := container.NewBorder(nil, widget.NewSeparator(), container.NewHBox(brand, u.simulated), container.NewHBox(u.person, u.deadline))
+	u.sideScroll = container.NewVScroll(container.NewPadded(u.sidebar))
+	side := container.NewBorder(nil, nil, nil, widget.NewSeparator(), u.sideScroll)
+	footer := container.NewBorder(widget.NewSeparator(), nil, nil, nil, container.New(maxWidth(readable),
+		container.NewBorder(nil, nil, container.NewHBox(u.back, u.next), u.primary, u.busy)))
 	// On a large screen lines would run across the whole window: the
-	// step's text keeps a readable measure and the rest stays empty.
+	// step's heading, content and buttons share one column of a readable
+	// measure, centred in the space beside the step list, so the primary
+	// button stays at the form's edge however wide the window is.
 	main := container.NewBorder(container.New(maxWidth(readable), container.NewVBox(u.heading, u.banner)), footer, nil, nil,
-		container.NewVScroll(container.New(maxWidth(readable), container.NewPadded(u.body))))
+		u.mainScroll)
 	split := container.NewBorder(nil, nil, sideWidth{side}.object(), nil, container.NewPadded(main))
 	var content fyne.CanvasObject = container.NewBorder(container.NewPadded(header), nil, nil, nil, split)
 	if u.opts.OnFirstFrame != nil {
@@ -253,23 +272,24 @@ func (u *UI) build() {
 	u.win.SetContent(content)
 
 	c := u.win.Canvas()
+	revealers.Store(c, u.reveal)
 	c.SetOnTypedKey(u.typedKey)
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.back) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyRight, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { u.tapIfEnabled(u.next) })
 }
 
-// readable is the widest the step's content gets (about 100 characters
-// of body text).
-const readable = 920
+// readable is the widest the step's column gets: body text of about 110
+// characters a line, two key cards side by side, the buttons under them.
+const readable = 1040
 
-// maxWidth lays its objects out at most that wide, from the left.
+// maxWidth lays its objects out at most that wide, centred.
 type maxWidth float32
 
 func (m maxWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	w := min(size.Width, float32(m))
 	for _, o := range objs {
 		o.Resize(fyne.NewSize(w, size.Height))
-		o.Move(fyne.NewPos(0, 0))
+		o.Move(fyne.NewPos((size.Width-w)/2, 0))
 	}
 }
 
@@ -311,6 +331,37 @@ func (f fixedWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(float32(f), h)
 }
 
+// reveal scrolls the step's content or the step list so that o, which
+// just got the keyboard focus, is in view: Fyne moves the focus with Tab but
+// leaves the scroll where it is.
+func (u *UI) reveal(o fyne.CanvasObject) {
+	d := fyne.CurrentApp().Driver()
+	pos, size := d.AbsolutePositionForObject(o), o.Size()
+	for _, s := range []*container.Scroll{u.mainScroll, u.sideScroll} {
+		if s == nil || s.Content == nil || !s.Visible() {
+			continue
+		}
+		sp := d.AbsolutePositionForObject(s)
+		// Inside this scroll's content?
+		top := sp.Y - s.Offset.Y
+		if pos.X < sp.X || pos.X >= sp.X+s.Size().Width || pos.Y < top || pos.Y >= top+s.Content.Size().Height {
+			continue
+		}
+		y := pos.Y - sp.Y // relative to the visible area
+		const margin = 8
+		switch {
+		case y < 0:
+			s.Offset.Y = max(0, s.Offset.Y+y-margin)
+		case y+size.Height > s.Size().Height:
+			s.Offset.Y = min(s.Content.Size().Height-s.Size().Height, s.Offset.Y+y+size.Height-s.Size().Height+margin)
+		default:
+			return
+		}
+		s.Refresh()
+		return
+	}
+}
+
 // typedKey handles keys nothing focused took: Enter is the primary action,
 // Escape closes the open dialog.
 func (u *UI) typedKey(ev *fyne.KeyEvent) {
@@ -350,9 +401,25 @@ func (u *UI) run(step steps.StepID, f func(ctx context.Context) error) {
 	go func() {
 		defer u.actions.Done()
 		defer u.running.Add(-1)
-		err := f(u.ctx)
-		if err != nil {
-			fyne.Do(func() { u.showMessage(step, err) })
+		for {
+			err := f(u.ctx)
+			if u.ctx.Err() != nil {
+				// The window is closing: Fyne may no longer run what is
+				// handed to it, so never wait on it.
+				fyne.Do(func() { u.closeKeptPIN(); u.showMessage(step, err) })
+				return
+			}
+			// Decided and shown before the action counts as finished, so
+			// Settle never sees a gap between a wrong PIN and its retry.
+			again := false
+			fyne.DoAndWait(func() {
+				if again = u.wrongPINAgain(err); !again && err != nil {
+					u.showMessage(step, err)
+				}
+			})
+			if !again {
+				return
+			}
 		}
 	}()
 }
@@ -575,6 +642,16 @@ func (u *UI) messageBox(m Message) fyne.CanvasObject {
 		copyDiag.Icon = theme.ContentCopyIcon()
 		copyDiag.Importance = widget.LowImportance
 		lines.Add(container.NewHBox(copyDiag))
+	}
+	if m.Details != "" {
+		// What went wrong in the program's words, for IT: out of the way,
+		// and copied whole with one click.
+		details := m.Details
+		copyBtn := newButton("Copy details", func() { u.app.Clipboard().SetContent(details) })
+		copyBtn.Icon = theme.ContentCopyIcon()
+		body := container.NewVBox(&widget.Label{Text: details, Selectable: true, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Monospace: true}},
+			container.NewHBox(copyBtn))
+		lines.Add(widget.NewAccordion(widget.NewAccordionItem("Details", body)))
 	}
 	return widget.NewCard("", "", container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, lines))
 }

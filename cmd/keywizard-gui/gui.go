@@ -56,13 +56,14 @@ func runGUI(simulate bool) error {
 // (as real keys are hardware of their own, their answers to pcscd's polls
 // then cost the window nothing while idle), else, run from a checkout with
 // `go run`, inside this process.
-func startSimulation(ctx context.Context) (*desktop.Simulated, error) {
+func startSimulation(ctx context.Context, progress func(string)) (*desktop.Simulated, error) {
 	var s *simulation.Simulation
 	var err error
+	opts := simulation.Options{Lock: true, Progress: progress}
 	if cli, _, ierr := install.Sibling("keywizard"); ierr == nil {
-		s, err = simulation.StartProcesses(ctx, simulation.DefaultKeys, cli, true)
+		s, err = simulation.StartProcessesWith(ctx, simulation.DefaultKeys, cli, opts)
 	} else {
-		s, err = simulation.Start(ctx, simulation.DefaultKeys, true)
+		s, err = simulation.StartWith(ctx, simulation.DefaultKeys, opts)
 	}
 	if err != nil {
 		return nil, err

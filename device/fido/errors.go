@@ -50,6 +50,11 @@ func (e *PowerCycleError) Is(target error) bool { return target == device.ErrBlo
 // matches device.ErrPINPolicy and never carries the PIN.
 type PINPolicyError = device.PINPolicyError
 
+// PINRetries is the tries left once the key is replugged (-1 when unknown),
+// for callers that must not import this package: the window finds it with
+// errors.As on an interface with this method.
+func (e *PowerCycleError) PINRetries() int { return e.Retries }
+
 // statusError is a CTAP status interpreted: it reads as its meaning, and
 // unwraps both to that meaning (device.ErrX, *device.PINError, ...) and to
 // the raw *CTAPError for logs and diagnostics.

@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -82,8 +84,10 @@ type Deps struct {
 	Browser steps.Browser
 	// SmartCard is macOS smart-card login (internal/maclogin).
 	SmartCard steps.SmartCardLogin
-	// Simulate plugs in the simulated keys; it may wait for vpcd's readers.
-	Simulate func(ctx context.Context) (*Simulated, error)
+	// Simulate plugs in the simulated keys; it may wait for vpcd's
+	// readers. It tells progress, in plain words, what it is waiting for
+	// each time that changes (internal/simulation's Options.Progress).
+	Simulate func(ctx context.Context, progress func(waitingFor string)) (*Simulated, error)
 	// FindTeam looks for the team view of the person this computer joined
 	// the tracker as, waiting while the tracker cannot be reached
 	// (TrackerTeam); nil source: no team to show.
@@ -207,11 +211,38 @@ func (a *App) startReal(ctx context.Context) {
 // goroutine) when that takes longer than SlowSimulation, and ready just
 // before the wizard or the problem is shown. Off Fyne's goroutine: it
 // waits for the keys.
-func (a *App) startSimulated(ctx context.Context, slow, ready func()) {
-	stop := a.d.AfterFunc(SlowSimulation, func() { a.do(slow) })
-	s, err := a.d.Simulate(ctx)
+func (a *App) startSimulated(ctx context.Context, slow func(waitingFor string), ready func()) {
+	// The note says what the simulation reports it waits for, never a
+	// guess: the lock held by another program, or which key pcscd has not
+	// shown yet.
+	var mu sync.Mutex
+	waiting, late := "", false
+	tell := func() {
+		mu.Lock()
+		w := waiting
+		mu.Unlock()
+		a.do(func() { slow(w) })
+	}
+	stop := a.d.AfterFunc(SlowSimulation, func() {
+		mu.Lock()
+		late = true
+		mu.Unlock()
+		tell()
+	})
+	s, err := a.d.Simulate(ctx, func(what string) {
+		mu.Lock()
+		waiting = what
+		shown := late
+		mu.Unlock()
+		if shown {
+			tell()
+		}
+	})
 	stop()
 	if err != nil {
+		// Also on standard error: scripts/simstart.sh reports why a start
+		// never reached the first screen, which only the window shows.
+		fmt.Fprintf(os.Stderr, "keywizard: starting the simulated keys: %v\n", err)
 		a.do(func() {
 			ready()
 			a.screen.ShowStartupProblem(fmt.Errorf("starting the simulated keys: %w", err), nil)

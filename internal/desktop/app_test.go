@@ -256,11 +256,11 @@ func (f *fakeSimulation) simulated() *Simulated {
 func TestSimulationStartsOnItsOwnProgress(t *testing.T) {
 	a, scr, _ := newApp(t)
 	sim := &fakeSimulation{keys: stepstest.NewFakeKeys(stepstest.NewKey(31000001, true)), closed: make(chan struct{})}
-	a.d.Simulate = func(context.Context) (*Simulated, error) { return sim.simulated(), nil }
+	a.d.Simulate = func(context.Context, func(string)) (*Simulated, error) { return sim.simulated(), nil }
 	a.d.AfterFunc = func(time.Duration, func()) func() bool { return func() bool { return true } }
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := 0
-	a.startSimulated(ctx, func() { t.Error("slow note shown") }, func() { ready++ })
+	a.startSimulated(ctx, func(string) { t.Error("slow note shown") }, func() { ready++ })
 	if ready != 1 || len(scr.attached) != 1 || len(scr.problems) != 0 {
 		t.Fatalf("ready %d, attached %d, problems %v", ready, len(scr.attached), scr.problems)
 	}
@@ -300,12 +300,12 @@ func TestSimulationSlowAndFailing(t *testing.T) {
 		return func() bool { stopped = true; return true }
 	}
 	boom := errors.New("vpcd readers busy")
-	a.d.Simulate = func(context.Context) (*Simulated, error) {
+	a.d.Simulate = func(context.Context, func(string)) (*Simulated, error) {
 		(<-fire)() // the wait outlasts the timer
 		return nil, boom
 	}
 	slow, ready := 0, 0
-	a.startSimulated(context.Background(), func() { slow++ }, func() { ready++ })
+	a.startSimulated(context.Background(), func(string) { slow++ }, func() { ready++ })
 	if slow != 1 || ready != 1 || !stopped {
 		t.Errorf("slow note %d, ready %d, timer stopped %v; want 1, 1, true", slow, ready, stopped)
 	}

@@ -33,6 +33,7 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 	w.Resize(ui.DefaultSize)
 	uiOpts := startupMarks()
 	uiOpts.Diagnostics = d.Diagnostics
+	uiOpts.Simulated = simulate
 	a := &App{d: d, do: fyne.Do, showTeam: func(ctx context.Context, src team.Source) {
 		tv := team.New(w, src, team.Options{})
 		tv.InTabs(w)
@@ -80,10 +81,12 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 			main = w.Content()
 			w.SetContent(shown)
 		})
-		a.startSimulated(ctx, func() {
-			slowText := widget.NewLabel("Plugging in two simulated YubiKeys…\n\n" +
-				"This is taking longer than usual: another program is using the virtual card readers\n" +
-				"(another keywizard --simulate, or a test run). keywizard waits until they are free.")
+		a.startSimulated(ctx, func(waitingFor string) {
+			text := "Plugging in two simulated YubiKeys…"
+			if waitingFor != "" {
+				text += "\n\n" + waitingFor + "…"
+			}
+			slowText := widget.NewLabel(text)
 			slowText.Alignment = fyne.TextAlignCenter
 			note.Objects = []fyne.CanvasObject{slowText}
 			note.Refresh()

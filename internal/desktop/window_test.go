@@ -153,7 +153,7 @@ func TestOpenSimulated(t *testing.T) {
 		return cfg, nil
 	}
 	plugged := make(chan struct{})
-	d.Simulate = func(context.Context) (*desktop.Simulated, error) {
+	d.Simulate = func(context.Context, func(string)) (*desktop.Simulated, error) {
 		close(plugged)
 		return &desktop.Simulated{
 			Keys:    stepstest.NewFakeKeys(stepstest.NewKey(31000001, true)),

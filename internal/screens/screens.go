@@ -233,6 +233,7 @@ func (sc Scenario) Open(a fyne.App, w fyne.Window, dir string) (*Env, error) {
 
 // OpenWith is Open with UI options (the theme is the scenario's).
 func (sc Scenario) OpenWith(a fyne.App, w fyne.Window, dir string, opts ui.Options) (*Env, error) {
+	opts.Simulated = opts.Simulated || sc.Simulated
 	if sc.Dark {
 		opts.Theme = ui.NewFixedTheme(theme.VariantDark)
 	} else {
@@ -264,6 +265,8 @@ type Scenario struct {
 	Size fyne.Size
 	// Dark draws the scenario with the dark variant of the theme.
 	Dark bool
+	// Simulated draws the header of a --simulate window.
+	Simulated bool
 	// Catalogue is an organisation's catalogue (nil: stepstest.Catalogue).
 	Catalogue *catalogue.Catalogue
 	// Setup drives the wizard (and the UI) to the state. It runs on a
@@ -506,6 +509,40 @@ func All() []Scenario {
 		}},
 		{Name: "summary-dark", GOOS: "darwin", Size: d, Dark: true, Setup: to(steps.StepSummary)},
 		{Name: "service-org", GOOS: "linux", Size: d, Catalogue: org, Setup: to("okta")},
+		{Name: "pin-wrong-in-dialog", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("google"); err != nil {
+				return err
+			}
+			if err := e.Wizard.OpenService(ctx, "google", Everyday); err != nil {
+				return err
+			}
+			// A wrong PIN typed into the dialog: the dialog stays and says so.
+			e.UseUI()
+			openPrompt(e, func(ctx context.Context) error { return e.Wizard.Verify(ctx, "google", Everyday) })
+			if !e.UI.Settle(10 * time.Second) {
+				return fmt.Errorf("no PIN dialog")
+			}
+			var answered bool
+			fyne.DoAndWait(func() { answered = e.UI.AnswerPIN("not-my-pin") })
+			if !answered {
+				return fmt.Errorf("no PIN dialog to answer")
+			}
+			return nil
+		}},
+		{Name: "welcome-problems", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			// Every field's problem at once, as Start shows them.
+			err := steps.CheckPerson(steps.Person{Email: "alice@"}, "enter your start date as year-month-day, like 2026-11-23")
+			fyne.DoAndWait(func() { e.UI.ShowError(err) })
+			return nil
+		}},
+		{Name: "simulated-large", GOOS: "linux", Size: Large, Simulated: true, Setup: func(e *Env) error {
+			if err := e.AdvanceTo("github"); err != nil {
+				return err
+			}
+			return expectErr(e, func(ctx context.Context) error {
+				return fmt.Errorf("reading passkeys from the everyday key: listing FIDO2 credentials: %w", &device.PINError{Which: device.FIDO2PIN, Retries: -1})
+			})
+		}},
 		{Name: "service-dark", GOOS: "linux", Size: d, Dark: true, Setup: func(e *Env) error {
 			if err := e.AdvanceTo("github"); err != nil {
 				return err

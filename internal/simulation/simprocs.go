@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,10 +37,16 @@ type simProc struct {
 // false). Close stops the processes; on Linux so does the kernel if this
 // process dies.
 func StartProcesses(ctx context.Context, specs []KeySpec, cli string, lock bool) (*Simulation, error) {
-	s, err := newSimulation(ctx, specs, lock)
+	return StartProcessesWith(ctx, specs, cli, Options{Lock: lock})
+}
+
+// StartProcessesWith is StartProcesses with options.
+func StartProcessesWith(ctx context.Context, specs []KeySpec, cli string, opts Options) (*Simulation, error) {
+	s, err := newSimulation(ctx, specs, opts)
 	if err != nil {
 		return nil, err
 	}
+	opts.progress("Plugging in the simulated keys")
 	// Watching from before the first card connects sees every arrival.
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -65,24 +73,47 @@ func StartProcesses(ctx context.Context, specs []KeySpec, cli string, lock bool)
 		}()
 		s.procs = append(s.procs, p)
 	}
-	if err := waitKeys(ctx, specs, events, exited); err != nil {
+	if err := s.waitKeys(ctx, specs, events, exited, opts); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// waitKeys waits until the watcher has seen every simulated key arrive
-// (pcscd sees a vpcd card at its next presence poll, within a second), or a
-// key's process ends.
-func waitKeys(ctx context.Context, specs []KeySpec, events <-chan scan.Event, exited <-chan *simProc) error {
+// waitKeys waits until every simulated key is seen by pcscd and readable,
+// or a key's process ends. The watcher's Arrived events say it at once
+// (pcscd sees a vpcd card at its next presence poll, within a second). But
+// a card pcscd reports before it can answer (just connected, or in a slot
+// the previous run's key left moments ago, device/sim/vpcd.go minAbsence)
+// comes as Unreadable, and the watcher never probes that card again until
+// it is re-inserted (device/scan/watch.go): so after an Unreadable event,
+// and every second while a key is missing, the missing keys are looked for
+// directly (Hub.Find), which opens the card anew.
+func (s *Simulation) waitKeys(ctx context.Context, specs []KeySpec, events <-chan scan.Event, exited <-chan *simProc, opts Options) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	missing := map[uint32]bool{}
-	for _, sp := range specs {
-		missing[sp.Serial] = true
+	missing := map[uint32]int{} // serial → vpcd slot
+	for i, sp := range specs {
+		missing[sp.Serial] = i
 	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var lastProblem error
+	lookAgain := func() {
+		for serial := range missing {
+			if _, err := s.Hub.Find(ctx, serial); err == nil {
+				delete(missing, serial)
+			} else {
+				lastProblem = err
+			}
+		}
+	}
+	said := ""
 	for len(missing) > 0 {
+		if w := waitingFor(missing); w != said {
+			said = w
+			opts.progress(w)
+		}
 		select {
 		case ev, ok := <-events:
 			switch {
@@ -92,14 +123,36 @@ func waitKeys(ctx context.Context, specs []KeySpec, events <-chan scan.Event, ex
 				return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ev.Err)
 			case ev.Kind == scan.Arrived:
 				delete(missing, ev.Key.Serial)
+			case ev.Kind == scan.Unreadable:
+				lastProblem = ev.Err
+				lookAgain()
 			}
+		case <-tick.C:
+			lookAgain()
 		case p := <-exited:
 			return fmt.Errorf("plugging in the simulated keys (is pcscd with vsmartcard-vpcd running? scripts/pcscd.sh): the key's process ended: %v", p.err)
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for pcscd to see the simulated keys: %w", ctx.Err())
+			if lastProblem != nil {
+				return fmt.Errorf("%s; last problem: %v: %w", strings.ToLower(waitingFor(missing)[:1])+waitingFor(missing)[1:], lastProblem, ctx.Err())
+			}
+			return fmt.Errorf("%s: %w", strings.ToLower(waitingFor(missing)[:1])+waitingFor(missing)[1:], ctx.Err())
 		}
 	}
 	return nil
+}
+
+// waitingFor says which keys pcscd has not shown yet, in slot order.
+func waitingFor(missing map[uint32]int) string {
+	serials := make([]uint32, 0, len(missing))
+	for serial := range missing {
+		serials = append(serials, serial)
+	}
+	slices.SortFunc(serials, func(a, b uint32) int { return missing[a] - missing[b] })
+	var parts []string
+	for _, serial := range serials {
+		parts = append(parts, fmt.Sprintf("key %d in virtual reader %d", serial, missing[serial]))
+	}
+	return "Waiting for pcscd to show simulated " + strings.Join(parts, " and ")
 }
 
 // stopProcs ends the keys' processes (SIGTERM unplugs a `keywizard sim`

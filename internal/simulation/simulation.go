@@ -65,10 +65,35 @@ type Simulation struct {
 // (device/sim/vpcdlock) and holds it until Close; callers that already hold
 // it (tests, through internal/testenv) pass false.
 func Start(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
-	s, err := newSimulation(ctx, specs, lock)
+	return StartWith(ctx, specs, Options{Lock: lock})
+}
+
+// Options are the settings of StartWith and
+// StartProcessesWith.
+type Options struct {
+	// Lock takes the machine-wide vpcd lock first (see Start).
+	Lock bool
+	// Progress, when set, is told in plain words what the start-up is
+	// waiting for each time that changes ("Waiting for the virtual card
+	// readers: another simulation or a test run is using them"), so a
+	// window can say it instead of guessing. Called from the starting
+	// goroutine; it must return quickly.
+	Progress func(waitingFor string)
+}
+
+func (o Options) progress(s string) {
+	if o.Progress != nil {
+		o.Progress(s)
+	}
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, specs []KeySpec, opts Options) (*Simulation, error) {
+	s, err := newSimulation(ctx, specs, opts)
 	if err != nil {
 		return nil, err
 	}
+	opts.progress("Plugging in the simulated keys")
 	for i, k := range s.Keys {
 		a, err := sim.Attach(ctx, k, i)
 		if err != nil {
@@ -77,7 +102,8 @@ func Start(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error)
 		}
 		s.attachments = append(s.attachments, a)
 	}
-	for _, a := range s.attachments {
+	for i, a := range s.attachments {
+		opts.progress(fmt.Sprintf("Waiting for pcscd to show simulated key %d in virtual reader %d", a.Key().Serial(), i))
 		if err := a.Ready(ctx); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("waiting for pcscd to see the simulated key: %w", err)
@@ -89,17 +115,25 @@ func Start(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error)
 // newSimulation takes the vpcd lock when asked and creates the keys, with
 // their FIDO2 sides in the registry and a hub over both; the caller plugs
 // the cards in (in this process, or as processes of their own).
-func newSimulation(ctx context.Context, specs []KeySpec, lock bool) (*Simulation, error) {
+func newSimulation(ctx context.Context, specs []KeySpec, opts Options) (*Simulation, error) {
 	if len(specs) > 2 {
 		return nil, fmt.Errorf("vpcd has two virtual readers; %d simulated keys asked for: %w", len(specs), device.ErrInvalidArgument)
 	}
 	s := &Simulation{FIDO: map[uint32]*simfido.Authenticator{}, Provider: sim.NewRegistry()}
-	if lock {
-		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		unlock, err := vpcdlock.Lock(lctx)
+	if opts.Lock {
+		// One try first (Lock tries once before it looks at an ended
+		// context): only a lock someone else holds is worth saying.
+		done, cancel := context.WithCancel(ctx)
 		cancel()
+		unlock, err := vpcdlock.Lock(done)
 		if err != nil {
-			return nil, err
+			opts.progress("Waiting for the virtual card readers: another keywizard --simulate or a test run is using them")
+			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			unlock, err = vpcdlock.Lock(lctx)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
 		}
 		s.unlock = unlock
 	}

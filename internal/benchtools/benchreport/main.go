@@ -10,6 +10,9 @@
 //	scan-readerlist-arrival.txt  go test -bench ReaderListArrival ./device/scan (section "readerlist")
 //	scan-readerlist-idle.txt     go test -bench ReaderListIdle ./device/scan
 //	gui.md                   scripts/guibench.sh's table (section "gui")
+//	clicks.md                ui's TestClicksToReport -clicks: clicks and keystrokes
+//	                         from Welcome to a sent report (section "clicks")
+//	simstart.txt             scripts/simstart.sh: 20 starts of --simulate (section "simstart")
 //	tracker-server.txt       go test -bench 'Ingest|Dashboard' ./tracker/server (section "tracker")
 //	tracker-store.txt        go test -bench SubmitReport ./tracker/store
 //	tracker-noisy.txt        go test -bench NoisyNeighbour ./tracker/server
@@ -80,6 +83,8 @@ func run(results fs.FS, doc string) (int, error) {
 		{"arrival", r.arrival},
 		{"readerlist", r.readerList},
 		{"gui", r.gui},
+		{"clicks", r.clicks},
+		{"simstart", r.simstart},
 		{"tracker", r.tracker},
 		// Last: it lists the verdicts the sections above produced.
 		{"summary", r.summary},
@@ -159,6 +164,38 @@ func (r *report) gui() string {
 			strings.TrimSpace(cells[0]), v, strings.TrimSpace(cells[2]), strings.TrimSpace(cells[1]), strings.TrimSpace(cells[3])))
 	}
 	return strings.TrimSpace(string(b)) + "\n"
+}
+
+// clicks is the effort figure: no target beyond the budget its test
+// enforces, so it is reported, not judged.
+func (r *report) clicks() string {
+	b, err := fs.ReadFile(r.fs, "clicks.md")
+	if err != nil {
+		return r.notMeasured("clicks", err)
+	}
+	return strings.TrimSpace(string(b)) + "\n"
+}
+
+// simstart judges scripts/simstart.sh's last line, "simstart: K/N starts
+// reached the first screen": every start must.
+func (r *report) simstart() string {
+	b, err := fs.ReadFile(r.fs, "simstart.txt")
+	if err != nil {
+		return r.notMeasured("simstart", err)
+	}
+	var ok, n int
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, err := fmt.Sscanf(line, "simstart: %d/%d starts reached the first screen", &ok, &n); err == nil {
+			break
+		}
+	}
+	v := "PASS"
+	if n == 0 || ok != n {
+		r.missed++
+		v = "**MISS**"
+	}
+	r.verdict = append(r.verdict, fmt.Sprintf("keywizard --simulate starts reaching the first screen: %s (%d of %d)", v, ok, n))
+	return fmt.Sprintf("%d of %d consecutive `keywizard --simulate` starts under Xvfb reached the first screen (%s).\n\n```\n%s\n```\n", ok, n, v, strings.TrimSpace(string(b)))
 }
 
 // checks renders targets as a table and counts misses.

@@ -1,0 +1,171 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/fido"
+	"github.com/keywizard/keywizard/steps"
+)
+
+// chainSep is a Go error chain's separator: ": " then a lower-case word.
+var chainSep = regexp.MustCompile(`: [a-z]`)
+
+// statusCode is an ISO 7816 status word (63C7, 6982, 9000) or "status".
+var statusCode = regexp.MustCompile(`(?i)\bstatus\b|\b(6[0-9A-F]{3}|9000)\b`)
+
+// plainHeadline says what is wrong with an error headline shown to a
+// person, or "" when it is plain words: no status code, "CTAP", "0x",
+// "invalid argument", nor a Go error chain (": " before a lower-case word
+// more than once).
+func plainHeadline(h string) string {
+	switch {
+	case strings.Contains(h, "CTAP"):
+		return "names CTAP"
+	case strings.Contains(h, "0x"):
+		return "has a hexadecimal code"
+	case strings.Contains(strings.ToLower(h), "invalid argument"):
+		return `says "invalid argument"`
+	case statusCode.MatchString(h):
+		return "has a status code"
+	case len(chainSep.FindAllString(h, -1)) > 1:
+		return "reads like an error chain"
+	}
+	return ""
+}
+
+// technical wraps err the way the device layer does, with a status code
+// and CTAP's name in the chain, so a headline copied from the chain shows.
+func technical(err error) error {
+	return fmt.Errorf("listing FIDO2 credentials: reading FIDO2 credential metadata (CTAP status 0x31): %w", err)
+}
+
+// knownErrors has one error for every error message.go decides on, by the
+// name message.go uses for it (TestHeadlinesArePlain checks none is missing).
+var knownErrors = map[string]error{
+	"device.PINError":              &device.PINError{Which: device.FIDO2PIN, Retries: 7},
+	"device.ErrBlocked":            &fido.PowerCycleError{Retries: 5},
+	"device.ErrRemoved":            device.ErrRemoved,
+	"steps.WrongKeyError":          &steps.WrongKeyError{Want: 1, Got: 2},
+	"device.KeyNotFoundError":      &device.KeyNotFoundError{Serial: 5},
+	"device.ErrNotFound":           device.ErrNotFound,
+	"steps.ReportRejectedError":    &steps.ReportRejectedError{Field: "person_email", Reason: "person_email: reports can only be made about yourself"},
+	"steps.ErrReportRejected":      steps.ErrReportRejected,
+	"steps.ErrReportQueued":        steps.ErrReportQueued,
+	"steps.BrowserError":           &steps.BrowserError{URL: "https://example.com", Err: errors.New("exec: xdg-open: not found")},
+	"steps.NotVerifiedError":       &steps.NotVerifiedError{Service: "GitHub", Key: "k", What: "a passkey"},
+	"steps.NeedAccountError":       &steps.NeedAccountError{Service: "github", Label: "GitHub username"},
+	"steps.PersonError":            &steps.PersonError{Problems: []string{"enter your name", "enter your start date"}},
+	"steps.NotApplicableError":     &steps.NotApplicableError{Step: "macos", Reason: "macOS only"},
+	"steps.ErrCannotVerify":        steps.ErrCannotVerify,
+	"steps.ErrIncompleteSmartCard": &steps.IncompleteSmartCardError{Key: "k"},
+	"device.ErrPINPolicy":          &device.PINPolicyError{Broken: "at least 4 characters"},
+	"device.ErrPINNotSet":          device.ErrPINNotSet,
+	"device.ErrLocked":             device.ErrLocked,
+	"device.ErrInUse":              device.ErrInUse,
+	"device.PINRefusedError":       &device.PINRefusedError{Which: device.PIVPIN, Cause: errors.New("status 6985")},
+	"device.UnsupportedKeyError":   &device.UnsupportedKeyError{Serial: 1, Model: "YubiKey 4", Reason: "it has no FIDO2"},
+	"device.ErrTouchRequired":      device.ErrTouchRequired,
+	"steps.ErrWrongKey":            steps.ErrWrongKey,
+	"steps.ErrNotStarted":          steps.ErrNotStarted,
+	"steps.ErrNoKeys":              steps.ErrNoKeys,
+	"steps.ErrPrerequisite":        fmt.Errorf("set the key up for macOS login first: %w", steps.ErrPrerequisite),
+	"device.ErrInvalidArgument":    fmt.Errorf("enter your start date as year-month-day, like 2026-11-23: %w", device.ErrInvalidArgument),
+	"steps.ErrInviteRejected":      steps.ErrInviteRejected,
+	"steps.ErrTrackerUnreachable":  steps.ErrTrackerUnreachable,
+	"steps.ErrBadTrackerURL":       steps.ErrBadTrackerURL,
+	"steps.ErrTryLater":            steps.ErrTryLater,
+	"steps.ErrNoInviteCode":        steps.ErrNoInviteCode,
+	"context.DeadlineExceeded":     context.DeadlineExceeded,
+	"unknown":                      errors.New("pcsc: SCardTransmit: 0x80100016"),
+}
+
+// TestHeadlinesArePlain drives Explain over every error message.go knows,
+// bare and inside a technical chain, and fails on a headline that is not
+// plain words, on a message without a next action, and on a technical
+// chain shown anywhere but Details.
+func TestHeadlinesArePlain(t *testing.T) {
+	for _, name := range errorNames(t) {
+		if _, ok := knownErrors[name]; !ok {
+			t.Errorf("message.go decides on %s, which knownErrors lacks: add an example", name)
+		}
+	}
+	for name, err := range knownErrors {
+		for _, e := range []error{err, technical(err)} {
+			m, ok := Explain(e)
+			if !ok {
+				t.Errorf("%s: no message", name)
+				continue
+			}
+			if why := plainHeadline(m.Title); why != "" || m.Title == "" {
+				t.Errorf("%s: headline %q %s", name, m.Title, why)
+			}
+			if m.Text == "" || strings.Contains(m.Text, "CTAP") || strings.Contains(m.Text, "0x") || strings.Contains(m.Text, "invalid argument") {
+				t.Errorf("%s: text %q is not a plain next action", name, m.Text)
+			}
+			if m.Details != e.Error() && !(name == "steps.PersonError" && m.Details == "") {
+				t.Errorf("%s: details %q, want the whole chain", name, m.Details)
+			}
+		}
+	}
+}
+
+// errorNames lists the package-qualified errors message.go's Explain
+// decides on: sentinels (pkg.ErrX) and error types (pkg.XError).
+func errorNames(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "message.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var names []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		if !ok || (pkg.Name != "steps" && pkg.Name != "device" && pkg.Name != "context") {
+			return true
+		}
+		name := pkg.Name + "." + sel.Sel.Name
+		if (strings.HasPrefix(sel.Sel.Name, "Err") || strings.HasSuffix(sel.Sel.Name, "Error") || name == "context.DeadlineExceeded") &&
+			name != "steps.ErrCancelled" && !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+		return true
+	})
+	if len(names) < 20 {
+		t.Fatalf("found only %d errors in message.go: %v", len(names), names)
+	}
+	return names
+}
+
+func TestPlainHeadlineCatches(t *testing.T) {
+	for _, bad := range []string{
+		"Reading passkeys: wrong FIDO2 PIN; 7 tries left (CTAP status 0x31)",
+		"Wrong PIN (status 63C7)",
+		"Enter your start date: invalid argument",
+		"Setting up: listing FIDO2 credentials: reading metadata",
+		"CTAP2_ERR_PIN_INVALID",
+	} {
+		if plainHeadline(bad) == "" {
+			t.Errorf("plainHeadline(%q) passed", bad)
+		}
+	}
+	for _, good := range []string{"Wrong PIN. 7 tries left.", "Your GitHub username is needed", "Not connected to IT's tracker"} {
+		if why := plainHeadline(good); why != "" {
+			t.Errorf("plainHeadline(%q): %s", good, why)
+		}
+	}
+}
