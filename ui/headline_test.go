@@ -56,6 +56,7 @@ var knownErrors = map[string]error{
 	"device.ErrRemoved":            device.ErrRemoved,
 	"steps.WrongKeyError":          &steps.WrongKeyError{Want: 1, Got: 2},
 	"device.KeyNotFoundError":      &device.KeyNotFoundError{Serial: 5},
+	"steps.KeyUnpluggedError":      &steps.KeyUnpluggedError{Serial: 5, Label: "your everyday key (serial 5)", Others: "your backup key"},
 	"device.ErrNotFound":           device.ErrNotFound,
 	"steps.ReportRejectedError":    &steps.ReportRejectedError{Field: "person_email", Reason: "person_email: reports can only be made about yourself"},
 	"steps.ErrReportRejected":      steps.ErrReportRejected,

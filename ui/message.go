@@ -61,6 +61,7 @@ func Explain(err error) (m Message, ok bool) {
 		replug   pinRetrier
 		wrongKey *steps.WrongKeyError
 		notFound *device.KeyNotFoundError
+		unplug   *steps.KeyUnpluggedError
 		browser  *steps.BrowserError
 		notVer   *steps.NotVerifiedError
 		needAcct *steps.NeedAccountError
@@ -97,6 +98,13 @@ func Explain(err error) (m Message, ok bool) {
 		m.Text = fmt.Sprintf("This step needs %s, but %s is plugged in. Swap the keys and try again.",
 			nonEmpty(wrongKey.WantLabel, fmt.Sprintf("the key with serial %d", wrongKey.Want)),
 			nonEmpty(wrongKey.GotLabel, fmt.Sprintf("the key with serial %d", wrongKey.Got)))
+	case errors.As(err, &unplug):
+		// Names the missing key, and the person's other key that may stay.
+		m.Title = "Key not plugged in"
+		m.Text = fmt.Sprintf("%s is unplugged: plug it in and try again.", upperFirst(unplug.Label))
+		if unplug.Others != "" {
+			m.Text += fmt.Sprintf(" %s can stay plugged in.", upperFirst(unplug.Others))
+		}
 	case errors.As(err, &notFound):
 		m.Title = "Key not plugged in"
 		m.Text = fmt.Sprintf("Plug in the key with serial %d, then try again.", notFound.Serial)

@@ -179,7 +179,15 @@ func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
 	u.wiz = wiz
 	// OnChange calls back at once and then from whichever goroutine changed
 	// the state: hop to Fyne's goroutine (Fyne 2.6 threading).
-	wiz.OnChange(func(s steps.Snapshot) { fyne.Do(func() { u.render(s) }) })
+	// Once ctx ends (the window closed) a late snapshot, such as the key
+	// watch's first listing finishing after the close, is not drawn.
+	wiz.OnChange(func(s steps.Snapshot) {
+		fyne.Do(func() {
+			if u.ctx.Err() == nil {
+				u.render(s)
+			}
+		})
+	})
 	if s := wiz.Snapshot(); u.opts.Recheck && len(s.Keys) > 0 {
 		// Resuming: what was done may have been undone meanwhile (a key
 		// reset, a passkey deleted).

@@ -20,6 +20,7 @@ import (
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/ui"
 	"github.com/keywizard/keywizard/ui/team"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // walk calls f on o and on every object under it, widgets' rendered
@@ -53,6 +54,14 @@ func windowText(t *testing.T, w fyne.Window) string {
 		})
 	})
 	return b.String()
+}
+
+// open runs desktop.Open as a real app does, on Fyne's goroutine: the
+// wizard's key watch may hand a render to fyne.Do at once, and it must wait
+// until the window is built.
+func open(ctx context.Context, a fyne.App, w fyne.Window, simulate bool, d desktop.Deps) (err error) {
+	fyne.DoAndWait(func() { err = desktop.Open(ctx, a, w, simulate, d) })
+	return err
 }
 
 // waitText waits until the window shows want.
@@ -89,12 +98,12 @@ func settingsIn(t *testing.T) desktop.Settings {
 // TestOpenShowsSettingsProblem: settings that cannot be read are shown in
 // the window, and returned for a terminal.
 func TestOpenShowsSettingsProblem(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	boom := errors.New("keywizard settings are not valid JSON")
 	d := fakeDeps(desktop.Settings{})
 	d.LoadSettings = func(context.Context, bool) (desktop.Settings, error) { return desktop.Settings{}, boom }
-	if err := desktop.Open(context.Background(), a, w, false, d); !errors.Is(err, boom) {
+	if err := open(context.Background(), a, w, false, d); !errors.Is(err, boom) {
 		t.Fatalf("Open = %v, want the settings error", err)
 	}
 	text := waitText(t, w, "keywizard could not start")
@@ -107,7 +116,7 @@ func TestOpenShowsSettingsProblem(t *testing.T) {
 // is explained with Start over, which keeps the file aside and brings up
 // the wizard's first step.
 func TestOpenRecoversDamagedProgress(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	cfg := settingsIn(t)
 	os.MkdirAll(filepath.Dir(cfg.StorePath), 0o700)
@@ -116,7 +125,7 @@ func TestOpenRecoversDamagedProgress(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := desktop.Open(ctx, a, w, false, fakeDeps(cfg)); err != nil {
+	if err := open(ctx, a, w, false, fakeDeps(cfg)); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, w, "Your saved progress could not be read")
@@ -142,7 +151,7 @@ func TestOpenRecoversDamagedProgress(t *testing.T) {
 // note; once it is drawn the simulated keys are plugged in behind it and the
 // wizard's first step replaces it.
 func TestOpenSimulated(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
 	cfg := settingsIn(t)
 	d := fakeDeps(cfg)
@@ -163,7 +172,7 @@ func TestOpenSimulated(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := desktop.Open(ctx, a, w, true, d); err != nil {
+	if err := open(ctx, a, w, true, d); err != nil {
 		t.Fatal(err)
 	}
 	if !gotSimulate {
@@ -177,7 +186,7 @@ func TestOpenSimulated(t *testing.T) {
 		t.Fatal("keys plugged in before the note was drawn")
 	default:
 	}
-	w.Canvas().Capture() // the note's first frame
+	fyne.DoAndWait(func() { w.Canvas().Capture() }) // the note's first frame
 	select {
 	case <-plugged:
 	case <-time.After(30 * time.Second): // a hang guard, not a deadline

@@ -31,10 +31,22 @@ import (
 
 // NewTempApp is test.NewTempApp with fyne.Do serialised; it becomes the
 // current app until the test ends.
+//
+// When the test ends, functions handed to fyne.Do afterwards (by goroutines
+// the test started and that have not noticed yet, such as a wizard's key
+// watch) are dropped, as a real driver drops them once the app has quit:
+// test.NewTempApp's own clean-up then resets Fyne's caches, and a render
+// running beside that reset corrupts them (a fatal concurrent map write).
 func NewTempApp(t testing.TB) fyne.App {
 	a := &app{App: test.NewTempApp(t)}
 	a.drv = &driver{Driver: a.App.Driver()}
 	fyne.SetCurrentApp(a)
+	// Registered after test.NewTempApp's clean-up, so it runs before it.
+	t.Cleanup(func() {
+		a.drv.mu.Lock()
+		a.drv.closed = true
+		a.drv.mu.Unlock()
+	})
 	return a
 }
 
@@ -47,8 +59,9 @@ func (a *app) Driver() fyne.Driver { return a.drv }
 
 type driver struct {
 	fyne.Driver
-	mu    sync.Mutex   // held while a function handed to fyne.Do runs
-	owner atomic.Int64 // the goroutine holding mu; 0 when none
+	mu     sync.Mutex   // held while a function handed to fyne.Do runs
+	owner  atomic.Int64 // the goroutine holding mu; 0 when none
+	closed bool         // the test has ended: drop what is handed over; under mu
 }
 
 // DoFromGoroutine runs f holding the driver's lock, or inline when the
@@ -67,6 +80,9 @@ func (d *driver) DoFromGoroutine(f func(), _ bool) {
 		d.owner.Store(0)
 		d.mu.Unlock()
 	}()
+	if d.closed {
+		return
+	}
 	f()
 }
 
