@@ -17,26 +17,10 @@ import (
 	"github.com/keywizard/keywizard/ui/uitest"
 )
 
-// walk calls f on o and on every object under it, widgets' rendered
-// children included.
-func walk(t *testing.T, o fyne.CanvasObject, f func(fyne.CanvasObject)) {
-	f(o)
-	switch v := o.(type) {
-	case *fyne.Container:
-		for _, c := range v.Objects {
-			walk(t, c, f)
-		}
-	case fyne.Widget:
-		for _, c := range test.TempWidgetRenderer(t, v).Objects() {
-			walk(t, c, f)
-		}
-	}
-}
-
 // buttonsIn maps the text of every button under o to it.
 func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
 	found := map[string]*widget.Button{}
-	walk(t, o, func(o fyne.CanvasObject) {
+	uitest.Walk(t, o, func(o fyne.CanvasObject) {
 		if b, ok := o.(*ui.Button); ok {
 			found[b.Text] = &b.Button
 		}
@@ -47,7 +31,7 @@ func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
 // labelsIn concatenates the text of every label under o.
 func labelsIn(t *testing.T, o fyne.CanvasObject) string {
 	var text string
-	walk(t, o, func(o fyne.CanvasObject) {
+	uitest.Walk(t, o, func(o fyne.CanvasObject) {
 		if l, ok := o.(*widget.Label); ok {
 			text += l.Text + "\n"
 		}

@@ -23,28 +23,12 @@ import (
 	"github.com/keywizard/keywizard/ui/uitest"
 )
 
-// walk calls f on o and on every object under it, widgets' rendered
-// children included.
-func walk(t *testing.T, o fyne.CanvasObject, f func(fyne.CanvasObject)) {
-	f(o)
-	switch v := o.(type) {
-	case *fyne.Container:
-		for _, c := range v.Objects {
-			walk(t, c, f)
-		}
-	case fyne.Widget:
-		for _, c := range test.TempWidgetRenderer(t, v).Objects() {
-			walk(t, c, f)
-		}
-	}
-}
-
 // windowText is the text of every label and button in w, read on Fyne's
 // goroutine.
 func windowText(t *testing.T, w fyne.Window) string {
 	var b strings.Builder
 	fyne.DoAndWait(func() {
-		walk(t, w.Content(), func(o fyne.CanvasObject) {
+		uitest.Walk(t, w.Content(), func(o fyne.CanvasObject) {
 			switch v := o.(type) {
 			case *widget.Label:
 				b.WriteString(v.Text + "\n")
@@ -131,7 +115,7 @@ func TestOpenRecoversDamagedProgress(t *testing.T) {
 	waitText(t, w, "Your saved progress could not be read")
 	var startOver *ui.Button
 	fyne.DoAndWait(func() {
-		walk(t, w.Content(), func(o fyne.CanvasObject) {
+		uitest.Walk(t, w.Content(), func(o fyne.CanvasObject) {
 			if b, ok := o.(*ui.Button); ok && b.Text == "Start over" {
 				startOver = b
 			}

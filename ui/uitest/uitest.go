@@ -101,3 +101,19 @@ func goroutineID() int64 {
 	}
 	return id
 }
+
+// Walk calls f on o and on every object under it, widgets' rendered
+// children included, for tests that read what a window shows.
+func Walk(t *testing.T, o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	f(o)
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			Walk(t, c, f)
+		}
+	case fyne.Widget:
+		for _, c := range test.TempWidgetRenderer(t, v).Objects() {
+			Walk(t, c, f)
+		}
+	}
+}
