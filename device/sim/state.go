@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/sim/simfido"
@@ -208,7 +208,9 @@ func (p *persister) save() error {
 	}
 	// renameio: a temporary file in the same directory, synced, then
 	// renamed over the state, so a crash leaves the old state or the new.
-	if err := renameio.WriteFile(p.path, b, 0o600); err != nil {
+	// Its maybe package is the same on Unix and a plain write on Windows,
+	// where renameio's WriteFile does not exist (renameio/v2 maybe/doc.go).
+	if err := maybe.WriteFile(p.path, b, 0o600); err != nil {
 		return fmt.Errorf("saving the simulated key's state to %s: %w", p.path, err)
 	}
 	p.last = b
