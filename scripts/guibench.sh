@@ -58,20 +58,13 @@ if [ ${#app[@]} -eq 0 ]; then
 fi
 
 work="$(mktemp -d)"
-xvfb_pid=""
+. "$(dirname "$0")/xvfb.sh"
 cleanup() {
 	[ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
-if [ -z "${DISPLAY:-}" ]; then
-	n=99
-	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-	Xvfb ":$n" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
-	xvfb_pid=$!
-	for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
-	export DISPLAY=":$n"
-fi
+xvfb_start 1280x900
 
 tck="$(getconf CLK_TCK)"
 

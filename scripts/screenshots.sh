@@ -14,18 +14,10 @@ scripts/deps.sh test
 mkdir -p bin
 go build -tags "${TAGS:-migrated_fynedo,no_emoji}" -o bin/screens ./internal/screens/cmd/screens
 
-xvfb_pid=""
+. "$(dirname "$0")/xvfb.sh"
 cleanup() { [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true; }
 trap cleanup EXIT
-if [ -z "${DISPLAY:-}" ]; then
-	# A free display number: Xvfb's socket tells whether one is taken.
-	n=99
-	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-	Xvfb ":$n" -screen 0 1920x1200x24 -nolisten tcp >/dev/null 2>&1 &
-	xvfb_pid=$!
-	for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
-	export DISPLAY=":$n"
-fi
+xvfb_start 1920x1200
 
 rm -rf screenshots
 ./bin/screens -out screenshots "$@"

@@ -28,7 +28,7 @@ mkdir -p bin
 go build -tags "$tags" -trimpath -o bin/ ./cmd/keywizard ./cmd/keywizard-gui
 
 work="$(mktemp -d)"
-xvfb_pid=""
+. "$(dirname "$0")/xvfb.sh"
 app_pid=""
 cleanup() {
 	[ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null
@@ -36,14 +36,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-if [ -z "${DISPLAY:-}" ]; then
-	n=99
-	while [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
-	Xvfb ":$n" -screen 0 1280x900x24 -nolisten tcp >/dev/null 2>&1 &
-	xvfb_pid=$!
-	for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.05; done
-	export DISPLAY=":$n"
-fi
+xvfb_start 1280x900
 
 ok=0
 for i in $(seq "$runs"); do
