@@ -48,8 +48,9 @@ type ExportPerson struct {
 	Person
 	ManagerEmail string `json:"manager_email,omitempty"`
 	ManagerName  string `json:"manager_name,omitempty"`
-	Complete     bool   `json:"complete"`
-	Overdue      bool   `json:"overdue"`
+	// Person.Complete is whether they are complete now, by the export's
+	// policy.
+	Overdue bool `json:"overdue"`
 }
 
 // ExportEvent is one step of a person's history from the audit log: keys

@@ -85,8 +85,17 @@ func FuzzExchange(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.Exchange](t, data) })
 }
 
+func FuzzLossReport(f *testing.F) {
+	f.Add([]byte(`{"serial":31000006,"role":"backup","reason":"left it on the train","at":"2026-03-10T08:30:00Z"}`))
+	f.Add([]byte(`{"serial":0,"role":"spare","reason":"","at":"yesterday"}`))
+	f.Add([]byte(`{"serial":4294967296}`))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.LossReport](t, data) })
+}
+
 func FuzzKeyStatusChange(f *testing.F) {
 	f.Add([]byte(`{"status":"lost","reason":"left in a taxi"}`))
+	f.Add([]byte(`{"status":"retired","reason":"wiped","erased":["fido2","piv","oath"]}`))
+	f.Add([]byte(`{"status":"reported-lost","reason":"x","erased":["FIDO2"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzDecode[tracker.KeyStatusChange](t, data) })
 }
 

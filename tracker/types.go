@@ -32,7 +32,8 @@ const (
 // KeyStatus is the life-cycle state of a key.
 type KeyStatus string
 
-// Key statuses. Only active keys count towards completion.
+// Key statuses. Only active keys count towards completion; see also
+// [KeyReportedLost] and [CheckTransition].
 const (
 	KeyActive  KeyStatus = "active"
 	KeyLost    KeyStatus = "lost"
@@ -66,15 +67,19 @@ const OverdueAfter = 30 * 24 * time.Hour
 
 // Person is someone being onboarded, a manager, or IT.
 type Person struct {
-	ID          string    `json:"id"`
-	Email       string    `json:"email"`
-	Name        string    `json:"name"`
-	Team        string    `json:"team"`
-	ManagerID   string    `json:"manager_id,omitempty"`
-	StartDate   string    `json:"start_date"` // YYYY-MM-DD
-	Admin       bool      `json:"admin"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Team      string    `json:"team"`
+	ManagerID string    `json:"manager_id,omitempty"`
+	StartDate string    `json:"start_date"` // YYYY-MM-DD
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+	// CompletedAt is when the person last became complete; zero while
+	// they are not complete now (a key lost and not yet replaced).
 	CompletedAt time.Time `json:"completed_at,omitzero"`
+	// Complete is whether the person is complete now.
+	Complete bool `json:"complete"`
 	// DueDate is when enrolment is due (YYYY-MM-DD); empty means the
 	// default, [Person.Due].
 	DueDate string `json:"due_date,omitempty"`
@@ -214,11 +219,14 @@ type Invite struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// KeyStatusChange is the body of POST /v1/people/{id}/keys/{serial}/status,
-// an IT recovery action.
+// KeyStatusChange is the body of POST /v1/keys/{serial}/status and POST
+// /v1/people/{id}/keys/{serial}/status, an IT recovery action.
 type KeyStatusChange struct {
 	Status KeyStatus `json:"status"`
 	Reason string    `json:"reason"`
+	// Erased lists what a wipe erased (application names such as "fido2",
+	// "piv", "oath"), recorded in the audit entry's detail.
+	Erased []string `json:"erased,omitempty"`
 }
 
 // Reasoned is the body of recovery actions that need only a reason (revoke

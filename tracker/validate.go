@@ -78,7 +78,7 @@ func (e Evidence) Valid() bool {
 func (r KeyRole) Valid() bool { return r == RoleEveryday || r == RoleBackup }
 
 // Valid reports whether s is a known key status.
-func (s KeyStatus) Valid() bool { return s == KeyActive || s == KeyLost || s == KeyRetired }
+func (s KeyStatus) Valid() bool { return slices.Contains(KeyStatuses, s) }
 
 // ParseDate parses a YYYY-MM-DD date.
 func ParseDate(s string) (time.Time, error) {
@@ -268,10 +268,21 @@ func (e *Exchange) Validate() error {
 
 // Validate checks a key status change.
 func (k *KeyStatusChange) Validate() error {
-	if !k.Status.Valid() {
+	if !slices.Contains(ITStatuses, k.Status) {
 		return fieldErr("status", "must be %q, %q or %q", KeyActive, KeyLost, KeyRetired)
 	}
-	return checkWords("reason", k.Reason, true, maxReason)
+	if err := checkWords("reason", k.Reason, true, maxReason); err != nil {
+		return err
+	}
+	if len(k.Erased) > maxErased {
+		return fieldErr("erased", "at most %d entries", maxErased)
+	}
+	for i, e := range k.Erased {
+		if !ValidServiceID(e) {
+			return fieldErr(fmt.Sprintf("erased[%d]", i), "must be a lower-case name such as fido2 or piv")
+		}
+	}
+	return nil
 }
 
 // Validate checks that a reason was given.

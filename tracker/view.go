@@ -18,7 +18,8 @@ type TeamView struct {
 	ServiceNames map[string]string `json:"service_names,omitempty"`
 	GeneratedAt  time.Time         `json:"generated_at"`
 	Rows         []Row             `json:"rows"`
-	// LostKeys lists keys reported lost, newest first.
+	// LostKeys lists keys lost or reported lost by their owner (not yet
+	// confirmed by IT), newest first.
 	LostKeys []LostKey `json:"lost_keys"`
 	// KeysToCollect lists leavers' keys that are still active: IT is to
 	// collect them and mark them retired.
@@ -126,7 +127,7 @@ func BuildTeamViewPolicy(manager Person, people []Person, keys []Key, items []It
 			if old, ok := active[s]; !ok || k.UpdatedAt.After(old.UpdatedAt) {
 				active[s] = k
 			}
-		case KeyLost:
+		case KeyLost, KeyReportedLost:
 			if p, ok := byID[k.PersonID]; ok {
 				v.LostKeys = append(v.LostKeys, LostKey{Key: k, Person: p})
 			}

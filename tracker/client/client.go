@@ -296,8 +296,7 @@ func (c *Client) Flush(ctx context.Context) (int, error) {
 		} else if err != nil {
 			return sent, fmt.Errorf("reading queued report: %w", err)
 		}
-		var res tracker.ReportResult
-		err = c.do(ctx, http.MethodPost, "/v1/reports", data, &res)
+		err = c.sendQueued(ctx, name, data)
 		var ae *APIError
 		switch {
 		case err == nil:
@@ -325,7 +324,7 @@ func (c *Client) Flush(ctx context.Context) (int, error) {
 // queueKey returns the idempotency key in a queue file's name
 // ("<20 digits>-<key>.json", Enqueue).
 func queueKey(name string) string {
-	_, key, _ := strings.Cut(strings.TrimSuffix(name, ".json"), "-")
+	_, key, _ := strings.Cut(strings.TrimSuffix(strings.TrimSuffix(name, lossSuffix), ".json"), "-")
 	return key
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,8 +104,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if e.tokens["scim"], err = server.IssueSCIMToken(ctx, e.st, "okta", start); err != nil {
 			t.Fatal(err)
 		}
-		// Ann already has a key, for the status change.
+		// Ann already has a key, for the status change; eve one that
+		// only she may report lost.
 		e.do("ann", "POST", "/v1/reports", fullReport("ann-initial-key", 5000, tracker.RoleEveryday), http.StatusOK, nil)
+		e.do("eve", "POST", "/v1/reports", fullReport("eve-initial-key", 5100, tracker.RoleBackup), http.StatusOK, nil)
 
 		fixed := func(p string) func(*env, string, int) string { return func(*env, string, int) string { return p } }
 		of := func(name, suffix string) func(*env, string, int) string {
@@ -156,6 +159,28 @@ func TestAuthorizationMatrix(t *testing.T) {
 				body: func(*env, string, int) any {
 					return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"}
 				}, want: adminOnly(204)},
+			// Lost keys (lost.go): a person reports only their own key;
+			// IT alone finds and changes keys by serial.
+			{name: "report own key lost", method: "POST", path: "/v1/me/keys/{serial}/lost",
+				url: func(e *env, role string, n int) string {
+					if _, ok := e.tokens[role]; ok && slices.Contains(userRoles, role) {
+						e.do(role, "POST", "/v1/reports", fullReport(fmt.Sprintf("lost-%s-%d", role, n), uint32(9000+n), tracker.RoleBackup), http.StatusOK, nil)
+					}
+					return fmt.Sprintf("/v1/me/keys/%d/lost", 9000+n)
+				},
+				body: func(_ *env, _ string, n int) any {
+					return tracker.LossReport{Serial: uint32(9000 + n), Role: tracker.RoleBackup, Reason: "left on the train", At: start}
+				}, want: users(200)},
+			{name: "report eve's key lost", method: "POST", path: "/v1/me/keys/{serial}/lost", url: fixed("/v1/me/keys/5100/lost"),
+				body: func(*env, string, int) any {
+					return tracker.LossReport{Serial: 5100, Role: tracker.RoleBackup, Reason: "left on the train", At: start}
+				}, want: users(404).with("eve", 200)},
+			{name: "find key", method: "GET", path: "/v1/keys/{serial}", url: fixed("/v1/keys/5000"), want: adminOnly(200)},
+			{name: "find unknown key", method: "GET", path: "/v1/keys/{serial}", url: fixed("/v1/keys/4242"), want: adminOnly(404)},
+			{name: "key status by serial", method: "POST", path: "/v1/keys/{serial}/status", url: fixed("/v1/keys/5000/status"),
+				body: func(*env, string, int) any {
+					return tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it"}
+				}, want: adminOnly(200)},
 			{name: "audit", method: "GET", path: "/v1/audit", url: fixed("/v1/audit"), want: adminOnly(200)},
 			{name: "audit chain", method: "GET", path: "/v1/audit/chain", url: fixed("/v1/audit/chain"), want: adminOnly(200)},
 			{name: "csv", method: "GET", path: "/v1/export.csv", url: fixed("/v1/export.csv"), want: users(200)},

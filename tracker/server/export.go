@@ -64,7 +64,8 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 		names[row.Person.ID] = row.Person
 	}
 	for _, row := range rows {
-		p := tracker.ExportPerson{Person: row.Person, Complete: row.Complete, Overdue: row.Overdue}
+		p := tracker.ExportPerson{Person: row.Person, Overdue: row.Overdue}
+		p.Complete = row.Complete
 		if d := row.Person.Due(); !d.IsZero() {
 			p.DueDate = d.Format(time.DateOnly)
 		}

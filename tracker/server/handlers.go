@@ -163,7 +163,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 	}
 	res.Duplicate, res.Complete = out.Duplicate, out.Complete
 	if out.NewlyComplete {
-		s.notifyComplete(r.Context(), c.Person)
+		s.notifyComplete(r.Context(), c.Person, out.Again)
 	}
 	return writeJSON(w, http.StatusOK, res)
 }
@@ -460,14 +460,6 @@ func parseSerial(v string) (uint32, error) {
 		return 0, &HTTPError{Code: http.StatusBadRequest, Msg: "serial: must be a key serial number", Field: "serial"}
 	}
 	return uint32(serial), nil
-}
-
-// keyStatusAs marks person id's key lost, retired or active again.
-func (s *Server) keyStatusAs(ctx context.Context, c *caller, id string, serial uint32, req tracker.KeyStatusChange) error {
-	return s.cfg.Store.SetKeyStatus(ctx, id, serial, req.Status, tracker.AuditEntry{
-		At: s.cfg.Now(), Actor: c.ID, Action: "key." + string(req.Status), Subject: id, Reason: req.Reason,
-		Detail: "serial " + itoa(serial),
-	})
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) error {

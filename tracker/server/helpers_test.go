@@ -36,7 +36,9 @@ func (c *clock) Add(d time.Duration) {
 type hook struct {
 	mu   sync.Mutex
 	msgs []string
-	srv  *httptest.Server
+	// events are the posts' X-Keywizard-Event headers, in step with msgs.
+	events []string
+	srv    *httptest.Server
 }
 
 func newHook(t *testing.T) *hook {
@@ -46,10 +48,24 @@ func newHook(t *testing.T) *hook {
 		json.NewDecoder(r.Body).Decode(&m)
 		h.mu.Lock()
 		h.msgs = append(h.msgs, m.Text)
+		h.events = append(h.events, r.Header.Get("X-Keywizard-Event"))
 		h.mu.Unlock()
 	}))
 	t.Cleanup(h.srv.Close)
 	return h
+}
+
+// eventsOf returns the messages of one event kind.
+func (h *hook) eventsOf(kind string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for i, e := range h.events {
+		if e == kind {
+			out = append(out, h.msgs[i])
+		}
+	}
+	return out
 }
 
 func (h *hook) messages() []string {

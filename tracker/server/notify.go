@@ -18,7 +18,20 @@ type slackMessage struct {
 	Text string `json:"text"`
 }
 
-func (s *Server) notifyComplete(ctx context.Context, p tracker.Person) {
+// Event kinds, sent in the X-Keywizard-Event header of each webhook post
+// (the body stays Slack's, which has no field for it), so a receiver other
+// than a chat can route them.
+const (
+	eventComplete      = "person.complete"
+	eventCompleteAgain = "person.complete-again"
+	eventReportedLost  = "key.reported-lost"
+	eventDigest        = "digest.overdue"
+)
+
+// eventHeader names the webhook post's event kind.
+const eventHeader = "X-Keywizard-Event"
+
+func (s *Server) notifyComplete(ctx context.Context, p tracker.Person, again bool) {
 	if s.cfg.WebhookURL == "" {
 		return
 	}
@@ -27,17 +40,35 @@ func (s *Server) notifyComplete(ctx context.Context, p tracker.Person) {
 		s.cfg.Logf("tracker: completion webhook: %v", err)
 		return
 	}
-	msg := fmt.Sprintf("%s (%s) finished YubiKey onboarding: both keys registered with %s, OTP disabled.",
+	event, msg := eventComplete, fmt.Sprintf("%s (%s) finished YubiKey onboarding: both keys registered with %s, OTP disabled.",
 		slackEscape(p.Name), slackEscape(p.Email), strings.Join(tracker.ServiceIDs(services), ", "))
+	if again {
+		event, msg = eventCompleteAgain, fmt.Sprintf("%s (%s) is complete again: the replacement key is registered with %s, OTP disabled.",
+			slackEscape(p.Name), slackEscape(p.Email), strings.Join(tracker.ServiceIDs(services), ", "))
+	}
+	s.deliver(event, msg)
+}
+
+// notifyReportedLost tells IT that p reported key k lost, and what to do.
+func (s *Server) notifyReportedLost(p tracker.Person, k tracker.Key, reason string) {
+	if s.cfg.WebhookURL == "" {
+		return
+	}
+	msg := fmt.Sprintf("%s (%s) reported YubiKey %d (%s key, %s) lost: %q. Confirm it lost or mark it found in the dashboard, or with `keywizard tracker key lost|found %d --reason ...`.",
+		slackEscape(p.Name), slackEscape(p.Email), k.Serial, k.Role, slackEscape(k.Model), slackEscape(reason), k.Serial)
+	s.deliver(eventReportedLost, msg)
+}
+
+// deliver posts msg in the background: delivery must not hold up the
+// request that caused it, and must not be cut short when it ends.
+func (s *Server) deliver(event, msg string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		// Delivery must not hold up the wizard's report, and must not be
-		// cut short when the report's request ends.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := s.post(ctx, slackMessage{Text: msg}); err != nil {
-			s.cfg.Logf("tracker: completion webhook: %v", err)
+		if err := s.post(ctx, event, slackMessage{Text: msg}); err != nil {
+			s.cfg.Logf("tracker: %s webhook: %v", event, err)
 		}
 	}()
 }
@@ -51,7 +82,7 @@ var slackText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 func slackEscape(s string) string { return slackText.Replace(s) }
 
 // post delivers a webhook message with a few retries.
-func (s *Server) post(ctx context.Context, m slackMessage) error {
+func (s *Server) post(ctx context.Context, event string, m slackMessage) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -70,6 +101,7 @@ func (s *Server) post(ctx context.Context, m slackMessage) error {
 			return fmt.Errorf("building webhook request: %w", err)
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(eventHeader, event)
 		resp, err := s.cfg.HTTPClient.Do(req)
 		if err != nil {
 			// The URL holds the hook's secret; report only the kind of failure.
@@ -120,7 +152,7 @@ func (s *Server) SendDigest(ctx context.Context) (bool, error) {
 	}
 	text := fmt.Sprintf("%d %s past their first month without finishing YubiKey onboarding:\n%s",
 		len(lines), plural(len(lines), "person is", "people are"), strings.Join(lines, "\n"))
-	if err := s.post(ctx, slackMessage{Text: text}); err != nil {
+	if err := s.post(ctx, eventDigest, slackMessage{Text: text}); err != nil {
 		// Released even when ctx ended: a claim nobody holds would
 		// silence the day.
 		if rerr := s.cfg.Store.ReleaseDigest(context.WithoutCancel(ctx), day); rerr != nil {

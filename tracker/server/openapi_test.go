@@ -51,6 +51,7 @@ var decoders = map[string]func([]byte) error{
 		_, err := tracker.Decode[tracker.KeyStatusChange](bytes.NewReader(b))
 		return err
 	},
+	"LossReport": func(b []byte) error { _, err := tracker.Decode[tracker.LossReport](bytes.NewReader(b)); return err },
 }
 
 // TestOpenAPI keeps tracker/openapi.json true: every registered route is
@@ -184,6 +185,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		// The roster.
 		"PersonUpdate": tracker.PersonUpdate{}, "Change": tracker.Change{}, "Leave": tracker.Leave{}, "Leaver": tracker.Leaver{},
 		"ImportChange": tracker.ImportChange{}, "ImportResult": tracker.ImportResult{},
+		// Lost keys.
+		"LossReport": tracker.LossReport{}, "KeyEvent": tracker.KeyEvent{}, "KeyRecord": tracker.KeyRecord{},
+		"CompletionChange": tracker.CompletionChange{}, "PersonStatus": tracker.PersonStatus{},
 	}
 	for name, v := range types {
 		raw, ok := doc.Components.Schemas[name]

@@ -196,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.routes = append(s.routeTable(), s.rosterRoutes()...)
 	s.routes = append(s.routes, s.scimRoutes()...)
+	s.routes = append(s.routes, s.lostRoutes()...)
 	// paths knows every path regardless of method, to tell 405 from 404.
 	paths := http.NewServeMux()
 	allow := map[string][]string{}
@@ -360,6 +361,8 @@ func toHTTPError(err error) *HTTPError {
 	switch {
 	case errors.As(err, &he):
 		return he
+	case transitionError(err) != nil:
+		return transitionError(err)
 	case errors.As(err, &mb):
 		return &HTTPError{Code: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", mb.Limit)}
 	case errors.As(err, &fe):

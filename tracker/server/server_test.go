@@ -76,8 +76,9 @@ func TestReportsAndCompletion(t *testing.T) {
 			t.Errorf("ann's row: %+v", row)
 		}
 
-		// Losing a key makes her incomplete again and lists the key; no
-		// second completion message is sent when she finishes again.
+		// Losing a key makes her incomplete again and lists the key; a
+		// second message, saying she is complete again, is sent when the
+		// replacement finishes her.
 		e.do("it", "POST", "/v1/people/"+e.id("ann")+"/keys/22222222/status", tracker.KeyStatusChange{Status: tracker.KeyLost, Reason: "left in a taxi"}, 204, nil)
 		e.do("boss", "GET", "/v1/team", nil, 200, &v)
 		var annRow tracker.Row
@@ -94,8 +95,8 @@ func TestReportsAndCompletion(t *testing.T) {
 			t.Errorf("replacement key: %+v", res)
 		}
 		e.srv.Close()
-		if n := len(e.hook.messages()); n != 1 {
-			t.Errorf("%d completion messages, want 1", n)
+		if msgs := e.hook.messages(); len(msgs) != 2 || !strings.Contains(msgs[1], "ann@example.com") || !strings.Contains(msgs[1], "complete again") {
+			t.Errorf("completion messages %q, want the first and one saying complete again", msgs)
 		}
 
 		// Someone else's active key is refused.

@@ -183,7 +183,7 @@ var ErrNotScrubbed = errors.New("erased, but old copies may remain in the databa
 // tracker/README.md.
 func (s *sqlStore) scrub(ctx context.Context) error {
 	if s.d == postgres {
-		if _, err := s.db.ExecContext(ctx, "VACUUM FULL people, keys, items, reports, invites, tokens, audit"); err != nil {
+		if _, err := s.db.ExecContext(ctx, "VACUUM FULL people, keys, items, reports, invites, tokens, audit, key_events, completion_history"); err != nil {
 			return fmt.Errorf("%w: vacuum: %v", ErrNotScrubbed, err)
 		}
 		// ANALYZE (run by autovacuum at any time) keeps sample values of
@@ -193,7 +193,7 @@ func (s *sqlStore) scrub(ctx context.Context) error {
 		// from the remaining rows, and rewriting the catalog drops the old
 		// rows' dead copies; the database owner may vacuum it (manual,
 		// "VACUUM", Notes).
-		if _, err := s.db.ExecContext(ctx, "ANALYZE people, keys, items, reports, invites, tokens, audit"); err != nil {
+		if _, err := s.db.ExecContext(ctx, "ANALYZE people, keys, items, reports, invites, tokens, audit, key_events, completion_history"); err != nil {
 			return fmt.Errorf("%w: analyze: %v", ErrNotScrubbed, err)
 		}
 		if _, err := s.db.ExecContext(ctx, "VACUUM FULL pg_statistic"); err != nil {

@@ -8,7 +8,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -128,6 +128,39 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '00000000000000000000000000
 	// version, whose receipt time was not kept.
 	5: `
 ALTER TABLE items ADD COLUMN received_at BIGINT NOT NULL DEFAULT 0;
+`,
+	// 6: lost keys. people.completed_at now means "complete since" (0
+	// while not complete now); completion_history keeps every change of
+	// it, seeded with the completions stored so far. key_events is each
+	// key's life (enrolled, reported lost, lost, found, retired, with what
+	// a wipe erased) per owner, so a key that changes hands shows its new
+	// owner none of the former's; its reasons are the audit entry's
+	// (audit_seq; 0 for an enrolment), never a copy, so erasure's
+	// redaction of the log covers them. Both go with the person on
+	// erasure.
+	6: `
+CREATE TABLE IF NOT EXISTS completion_history (
+	id {{autoid}},
+	person_id TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	complete INTEGER NOT NULL,
+	cause TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS completion_history_person ON completion_history (person_id);
+INSERT INTO completion_history (person_id, at, complete, cause) SELECT id, completed_at, 1, 'completed' FROM people WHERE completed_at <> 0;
+CREATE TABLE IF NOT EXISTS key_events (
+	id {{autoid}},
+	serial BIGINT NOT NULL,
+	person_id TEXT NOT NULL,
+	role TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	actor TEXT NOT NULL,
+	status TEXT NOT NULL,
+	audit_seq BIGINT NOT NULL DEFAULT 0,
+	erased TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS key_events_serial ON key_events (serial);
+CREATE INDEX IF NOT EXISTS key_events_person ON key_events (person_id)
 `,
 }
 

@@ -322,7 +322,7 @@ func scanPerson(r scanner) (tracker.Person, error) {
 	}
 	p.Admin = admin != 0
 	p.CreatedAt = fromMicros(created)
-	p.CompletedAt = fromMicros(done)
+	p.CompletedAt, p.Complete = fromMicros(done), done != 0
 	p.LeftAt = fromMicros(left)
 	return p, nil
 }
@@ -679,7 +679,7 @@ func (s *sqlStore) TokenPerson(ctx context.Context, selector string) (Credential
 		return c, p, fmt.Errorf("reading token: %w", err)
 	}
 	c.ExpiresAt, c.Used = fromMicros(expires), revoked != 0
-	p.Admin, p.CreatedAt, p.CompletedAt = admin != 0, fromMicros(created), fromMicros(done)
+	p.Admin, p.CreatedAt, p.CompletedAt, p.Complete = admin != 0, fromMicros(created), fromMicros(done), done != 0
 	p.LeftAt = fromMicros(left)
 	return c, p, nil
 }
@@ -709,8 +709,15 @@ const (
 	upsertKeyOwned = `
 	WHERE keys.person_id = excluded.person_id OR keys.status = 'retired' OR (keys.genuine = 0 AND excluded.genuine = 1)`
 	upsertKeyStatus = `status = CASE WHEN keys.person_id = excluded.person_id THEN keys.status ELSE 'active' END`
-	upsertKeyPlain  = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
-	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
+	// A key that changes hands without an attestation keeps nothing its
+	// former owner's reports established: no genuine-key result, no
+	// firmware or form factor (the new owner's attestation sets them).
+	upsertKeyFresh = `, firmware = CASE WHEN keys.person_id = excluded.person_id THEN keys.firmware ELSE '' END,
+	form_factor = CASE WHEN keys.person_id = excluded.person_id THEN keys.form_factor ELSE '' END,
+	genuine = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine ELSE 0 END,
+	genuine_detail = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine_detail ELSE excluded.genuine_detail END`
+	upsertKeyPlain = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
+	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + upsertKeyFresh + `, model = excluded.model, role = excluded.role,
 	updated_at = excluded.updated_at` + upsertKeyOwned
 	upsertKeyAttested = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
@@ -758,7 +765,7 @@ func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tra
 			return fmt.Errorf("recording report: %w", err)
 		}
 		if n == 0 {
-			out.Duplicate = true
+			out.Duplicate, out.Complete = true, done != 0
 			return nil
 		}
 		prev, err := s.keyClaim(ctx, tx, r.Serial)
@@ -812,36 +819,22 @@ func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tra
 				return err
 			}
 		}
-		if len(services) == 0 {
-			if len(named) == 0 {
-				if named, err = s.services(ctx, tx); err != nil {
-					return err
-				}
+		if prev.owner != personID {
+			// Enrolled: a new key, or one taken over (retired, or an
+			// unconfirmed claim); its history starts here for this owner.
+			k := tracker.Key{Serial: r.Serial, PersonID: personID, Role: r.Role}
+			if err := s.keyEvent(ctx, tx, k, now, personID, tracker.KeyActive, 0, nil); err != nil {
+				return err
 			}
-			services = tracker.ServiceIDs(named)
 		}
-		if len(services) == 0 {
-			// No list to judge by (only reports from wizards that did
-			// not name their catalogue): nobody counts as complete.
-			return nil
-		}
-		if done != 0 {
-			out.Complete = true
-			return nil
-		}
-		keys, items, err := s.completionRecords(ctx, tx, personID, services)
+		// Completion is judged now, every time: a report can also end it
+		// (a second key in a role, not yet set up, is the one that counts).
+		c, err := s.settle(ctx, tx, personID, done, Rules{Services: services, Policy: rules.Policy}, now,
+			fmt.Sprintf("report for key %d (%s)", r.Serial, r.Role))
 		if err != nil {
 			return err
 		}
-		if !rules.Policy.Complete(tracker.Person{ID: personID}, keys, items, services) {
-			return nil
-		}
-		out.Complete = true
-		n, err = s.exec(ctx, tx, "UPDATE people SET completed_at = ? WHERE id = ? AND completed_at = 0", micros(now), personID)
-		if err != nil {
-			return fmt.Errorf("marking complete: %w", err)
-		}
-		out.NewlyComplete = n == 1
+		out.Complete, out.NewlyComplete, out.Again = c.Complete, c.NewlyComplete, c.Again
 		return nil
 	})
 	return out, err
@@ -867,20 +860,6 @@ func (s *sqlStore) lockPerson(ctx context.Context, tx *sql.Tx, personID string) 
 		return 0, fmt.Errorf("locking person: %w", err)
 	}
 	return done, nil
-}
-
-func (s *sqlStore) SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		n, err := s.exec(ctx, tx, "UPDATE keys SET status = ?, updated_at = ? WHERE serial = ? AND person_id = ?",
-			string(status), micros(audit.At), int64(serial), personID)
-		if err != nil {
-			return fmt.Errorf("updating key: %w", err)
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		return s.appendAudit(ctx, tx, audit)
-	})
 }
 
 // auditCols: an entry's ID is its place in the hash chain.
@@ -941,7 +920,7 @@ func (s *sqlStore) Erase(ctx context.Context, personID string, audit tracker.Aud
 		} else if err != nil {
 			return fmt.Errorf("reading person: %w", err)
 		}
-		for _, t := range []string{"items", "keys", "reports", "invites", "tokens"} {
+		for _, t := range []string{"items", "keys", "reports", "invites", "tokens", "key_events", "completion_history"} {
 			if _, err := s.exec(ctx, tx, "DELETE FROM "+t+" WHERE person_id = ?", personID); err != nil {
 				return fmt.Errorf("erasing %s: %w", t, err)
 			}

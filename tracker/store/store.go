@@ -77,11 +77,15 @@ type KeyInfo struct {
 // ReportOutcome tells the caller what a report changed.
 type ReportOutcome struct {
 	Duplicate bool
-	// NewlyComplete is true for exactly one report per person: the one
-	// that made them complete. It drives the completion webhook, and holds
+	// NewlyComplete is true for exactly one report per completion: the
+	// one that made them complete (again, with Again, after a key was
+	// lost and replaced). It drives the completion webhook, and holds
 	// across several server instances sharing one database.
 	NewlyComplete bool
-	Complete      bool
+	// Again: they had been complete before.
+	Again bool
+	// Complete is whether the person is complete now.
+	Complete bool
 }
 
 // Store is the tracker's persistence. Implementations are safe for
@@ -127,7 +131,26 @@ type Store interface {
 	// Services returns the services the latest report that named any
 	// named, in its catalogue's order.
 	Services(ctx context.Context) ([]tracker.Service, error)
+	// SetKeyStatus is ChangeKeyStatus of personID's key under the legacy
+	// policy, with audit as its entry.
 	SetKeyStatus(ctx context.Context, personID string, serial uint32, status tracker.KeyStatus, audit tracker.AuditEntry) error
+
+	// Lost keys (lost.go).
+
+	// ChangeKeyStatus moves a key to another status if the life cycle
+	// allows it (else a *tracker.TransitionError), records it in the
+	// key's history and the audit log, and settles its owner's
+	// completion, in one transaction.
+	ChangeKeyStatus(ctx context.Context, c KeyChange) (KeyChangeOutcome, error)
+	// KeyRecord returns a key by serial with its owner and their
+	// history of it, or ErrNotFound.
+	KeyRecord(ctx context.Context, serial uint32) (tracker.KeyRecord, error)
+	// KeyHistory returns the key events of the given people (nil:
+	// everyone), oldest first.
+	KeyHistory(ctx context.Context, ids []string) ([]OwnedKeyEvent, error)
+	// CompletionHistory returns the completion changes of the given
+	// people (nil: everyone) by person ID, oldest first.
+	CompletionHistory(ctx context.Context, ids []string) (map[string][]tracker.CompletionChange, error)
 
 	AppendAudit(ctx context.Context, e tracker.AuditEntry) error
 	Audit(ctx context.Context, subject string, limit int) ([]tracker.AuditEntry, error)

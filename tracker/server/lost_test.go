@@ -1,0 +1,157 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/internal/testdb"
+)
+
+// TestLostKeyFlow: ann reports her backup key lost; only she can; IT is
+// told through the webhook (event key.reported-lost); she is incomplete
+// now in every answer; IT finds the key by serial and confirms it; a
+// refused change is a 409 on status; the replacement makes her complete
+// again (event person.complete-again), with the history to show it; a
+// wipe's erased list is in the audit entry.
+func TestLostKeyFlow(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		ann := e.id("ann")
+		var res tracker.ReportResult
+		e.do("ann", "POST", "/v1/reports", fullReport("ann-everyday", 6100, tracker.RoleEveryday), 200, &res)
+		e.do("ann", "POST", "/v1/reports", fullReport("ann-backup", 6200, tracker.RoleBackup), 200, &res)
+		if !res.Complete {
+			t.Fatalf("both keys: %+v, want complete", res)
+		}
+		loss := tracker.LossReport{Serial: 6200, Role: tracker.RoleBackup, Reason: "left it on the train", At: start}
+
+		// Nobody else can report it, and an unknown serial looks the same.
+		for _, who := range []string{"bob", "mid", "it"} {
+			code, body := e.call(who, "POST", "/v1/me/keys/6200/lost", loss)
+			if code != http.StatusNotFound || strings.Contains(string(body), "ann") {
+				t.Errorf("%s reporting ann's key: %d %s, want a bare 404", who, code, body)
+			}
+		}
+		unknown := loss
+		unknown.Serial = 6999
+		if code, body := e.call("ann", "POST", "/v1/me/keys/6999/lost", unknown); code != http.StatusNotFound {
+			t.Errorf("unknown serial: %d %s", code, body)
+		}
+		if code, body := e.call("ann", "POST", "/v1/me/keys/6100/lost", loss); code != http.StatusBadRequest || !strings.Contains(string(body), `"field": "serial"`) {
+			t.Errorf("path and body disagree: %d %s", code, body)
+		}
+		noReason := loss
+		noReason.Reason = ""
+		if code, body := e.call("ann", "POST", "/v1/me/keys/6200/lost", noReason); code != http.StatusBadRequest || !strings.Contains(string(body), `"field": "reason"`) {
+			t.Errorf("no reason: %d %s", code, body)
+		}
+
+		e.clock.Add(time.Hour)
+		var st tracker.PersonStatus
+		e.do("ann", "POST", "/v1/me/keys/6200/lost", loss, 200, &st)
+		if st.Complete || st.Person.Complete || st.Person.ID != ann || len(st.Completion) != 2 || st.Completion[1].Complete {
+			t.Errorf("answer to the loss report: %+v; want ann, not complete, history completed then not", st)
+		}
+		if i := slices.IndexFunc(st.Keys, func(k tracker.Key) bool { return k.Serial == 6200 }); i < 0 || st.Keys[i].Status != tracker.KeyReportedLost {
+			t.Errorf("keys in the answer: %+v", st.Keys)
+		}
+		// Sent again (the wizard's queue), it changes nothing and IT is
+		// not told twice.
+		e.do("ann", "POST", "/v1/me/keys/6200/lost", loss, 200, &st)
+		var me tracker.Person
+		e.do("ann", "GET", "/v1/me", nil, 200, &me)
+		if me.Complete || !me.CompletedAt.IsZero() {
+			t.Errorf("GET /v1/me after the loss: %+v, want not complete", me)
+		}
+		e.do("ann", "POST", "/v1/reports", fullReport("ann-e-again", 6100, tracker.RoleEveryday), 200, &res)
+		if res.Complete {
+			t.Errorf("report after the loss: %+v, want complete false (complete now)", res)
+		}
+		var v tracker.TeamView
+		e.do("mid", "GET", "/v1/team", nil, 200, &v)
+		if len(v.LostKeys) != 1 || v.LostKeys[0].Key.Status != tracker.KeyReportedLost || v.Rows[0].Complete {
+			t.Errorf("mid's team after the loss: lost %+v, rows %+v", v.LostKeys, v.Rows)
+		}
+
+		// IT finds it by serial, and the look-up is audited.
+		var rec tracker.KeyRecord
+		e.do("it", "GET", "/v1/keys/6200", nil, 200, &rec)
+		if rec.PersonID != ann || rec.OwnerName != "ann" || rec.OwnerEmail != "ann@example.com" || rec.Status != tracker.KeyReportedLost ||
+			len(rec.History) != 2 || rec.History[1].Actor != ann || rec.History[1].Reason != "left it on the train" {
+			t.Errorf("key record: %+v", rec)
+		}
+		// IT confirms it, then marking it found after retiring is refused.
+		e.do("it", "POST", "/v1/keys/6200/status", tracker.KeyStatusChange{Status: tracker.KeyLost, Reason: "ticket IT-7: confirmed with ann"}, 200, &rec)
+		if rec.Status != tracker.KeyLost || len(rec.History) != 3 || rec.History[2].ActorName != "IT Desk" {
+			t.Errorf("after confirming: %+v", rec)
+		}
+		if code, body := e.call("it", "POST", "/v1/keys/6200/status", tracker.KeyStatusChange{Status: tracker.KeyActive}); code != http.StatusBadRequest || !strings.Contains(string(body), `"field": "reason"`) {
+			t.Errorf("no reason: %d %s", code, body)
+		}
+		e.do("it", "POST", "/v1/keys/6200/status", tracker.KeyStatusChange{Status: tracker.KeyRetired, Reason: "wiped", Erased: []string{"fido2", "piv", "oath"}}, 200, &rec)
+		code, body := e.call("it", "POST", "/v1/keys/6200/status", tracker.KeyStatusChange{Status: tracker.KeyActive, Reason: "found it after all"})
+		if code != http.StatusConflict || !strings.Contains(string(body), `"field": "status"`) || !strings.Contains(string(body), "retired") {
+			t.Errorf("retired to active: %d %s, want 409 on status", code, body)
+		}
+
+		// The replacement.
+		e.clock.Add(time.Hour)
+		e.do("ann", "POST", "/v1/reports", fullReport("ann-backup-2", 6300, tracker.RoleBackup), 200, &res)
+		if !res.Complete {
+			t.Errorf("replacement: %+v, want complete", res)
+		}
+		e.do("ann", "GET", "/v1/me", nil, 200, &me)
+		if !me.Complete || !me.CompletedAt.Equal(e.clock.Now()) {
+			t.Errorf("GET /v1/me after the replacement: %+v", me)
+		}
+		e.srv.Close() // waits for the webhooks in flight
+		if m := e.hook.eventsOf("key.reported-lost"); len(m) != 1 || !strings.Contains(m[0], "ann@example.com") || !strings.Contains(m[0], "6200") || !strings.Contains(m[0], "left it on the train") {
+			t.Errorf("reported-lost webhooks %q, want one naming ann, the key and her reason", m)
+		}
+		if m := e.hook.eventsOf("person.complete-again"); len(m) != 1 || !strings.Contains(m[0], "ann@example.com") {
+			t.Errorf("complete-again webhooks %q", m)
+		}
+		if m := e.hook.eventsOf("person.complete"); len(m) != 1 {
+			t.Errorf("first completion webhooks %q", m)
+		}
+
+		var audit []tracker.AuditEntry
+		e.do("it", "GET", "/v1/audit?subject="+ann, nil, 200, &audit)
+		want := map[string]string{
+			"key.reported-lost": "serial 6200 (backup key)",
+			"key.lost":          "serial 6200",
+			"key.retired":       "serial 6200; erased: fido2, piv, oath",
+			"key.read":          "key 6200",
+		}
+		for action, detail := range want {
+			n := 0
+			for _, a := range audit {
+				if a.Action == action && strings.HasPrefix(a.Detail, detail) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d audit entries %s with detail %q, want 1", n, action, detail)
+			}
+		}
+		for _, a := range audit {
+			if a.Action == "key.reported-lost" && (a.Actor != ann || a.Reason != "left it on the train") {
+				t.Errorf("loss report's audit entry: %+v", a)
+			}
+		}
+		var hist tracker.PersonStatus
+		e.do("ann", "POST", "/v1/me/keys/6300/lost", tracker.LossReport{Serial: 6300, Role: tracker.RoleBackup, Reason: "again", At: e.clock.Now()}, 200, &hist)
+		var got []string
+		for _, c := range hist.Completion {
+			got = append(got, fmt.Sprint(c.Complete))
+		}
+		if strings.Join(got, " ") != "true false true false" {
+			t.Errorf("completion history %+v", hist.Completion)
+		}
+	})
+}
