@@ -143,7 +143,7 @@ reads that code from standard input and keeps the token in the OS keychain.`,
 	}
 	cmd.PersistentFlags().StringVar(&db, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
 	dbFlag := func() string { return db }
-	cmd.AddCommand(serveCmd(env, dbFlag), adminCmd(env, dbFlag), personCmd(env, dbFlag), inviteCmd(env, dbFlag), joinCmd(env), scimCmd(env, dbFlag))
+	cmd.AddCommand(serveCmd(env, dbFlag), adminCmd(env, dbFlag), personCmd(env, dbFlag), inviteCmd(env, dbFlag), joinCmd(env), scimCmd(env, dbFlag), loginCmd(env), keyCmd(env))
 	cmd.AddCommand(evidenceCmds(env, dbFlag)...)
 	return cmd
 }

@@ -51,7 +51,7 @@ func (s *Server) reportLost(w http.ResponseWriter, r *http.Request, c *caller) e
 		Serial: serial, Owner: c.ID, Role: req.Role, To: tracker.KeyReportedLost,
 		Settled: []tracker.KeyStatus{tracker.KeyReportedLost, tracker.KeyLost},
 		Audit: tracker.AuditEntry{At: now, Actor: c.ID, Action: "key." + string(tracker.KeyReportedLost), Subject: c.ID, Reason: req.Reason,
-			Detail: fmt.Sprintf("serial %d (%s key), noticed %s by the person's clock", serial, req.Role, req.At.UTC().Format(time.RFC3339))},
+			Detail: fmt.Sprintf("serial %d, noticed %s by the person's clock", serial, req.At.UTC().Format(time.RFC3339))},
 		Rules: s.rules(),
 	})
 	if err != nil {

@@ -123,7 +123,7 @@ func TestLostKeyFlow(t *testing.T) {
 		var audit []tracker.AuditEntry
 		e.do("it", "GET", "/v1/audit?subject="+ann, nil, 200, &audit)
 		want := map[string]string{
-			"key.reported-lost": "serial 6200 (backup key)",
+			"key.reported-lost": "serial 6200, noticed",
 			"key.lost":          "serial 6200",
 			"key.retired":       "serial 6200; erased: fido2, piv, oath",
 			"key.read":          "key 6200",
