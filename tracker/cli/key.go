@@ -326,4 +326,3 @@ out of your shell history, and it is never printed.`,
 	cmd.MarkFlagRequired("url")
 	return cmd
 }
-

@@ -132,4 +132,3 @@ func QueueDir(o Options) (string, error) {
 	}
 	return filepath.Join(dir, "keywizard", "queue"), nil
 }
-
