@@ -117,6 +117,15 @@ type KeyEvent struct {
 	Erased []string `json:"erased,omitempty"`
 }
 
+// OwnedKeyEvent is a [KeyEvent] with the key and owner it is about, as the
+// exports list every key's history.
+type OwnedKeyEvent struct {
+	Serial   uint32  `json:"serial"`
+	PersonID string  `json:"person_id"`
+	Role     KeyRole `json:"role"`
+	KeyEvent
+}
+
 // KeyRecord is one key as IT finds it by serial (GET /v1/keys/{serial}):
 // its owner, status and history. A key that changed hands shows only its
 // current owner's history.

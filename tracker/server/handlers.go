@@ -223,7 +223,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 		}
 		v := tracker.BuildTeamViewPolicy(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 		v.ServiceNames = serviceNames(services)
-		return v, keys, items, nil
+		return v, keys, items, s.datesOfLost(ctx, &v)
 	case managerParam == "" || managerParam == c.ID:
 		manager = c.Person
 	default:
@@ -252,7 +252,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 	}
 	v := tracker.BuildTeamViewPolicy(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 	v.ServiceNames = serviceNames(services)
-	return v, keys, items, nil
+	return v, keys, items, s.datesOfLost(ctx, &v)
 }
 
 func serviceNames(services []tracker.Service) map[string]string {
