@@ -36,6 +36,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/export.json", s.page(s.exportJSON)},
 		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},
 		{"GET", "/dashboard/people/{id}", toLogin(s.page(s.personPage))},
+		{"GET", "/dashboard/search", toLogin(s.page(s.searchPage))},
 		{"POST", "/dashboard/people/{id}/keys/{serial}/status", s.adminForm(s.formKeyStatus)},
 		{"POST", "/dashboard/people/{id}/invite", s.adminForm(s.formInvite)},
 		{"POST", "/dashboard/people/{id}/revoke-tokens", s.adminForm(s.formRevokeTokens)},
