@@ -332,3 +332,42 @@ func (s *sqlStore) byPeople(ctx context.Context, q, col, order string, ids []str
 	}
 	return nil
 }
+
+// settleExisting re-judges, on the upgrade to version 6, the completions
+// stored before: completed_at then meant "ever completed", so someone who
+// lost a key since and has no replacement would still count as complete.
+// They are judged by the stored services and the legacy policy (both keys
+// active with every service, OTP off), the weakest one a tracker could
+// have been configured with: it ends only completions no policy would
+// grant now. The change is recorded in their completion history.
+func settleExisting(ctx context.Context, s *sqlStore, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id, completed_at FROM people WHERE completed_at <> 0")
+	if err != nil {
+		return fmt.Errorf("reading completions: %w", err)
+	}
+	type done struct {
+		id string
+		at int64
+	}
+	var all []done
+	for rows.Next() {
+		var d done
+		if err := rows.Scan(&d.id, &d.at); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading completions: %w", err)
+		}
+		all = append(all, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading completions: %w", err)
+	}
+	now := time.Now()
+	m := &sqlStore{db: s.db, d: s.d, plain: true, stmts: map[string]*sql.Stmt{}, rebound: map[string]string{}}
+	for _, d := range all {
+		if _, err := m.settle(ctx, tx, d.id, d.at, Rules{Policy: tracker.LegacyPolicy}, now, "judged again on upgrading the tracker (a key lost since)"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
