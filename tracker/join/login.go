@@ -17,10 +17,10 @@ import (
 // (`keywizard tracker key ...`): the same keychain item and saved address
 // as join, so what login stores the commands and the wizard use.
 
-// ErrTokenRejected: the tracker did not accept the token given to login.
+// ErrTokenRejected says the tracker did not accept the token given to login.
 var ErrTokenRejected = errors.New("the tracker did not accept this token: it is unknown, revoked or expired; ask another IT administrator for a new one")
 
-// ErrNoToken: nothing was typed or piped in to login.
+// ErrNoToken says nothing was typed or piped in to login.
 var ErrNoToken = errors.New("no token given; paste it when asked, or pipe it in from a file (never put it on the command line)")
 
 // Login checks the token getToken returns against the tracker at rawURL
@@ -87,7 +87,7 @@ func Login(ctx context.Context, rawURL string, allowHTTP bool, o Options, getTok
 	return res, nil
 }
 
-// ErrNotJoined: this computer has no tracker saved and none was named.
+// ErrNotJoined says this computer has no tracker saved and none was named.
 var ErrNotJoined = errors.New(`no tracker configured on this computer; run "keywizard tracker login --url URL" (IT) or "keywizard tracker join --url URL" (with an invite code), or pass --url`)
 
 // Tracker returns the tracker to talk to: rawURL if given (normalised as
