@@ -207,6 +207,13 @@ func TestLostKeyFlow(t *testing.T) {
 		if len(wipes) != 1 || wipes[0] != "6200 wiped erased: fido2, piv, oath" {
 			t.Errorf("CSV retired key rows %q", wipes)
 		}
+		// Her own export holds the histories too (everything stored
+		// about her).
+		code, file = e.call("ann", "GET", "/v1/people/"+ann+"/export", nil)
+		var px tracker.PersonExport
+		if code != 200 || json.Unmarshal(file, &px) != nil || len(px.Completion) != 3 || len(px.KeyHistory) != 6 {
+			t.Errorf("ann's export: %d, completion %+v, key history %+v", code, px.Completion, px.KeyHistory)
+		}
 		var hist tracker.PersonStatus
 		e.do("ann", "POST", "/v1/me/keys/6300/lost", tracker.LossReport{Serial: 6300, Role: tracker.RoleBackup, Reason: "again", At: e.clock.Now()}, 200, &hist)
 		var got []string

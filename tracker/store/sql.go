@@ -912,6 +912,16 @@ func (s *sqlStore) Export(ctx context.Context, personID string) (tracker.PersonE
 	if x.Audit, err = s.Audit(ctx, personID, 0); err != nil {
 		return x, err
 	}
+	hist, err := s.CompletionHistory(ctx, []string{personID})
+	if err != nil {
+		return x, err
+	}
+	if x.Completion = hist[personID]; x.Completion == nil {
+		x.Completion = []tracker.CompletionChange{}
+	}
+	if x.KeyHistory, err = s.KeyHistory(ctx, []string{personID}); err != nil {
+		return x, err
+	}
 	return x, nil
 }
 
