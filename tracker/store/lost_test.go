@@ -285,3 +285,32 @@ func TestUpgradeSettlesCompletion(t *testing.T) {
 		}
 	})
 }
+
+// TestFoundKeyCompletesAgain: a key marked found counts again, and the
+// change that makes its owner complete again says so (for the webhook).
+func TestFoundKeyCompletesAgain(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		s, _ := testdb.Open(t, b)
+		mustCreate(t, s, person("ann", "ann@x.test", ""))
+		for _, r := range []tracker.Report{fullKey("e", 100, tracker.RoleEveryday), fullKey("b", 200, tracker.RoleBackup)} {
+			if _, err := s.SubmitReportRules(ctx, "ann", r, store.KeyInfo{}, lostRules, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		change := func(to tracker.KeyStatus) store.KeyChangeOutcome {
+			out, err := s.ChangeKeyStatus(ctx, store.KeyChange{Serial: 100, To: to, Rules: lostRules,
+				Audit: tracker.AuditEntry{At: t0, Actor: "it", Action: "key." + string(to), Reason: "ticket 9"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if out := change(tracker.KeyLost); !out.Dropped || out.Complete {
+			t.Errorf("lost: %+v", out)
+		}
+		if out := change(tracker.KeyActive); !out.NewlyComplete || !out.Again || !out.Complete {
+			t.Errorf("found: %+v, want newly complete again", out)
+		}
+	})
+}
