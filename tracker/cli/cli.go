@@ -2,7 +2,9 @@
 // onboarding tracker; admin, person and invite act directly on the
 // tracker's database on the machine where it runs, which is how the first
 // IT administrator gets a credential; join trades an invite code for this
-// computer's tracker token.
+// computer's tracker token, and login keeps a token IT already has; key
+// finds a key by serial and changes its status through the tracker's API,
+// with the caller's own rights.
 //
 // It follows internal/cli's style: each command's flags fill an options
 // struct, and a run function does the work with everything it touches
