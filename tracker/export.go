@@ -51,6 +51,9 @@ type ExportPerson struct {
 	// Person.Complete is whether they are complete now, by the export's
 	// policy.
 	Overdue bool `json:"overdue"`
+	// Completion is their completion history: completed, incomplete
+	// since (a key lost), completed again; oldest first.
+	Completion []CompletionChange `json:"completion"`
 }
 
 // ExportEvent is one step of a person's history from the audit log: keys

@@ -76,8 +76,10 @@ func (s KeyStatus) Counts() bool { return s == KeyActive }
 // LossReport is the body of POST /v1/me/keys/{serial}/lost: the caller
 // says one of their own keys is lost. Serial must match the path.
 type LossReport struct {
-	Serial uint32  `json:"serial"`
-	Role   KeyRole `json:"role"`
+	Serial uint32 `json:"serial"`
+	// Role, if set, must be the key's role (the wizard names the key it
+	// means); the command line, which knows only the serial, leaves it out.
+	Role   KeyRole `json:"role,omitempty"`
 	Reason string  `json:"reason"`
 	// At is when the person noticed, by their computer's clock; the
 	// tracker keeps its own time too.
@@ -89,7 +91,7 @@ func (l *LossReport) Validate() error {
 	if l.Serial == 0 {
 		return fieldErr("serial", "required")
 	}
-	if !l.Role.Valid() {
+	if l.Role != "" && !l.Role.Valid() {
 		return fieldErr("role", "must be %q or %q", RoleEveryday, RoleBackup)
 	}
 	if err := checkWords("reason", l.Reason, true, maxReason); err != nil {
@@ -113,6 +115,15 @@ type KeyEvent struct {
 	Reason    string `json:"reason,omitempty"`
 	// Erased lists what a wipe erased, as IT's tool reported it.
 	Erased []string `json:"erased,omitempty"`
+}
+
+// OwnedKeyEvent is a [KeyEvent] with the key and owner it is about, as the
+// exports list every key's history.
+type OwnedKeyEvent struct {
+	Serial   uint32  `json:"serial"`
+	PersonID string  `json:"person_id"`
+	Role     KeyRole `json:"role"`
+	KeyEvent
 }
 
 // KeyRecord is one key as IT finds it by serial (GET /v1/keys/{serial}):

@@ -271,6 +271,10 @@ type PersonExport struct {
 	Keys   []Key         `json:"keys"`
 	Items  []Item        `json:"items"`
 	Audit  []AuditEntry  `json:"audit"`
+	// Completion and KeyHistory are their completion history and their
+	// keys' lives, oldest first.
+	Completion []CompletionChange `json:"completion"`
+	KeyHistory []OwnedKeyEvent    `json:"key_history"`
 	// Signature is empty (left out) in what is signed; the server adds it
 	// as the last member (tracker/evidence), where a reader finds it.
 	Signature string `json:"signature,omitempty"`

@@ -74,6 +74,14 @@ func (c Cell) Has(s string) bool { _, ok := c.Services[s]; return ok }
 type LostKey struct {
 	Key    Key    `json:"key"`
 	Person Person `json:"person"`
+	// LostAt is when it was reported or marked lost (the tracker fills
+	// it from the key's history; else the key's last update).
+	LostAt time.Time `json:"lost_at,omitzero"`
+	// ReplacedBy is the serial of the active key the person now has in
+	// the lost key's role, if any; ReplacedAt when that key was enrolled
+	// (the tracker fills it from the key's history).
+	ReplacedBy uint32    `json:"replaced_by,omitempty"`
+	ReplacedAt time.Time `json:"replaced_at,omitzero"`
 }
 
 // BuildTeamView assembles the view-model from stored records. people are the
@@ -129,12 +137,17 @@ func BuildTeamViewPolicy(manager Person, people []Person, keys []Key, items []It
 			}
 		case KeyLost, KeyReportedLost:
 			if p, ok := byID[k.PersonID]; ok {
-				v.LostKeys = append(v.LostKeys, LostKey{Key: k, Person: p})
+				v.LostKeys = append(v.LostKeys, LostKey{Key: k, Person: p, LostAt: k.UpdatedAt})
 			}
 		}
 	}
 	for _, k := range active {
 		activeSerial[owned{k.PersonID, k.Serial}] = true
+	}
+	for i, l := range v.LostKeys {
+		if r, ok := active[slot{l.Key.PersonID, l.Key.Role}]; ok {
+			v.LostKeys[i].ReplacedBy = r.Serial
+		}
 	}
 	evidence := make(map[owned]map[string]Evidence)
 	for _, it := range items {

@@ -2,7 +2,9 @@
 // onboarding tracker; admin, person and invite act directly on the
 // tracker's database on the machine where it runs, which is how the first
 // IT administrator gets a credential; join trades an invite code for this
-// computer's tracker token.
+// computer's tracker token, and login keeps a token IT already has; key
+// finds a key by serial and changes its status through the tracker's API,
+// with the caller's own rights.
 //
 // It follows internal/cli's style: each command's flags fill an options
 // struct, and a run function does the work with everything it touches
@@ -143,7 +145,7 @@ reads that code from standard input and keeps the token in the OS keychain.`,
 	}
 	cmd.PersistentFlags().StringVar(&db, "db", "", "SQLite file path or postgres:// URL (default: keywizard/tracker.db in the user data directory)")
 	dbFlag := func() string { return db }
-	cmd.AddCommand(serveCmd(env, dbFlag), adminCmd(env, dbFlag), personCmd(env, dbFlag), inviteCmd(env, dbFlag), joinCmd(env), scimCmd(env, dbFlag))
+	cmd.AddCommand(serveCmd(env, dbFlag), adminCmd(env, dbFlag), personCmd(env, dbFlag), inviteCmd(env, dbFlag), joinCmd(env), scimCmd(env, dbFlag), loginCmd(env), keyCmd(env))
 	cmd.AddCommand(evidenceCmds(env, dbFlag)...)
 	return cmd
 }

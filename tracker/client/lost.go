@@ -77,7 +77,7 @@ func (c *Client) sendQueued(ctx context.Context, name string, data []byte) error
 	return c.do(ctx, http.MethodPost, "/v1/me/keys/"+strconv.FormatUint(uint64(l.Serial), 10)+"/lost", data, &st)
 }
 
-// ErrNoSuchKey: the tracker knows no key with this serial.
+// ErrNoSuchKey says the tracker knows no key with this serial.
 var ErrNoSuchKey = errors.New("the tracker has no key with this serial")
 
 // FindKey returns the key serial names, its owner and history (IT only).

@@ -1,5 +1,6 @@
 // Package join connects a computer to the onboarding tracker: it trades the
-// single-use invite code from IT for the computer's own token, keeps the
+// single-use invite code from IT for the computer's own token (or, for
+// IT, checks a token they already have: Login), keeps the
 // token in the OS keychain and saves the tracker's address in the keywizard
 // settings, where the wizard's reporter and team view look (internal/trackerlink).
 // Both `keywizard tracker join` (tracker/cli) and the wizard's Tell IT step

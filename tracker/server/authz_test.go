@@ -204,6 +204,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				want: expect{"ann": 200, "mid": 200, "boss": 200, "eve": 403, "it": 200}, anon: 303},
 			{name: "person page of zed", method: "GET", path: "/dashboard/people/{id}", url: func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("zed") },
 				want: expect{"ann": 403, "mid": 403, "boss": 403, "eve": 200, "it": 200}, anon: 303},
+			{name: "search", method: "GET", path: "/dashboard/search", url: fixed("/dashboard/search?q=5000"), want: users(200), anon: 303},
 			{name: "form key status", method: "POST", path: "/dashboard/people/{id}/keys/{serial}/status", form: true,
 				url:  func(e *env, _ string, _ int) string { return "/dashboard/people/" + e.id("ann") + "/keys/5000/status" },
 				body: func(*env, string, int) any { return url.Values{"status": {"active"}, "reason": {"found it"}} }, want: adminOnly(303)},

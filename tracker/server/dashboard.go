@@ -24,8 +24,19 @@ var webFS embed.FS
 // pages is parsed on first use: `keywizard tracker serve` shares its binary
 // with commands that never render a page (BENCHMARKS.md, "Listing keys").
 var pages = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("").ParseFS(webFS, "web/dashboard.html", "web/person.html", "web/error.html"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"keyForm": newKeyForm, "dec": func(n int) int { return n - 1 }}).
+		ParseFS(webFS, "web/dashboard.html", "web/person.html", "web/error.html"))
 })
+
+// keyForm is what IT's confirm-lost and mark-found form needs.
+type keyForm struct {
+	CSRF, PersonID string
+	Serial         uint32
+}
+
+func newKeyForm(csrf, personID string, serial uint32) keyForm {
+	return keyForm{CSRF: csrf, PersonID: personID, Serial: serial}
+}
 
 // dashCell is one rendered matrix cell.
 type dashCell struct{ Class, Symbol, Title string }

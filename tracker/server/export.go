@@ -35,7 +35,11 @@ type Export struct {
 	Items       []tracker.Item         `json:"items"`
 	// History is each person's events from the audit log, oldest first.
 	History []tracker.ExportEvent `json:"history"`
-	View    tracker.TeamView      `json:"view"`
+	// KeyHistory is each key's life with its owner in scope (enrolled,
+	// reported lost, lost, found, retired with what a wipe erased),
+	// oldest first: which keys were lost and which replaced them, when.
+	KeyHistory []tracker.OwnedKeyEvent `json:"key_history"`
+	View       tracker.TeamView        `json:"view"`
 	// Signature is empty (left out) in what is signed; the signer adds it
 	// as the last member (tracker/evidence), where a reader finds it.
 	Signature string `json:"signature,omitempty"`
@@ -92,6 +96,19 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 	if x.History, err = s.history(ctx, ids); err != nil {
 		return Export{}, err
 	}
+	if x.KeyHistory, err = s.cfg.Store.KeyHistory(ctx, ids); err != nil {
+		return Export{}, err
+	}
+	completion, err := s.cfg.Store.CompletionHistory(ctx, ids)
+	if err != nil {
+		return Export{}, err
+	}
+	for i := range x.People {
+		x.People[i].Completion = completion[x.People[i].ID]
+		if x.People[i].Completion == nil {
+			x.People[i].Completion = []tracker.CompletionChange{}
+		}
+	}
 	if ids == nil {
 		// Entries about people no longer in the roster (erased) are not
 		// part of anyone's record here.
@@ -100,6 +117,7 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 			in[row.Person.ID] = true
 		}
 		x.History = slices.DeleteFunc(x.History, func(ev tracker.ExportEvent) bool { return !in[ev.PersonID] })
+		x.KeyHistory = slices.DeleteFunc(x.KeyHistory, func(ev tracker.OwnedKeyEvent) bool { return !in[ev.PersonID] })
 	}
 	if x.Keys == nil {
 		x.Keys = []tracker.Key{}
@@ -111,7 +129,7 @@ func (s *Server) scopeExport(ctx context.Context, c *caller, managerParam string
 }
 
 // readActions are audited reads, not a person's history.
-var readActions = []string{actPersonExport, actExportCSV, actExportJSON, actPeopleList, actTeamRead, actAuditRead, actRefused, "session.start", "session.end"}
+var readActions = []string{actPersonExport, actExportCSV, actExportJSON, actPeopleList, actTeamRead, actAuditRead, actRefused, "session.start", "session.end", actKeyRead, actSearch}
 
 // history is the events of the people in scope (nil: everyone), oldest
 // first.
@@ -158,8 +176,8 @@ func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at t
 }
 
 // csvColumns: one row per record; "record" says which columns apply
-// (person, key, item, event). New record kinds or columns may be added
-// at the end; readers go by column name.
+// (person, key, item, event, completion, key_event). New record kinds or
+// columns may be added at the end; readers go by column name.
 var csvColumns = []string{"record", "email", "name", "team", "manager_email", "start_date", "completed_at", "complete", "overdue",
 	"serial", "role", "model", "key_status", "genuine", "genuine_detail", "firmware", "form_factor",
 	"service", "evidence", "at", "app_version", "event", "actor", "reason", "detail", "person_id", "due_date", "left_at"}
@@ -205,6 +223,10 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 	for _, ev := range x.History {
 		histOf[ev.PersonID] = append(histOf[ev.PersonID], ev)
 	}
+	keyHistOf := map[string][]tracker.OwnedKeyEvent{}
+	for _, ev := range x.KeyHistory {
+		keyHistOf[ev.PersonID] = append(keyHistOf[ev.PersonID], ev)
+	}
 	for _, p := range x.People {
 		base := map[string]string{"email": p.Email, "name": p.Name, "team": p.Team, "manager_email": p.ManagerEmail,
 			"start_date": p.StartDate, "completed_at": timeCell(p.CompletedAt), "complete": strconv.FormatBool(p.Complete),
@@ -232,6 +254,23 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 		}
 		for _, ev := range histOf[p.ID] {
 			row(with("record", "event", "event", ev.Event, "at", timeCell(ev.At), "actor", ev.Actor, "reason", ev.Reason, "detail", ev.Detail))
+		}
+		// Completed, incomplete since, completed again.
+		for _, c := range p.Completion {
+			ev := "incomplete"
+			if c.Complete {
+				ev = "completed"
+			}
+			row(with("record", "completion", "event", ev, "complete", strconv.FormatBool(c.Complete), "at", timeCell(c.At), "detail", c.Cause))
+		}
+		// Each key's life: which were lost, which replaced them, when.
+		for _, e := range keyHistOf[p.ID] {
+			detail := ""
+			if len(e.Erased) > 0 {
+				detail = "erased: " + strings.Join(e.Erased, ", ")
+			}
+			row(with("record", "key_event", "serial", itoa(e.Serial), "role", string(e.Role), "key_status", string(e.Status),
+				"at", timeCell(e.At), "actor", e.Actor, "reason", e.Reason, "detail", detail))
 		}
 	}
 	cw.Flush()

@@ -19,11 +19,14 @@ import (
 // always answers errors in JSON (HTML for the login form), and names a
 // field in every 400 that is about one.
 func FuzzAPI(f *testing.F) {
-	posts := []string{"/v1/auth/exchange", "/v1/reports", "/v1/people", "erase", "invite", "revoke-tokens", "status", "/login"}
+	posts := []string{"/v1/auth/exchange", "/v1/reports", "/v1/people", "erase", "invite", "revoke-tokens", "status", "/login", "/v1/keys/1/status", "lost"}
 	f.Add(uint8(1), []byte(`{"idempotency_key":"abcdefgh","serial":9,"model":"m","role":"backup","app_version":"1","items":[]}`))
 	f.Add(uint8(2), []byte(`{"email":"z@example.com","name":"Z","start_date":"2026-03-02"}`))
 	f.Add(uint8(6), []byte(`{"status":"lost","reason":"r"}`))
 	f.Add(uint8(7), []byte(`credential=kwt_0123456789abcdef_x`))
+	f.Add(uint8(8), []byte(`{"status":"retired","reason":"wiped","erased":["fido2","piv"]}`))
+	f.Add(uint8(9), []byte(`{"serial":1,"role":"backup","reason":"gone","at":"2026-03-02T09:00:00Z"}`))
+	f.Add(uint8(9), []byte(`{"serial":2,"reason":"","at":"x"}`))
 	f.Add(uint8(1), []byte(`{"idempotency_key":"abcdefgh","serial":9,"model":"m","role":"backup","app_version":"1","items":[{"service":"okta","evidence":"self-attested","at":"2026-03-02","x":1}]}`))
 	f.Add(uint8(1), []byte(`{"idempotency_key":"abcdefgh","serial":9,"model":"m","role":"backup","app_version":"1","items":[],"attestation":{"certificate":"*","slot":""}}`))
 
@@ -46,6 +49,8 @@ func FuzzAPI(f *testing.F) {
 			path = "/v1/people/p_nobody/" + path // 404 after decoding
 		case "status":
 			path = "/v1/people/" + admin.ID + "/keys/1/status"
+		case "lost":
+			path = "/v1/me/keys/1/lost" // 404 after decoding: IT has no key 1
 		}
 		req, _ := http.NewRequest("POST", path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -36,6 +36,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/v1/export.json", s.page(s.exportJSON)},
 		{"GET", "/dashboard", toLogin(s.page(s.dashboard))},
 		{"GET", "/dashboard/people/{id}", toLogin(s.page(s.personPage))},
+		{"GET", "/dashboard/search", toLogin(s.page(s.searchPage))},
 		{"POST", "/dashboard/people/{id}/keys/{serial}/status", s.adminForm(s.formKeyStatus)},
 		{"POST", "/dashboard/people/{id}/invite", s.adminForm(s.formInvite)},
 		{"POST", "/dashboard/people/{id}/revoke-tokens", s.adminForm(s.formRevokeTokens)},
@@ -223,7 +224,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 		}
 		v := tracker.BuildTeamViewPolicy(tracker.Person{Name: "Everyone"}, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 		v.ServiceNames = serviceNames(services)
-		return v, keys, items, nil
+		return v, keys, items, s.datesOfLost(ctx, &v)
 	case managerParam == "" || managerParam == c.ID:
 		manager = c.Person
 	default:
@@ -252,7 +253,7 @@ func (s *Server) teamView(ctx context.Context, c *caller, managerParam string) (
 	}
 	v := tracker.BuildTeamViewPolicy(manager, people, keys, items, tracker.ServiceIDs(services), s.cfg.Now(), *s.cfg.Policy)
 	v.ServiceNames = serviceNames(services)
-	return v, keys, items, nil
+	return v, keys, items, s.datesOfLost(ctx, &v)
 }
 
 func serviceNames(services []tracker.Service) map[string]string {

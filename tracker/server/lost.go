@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ import (
 // actKeyRead is the audit action of IT looking a key up by serial: whose
 // key a serial is counts as a read of that person's record.
 const actKeyRead = "key.read"
+
+// actSearch is the audit action of a dashboard search: what was found is
+// a read of those records (the query is not kept: it may be a name).
+const actSearch = "search"
 
 func (s *Server) lostRoutes() []route {
 	return []route{
@@ -51,7 +56,7 @@ func (s *Server) reportLost(w http.ResponseWriter, r *http.Request, c *caller) e
 		Serial: serial, Owner: c.ID, Role: req.Role, To: tracker.KeyReportedLost,
 		Settled: []tracker.KeyStatus{tracker.KeyReportedLost, tracker.KeyLost},
 		Audit: tracker.AuditEntry{At: now, Actor: c.ID, Action: "key." + string(tracker.KeyReportedLost), Subject: c.ID, Reason: req.Reason,
-			Detail: fmt.Sprintf("serial %d (%s key), noticed %s by the person's clock", serial, req.Role, req.At.UTC().Format(time.RFC3339))},
+			Detail: fmt.Sprintf("serial %d, noticed %s by the person's clock", serial, req.At.UTC().Format(time.RFC3339))},
 		Rules: s.rules(),
 	})
 	if err != nil {
@@ -155,6 +160,44 @@ func transitionError(err error) *HTTPError {
 	var te *tracker.TransitionError
 	if errors.As(err, &te) {
 		return &HTTPError{Code: http.StatusConflict, Msg: te.Error(), Field: "status"}
+	}
+	return nil
+}
+
+// datesOfLost dates the view's lost keys from their owners' key history:
+// when each was reported or marked lost, and when its replacement was
+// enrolled.
+func (s *Server) datesOfLost(ctx context.Context, v *tracker.TeamView) error {
+	if len(v.LostKeys) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, l := range v.LostKeys {
+		if !slices.Contains(ids, l.Person.ID) {
+			ids = append(ids, l.Person.ID)
+		}
+	}
+	evs, err := s.cfg.Store.KeyHistory(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, l := range v.LostKeys {
+		var lostAt, replacedAt time.Time
+		for _, e := range evs {
+			switch {
+			case e.PersonID != l.Person.ID:
+			case e.Serial == l.Key.Serial && (e.Status == tracker.KeyReportedLost || e.Status == tracker.KeyLost) && lostAt.IsZero():
+				lostAt = e.At
+			case e.Serial == l.Key.Serial && e.Status == tracker.KeyActive:
+				lostAt = time.Time{} // found, and lost again later: the latest loss counts
+			case l.ReplacedBy != 0 && e.Serial == l.ReplacedBy && e.Status == tracker.KeyActive && replacedAt.IsZero():
+				replacedAt = e.At
+			}
+		}
+		if !lostAt.IsZero() {
+			v.LostKeys[i].LostAt = lostAt
+		}
+		v.LostKeys[i].ReplacedAt = replacedAt
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,7 +11,9 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/evidence"
 	"github.com/keywizard/keywizard/tracker/internal/testdb"
+	"github.com/keywizard/keywizard/tracker/server"
 )
 
 // TestLostKeyFlow: ann reports her backup key lost; only she can; IT is
@@ -74,7 +78,8 @@ func TestLostKeyFlow(t *testing.T) {
 		}
 		var v tracker.TeamView
 		e.do("mid", "GET", "/v1/team", nil, 200, &v)
-		if len(v.LostKeys) != 1 || v.LostKeys[0].Key.Status != tracker.KeyReportedLost || v.Rows[0].Complete {
+		if len(v.LostKeys) != 1 || v.LostKeys[0].Key.Status != tracker.KeyReportedLost || v.Rows[0].Complete ||
+			!v.LostKeys[0].LostAt.Equal(e.clock.Now()) || v.LostKeys[0].ReplacedBy != 0 {
 			t.Errorf("mid's team after the loss: lost %+v, rows %+v", v.LostKeys, v.Rows)
 		}
 
@@ -123,7 +128,7 @@ func TestLostKeyFlow(t *testing.T) {
 		var audit []tracker.AuditEntry
 		e.do("it", "GET", "/v1/audit?subject="+ann, nil, 200, &audit)
 		want := map[string]string{
-			"key.reported-lost": "serial 6200 (backup key)",
+			"key.reported-lost": "serial 6200, noticed",
 			"key.lost":          "serial 6200",
 			"key.retired":       "serial 6200; erased: fido2, piv, oath",
 			"key.read":          "key 6200",
@@ -143,6 +148,71 @@ func TestLostKeyFlow(t *testing.T) {
 			if a.Action == "key.reported-lost" && (a.Actor != ann || a.Reason != "left it on the train") {
 				t.Errorf("loss report's audit entry: %+v", a)
 			}
+		}
+		// The exports, signed, show the lost and the replacing key with
+		// their dates, and the completion history.
+		code, file := e.call("mid", "GET", "/v1/export.json", nil)
+		if _, err := evidence.Verify(e.signer.PublicKey(), file); code != 200 || err != nil {
+			t.Fatalf("JSON export: %d, %v", code, err)
+		}
+		var x server.Export
+		if err := json.Unmarshal(file, &x); err != nil {
+			t.Fatal(err)
+		}
+		if len(x.People) != 1 || len(x.People[0].Completion) != 3 || !x.People[0].Complete ||
+			!x.People[0].Completion[2].At.Equal(e.clock.Now()) || x.People[0].Completion[1].Cause != "key 6200 reported lost" {
+			t.Errorf("export's people and completion: %+v", x.People)
+		}
+		var life []string
+		for _, ev := range x.KeyHistory {
+			life = append(life, fmt.Sprintf("%d %s %s", ev.Serial, ev.Status, ev.At.Format("15:04")))
+		}
+		if want := "6100 active 09:00|6200 active 09:00|6200 reported-lost 10:00|6200 lost 10:00|6200 retired 10:00|6300 active 11:00"; strings.Join(life, "|") != want {
+			t.Errorf("export's key history:\n%s\nwant\n%s", strings.Join(life, "|"), want)
+		}
+		if ev := x.KeyHistory[4]; !slices.Equal(ev.Erased, []string{"fido2", "piv", "oath"}) || ev.Reason != "wiped" {
+			t.Errorf("the wipe in the export: %+v", ev)
+		}
+		code, file = e.call("it", "GET", "/v1/export.csv", nil)
+		if _, err := evidence.Verify(e.signer.PublicKey(), file); code != 200 || err != nil {
+			t.Fatalf("CSV export: %d, %v", code, err)
+		}
+		r := csv.NewReader(strings.NewReader(string(file)))
+		r.Comment, r.FieldsPerRecord = '#', -1
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := map[string]int{}
+		for i, c := range recs[0] {
+			col[c] = i
+		}
+		var completion, wipes []string
+		for _, rec := range recs[1:] {
+			if rec[col["person_id"]] != ann {
+				continue
+			}
+			switch rec[col["record"]] {
+			case "completion":
+				completion = append(completion, rec[col["event"]]+" "+rec[col["at"]])
+			case "key_event":
+				if rec[col["key_status"]] == "retired" {
+					wipes = append(wipes, rec[col["serial"]]+" "+rec[col["reason"]]+" "+rec[col["detail"]])
+				}
+			}
+		}
+		if want := "completed 2026-03-02T09:00:00Z|incomplete 2026-03-02T10:00:00Z|completed 2026-03-02T11:00:00Z"; strings.Join(completion, "|") != want {
+			t.Errorf("CSV completion rows %q, want %q", completion, want)
+		}
+		if len(wipes) != 1 || wipes[0] != "6200 wiped erased: fido2, piv, oath" {
+			t.Errorf("CSV retired key rows %q", wipes)
+		}
+		// Her own export holds the histories too (everything stored
+		// about her).
+		code, file = e.call("ann", "GET", "/v1/people/"+ann+"/export", nil)
+		var px tracker.PersonExport
+		if code != 200 || json.Unmarshal(file, &px) != nil || len(px.Completion) != 3 || len(px.KeyHistory) != 6 {
+			t.Errorf("ann's export: %d, completion %+v, key history %+v", code, px.Completion, px.KeyHistory)
 		}
 		var hist tracker.PersonStatus
 		e.do("ann", "POST", "/v1/me/keys/6300/lost", tracker.LossReport{Serial: 6300, Role: tracker.RoleBackup, Reason: "again", At: e.clock.Now()}, 200, &hist)

@@ -187,7 +187,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		"ImportChange": tracker.ImportChange{}, "ImportResult": tracker.ImportResult{},
 		// Lost keys.
 		"LossReport": tracker.LossReport{}, "KeyEvent": tracker.KeyEvent{}, "KeyRecord": tracker.KeyRecord{},
-		"CompletionChange": tracker.CompletionChange{}, "PersonStatus": tracker.PersonStatus{},
+		"CompletionChange": tracker.CompletionChange{}, "PersonStatus": tracker.PersonStatus{}, "OwnedKeyEvent": tracker.OwnedKeyEvent{},
 	}
 	for name, v := range types {
 		raw, ok := doc.Components.Schemas[name]

@@ -183,6 +183,10 @@ type personData struct {
 	Manager string
 	Keys    []tracker.Key
 	Items   []tracker.Item
+	// Completion is the completion history; KeyHistory each key's life
+	// (reasons shown to IT and the person only).
+	Completion []tracker.CompletionChange
+	KeyHistory []tracker.OwnedKeyEvent
 	// Audit is filled for IT only.
 	Audit  []auditRow
 	Flash  flash
@@ -257,6 +261,14 @@ func (s *Server) personData(ctx context.Context, c *caller, p tracker.Person) (p
 		return d, err
 	}
 	if d.roster, err = s.rosterOf(ctx, p, d.Keys, d.Items); err != nil {
+		return d, err
+	}
+	hist, err := s.cfg.Store.CompletionHistory(ctx, []string{p.ID})
+	if err != nil {
+		return d, err
+	}
+	d.Completion = hist[p.ID]
+	if d.KeyHistory, err = s.cfg.Store.KeyHistory(ctx, []string{p.ID}); err != nil {
 		return d, err
 	}
 	if !c.Admin {

@@ -238,37 +238,16 @@ func (s *sqlStore) KeyRecord(ctx context.Context, serial uint32) (tracker.KeyRec
 	return r, nil
 }
 
-// OwnedKeyEvent is a [tracker.KeyEvent] with the key and owner it is about.
-type OwnedKeyEvent struct {
-	Serial   uint32
-	PersonID string
-	Role     tracker.KeyRole
-	tracker.KeyEvent
-}
-
 // KeyHistory returns the key events of the given people's keys (nil:
 // everyone's), oldest first, with the actors' names.
-func (s *sqlStore) KeyHistory(ctx context.Context, ids []string) ([]OwnedKeyEvent, error) {
+func (s *sqlStore) KeyHistory(ctx context.Context, ids []string) ([]tracker.OwnedKeyEvent, error) {
 	const q = `SELECT e.serial, e.person_id, e.role, e.at, e.actor, COALESCE(p.name, ''), e.status, COALESCE(a.reason, ''), e.audit_seq, e.erased
 			FROM key_events e LEFT JOIN people p ON p.id = e.actor LEFT JOIN audit a ON a.seq = e.audit_seq AND e.audit_seq <> 0`
-	out := []OwnedKeyEvent{}
-	all := ids == nil
-	if all {
-		ids = []string{""}
-	}
-	for _, id := range ids {
-		var (
-			rows *sql.Rows
-			err  error
-		)
-		if all {
-			rows, err = s.query(ctx, nil, q+" ORDER BY e.id")
-		} else {
-			rows, err = s.query(ctx, nil, q+" WHERE e.person_id = ? ORDER BY e.id", id)
-		}
-		evs, err := collect(rows, err, func(r scanner) (OwnedKeyEvent, error) {
+	out := []tracker.OwnedKeyEvent{}
+	err := s.byPeople(ctx, q, "e.person_id", "e.id", ids, func(rows *sql.Rows, err error) error {
+		evs, err := collect(rows, err, func(r scanner) (tracker.OwnedKeyEvent, error) {
 			var (
-				e         OwnedKeyEvent
+				e         tracker.OwnedKeyEvent
 				serial    int64
 				at        int64
 				st        string
@@ -285,10 +264,11 @@ func (s *sqlStore) KeyHistory(ctx context.Context, ids []string) ([]OwnedKeyEven
 			}
 			return e, err
 		})
-		if err != nil {
-			return nil, fmt.Errorf("reading key history: %w", err)
-		}
 		out = append(out, evs...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading key history: %w", err)
 	}
 	return out, nil
 }
@@ -318,16 +298,76 @@ func (s *sqlStore) CompletionHistory(ctx context.Context, ids []string) (map[str
 		}
 		return err
 	}
-	if ids == nil {
-		if err := scan(s.query(ctx, nil, q+" ORDER BY id")); err != nil {
-			return nil, fmt.Errorf("reading completion history: %w", err)
-		}
-		return out, nil
-	}
-	for _, id := range ids {
-		if err := scan(s.query(ctx, nil, q+" WHERE person_id = ? ORDER BY id", id)); err != nil {
-			return nil, fmt.Errorf("reading completion history: %w", err)
-		}
+	if err := s.byPeople(ctx, q, "person_id", "id", ids, scan); err != nil {
+		return nil, fmt.Errorf("reading completion history: %w", err)
 	}
 	return out, nil
+}
+
+// byPeople runs q (a SELECT without WHERE) for the rows whose col is one
+// of ids (nil: every row), ordered by order, handing each result to fn:
+// one query on PostgreSQL (an array parameter), one per 64 people on
+// SQLite, as Records does. Rows come in order within each query.
+func (s *sqlStore) byPeople(ctx context.Context, q, col, order string, ids []string, fn func(*sql.Rows, error) error) error {
+	switch {
+	case ids == nil:
+		return fn(s.query(ctx, nil, q+" ORDER BY "+order))
+	case len(ids) == 0:
+		return nil
+	case s.d == postgres:
+		return fn(s.query(ctx, nil, q+" WHERE "+col+" = ANY(?) ORDER BY "+order, ids))
+	}
+	const chunk = 64
+	in := "(" + strings.TrimSuffix(strings.Repeat("?, ", chunk), ", ") + ")"
+	for len(ids) > 0 {
+		n := min(len(ids), chunk)
+		args := make([]any, chunk)
+		for i := range args {
+			args[i] = ids[min(i, n-1)] // one statement shape
+		}
+		ids = ids[n:]
+		if err := fn(s.query(ctx, nil, q+" WHERE "+col+" IN "+in+" ORDER BY "+order, args...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleExisting re-judges, on the upgrade to version 6, the completions
+// stored before: completed_at then meant "ever completed", so someone who
+// lost a key since and has no replacement would still count as complete.
+// They are judged by the stored services and the legacy policy (both keys
+// active with every service, OTP off), the weakest one a tracker could
+// have been configured with: it ends only completions no policy would
+// grant now. The change is recorded in their completion history.
+func settleExisting(ctx context.Context, s *sqlStore, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id, completed_at FROM people WHERE completed_at <> 0")
+	if err != nil {
+		return fmt.Errorf("reading completions: %w", err)
+	}
+	type done struct {
+		id string
+		at int64
+	}
+	var all []done
+	for rows.Next() {
+		var d done
+		if err := rows.Scan(&d.id, &d.at); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading completions: %w", err)
+		}
+		all = append(all, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading completions: %w", err)
+	}
+	now := time.Now()
+	m := &sqlStore{db: s.db, d: s.d, plain: true, stmts: map[string]*sql.Stmt{}, rebound: map[string]string{}}
+	for _, d := range all {
+		if _, err := m.settle(ctx, tx, d.id, d.at, Rules{Policy: tracker.LegacyPolicy}, now, "judged again on upgrading the tracker (a key lost since)"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

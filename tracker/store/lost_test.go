@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -225,6 +226,91 @@ func TestRetiredKeyTakeover(t *testing.T) {
 			Audit: tracker.AuditEntry{At: t0, Actor: "old", Action: "key.reported-lost", Reason: "x"}})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("former owner reporting it lost: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestUpgradeSettlesCompletion: a completion stored before version 6
+// (when completed_at meant "ever completed") is kept if it still holds and
+// ended, with a history entry, if a key was lost since and not replaced.
+func TestUpgradeSettlesCompletion(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		dsn := b.DSN(t)
+		if err := store.MigrateOnlyTo(ctx, dsn, 5); err != nil {
+			t.Fatal(err)
+		}
+		db := rawDB(t, b, dsn)
+		done := t0.UnixMicro()
+		for _, q := range []string{
+			"INSERT INTO services (position, id, name) VALUES (0, 'google', 'Google')",
+			fmt.Sprintf("INSERT INTO people (id, email, name, team, start_date, created_at, completed_at) VALUES ('ann', 'ann@x.test', 'Ann', 'ops', '2026-01-05', 1, %d), ('bob', 'bob@x.test', 'Bob', 'ops', '2026-01-05', 1, %d)", done, done),
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range []struct {
+			person string
+			serial int
+			role   tracker.KeyRole
+			status tracker.KeyStatus
+		}{{"ann", 1, tracker.RoleEveryday, tracker.KeyActive}, {"ann", 2, tracker.RoleBackup, tracker.KeyActive},
+			{"bob", 3, tracker.RoleEveryday, tracker.KeyActive}, {"bob", 4, tracker.RoleBackup, tracker.KeyLost}} {
+			if _, err := db.Exec(fmt.Sprintf("INSERT INTO keys (serial, person_id, model, role, status, updated_at) VALUES (%d, '%s', 'YubiKey', '%s', '%s', 1)", k.serial, k.person, k.role, k.status)); err != nil {
+				t.Fatal(err)
+			}
+			for _, svc := range []string{"google", "otp"} {
+				if _, err := db.Exec(fmt.Sprintf("INSERT INTO items (person_id, serial, service, evidence, at, app_version) VALUES ('%s', %d, '%s', 'verified-on-key', 1, '1')", k.person, k.serial, svc)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		s, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("upgrading: %v", err)
+		}
+		defer s.Close()
+		ann, _ := s.Person(ctx, "ann")
+		bob, _ := s.Person(ctx, "bob")
+		if !ann.Complete || !ann.CompletedAt.Equal(t0) || bob.Complete || !bob.CompletedAt.IsZero() {
+			t.Errorf("after the upgrade: ann complete %v since %v, bob complete %v since %v; want ann still complete, bob not", ann.Complete, ann.CompletedAt, bob.Complete, bob.CompletedAt)
+		}
+		hist, err := s.CompletionHistory(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist["ann"]) != 1 || !hist["ann"][0].Complete || len(hist["bob"]) != 2 || hist["bob"][1].Complete || !hist["bob"][0].At.Equal(t0) {
+			t.Errorf("completion history after the upgrade: %+v", hist)
+		}
+	})
+}
+
+// TestFoundKeyCompletesAgain: a key marked found counts again, and the
+// change that makes its owner complete again says so (for the webhook).
+func TestFoundKeyCompletesAgain(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		s, _ := testdb.Open(t, b)
+		mustCreate(t, s, person("ann", "ann@x.test", ""))
+		for _, r := range []tracker.Report{fullKey("e", 100, tracker.RoleEveryday), fullKey("b", 200, tracker.RoleBackup)} {
+			if _, err := s.SubmitReportRules(ctx, "ann", r, store.KeyInfo{}, lostRules, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		change := func(to tracker.KeyStatus) store.KeyChangeOutcome {
+			out, err := s.ChangeKeyStatus(ctx, store.KeyChange{Serial: 100, To: to, Rules: lostRules,
+				Audit: tracker.AuditEntry{At: t0, Actor: "it", Action: "key." + string(to), Reason: "ticket 9"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if out := change(tracker.KeyLost); !out.Dropped || out.Complete {
+			t.Errorf("lost: %+v", out)
+		}
+		if out := change(tracker.KeyActive); !out.NewlyComplete || !out.Again || !out.Complete {
+			t.Errorf("found: %+v, want newly complete again", out)
 		}
 	})
 }

@@ -167,6 +167,7 @@ CREATE INDEX IF NOT EXISTS key_events_person ON key_events (person_id)
 // migrationFuncs run after a migration's SQL, in its transaction.
 var migrationFuncs = map[int]func(ctx context.Context, s *sqlStore, tx *sql.Tx) error{
 	4: chainExisting,
+	6: settleExisting,
 }
 
 func (s *sqlStore) migrate(ctx context.Context) error { return s.migrateTo(ctx, schemaVersion) }

@@ -35,6 +35,10 @@ type sqlStore struct {
 	stmtMu  sync.Mutex
 	stmts   map[string]*sql.Stmt
 	rebound map[string]string
+	// plain: statements run as text on the transaction given, never
+	// prepared on the pool (a migration's, whose new tables the pool's
+	// connections cannot see yet).
+	plain bool
 }
 
 // maxBatch bounds how many requests share one transaction, so a burst does
@@ -242,7 +246,7 @@ func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) 
 		res sql.Result
 		err error
 	)
-	if s.d == postgres {
+	if s.d == postgres || s.plain {
 		res, err = tx.ExecContext(ctx, s.sqlText(q), args...)
 	} else {
 		var st *sql.Stmt
@@ -272,7 +276,7 @@ func (s *sqlStore) sqlText(q string) string {
 // queryer is *sql.Tx or *sql.DB's prepared statement; q runs q on tx if not
 // nil, else on the pool.
 func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
-	if s.d == postgres {
+	if s.d == postgres || (s.plain && tx != nil) {
 		if tx != nil {
 			return tx.QueryContext(ctx, s.sqlText(q), args...)
 		}
@@ -289,7 +293,7 @@ func (s *sqlStore) query(ctx context.Context, tx *sql.Tx, q string, args ...any)
 }
 
 func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
-	if s.d == postgres {
+	if s.d == postgres || (s.plain && tx != nil) {
 		if tx != nil {
 			return tx.QueryRowContext(ctx, s.sqlText(q), args...)
 		}
@@ -906,6 +910,16 @@ func (s *sqlStore) Export(ctx context.Context, personID string) (tracker.PersonE
 		return x, err
 	}
 	if x.Audit, err = s.Audit(ctx, personID, 0); err != nil {
+		return x, err
+	}
+	hist, err := s.CompletionHistory(ctx, []string{personID})
+	if err != nil {
+		return x, err
+	}
+	if x.Completion = hist[personID]; x.Completion == nil {
+		x.Completion = []tracker.CompletionChange{}
+	}
+	if x.KeyHistory, err = s.KeyHistory(ctx, []string{personID}); err != nil {
 		return x, err
 	}
 	return x, nil

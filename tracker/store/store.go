@@ -147,7 +147,7 @@ type Store interface {
 	KeyRecord(ctx context.Context, serial uint32) (tracker.KeyRecord, error)
 	// KeyHistory returns the key events of the given people (nil:
 	// everyone), oldest first.
-	KeyHistory(ctx context.Context, ids []string) ([]OwnedKeyEvent, error)
+	KeyHistory(ctx context.Context, ids []string) ([]tracker.OwnedKeyEvent, error)
 	// CompletionHistory returns the completion changes of the given
 	// people (nil: everyone) by person ID, oldest first.
 	CompletionHistory(ctx context.Context, ids []string) (map[string][]tracker.CompletionChange, error)
