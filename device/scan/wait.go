@@ -10,13 +10,23 @@ import (
 	"github.com/keywizard/keywizard/device/pcsc"
 )
 
-// DefaultListInterval is how often a waiter lists the readers where the
-// platform cannot report readers appearing (no PnP notification reader:
-// macOS, or Windows while its Smart Card service is stopped). Meanwhile it
-// blocks in SCardGetStatusChange on the readers it knows, so a card or
-// reader leaving wakes it at once; a new reader is seen within this
-// interval. docs/pcsc-platforms.md has the platforms' behaviour and the cost.
-const DefaultListInterval = 500 * time.Millisecond
+// DefaultListInterval is the longest a waiter goes between two listings of
+// the readers where the platform cannot report readers appearing (no PnP
+// notification reader: macOS, or Windows while its Smart Card service is
+// stopped). Meanwhile it blocks in SCardGetStatusChange on the readers it
+// knows, so a card or reader leaving wakes it at once; a new reader is seen
+// within this interval. After a change it lists sooner (firstListGap), then
+// less and less often while nothing changes, up to this interval, because
+// each listing costs CPU (docs/pcsc-platforms.md §1.1 has the platforms'
+// behaviour and the cost; BENCHMARKS.md measures both figures).
+const DefaultListInterval = time.Second
+
+// firstListGap is the gap before the first listing after a change, as a
+// fraction of the list interval: a key that was just pulled, or rebooted by
+// a configuration change, tends to come back within seconds (the OTP
+// change's reboot, the wipe's replug), and is seen within a quarter of the
+// interval then. Each listing that finds nothing new doubles the gap.
+const firstListGap = 4
 
 // change is one reader's transition as a waiter saw it.
 type change struct {
@@ -64,6 +74,10 @@ type waiter struct {
 	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
+	// gap is the wait before the next listing: interval/firstListGap
+	// after a change, doubled after each listing that finds none, up to
+	// interval.
+	gap      time.Duration
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
 	// recheck makes waits end every interval: pcscd wakes no waiter when
 	// another program's exclusive hold on a card ends (only card and
@@ -80,6 +94,7 @@ func newWaiter(ctx context.Context, p PCSC, interval time.Duration) (*waiter, er
 		interval = DefaultListInterval
 	}
 	w := &waiter{p: p, interval: interval, pnpState: pcsc.ReaderState{Reader: pcsc.PnPNotification}}
+	w.changed()
 	if s, ok := p.(stopsWithoutReaders); ok {
 		w.restarts = s.StopsWithoutReaders()
 	}
@@ -289,20 +304,27 @@ func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 	}
 }
 
+// changed makes the next listing come soon (see firstListGap).
+func (w *waiter) changed() { w.gap = max(w.interval/firstListGap, time.Millisecond) }
+
+// unchanged makes the next listing come later, up to the interval.
+func (w *waiter) unchanged() { w.gap = min(2*w.gap, w.interval) }
+
 // waitListing follows readers without the PnP pseudo-reader: it blocks in
 // SCardGetStatusChange on the readers it knows (a card or reader leaving
-// wakes it at once) while listing the readers every interval on a second
-// context; a new or vanished reader in the list ends the wait
-// (SCardCancel). Idle, that is one SCardListReaders per interval, the
-// cheapest call there is: a wait with a timeout costs pcsc-lite 1.9.9 over
-// a millisecond of this process's CPU each time (docs/pcsc-platforms.md,
-// BENCHMARKS.md). With no readers (or no service) it only lists.
+// wakes it at once) while listing the readers on a second context, soon
+// after a change and then every interval at most (see firstListGap); a new
+// or vanished reader in the list ends the wait (SCardCancel). Idle, that is
+// one SCardListReaders per interval, the cheapest call there is: a wait
+// with a timeout costs pcsc-lite 1.9.9 over a millisecond of this process's
+// CPU each time (docs/pcsc-platforms.md, BENCHMARKS.md). With no readers
+// (or no service) it only lists.
 func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 	for {
 		var out []change
 		switch {
 		case w.pc == nil:
-			if err := sleepCtx(ctx, w.interval); err != nil {
+			if err := sleepCtx(ctx, w.gap); err != nil {
 				return nil, err
 			}
 			if err := w.establish(ctx); err != nil {
@@ -324,7 +346,7 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 			}
 			continue
 		case len(w.states) == 0:
-			if err := sleepCtx(ctx, w.interval); err != nil {
+			if err := sleepCtx(ctx, w.gap); err != nil {
 				return nil, err
 			}
 		default:
@@ -344,8 +366,10 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 		}
 		out = append(out, more...)
 		if len(out) > 0 {
+			w.changed()
 			return out, nil
 		}
+		w.unchanged()
 	}
 }
 
@@ -366,7 +390,7 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 		}
 		done <- w.pc.GetStatusChange(wctx, w.states)
 	}()
-	tick := time.NewTicker(w.interval)
+	tick := time.NewTimer(w.gap)
 	defer tick.Stop()
 	finish := func(err error) ([]change, bool, error) {
 		switch {
@@ -402,6 +426,8 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 				return nil, false, fmt.Errorf("listing readers: %w", err)
 			}
 			if sameReaders(names, known) {
+				w.unchanged()
+				tick.Reset(w.gap)
 				continue
 			}
 			cancel()
