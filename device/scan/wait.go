@@ -10,23 +10,26 @@ import (
 	"github.com/keywizard/keywizard/device/pcsc"
 )
 
-// DefaultListInterval is the longest a waiter goes between two listings of
-// the readers where the platform cannot report readers appearing (no PnP
-// notification reader: macOS, or Windows while its Smart Card service is
-// stopped). Meanwhile it blocks in SCardGetStatusChange on the readers it
-// knows, so a card or reader leaving wakes it at once; a new reader is seen
-// within this interval. After a change it lists sooner (firstListGap), then
-// less and less often while nothing changes, up to this interval, because
-// each listing costs CPU (docs/pcsc-platforms.md §1.1 has the platforms'
-// behaviour and the cost; BENCHMARKS.md measures both figures).
+// DefaultListInterval is how often a waiter lists the readers where the
+// platform cannot report readers appearing (no PnP notification reader:
+// macOS, or Windows while its Smart Card service is stopped), once nothing
+// has changed for a while. Meanwhile it blocks in SCardGetStatusChange on
+// the readers it knows, so a card or reader leaving wakes it at once; a new
+// reader is seen within this interval. Each listing costs CPU, so the
+// interval is as long as the arrival target allows (docs/pcsc-platforms.md
+// §1.1 has the platforms' behaviour and the cost; BENCHMARKS.md measures
+// both).
 const DefaultListInterval = time.Second
 
-// firstListGap is the gap before the first listing after a change, as a
-// fraction of the list interval: a key that was just pulled, or rebooted by
-// a configuration change, tends to come back within seconds (the OTP
-// change's reboot, the wipe's replug), and is seen within a quarter of the
-// interval then. Each listing that finds nothing new doubles the gap.
-const firstListGap = 4
+// Just after a change the waiter lists four times as often, for
+// hotListIntervals intervals: a key that was just pulled, or rebooted by a
+// configuration change, tends to come back within seconds (the OTP change's
+// reboot, the wipe's replug), and is then seen within a quarter of the
+// interval.
+const (
+	hotListDivisor   = 4
+	hotListIntervals = 3
+)
 
 // change is one reader's transition as a waiter saw it.
 type change struct {
@@ -74,10 +77,10 @@ type waiter struct {
 	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
-	// gap is the wait before the next listing: interval/firstListGap
-	// after a change, doubled after each listing that finds none, up to
-	// interval.
+	// gap is the wait before the next listing: interval/hotListDivisor
+	// until hotUntil, interval after.
 	gap      time.Duration
+	hotUntil time.Time
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
 	// recheck makes waits end every interval: pcscd wakes no waiter when
 	// another program's exclusive hold on a card ends (only card and
@@ -304,16 +307,24 @@ func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 	}
 }
 
-// changed makes the next listing come soon (see firstListGap).
-func (w *waiter) changed() { w.gap = max(w.interval/firstListGap, time.Millisecond) }
+// changed makes the listings come often for a while (see hotListDivisor).
+func (w *waiter) changed() {
+	w.hotUntil = time.Now().Add(hotListIntervals * w.interval)
+	w.gap = max(w.interval/hotListDivisor, time.Millisecond)
+}
 
-// unchanged makes the next listing come later, up to the interval.
-func (w *waiter) unchanged() { w.gap = min(2*w.gap, w.interval) }
+// unchanged is called after a listing that found nothing new: once the
+// while after the last change is over, listings come every interval.
+func (w *waiter) unchanged() {
+	if !time.Now().Before(w.hotUntil) {
+		w.gap = w.interval
+	}
+}
 
 // waitListing follows readers without the PnP pseudo-reader: it blocks in
 // SCardGetStatusChange on the readers it knows (a card or reader leaving
-// wakes it at once) while listing the readers on a second context, soon
-// after a change and then every interval at most (see firstListGap); a new
+// wakes it at once) while listing the readers on a second context, often
+// just after a change and every interval otherwise (see hotListDivisor); a new
 // or vanished reader in the list ends the wait (SCardCancel). Idle, that is
 // one SCardListReaders per interval, the cheapest call there is: a wait
 // with a timeout costs pcsc-lite 1.9.9 over a millisecond of this process's
