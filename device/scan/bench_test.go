@@ -188,7 +188,9 @@ func BenchmarkWatchIdle(b *testing.B) {
 // (what a key plugged in at any moment meets), and "listing-replug", the
 // key back as soon as the simulator allows after it left (a reboot, a
 // replug). All include pcscd noticing the virtual card (its presence poll,
-// 400 ms). Target for "listing": within 1 s.
+// 400 ms). Target for "listing": within 1 s. Run with a multiple of 10
+// iterations, so the moments the key comes back cover the gap between
+// listings evenly.
 func BenchmarkReaderListArrival(b *testing.B) {
 	testenv.LockVPCD(b)
 	a := benchAttach(b, 0, 76000001, "5c-nano")
@@ -217,11 +219,20 @@ func BenchmarkReaderListArrival(b *testing.B) {
 				if err := wait(scan.Left); err != nil {
 					b.Fatal(err)
 				}
-				if mode == "listing" {
+				// The watcher lists on a schedule that starts at the
+				// Left event, so a key put back a fixed time after it
+				// always meets the same point between two listings.
+				// Spread the moments evenly over the gap between
+				// listings instead, as keys plugged in by people are.
+				const phases = 10
+				switch mode {
+				case "listing":
 					// Long enough for the watcher to list only every
 					// DefaultListInterval again (after the few
 					// seconds of frequent listing a change starts).
-					time.Sleep(4 * scan.DefaultListInterval)
+					time.Sleep(4*scan.DefaultListInterval + time.Duration(n%phases)*scan.DefaultListInterval/phases)
+				case "listing-replug":
+					time.Sleep(time.Duration(n%phases) * scan.DefaultListInterval / 4 / phases)
 				}
 				// The key connects once the simulator's minimum absence
 				// has passed; time from that moment.
