@@ -169,9 +169,11 @@ gobench scan-keys.txt scan-keys -bench 'KeysOne|KeysTwo|MinimalClient' -benchtim
 gobench scan-arrival.txt scan-arrival -bench 'ArrivalToEvent|ArrivalMinimalWaiter' -benchtime 20x -count 3 ./device/scan/
 gobench scan-idle.txt scan-idle -bench 'WatchIdle' -benchtime 10x -count 3 ./device/scan/
 # The reader-list watcher (no PnP reader, as on macOS) on the macOS-like
-# layer: arrival to event, and 60 s of idling.
-gobench scan-readerlist-arrival.txt scan-readerlist-arrival -bench 'ReaderListArrival' -benchtime 20x -count 3 ./device/scan/
-gobench scan-readerlist-idle.txt scan-readerlist-idle -bench 'ReaderListIdle' -benchtime 60x -count 1 ./device/scan/
+# layer: arrival to event (the "listing" arrivals each wait 4 s first, so
+# 10 per run), and 60 s of idling for each of no watcher, the PnP watcher and
+# the listing watcher, in six turns of 10 s.
+gobench scan-readerlist-arrival.txt scan-readerlist-arrival -bench 'ReaderListArrival' -benchtime 10x -count 3 ./device/scan/
+gobench scan-readerlist-idle.txt scan-readerlist-idle -bench 'ReaderListIdle' -benchtime 6x -count 1 ./device/scan/
 
 # --- gui -----------------------------------------------------------------
 # keywizard-gui --simulate (the window's own executable, as a desktop

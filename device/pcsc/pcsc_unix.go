@@ -81,6 +81,7 @@ type Context struct {
 	mu       sync.Mutex
 	ctx      C.SCARDCONTEXT
 	released bool
+	list     []byte // Readers' buffer, kept between calls
 }
 
 // Establish connects to the smart card service. When pcscd is not running
@@ -107,32 +108,34 @@ func (c *Context) Release() error {
 
 // Readers lists the readers the service knows. No readers is an empty
 // slice, not an error (pcsc-lite reports SCARD_E_NO_READERS_AVAILABLE).
+//
+// It is one SCardListReaders into a buffer kept from the last call (grown
+// when the service answers SCARD_E_INSUFFICIENT_BUFFER with the size it
+// needs), not a size query and a read: where there is no PnP notification
+// reader the watcher lists readers every interval, and each call is a round
+// trip to the service (docs/pcsc-platforms.md §1.1, BENCHMARKS.md).
 func (c *Context) Readers() ([]string, error) {
-	// The list can grow between the size query and the read; retry then.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The list can grow between two calls; retry then.
 	for range 3 {
-		var n C.DWORD
-		r := C.SCardListReaders(c.ctx, nil, nil, &n)
-		if Code(C.kw_rc(r)) == CodeNoReaders {
-			return []string{}, nil
+		if len(c.list) == 0 {
+			c.list = make([]byte, 256)
 		}
-		if err := rc(r); err != nil {
-			return nil, fmt.Errorf("listing readers: %w", err)
-		}
-		if n == 0 {
-			return []string{}, nil
-		}
-		buf := make([]byte, n)
-		r = C.SCardListReaders(c.ctx, nil, (*C.char)(unsafe.Pointer(&buf[0])), &n)
+		n := C.DWORD(len(c.list))
+		r := C.SCardListReaders(c.ctx, nil, (*C.char)(unsafe.Pointer(&c.list[0])), &n)
 		switch Code(C.kw_rc(r)) {
 		case CodeNoReaders:
 			return []string{}, nil
 		case CodeInsufficientBuf:
+			// pcsc-lite and Windows set n to the length needed.
+			c.list = make([]byte, max(int(n), 2*len(c.list)))
 			continue
 		}
 		if err := rc(r); err != nil {
 			return nil, fmt.Errorf("listing readers: %w", err)
 		}
-		return splitMultiString(buf[:n]), nil
+		return splitMultiString(c.list[:min(int(n), len(c.list))]), nil
 	}
 	return nil, fmt.Errorf("listing readers: the reader list kept changing: %w", &Error{Code: CodeInsufficientBuf})
 }

@@ -119,13 +119,17 @@ func (p *Provisioner) withYubiKey(ctx context.Context, f func(yk *pivgo.YubiKey)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// piv-go's own APDUs go into the trace too (pivgotrace_linux.go).
+	untrace := tracePIVGo(p.Reader)
 	yk, err := pivgo.Open(p.Reader)
 	if err != nil {
+		untrace()
 		err = fmt.Errorf("opening the key in %q: %w", p.Reader, mapErr(err, ""))
 		return p.removedOr(ctx, err)
 	}
 	err = f(yk)
 	yk.Close()
+	untrace()
 	if err == nil {
 		return nil
 	}

@@ -193,3 +193,33 @@ func TestWatchReadsKeyOnceHoldEnds(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestListingGap: after a change the waiter lists every quarter interval,
+// and keeps doing so while the few intervals after the change last; once
+// they are over, a listing that finds nothing new puts the next one a whole
+// interval away, and a change brings the short gap back.
+func TestListingGap(t *testing.T) {
+	w := &waiter{interval: time.Second}
+	w.changed()
+	if w.gap != 250*time.Millisecond {
+		t.Fatalf("gap after a change = %v, want 250ms", w.gap)
+	}
+	w.unchanged()
+	if w.gap != 250*time.Millisecond {
+		t.Errorf("gap after a quiet listing soon after a change = %v, want 250ms", w.gap)
+	}
+	w.hotUntil = time.Now().Add(-time.Millisecond) // the while after the change is over
+	w.unchanged()
+	if w.gap != time.Second {
+		t.Errorf("gap once the while after a change is over = %v, want the interval", w.gap)
+	}
+	w.unchanged()
+	if w.gap != time.Second {
+		t.Errorf("gap stays at the interval while nothing changes: %v", w.gap)
+	}
+	before := time.Now()
+	w.changed()
+	if w.gap != 250*time.Millisecond || w.hotUntil.Before(before.Add(3*time.Second)) {
+		t.Errorf("after a new change: gap %v, frequent listing until %v; want 250ms for 3 intervals", w.gap, w.hotUntil)
+	}
+}

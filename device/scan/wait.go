@@ -12,11 +12,24 @@ import (
 
 // DefaultListInterval is how often a waiter lists the readers where the
 // platform cannot report readers appearing (no PnP notification reader:
-// macOS, or Windows while its Smart Card service is stopped). Meanwhile it
-// blocks in SCardGetStatusChange on the readers it knows, so a card or
-// reader leaving wakes it at once; a new reader is seen within this
-// interval. docs/pcsc-platforms.md has the platforms' behaviour and the cost.
-const DefaultListInterval = 500 * time.Millisecond
+// macOS, or Windows while its Smart Card service is stopped), once nothing
+// has changed for a while. Meanwhile it blocks in SCardGetStatusChange on
+// the readers it knows, so a card or reader leaving wakes it at once; a new
+// reader is seen within this interval. Each listing costs CPU, so the
+// interval is as long as the arrival target allows (docs/pcsc-platforms.md
+// §1.1 has the platforms' behaviour and the cost; BENCHMARKS.md measures
+// both).
+const DefaultListInterval = time.Second
+
+// Just after a change the waiter lists four times as often, for
+// hotListIntervals intervals: a key that was just pulled, or rebooted by a
+// configuration change, tends to come back within seconds (the OTP change's
+// reboot, the wipe's replug), and is then seen within a quarter of the
+// interval.
+const (
+	hotListDivisor   = 4
+	hotListIntervals = 3
+)
 
 // change is one reader's transition as a waiter saw it.
 type change struct {
@@ -64,6 +77,10 @@ type waiter struct {
 	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
+	// gap is the wait before the next listing: interval/hotListDivisor
+	// until hotUntil, interval after.
+	gap      time.Duration
+	hotUntil time.Time
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
 	// recheck makes waits end every interval: pcscd wakes no waiter when
 	// another program's exclusive hold on a card ends (only card and
@@ -80,6 +97,7 @@ func newWaiter(ctx context.Context, p PCSC, interval time.Duration) (*waiter, er
 		interval = DefaultListInterval
 	}
 	w := &waiter{p: p, interval: interval, pnpState: pcsc.ReaderState{Reader: pcsc.PnPNotification}}
+	w.changed()
 	if s, ok := p.(stopsWithoutReaders); ok {
 		w.restarts = s.StopsWithoutReaders()
 	}
@@ -289,20 +307,35 @@ func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 	}
 }
 
+// changed makes the listings come often for a while (see hotListDivisor).
+func (w *waiter) changed() {
+	w.hotUntil = time.Now().Add(hotListIntervals * w.interval)
+	w.gap = max(w.interval/hotListDivisor, time.Millisecond)
+}
+
+// unchanged is called after a listing that found nothing new: once the
+// while after the last change is over, listings come every interval.
+func (w *waiter) unchanged() {
+	if !time.Now().Before(w.hotUntil) {
+		w.gap = w.interval
+	}
+}
+
 // waitListing follows readers without the PnP pseudo-reader: it blocks in
 // SCardGetStatusChange on the readers it knows (a card or reader leaving
-// wakes it at once) while listing the readers every interval on a second
-// context; a new or vanished reader in the list ends the wait
-// (SCardCancel). Idle, that is one SCardListReaders per interval, the
-// cheapest call there is: a wait with a timeout costs pcsc-lite 1.9.9 over
-// a millisecond of this process's CPU each time (docs/pcsc-platforms.md,
-// BENCHMARKS.md). With no readers (or no service) it only lists.
+// wakes it at once) while listing the readers on a second context, often
+// just after a change and every interval otherwise (see hotListDivisor); a new
+// or vanished reader in the list ends the wait (SCardCancel). Idle, that is
+// one SCardListReaders per interval, the cheapest call there is: a wait
+// with a timeout costs pcsc-lite 1.9.9 over a millisecond of this process's
+// CPU each time (docs/pcsc-platforms.md, BENCHMARKS.md). With no readers
+// (or no service) it only lists.
 func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 	for {
 		var out []change
 		switch {
 		case w.pc == nil:
-			if err := sleepCtx(ctx, w.interval); err != nil {
+			if err := sleepCtx(ctx, w.gap); err != nil {
 				return nil, err
 			}
 			if err := w.establish(ctx); err != nil {
@@ -324,7 +357,7 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 			}
 			continue
 		case len(w.states) == 0:
-			if err := sleepCtx(ctx, w.interval); err != nil {
+			if err := sleepCtx(ctx, w.gap); err != nil {
 				return nil, err
 			}
 		default:
@@ -344,8 +377,10 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 		}
 		out = append(out, more...)
 		if len(out) > 0 {
+			w.changed()
 			return out, nil
 		}
+		w.unchanged()
 	}
 }
 
@@ -366,7 +401,7 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 		}
 		done <- w.pc.GetStatusChange(wctx, w.states)
 	}()
-	tick := time.NewTicker(w.interval)
+	tick := time.NewTimer(w.gap)
 	defer tick.Stop()
 	finish := func(err error) ([]change, bool, error) {
 		switch {
@@ -402,6 +437,8 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 				return nil, false, fmt.Errorf("listing readers: %w", err)
 			}
 			if sameReaders(names, known) {
+				w.unchanged()
+				tick.Reset(w.gap)
 				continue
 			}
 			cancel()

@@ -22,6 +22,9 @@ func newFIDO(k *Key, cfg Config) *simfido.Authenticator {
 		Firmware: k.fw,
 		Now:      cfg.FIDONow,
 		Touch:    cfg.FIDOTouch,
+		// The same flag the management application reports as tag 0x16
+		// (mgmt.go), so both applications enforce what the key claims.
+		PINComplexity: k.preset.PINComplexity && k.preset.paged(k.fw),
 	})
 	a.SetUSBInterfaces(k.mgmt.usbEnabled.Interfaces())
 	return a

@@ -122,3 +122,26 @@ func TestRegistry(t *testing.T) {
 		t.Fatal("Remove did not forget the key")
 	}
 }
+
+// A key whose management application reports PIN complexity (tag 0x16:
+// the Enhanced PIN preset, firmware 5.7.4) enforces it on its FIDO side
+// too: an easy PIN is refused with PIN_POLICY_VIOLATION. The same model
+// without complexity takes it.
+func TestFIDOSidePINComplexity(t *testing.T) {
+	ctx := context.Background()
+	k := newKey(t, Config{Serial: 27182818, Model: "5c-nfc-epin"})
+	if !k.Info().PINComplexity {
+		t.Fatal("the 5c-nfc-epin preset does not report PIN complexity")
+	}
+	var ce *fido.CTAPError
+	if err := k.FIDO().SetPIN(ctx, "123456"); !errors.As(err, &ce) || ce.Code != fido.CTAPPINPolicyViolation {
+		t.Errorf("SetPIN(123456) on an Enhanced PIN key = %v, want PIN_POLICY_VIOLATION", err)
+	}
+	if err := k.FIDO().SetPIN(ctx, "739152"); err != nil {
+		t.Errorf("SetPIN(739152) on an Enhanced PIN key: %v", err)
+	}
+	plain := newKey(t, Config{Serial: 27182819, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 4}})
+	if err := plain.FIDO().SetPIN(ctx, "123456"); err != nil {
+		t.Errorf("SetPIN(123456) without PIN complexity: %v", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/apdu"
+	"github.com/keywizard/keywizard/device/sim/simfido"
 	"github.com/keywizard/keywizard/device/tlv"
 )
 
@@ -307,32 +308,15 @@ func (k *Key) pivVerify(cmd apdu.Command) uint16 {
 
 // validPIN checks a new FF-padded PIN or PUK: 6-8 bytes before the padding
 // (.NET pin-puk-mgmt-key.md); from 5.7 the PUK must be ASCII (§4.1).
-// tooSimple is the simulator's stand-in for firmware 5.7's PIN complexity
-// list, which Yubico publishes only as examples (Yubico SDK docs, "PIN
-// complexity policy": 11111111, password, 12345678): one character
-// repeated, a run of consecutive digits up or down, or a few common PINs.
-// A real key answers 6985 for these (ykman _cli/piv.py "does not meet
-// complexity requirement").
+// tooSimple applies firmware 5.7's PIN complexity to a new FF-padded PIN
+// or PUK (simfido.EasyPIN has the rule and its sources; the FIDO2 side
+// applies the same).
 func tooSimple(padded []byte) bool {
 	p := padded
 	if n := bytes.IndexByte(p, 0xFF); n >= 0 {
 		p = p[:n]
 	}
-	if len(p) == 0 {
-		return true
-	}
-	same, up, down := true, true, true
-	for i := 1; i < len(p); i++ {
-		same = same && p[i] == p[0]
-		up = up && p[i] == p[i-1]+1
-		down = down && p[i] == p[i-1]-1
-	}
-	digits := p[0] >= '0' && p[0] <= '9'
-	switch string(p) {
-	case "password", "123123", "12341234", "abc123", "qwerty", "11223344":
-		return true
-	}
-	return same || (digits && (up || down))
+	return simfido.EasyPIN(p)
 }
 
 func validPIN(p []byte, asciiOnly bool) bool {

@@ -1,7 +1,8 @@
 // Package trace records what keywizard sends to and receives from each key,
 // for IT to diagnose a failure on a real key: smart-card APDUs (hooked in
 // device/apdu's Transmit, which every APDU of keywizard's own goes
-// through) and FIDO2 operations (hooked around device/fido's
+// through, and, on Linux, at the PC/SC layer for the piv-go sessions
+// device/piv opens: device/piv/pivgotrace_linux.c) and FIDO2 operations (hooked around device/fido's
 // Authenticator). Secrets never reach it: PINs, PUKs, management keys,
 // lock codes, PIN tokens, pinUvAuthParams and key material are replaced by
 // their length ("<PIN 6 bytes>"), decided by decoding each command

@@ -19,6 +19,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +149,66 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ServiceCPU is a snapshot of pcscd's CPU time, thread by thread, read
+// from /proc/PID/task/TID/schedstat (its first field is the thread's time
+// on the CPU in nanoseconds; proc(5)). /proc/PID/stat's utime and stime are
+// in clock ticks (10 ms here), too coarse for a cost of a fraction of a
+// millisecond per second. pcscd serves each client context on a thread of
+// its own, so what a watcher makes pcscd do is on threads that outlive a
+// measurement.
+type ServiceCPU map[string]time.Duration
+
+// PCSCDPidFile is where pcscd writes its process id (pcsc-lite's
+// PCSCLITE_RUN_PID on Debian).
+const PCSCDPidFile = "/run/pcscd/pcscd.pid"
+
+// ReadServiceCPU takes a ServiceCPU snapshot of pcscd.
+func ReadServiceCPU() (ServiceCPU, error) {
+	pid, err := os.ReadFile(PCSCDPidFile)
+	if err != nil {
+		return nil, fmt.Errorf("finding pcscd: %w", err)
+	}
+	// pcscd writes the number with a newline and a NUL after it.
+	n, err := strconv.Atoi(strings.TrimRight(string(pid), "\x00\n "))
+	if err != nil {
+		return nil, fmt.Errorf("finding pcscd: %s: %w", PCSCDPidFile, err)
+	}
+	dir := filepath.Join("/proc", strconv.Itoa(n), "task")
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing pcscd's threads: %w", err)
+	}
+	out := ServiceCPU{}
+	for _, t := range tids {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended meanwhile
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("reading pcscd thread %s: %w", t.Name(), err)
+		}
+		out[t.Name()] = time.Duration(ns)
+	}
+	return out, nil
+}
+
+// Since is pcscd's CPU time from earlier to s: what threads alive at both
+// snapshots used in between, plus the whole time of threads started since.
+// Threads that started and ended in between (other programs' short
+// connections) are not counted.
+func (s ServiceCPU) Since(earlier ServiceCPU) time.Duration {
+	var d time.Duration
+	for tid, now := range s {
+		d += now - earlier[tid]
+	}
+	return d
 }
 
 // Measure runs op b.N times (b.Loop) and reports ms/op (wall) and

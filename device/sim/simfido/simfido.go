@@ -60,6 +60,12 @@ type Config struct {
 	// ResetWindow is how long after power-up reset is allowed; 0 =
 	// [fido.ResetWindow].
 	ResetWindow time.Duration
+	// PINComplexity: the key enforces firmware 5.7's PIN complexity
+	// (device info tag 0x16 = 01, read through the management application;
+	// yubikey-manager yubikit/management.py DeviceInfo.pin_complexity), so
+	// setPIN and changePIN refuse a PIN on its list of easy guesses
+	// ([EasyPIN]) with PIN_POLICY_VIOLATION.
+	PINComplexity bool
 }
 
 // NoTouch is a Config.Touch for a user who never touches the key: the
@@ -339,9 +345,11 @@ func (a *Authenticator) PINRetries(ctx context.Context) (int, error) {
 
 // checkPolicy is the authenticator-side PIN policy (CTAP 2.1 §6.5.5.5
 // setPIN/changePIN: fewer than minPINLength code points, or a padded PIN
-// that does not fit 64 bytes, is PIN_POLICY_VIOLATION). A NUL would end
+// that does not fit 64 bytes, is PIN_POLICY_VIOLATION), and with PIN
+// complexity on, a PIN on the easy-guess list ([EasyPIN]; CTAP 2.3 §8.2
+// names PIN complexity as a cause of PIN_POLICY_VIOLATION). A NUL would end
 // the PIN early on the wire (libfido2 passes C strings), so it is refused.
-func checkPolicy(pin string) error {
+func (a *Authenticator) checkPolicy(pin string) error {
 	if !utf8.ValidString(pin) || utf8.RuneCountInString(pin) < minPINLength || len(pin) > maxPINBytes {
 		return ctapErr(fido.CTAPPINPolicyViolation)
 	}
@@ -349,6 +357,9 @@ func checkPolicy(pin string) error {
 		if pin[i] == 0 {
 			return ctapErr(fido.CTAPPINPolicyViolation)
 		}
+	}
+	if a.cfg.PINComplexity && EasyPIN([]byte(pin)) {
+		return ctapErr(fido.CTAPPINPolicyViolation)
 	}
 	return nil
 }
@@ -417,7 +428,7 @@ func (a *Authenticator) setPINLocked(pin string) error {
 	if a.pinHash != nil {
 		return ctapErr(fido.CTAPPINAuthInvalid)
 	}
-	if err := checkPolicy(pin); err != nil {
+	if err := a.checkPolicy(pin); err != nil {
 		return err
 	}
 	a.pinHash = hashPIN(pin)
@@ -442,7 +453,7 @@ func (a *Authenticator) changePINLocked(oldHash []byte, newPIN string) error {
 	if err := a.verifyPINHash(oldHash); err != nil {
 		return err
 	}
-	if err := checkPolicy(newPIN); err != nil {
+	if err := a.checkPolicy(newPIN); err != nil {
 		return err
 	}
 	a.pinHash = hashPIN(newPIN)

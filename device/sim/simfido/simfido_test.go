@@ -497,3 +497,49 @@ func TestPINRetriesWithoutPIN(t *testing.T) {
 		t.Errorf("ChangePIN without PIN = %v", err)
 	}
 }
+
+// TestPINComplexity: a 5.7 key with PIN complexity (device info tag 0x16)
+// refuses a PIN on its easy-guess list with PIN_POLICY_VIOLATION, over the
+// CTAP wire (setPIN, protocol 2) and for changePIN, and takes one that is
+// not; without complexity the same easy PIN is taken. A refused change
+// costs no retry and leaves the old PIN in place.
+func TestPINComplexity(t *testing.T) {
+	fw := device.Version{Major: 5, Minor: 7, Patch: 4}
+	a := New(Config{Serial: 41, Model: "YubiKey 5C NFC", Firmware: fw, PINComplexity: true})
+	p := &platform{t: t, a: a, version: 2}
+	for _, easy := range []string{"123456", "11111111", "654321", "password", "aaaa"} {
+		if st := p.setPIN(easy, false); st != fido.CTAPPINPolicyViolation {
+			t.Errorf("setPIN(%q) with complexity: status 0x%02x, want PIN_POLICY_VIOLATION", easy, st)
+		}
+	}
+	if st := p.setPIN("739152", false); st != statusOK {
+		t.Fatalf("setPIN(739152) with complexity: status 0x%02x, want success", st)
+	}
+	for _, easy := range []string{"12345678", "000000", "qwerty"} {
+		if err := a.ChangePIN(ctx, "739152", easy); code(t, err) != fido.CTAPPINPolicyViolation {
+			t.Errorf("ChangePIN to %q with complexity = %v, want PIN_POLICY_VIOLATION", easy, err)
+		}
+	}
+	if a.retries != MaxPINRetries {
+		t.Errorf("retries after refused changes = %d, want %d", a.retries, MaxPINRetries)
+	}
+	if err := a.ChangePIN(ctx, "739152", "4A7c91x"); err != nil {
+		t.Errorf("ChangePIN to a PIN off the list with complexity: %v", err)
+	}
+
+	plain := New(Config{Serial: 42, Model: "YubiKey 5C NFC", Firmware: fw})
+	if err := plain.SetPIN(ctx, "123456"); err != nil {
+		t.Errorf("SetPIN(123456) without complexity: %v", err)
+	}
+}
+
+func TestEasyPIN(t *testing.T) {
+	for pin, want := range map[string]bool{
+		"": true, "1111": true, "123456": true, "987654": true, "password": true, "abc123": true,
+		"739152": false, "135790": false, "abcdef": false, "4A7c91x": false, "12345670": false,
+	} {
+		if got := EasyPIN([]byte(pin)); got != want {
+			t.Errorf("EasyPIN(%q) = %v, want %v", pin, got, want)
+		}
+	}
+}

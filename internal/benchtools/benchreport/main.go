@@ -444,16 +444,19 @@ func (r *report) arrival() string {
 // a steady cost per wake-up instead.
 const idleNoise = 0.5
 
-// readerList is the watcher that lists readers where there is no PnP
-// notification reader (macOS), measured on the macOS-like layer
-// (device/scan/macpcsc): arrival to event, and idle CPU over 60 s.
+// readerList is the watcher without a PnP notification reader (macOS),
+// measured on the macOS-like layer (device/scan/macpcsc): arrival to event,
+// and idle CPU over 60 s next to the watcher on Linux's path (the PnP
+// reader) and no watcher at all, taking turns (BenchmarkReaderListIdle).
+// The idle checks judge this process's CPU; pcscd's is shown beside it.
 func (r *report) readerList() string {
 	var sb strings.Builder
 	rs, err := r.goBench("scan-readerlist-arrival.txt")
 	if err != nil {
 		sb.WriteString(r.notMeasured("scan-readerlist-arrival", err))
 	} else {
-		sb.WriteString(benchTable(rs, []string{"ms/op"}, "BenchmarkReaderListArrival/pnp", "BenchmarkReaderListArrival/listing"))
+		sb.WriteString(benchTable(rs, []string{"ms/op"}, "BenchmarkReaderListArrival/pnp", "BenchmarkReaderListArrival/listing",
+			"BenchmarkReaderListArrival/listing-replug"))
 		if l, ok := benchtools.Summarize(rs, "BenchmarkReaderListArrival/listing", "ms/op"); ok {
 			sb.WriteString("\n")
 			sb.WriteString(r.checks([]benchtools.Check{
@@ -461,22 +464,81 @@ func (r *report) readerList() string {
 			}))
 		}
 	}
-	sb.WriteString("\nIdle, 60 s (CPU of the test process per second of idling with one simulated key attached; \"listing\" adds the " +
-		"reader-list watcher on the macOS-like layer):\n\n")
 	rs, err = r.goBench("scan-readerlist-idle.txt")
 	if err != nil {
-		sb.WriteString(r.notMeasured("scan-readerlist-idle", err))
+		sb.WriteString("\n" + r.notMeasured("scan-readerlist-idle", err))
 		return sb.String()
 	}
-	sb.WriteString(benchTable(rs, []string{"cpu-ms/idle-s"}, "BenchmarkReaderListIdle/baseline", "BenchmarkReaderListIdle/listing"))
-	base, ok1 := benchtools.Summarize(rs, "BenchmarkReaderListIdle/baseline", "cpu-ms/idle-s")
-	list, ok2 := benchtools.Summarize(rs, "BenchmarkReaderListIdle/listing", "cpu-ms/idle-s")
-	if ok1 && ok2 {
+	const name = "BenchmarkReaderListIdle"
+	rounds := 0
+	for _, res := range rs {
+		if res.Name == name {
+			rounds = res.N
+		}
+	}
+	fmt.Fprintf(&sb, "\nIdle, %d s of each in %d turns of 10 s (CPU per second of idling with one simulated key attached, of the test process "+
+		"and of pcscd; \"baseline\" runs no watcher, \"pnp\" the watcher on pcscd with its PnP reader as on Linux, \"listing\" the "+
+		"reader-list watcher on the macOS-like layer):\n\n", 10*rounds, rounds)
+	type idle struct{ cpu, lo, hi, pcscd float64 }
+	get := func(mode string) (idle, bool) {
+		var v idle
+		var ok [4]bool
+		for _, res := range rs {
+			if res.Name != name {
+				continue
+			}
+			v.cpu, ok[0] = res.Metric(mode + "-cpu-ms/idle-s")
+			v.lo, ok[1] = res.Metric(mode + "-min-cpu-ms/idle-s")
+			v.hi, ok[2] = res.Metric(mode + "-max-cpu-ms/idle-s")
+			v.pcscd, ok[3] = res.Metric(mode + "-pcscd-ms/idle-s")
+		}
+		return v, ok[0] && ok[1] && ok[2] && ok[3]
+	}
+	sb.WriteString("| mode | this process, ms/s: mean (lowest–highest 10 s) | pcscd, ms/s: mean | both, ms/s |\n|---|---|---|---|\n")
+	modes := map[string]idle{}
+	for _, m := range []string{"baseline", "pnp", "listing"} {
+		v, ok := get(m)
+		if !ok {
+			fmt.Fprintf(&sb, "| %s | – | – | – |\n", m)
+			continue
+		}
+		modes[m] = v
+		fmt.Fprintf(&sb, "| %s | %s (%s–%s) | %s | %s |\n", m, num(v.cpu), num(v.lo), num(v.hi), num(v.pcscd), num(v.cpu+v.pcscd))
+	}
+	base, ok := modes["baseline"]
+	if !ok {
+		// A results file without the figure the target needs is a
+		// target not shown to be met.
+		r.missed++
+		sb.WriteString(r.notMeasured("scan-readerlist-idle", fmt.Errorf("no baseline in %s", name)))
+		return sb.String()
+	}
+	// The targets are on this process's CPU: what the watcher itself
+	// uses. pcscd's difference is shown beside it but not judged: pcscd
+	// serves every program on this shared machine, and other programs'
+	// use of it during one turn shows up as the watcher's.
+	var cs []benchtools.Check
+	var service []string
+	for _, c := range []struct{ mode, what string }{
+		{"pnp", "Linux idle (PnP reader): pnp − baseline, this process (no CPU while idle)"},
+		{"listing", "macOS-like idle: listing − baseline, this process (no measurable CPU)"},
+	} {
+		v, ok := modes[c.mode]
+		if !ok {
+			r.missed++
+			sb.WriteString(r.notMeasured("scan-readerlist-idle", fmt.Errorf("no %s in %s", c.mode, name)))
+			continue
+		}
+		cs = append(cs, benchtools.Check{What: c.what, Got: v.cpu - base.cpu, Unit: "ms per idle s",
+			Limit: idleNoise, Rule: fmt.Sprintf("%s ms/s (noise allowance)", num(idleNoise))})
+		service = append(service, fmt.Sprintf("%s %s ms/s", c.mode, num(v.pcscd-base.pcscd)))
+	}
+	if len(cs) > 0 {
 		sb.WriteString("\n")
-		sb.WriteString(r.checks([]benchtools.Check{
-			{What: "macOS-like idle: listing − baseline (no measurable CPU)", Got: list.Median - base.Median, Unit: "ms per idle s",
-				Limit: idleNoise, Rule: fmt.Sprintf("%s ms/s (noise allowance)", num(idleNoise))},
-		}))
+		sb.WriteString(r.checks(cs))
+		fmt.Fprintf(&sb, "\nThe baseline's 10 s turns ranged over %s ms/s of this process's CPU: how far two measurements of the same idle process differ here. "+
+			"pcscd − its baseline (not judged: pcscd serves every program on the machine): %s.\n",
+			num(base.hi-base.lo), strings.Join(service, ", "))
 	}
 	return sb.String()
 }
