@@ -570,8 +570,8 @@ type SmartCard struct {
 	KeepPaired bool
 	// Unpaired lists the hashes Unpair was asked for.
 	Unpaired []string
-	ids         []steps.Identity
-	paired      map[string][]string // user -> hashes
+	ids      []steps.Identity
+	paired   map[string][]string // user -> hashes
 }
 
 // Supported reports Unsupported.
