@@ -24,6 +24,15 @@ const lostReason = "reported lost by its owner in keywizard"
 
 func hasLoss(p *Progress) bool { return len(p.Losses) > 0 }
 
+// reportedLost: serial is a key the person reported lost and that has no
+// role again.
+func (p *Progress) reportedLost(serial uint32) bool {
+	if _, mine := p.key(serial); mine {
+		return false
+	}
+	return slices.ContainsFunc(p.Losses, func(l *LossRecord) bool { return l.Serial == serial })
+}
+
 // lastLoss is the loss the checklist is about, or nil.
 func (p *Progress) lastLoss() *LossRecord {
 	if len(p.Losses) == 0 {

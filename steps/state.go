@@ -90,6 +90,9 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		if _, mine := p.key(k.Serial); !mine && missing != "" {
 			sugg[k.Serial] = missing
 		}
+		if p.reportedLost(k.Serial) {
+			sugg[k.Serial] = "" // never offered its old role back by default
+		}
 		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1,
 			Presence: PresencePlugged, ReplugNeeded: w.replug[k.Serial]}
 		if k.FIDO != nil {
@@ -101,8 +104,13 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		}
 		v.Label = Label(v.SuggestedRole, k.Model, k.Serial)
 		s.Detected = append(s.Detected, v)
-		if _, mine := p.key(k.Serial); !mine && !slices.Contains(p.Ignored, k.Serial) {
+		if _, mine := p.key(k.Serial); !mine && !slices.Contains(p.Ignored, k.Serial) && !p.reportedLost(k.Serial) {
 			s.Unknown = append(s.Unknown, v)
+		}
+		if p.reportedLost(k.Serial) {
+			// Found again, or never lost: IT decides (it marks a key
+			// found); keywizard does not offer it a role meanwhile.
+			s.Messages = append(s.Messages, fmt.Sprintf("The key you reported lost (%s · serial %d) is plugged in; keywizard leaves it alone. If you found it, tell IT, who can mark it found.", k.Model, k.Serial))
 		}
 	}
 	for _, e := range w.steps() {
