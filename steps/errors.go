@@ -53,6 +53,8 @@ var (
 	ErrNotOpened = errors.New("open the service's page and register the key there first")
 	// ErrNoLoss: no key was reported lost.
 	ErrNoLoss = errors.New("no key was reported lost")
+	// ErrStillPaired matches every *StillPairedError.
+	ErrStillPaired = errors.New("the lost key is still paired with this Mac")
 	// ErrLossOpen matches every *LossOpenError.
 	ErrLossOpen = errors.New("the lost key's checklist is not finished")
 	// ErrReplugNeeded matches every *ReplugNeededError.

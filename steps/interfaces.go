@@ -146,8 +146,9 @@ type SmartCardLogin interface {
 	// Pair pairs hash with user (`sc_auth pair -u USER -h HASH`).
 	Pair(ctx context.Context, user, hash string) error
 	// Unpair removes hash's pairing with user (`sc_auth unpair -u USER -h
-	// HASH`, docs/services.md §9); it works without the key, so a lost
-	// key's pairing can be undone.
+	// HASH`, docs/services.md §9.1), for a lost key whose identity hashes
+	// were remembered when it was paired; the wizard reads Paired back
+	// after it.
 	Unpair(ctx context.Context, user, hash string) error
 }
 

@@ -410,8 +410,7 @@ func (w *Wizard) UnpairLost(ctx context.Context, serviceID string) error {
 		}
 	}
 	if len(left) > 0 {
-		return w.noteLoss(serviceID, &NotVerifiedError{Service: it.Name, Key: lostLabel(l), What: "the pairing removed",
-			Hint: fmt.Sprintf("sc_auth list still shows %s for user %s. Ask IT to run sudo sc_auth unpair -u %s -h HASH for each.", strings.Join(left, ", "), user, user)})
+		return w.noteLoss(serviceID, &StillPairedError{Key: lostLabel(l), User: user, Hashes: left})
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -441,3 +440,20 @@ func (e *LossOpenError) Error() string {
 
 // Is makes LossOpenError match ErrLossOpen.
 func (e *LossOpenError) Is(target error) bool { return target == ErrLossOpen }
+
+// StillPairedError says macOS still lists the lost key's pairing after
+// keywizard asked sc_auth to undo it (read back with sc_auth list): an
+// administrator has to unpair it.
+type StillPairedError struct {
+	Key    string // the lost key's label
+	User   string
+	Hashes []string
+}
+
+func (e *StillPairedError) Error() string {
+	return fmt.Sprintf("macOS still lists %s as paired with user %s after unpairing (sc_auth list: %s); ask IT to run sudo sc_auth unpair -u %s -h HASH for each",
+		e.Key, e.User, strings.Join(e.Hashes, ", "), e.User)
+}
+
+// Is makes StillPairedError match ErrStillPaired.
+func (e *StillPairedError) Is(target error) bool { return target == ErrStillPaired }

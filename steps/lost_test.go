@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -319,7 +320,8 @@ func TestUnpairReadBack(t *testing.T) {
 	}
 	h.SmartCard.KeepPaired = true
 	err := h.W.UnpairLost(ctx, "macos")
-	if !errors.Is(err, steps.ErrNotVerified) {
+	var sp *steps.StillPairedError
+	if !errors.As(err, &sp) || len(sp.Hashes) != 2 || sp.User != "alice" {
 		t.Fatalf("err %v", err)
 	}
 	if len(h.SmartCard.Unpaired) != 2 {
@@ -340,5 +342,19 @@ func TestUnpairReadBack(t *testing.T) {
 	h.SmartCard.KeepPaired = false
 	if err := h.W.UnpairLost(ctx, "macos"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLocalReporterLoss: with no tracker configured, a loss report is kept
+// in the local record and reported as not sent.
+func TestLocalReporterLoss(t *testing.T) {
+	l := &steps.LocalReporter{Path: t.TempDir() + "/record.jsonl"}
+	err := l.ReportLost(context.Background(), steps.LossReport{PersonEmail: "alice@example.com", Serial: 23456789, Role: steps.RoleBackup, Reason: "lost"})
+	if !errors.Is(err, steps.ErrKeptLocally) {
+		t.Fatalf("err %v", err)
+	}
+	data, rerr := os.ReadFile(l.Path)
+	if rerr != nil || !strings.Contains(string(data), `"lost":{`) || !strings.Contains(string(data), "23456789") {
+		t.Fatalf("record %q %v", data, rerr)
 	}
 }

@@ -60,7 +60,7 @@ func (u *UI) lostScreen(st steps.Step) screen {
 	case steps.ToldSent:
 		note = Message{Severity: Info, Title: "IT has been told", Text: l.TrackerText}
 	case steps.ToldWaiting:
-		note.Title = "Waiting to send"
+		note.Title = "IT has not received it yet"
 	default:
 		note.Title = "IT has not been told"
 	}

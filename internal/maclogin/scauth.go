@@ -183,8 +183,8 @@ func (s SCAuth) Pair(ctx context.Context, user, hash string) error {
 }
 
 // Unpair removes hash's pairing with user (`sc_auth unpair -u USER -h
-// HASH`, docs/services.md §2 and §9). It needs no key inserted, so the
-// pairing of a lost key can be undone.
+// HASH`, docs/services.md §2 and §9.1): how a lost key's pairing is undone,
+// by the hashes remembered when it was paired.
 func (s SCAuth) Unpair(ctx context.Context, user, hash string) error {
 	_, err := s.run(ctx, "unpair", "-u", user, "-h", hash)
 	return err
