@@ -152,13 +152,18 @@ func (w *Wizard) tellLoss(ctx context.Context) error {
 		t.Pending = false
 		l.Refused = err.Error()
 		res = fmt.Errorf("telling IT about the lost key: %w", err)
-	case err != nil:
+	case errors.Is(err, ErrReportQueued):
+		// Kept in the tracker client's queue: it goes when the tracker
+		// answers.
 		t.Pending, t.Local = true, false
 		l.Refused = ""
 		res = fmt.Errorf("telling IT about the lost key: %w", err)
-		if !errors.Is(err, ErrReportQueued) {
-			res = fmt.Errorf("%w: %w", ErrReportQueued, res)
-		}
+	case err != nil:
+		// Not even queued: nothing sends it later, so it is not
+		// "waiting to send"; the person tries again (Tell IT again).
+		t.Pending, t.Local = false, false
+		l.Refused = ""
+		res = fmt.Errorf("telling IT about the lost key: %w", err)
 	default:
 		t.Pending, t.Local, t.SentAt = false, false, w.o.Clock.Now()
 		l.Refused = ""
@@ -269,7 +274,7 @@ func lossTold(l *LossRecord) (TrackerTold, string) {
 	case !t.SentAt.IsZero():
 		return ToldSent, "Sent " + t.SentAt.Format("2006-01-02 15:04 MST") + ": IT's tracker has your lost-key report."
 	}
-	return ToldNotYet, "Not sent yet."
+	return ToldNotYet, "Not sent: IT's tracker has not received the lost-key report yet. Tell IT again, or tell IT yourself."
 }
 
 // lostStatus: done when every item of the checklist that applies is done.

@@ -74,7 +74,7 @@ func (u *UI) lostScreen(st steps.Step) screen {
 		}
 	}
 	scr := screen{body: body, primary: next}
-	if l.Told == steps.ToldWaiting || l.Told == steps.ToldNotSent || l.Told == steps.ToldRefused {
+	if l.Told != steps.ToldSent {
 		scr.secondary = append(scr.secondary, &action{label: "Tell IT again", icon: theme.MailSendIcon(),
 			do: func(ctx context.Context) error { return told(u.wiz.ResendLoss(ctx)) }})
 	}

@@ -2,7 +2,6 @@ package trackerlink
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"sync"
 
@@ -96,11 +95,8 @@ func (r *AppReporter) ReportLost(ctx context.Context, l steps.LossReport) error 
 	if err != nil {
 		return err
 	}
-	lr, ok := cur.(steps.LossReporter)
-	if !ok {
-		return fmt.Errorf("this keywizard cannot tell the tracker about a lost key: %w", steps.ErrReportRejected)
-	}
-	return lr.ReportLost(ctx, l)
+	// Both the local record and the tracker's Reporter take loss reports.
+	return cur.(steps.LossReporter).ReportLost(ctx, l)
 }
 
 // Destination says where the next report goes.
