@@ -11,7 +11,9 @@
 // style, and act by calling the wizard's methods ([Wizard.Start],
 // [Wizard.AssignRoles], [Wizard.SetPIN], [Wizard.OpenService],
 // [Wizard.Verify], [Wizard.Attest], [Wizard.ProvisionMac],
-// [Wizard.DisableOTP], [Wizard.Report], [Wizard.Redo], [Wizard.GoTo]). The
+// [Wizard.DisableOTP], [Wizard.Report], [Wizard.Redo], [Wizard.GoTo],
+// [Wizard.ReportLost] and the lost-key checklist's [Wizard.UnpairLost],
+// [Wizard.OpenRemoval], [Wizard.ConfirmRemoved]). The
 // wizard asks the person through a [Prompter] (PINs, confirmations, "touch
 // your key"), like age's ClientUI: the logic asks, the frontend answers.
 // Actions run one at a time and block while the Prompter waits for the
@@ -19,7 +21,7 @@
 //
 // Everything outside — keys, browser, clock, tracker, macOS sc_auth and the
 // progress file — is one of the small interfaces declared here ([Keys],
-// [Browser], [Clock], [Reporter], [SmartCardLogin], [Store]); cmd/keywizard-gui
+// [Browser], [Clock], [Reporter], [LossReporter], [SmartCardLogin], [Store]); cmd/keywizard-gui
 // wires the real ones and package stepstest provides fakes.
 //
 // # Steps
@@ -35,6 +37,12 @@
 // ones), OTP, report, summary. A service that does not apply here (macOS
 // login off a Mac) is [StatusNotApplicable] with the reason. With one key
 // only, everything proceeds for it and the other role's part waits.
+//
+// Once a key is reported lost ([Wizard.ReportLost]), the lost-key step
+// ([KindLost]) follows the keys: one removal item per catalogue service
+// (docs/services.md §9), macOS pairing undone and read back, the rest
+// confirmed by the person. The key's role is free for a replacement, whose
+// per-key steps run as a new key's; the other key keeps its results.
 //
 // # Persistence
 //

@@ -51,6 +51,12 @@ var (
 	// ErrNotOpened: confirming a service by hand needs its page opened
 	// first (Wizard.OpenService), where the key is registered.
 	ErrNotOpened = errors.New("open the service's page and register the key there first")
+	// ErrNoLoss: no key was reported lost.
+	ErrNoLoss = errors.New("no key was reported lost")
+	// ErrStillPaired matches every *StillPairedError.
+	ErrStillPaired = errors.New("the lost key is still paired with this Mac")
+	// ErrLossOpen matches every *LossOpenError.
+	ErrLossOpen = errors.New("the lost key's checklist is not finished")
 	// ErrReplugNeeded matches every *ReplugNeededError.
 	ErrReplugNeeded = errors.New("unplug the key and plug it back in")
 )

@@ -145,6 +145,11 @@ type SmartCardLogin interface {
 	Identities(ctx context.Context) ([]Identity, error)
 	// Pair pairs hash with user (`sc_auth pair -u USER -h HASH`).
 	Pair(ctx context.Context, user, hash string) error
+	// Unpair removes hash's pairing with user (`sc_auth unpair -u USER -h
+	// HASH`, docs/services.md §9.1), for a lost key whose identity hashes
+	// were remembered when it was paired; the wizard reads Paired back
+	// after it.
+	Unpair(ctx context.Context, user, hash string) error
 }
 
 // Identity is one smart-card identity macOS sees.
@@ -159,6 +164,27 @@ type Identity struct {
 // matching [ErrReportQueued].
 type Reporter interface {
 	Report(ctx context.Context, r Report) error
+}
+
+// LossReporter tells the onboarding tracker at once that the person lost a
+// key. Its error contract is Reporter's: nil only once the tracker has
+// answered; an error matching [ErrReportQueued] when the loss report waits
+// in the queue (offline), [ErrKeptLocally] when no tracker is configured,
+// [ErrReportRejected] when the tracker refused it for good (not the
+// person's key).
+type LossReporter interface {
+	ReportLost(ctx context.Context, r LossReport) error
+}
+
+// LossReport is what the tracker is told about a lost key. It holds no
+// secrets.
+type LossReport struct {
+	PersonEmail string
+	Serial      uint32
+	Model       string
+	Role        Role
+	Reason      string
+	At          time.Time
 }
 
 // Destination is optionally implemented by a Reporter to say where reports
@@ -234,6 +260,9 @@ const (
 	// ConfirmSelfAttest: recording a service keywizard could check on
 	// the key as "confirmed by you, not verified" instead.
 	ConfirmSelfAttest ConfirmKind = "self-attest"
+	// ConfirmLostKey: reporting one of the person's keys lost (IT is told,
+	// the key loses its role, its registrations are to be removed).
+	ConfirmLostKey ConfirmKind = "lost-key"
 )
 
 // ConfirmRequest describes a yes/no question. Destructive ones name the

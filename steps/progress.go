@@ -137,10 +137,40 @@ type Progress struct {
 	Ignored []uint32      `json:"ignored_serials,omitempty"`
 	Current StepID        `json:"current"`
 	// Items maps step ID, then key serial, to that step's state on the key.
-	Items     map[StepID]map[uint32]*Item `json:"items"`
-	PIV       map[uint32]*PIVRecord       `json:"piv,omitempty"`
-	Report    ReportRecord                `json:"report"`
-	UpdatedAt time.Time                   `json:"updated_at"`
+	Items  map[StepID]map[uint32]*Item `json:"items"`
+	PIV    map[uint32]*PIVRecord       `json:"piv,omitempty"`
+	Report ReportRecord                `json:"report"`
+	// Losses are the keys the person reported lost, oldest first; the
+	// removal checklist is the latest one's (Wizard.ReportLost).
+	Losses    []*LossRecord `json:"losses,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// LossRecord is a key the person reported lost: what it was, what the
+// tracker was told, and what was removed where. It holds no secrets: the
+// identity hashes name public certificates.
+type LossRecord struct {
+	Serial     uint32    `json:"serial"`
+	Model      string    `json:"model"`
+	Role       Role      `json:"role"`
+	FormFactor string    `json:"form_factor,omitempty"`
+	Reason     string    `json:"reason"`
+	ReportedAt time.Time `json:"reported_at"`
+	// Identities are the key's macOS login identity hashes, remembered when
+	// it was set up (PIVRecord), so its pairing can be undone without it.
+	Identities []string `json:"identities,omitempty"`
+	// Tracker is the state of telling the tracker (sent, waiting, kept
+	// locally), as for the report.
+	Tracker ReportRecord `json:"tracker"`
+	// Refused is why the tracker refused the loss report for good, if it
+	// did.
+	Refused string `json:"refused,omitempty"`
+	// Removed holds, per catalogue service ID, the evidence that the key
+	// was removed there.
+	Removed map[string]*Evidence `json:"removed,omitempty"`
+	// Results are the key's step results when it was lost, kept as
+	// history; they no longer count for anything.
+	Results map[StepID]*Item `json:"results,omitempty"`
 }
 
 func newProgress() *Progress {
@@ -246,6 +276,16 @@ func decodeProgress(data []byte) (*Progress, error) {
 	for s, r := range p.PIV {
 		if r == nil {
 			delete(p.PIV, s)
+		}
+	}
+	for _, l := range p.Losses {
+		if l == nil || l.Serial == 0 {
+			return nil, fmt.Errorf("%w: empty lost-key record", ErrDamagedProgress)
+		}
+		for _, e := range l.Removed {
+			if e == nil || (e.Level != VerifiedBySystem && e.Level != SelfAttested) {
+				return nil, fmt.Errorf("%w: lost-key record with an unknown evidence level", ErrDamagedProgress)
+			}
 		}
 	}
 	return p, nil

@@ -79,10 +79,24 @@ func (l *LocalReporter) Destination() string {
 	return "no tracker configured, kept locally in " + l.Path
 }
 
+// ReportLost appends the loss report to the same file, marked as a loss,
+// and returns a *KeptLocallyError: with no tracker configured IT has not
+// been told, and the lost-key step says so.
+func (l *LocalReporter) ReportLost(ctx context.Context, r LossReport) error {
+	return l.append(struct {
+		Lost LossReport `json:"lost"`
+	}{r})
+}
+
 // Report appends r to the file and returns a *KeptLocallyError: the record
 // is kept, but IT has not received it, and the wizard must not say "sent".
 func (l *LocalReporter) Report(ctx context.Context, r Report) error {
-	data, err := json.Marshal(r)
+	return l.append(r)
+}
+
+// append writes v as one JSON line.
+func (l *LocalReporter) append(v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encoding report: %w", err)
 	}

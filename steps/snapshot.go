@@ -17,6 +17,9 @@ type StepID string
 const (
 	StepWelcome StepID = "welcome"
 	StepKeys    StepID = "keys"
+	// StepLost is the removal checklist of a key reported lost; it is in
+	// the list only once a key was (Wizard.ReportLost).
+	StepLost    StepID = "lost"
 	StepFIDOPIN StepID = "fido-pin"
 	StepOTP     StepID = "otp"
 	StepReport  StepID = "report"
@@ -42,6 +45,7 @@ type Kind string
 const (
 	KindWelcome Kind = "welcome"
 	KindKeys    Kind = "keys"
+	KindLost    Kind = "lost" // a lost key's removal checklist
 	KindFIDOPIN Kind = "fido-pin"
 	KindService Kind = "service" // a catalogue service registered in the browser
 	KindMacOS   Kind = "macos"   // a catalogue service of kind sc-auth
@@ -106,6 +110,56 @@ type Step struct {
 	// has not given yet (Service.AccountLabel says which; Wizard.SetAccount
 	// records it).
 	NeedAccount bool
+	// Loss is set for KindLost: the lost key and its removal checklist.
+	Loss *LossView
+}
+
+// LossView is a lost key as the person sees it: what it was, whether the
+// tracker was told, and one removal item per catalogue service.
+type LossView struct {
+	Serial     uint32
+	Model      string
+	Role       Role
+	Label      string
+	ReportedAt time.Time
+	// Told is whether IT's tracker has the loss; TrackerText says so in
+	// plain words (never "Sent" before the tracker answered).
+	Told        TrackerTold
+	TrackerText string
+	Items       []RemovalItem
+	// Replaced is set once a new key has the lost key's role.
+	Replaced bool
+}
+
+// TrackerTold is where a loss report stands.
+type TrackerTold string
+
+// Loss report states.
+const (
+	ToldSent    TrackerTold = "sent"     // the tracker answered
+	ToldWaiting TrackerTold = "waiting"  // queued; sent when the tracker answers
+	ToldNotSent TrackerTold = "not-sent" // no tracker configured: IT has nothing
+	ToldRefused TrackerTold = "refused"  // the tracker refused it
+	ToldNotYet  TrackerTold = "not-yet"  // not tried yet
+)
+
+// RemovalItem is one service of a lost key's checklist.
+type RemovalItem struct {
+	Service string // catalogue service ID
+	Name    string
+	// Removal is the catalogue's page, steps (the lost key's serial filled
+	// in) and what an administrator can do instead.
+	Removal catalogue.Removal
+	// ByKeywizard: keywizard removes it and reads the result back (macOS
+	// login: sc_auth unpair, then sc_auth list); otherwise the person
+	// confirms it (a passkey cannot be checked on a key that is gone).
+	ByKeywizard bool
+	// Identities are the pairings to undo (ByKeywizard).
+	Identities    []string
+	NotApplicable string
+	Evidence      *Evidence
+	Attention     string
+	Status        Status
 }
 
 // StepKey is a step's state on one key. A role with no key yet has Serial 0

@@ -90,6 +90,9 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		if _, mine := p.key(k.Serial); !mine && missing != "" {
 			sugg[k.Serial] = missing
 		}
+		if p.reportedLost(k.Serial) {
+			sugg[k.Serial] = "" // never offered its old role back by default
+		}
 		v := KeyView{Serial: k.Serial, Model: k.Model, Connected: true, FormFactor: k.Info.FormFactor.String(), SuggestedRole: sugg[k.Serial], PINRetries: -1,
 			Presence: PresencePlugged, ReplugNeeded: w.replug[k.Serial]}
 		if k.FIDO != nil {
@@ -101,8 +104,13 @@ func (w *Wizard) snapshotLocked() Snapshot {
 		}
 		v.Label = Label(v.SuggestedRole, k.Model, k.Serial)
 		s.Detected = append(s.Detected, v)
-		if _, mine := p.key(k.Serial); !mine && !slices.Contains(p.Ignored, k.Serial) {
+		if _, mine := p.key(k.Serial); !mine && !slices.Contains(p.Ignored, k.Serial) && !p.reportedLost(k.Serial) {
 			s.Unknown = append(s.Unknown, v)
+		}
+		if p.reportedLost(k.Serial) {
+			// Found again, or never lost: IT decides (it marks a key
+			// found); keywizard does not offer it a role meanwhile.
+			s.Messages = append(s.Messages, fmt.Sprintf("The key you reported lost (%s · serial %d) is plugged in; keywizard leaves it alone. If you found it, tell IT, who can mark it found.", k.Model, k.Serial))
 		}
 	}
 	for _, e := range w.steps() {
@@ -179,6 +187,9 @@ func (w *Wizard) buildStepLocked(e stepEntry) Step {
 		st.NeedAccount = svc.Verification.User == catalogue.UserAccount && (p.Person == nil || p.Person.Accounts[svc.ID] == "")
 	}
 	st.Status, st.Reason = w.stepStatusReasonLocked(id)
+	if kind == KindLost {
+		st.Loss = w.lossViewLocked()
+	}
 	if st.Service != nil {
 		// The instructions name the key the person works on next.
 		for _, r := range roles {
@@ -394,18 +405,23 @@ func attestationProblem(err error) string {
 	return "the attestation could not be read"
 }
 
-// ResendPending sends a report that waits to be sent (Report.Pending: the
-// tracker did not answer last time); with none waiting it does nothing. A
+// ResendPending sends a report and a lost-key report that wait to be sent
+// (the tracker did not answer last time); with none waiting it does
+// nothing. A
 // frontend calls it now and then, so "Waiting to send" becomes "Sent" only
 // once the tracker has answered.
 func (w *Wizard) ResendPending(ctx context.Context) error {
+	var lossErr error
+	if w.lossPending() {
+		lossErr = w.ResendLoss(ctx)
+	}
 	w.mu.Lock()
 	pending := w.p.Report.Pending
 	w.mu.Unlock()
 	if !pending {
-		return nil
+		return lossErr
 	}
-	return w.Report(ctx)
+	return errors.Join(lossErr, w.Report(ctx))
 }
 
 // LastReport returns the report as it would be sent now (without
@@ -469,6 +485,29 @@ func (w *Wizard) Summary() string {
 		}
 		b.WriteString("\n")
 	}
+	for i, l := range w.p.Losses {
+		if i == 0 {
+			b.WriteString("## Lost keys\n\n")
+		}
+		_, told := lossTold(l)
+		fmt.Fprintf(&b, "### %s\n\nReported lost %s. %s\n\n", lostLabel(l), l.ReportedAt.Format("2006-01-02 15:04 MST"), told)
+		for _, it := range w.removalItemsLocked(l) {
+			switch {
+			case it.Evidence != nil:
+				fmt.Fprintf(&b, "- %s: removed, %s, %s (%s).\n", it.Name, it.Evidence.Level.Words(), it.Evidence.At.Format("2006-01-02 15:04 MST"), it.Evidence.Detail)
+			case it.NotApplicable != "":
+				fmt.Fprintf(&b, "- %s: nothing to remove: %s.\n", it.Name, it.NotApplicable)
+			default:
+				fmt.Fprintf(&b, "- %s: not removed yet.\n", it.Name)
+			}
+		}
+		if _, ok := w.p.keyByRole(l.Role); ok {
+			fmt.Fprintf(&b, "- Replaced: a new key has the %s role.\n", l.Role)
+		} else {
+			fmt.Fprintf(&b, "- Not replaced yet: give a new key the %s role in Your keys.\n", l.Role)
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("## Report to IT\n\n")
 	switch r := w.p.Report; {
 	case r.Pending:
@@ -487,6 +526,6 @@ func (w *Wizard) Summary() string {
 	for _, r := range s.Remaining {
 		fmt.Fprintf(&b, "- %s\n", r)
 	}
-	b.WriteString("\nIf you lose a key, tell IT at once and remove it from every service above with your other key.\n")
+	b.WriteString("\nIf you lose a key, choose \"I lost a key\" in keywizard (Your keys, or here): it tells IT at once and lists every service to remove it from with your other key.\n")
 	return b.String()
 }

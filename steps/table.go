@@ -35,6 +35,10 @@ const (
 	ActionDisableOTP Action = "disable-otp"
 	// ActionReport: Wizard.Report.
 	ActionReport Action = "report"
+	// ActionRemoveLost: each item of a lost key's checklist, by
+	// Wizard.UnpairLost where keywizard removes it itself (macOS login),
+	// else Wizard.OpenRemoval and Wizard.ConfirmRemoved.
+	ActionRemoveLost Action = "remove-lost"
 )
 
 // ReportAs says how a step's results reach the tracker's report.
@@ -93,6 +97,9 @@ type stepDef struct {
 	// remaining says what is left while the step is not done; nil means
 	// one line per key not done.
 	remaining func(w *Wizard, st Step) []string
+	// shown, when set, says whether the step is in this wizard's list now
+	// (the lost-key checklist appears once a key is reported lost).
+	shown func(p *Progress) bool
 }
 
 func fixed(a Action) func(*catalogue.Service) Action {
@@ -108,6 +115,8 @@ var stepTable = []stepDef{
 		status: welcomeStatus, remaining: constRemaining("Tell keywizard who you are.")},
 	{id: StepKeys, kind: KindKeys, title: "Your keys", needs: needsPerson, action: fixed(ActionAssignRoles),
 		status: keysStatus, remaining: keysRemaining},
+	{id: StepLost, kind: KindLost, title: "Lost key", needs: needsPerson, action: fixed(ActionRemoveLost),
+		status: lostStatus, remaining: lostRemaining, shown: hasLoss},
 	{id: StepFIDOPIN, kind: KindFIDOPIN, title: "FIDO2 PIN", perKey: true, needs: needsKeys, action: fixed(ActionSetPIN)},
 	{services: isBrowserService, kind: KindService, perKey: true, needs: needsKeys, report: ReportAsService,
 		action: serviceAction, status: serviceStatus},
@@ -152,6 +161,9 @@ func (w *Wizard) steps() []stepEntry {
 	var out []stepEntry
 	for i := range stepTable {
 		d := &stepTable[i]
+		if d.shown != nil && !d.shown(w.p) {
+			continue
+		}
 		if d.services == nil {
 			out = append(out, stepEntry{def: d, id: d.id})
 			continue
@@ -231,11 +243,18 @@ func keysStatus(w *Wizard, id StepID) (Status, string) {
 	}
 	switch len(p.Keys) {
 	case 0:
+		if l := p.lastLoss(); l != nil {
+			return StatusNeedsAttention, "Both keys were reported lost. Plug in the new keys IT gives you and give them their roles."
+		}
 		return plainStatus(w, id)
 	case 1:
 		missing := RoleBackup
 		if p.Keys[0].Role == RoleBackup {
 			missing = RoleEveryday
+		}
+		if l := p.lastLoss(); l != nil && l.Role == missing {
+			return StatusNeedsAttention, fmt.Sprintf("Your %s (serial %d) was reported lost. Plug in its replacement and give it the %s role; its steps run as for a new key, and your %s keeps everything.",
+				missing.Words(), l.Serial, missing, p.Keys[0].Role.Words())
 		}
 		return StatusNeedsAttention, fmt.Sprintf("Only one key is set up. Plug in your %s when you have it and give it its role; its steps wait until then.", missing.Words())
 	}

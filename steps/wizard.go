@@ -32,6 +32,10 @@ type Options struct {
 	OSUser string
 	// AppVersion goes into the report.
 	AppVersion string
+	// LossReporter tells the tracker about a lost key at once (nil: the
+	// Reporter, when it is one; else no tracker is told, and the lost-key
+	// step says so).
+	LossReporter LossReporter
 	// Tracker connects this computer to the onboarding tracker with an
 	// invite code (nil: the report step offers no way to connect).
 	Tracker Tracker
@@ -67,11 +71,14 @@ type Wizard struct {
 	// passkeysRead holds keys whose passkeys were read with the PIN in
 	// this run, so reporting need not ask for the PIN again.
 	passkeysRead map[uint32]bool
-	busy         string
-	tracker      TrackerState
-	seq          uint64
-	subs         map[int]func(Snapshot)
-	nextSub      int
+	// lossNote holds, per service ID, the last problem with the lost
+	// key's checklist item (this run only).
+	lossNote map[string]string
+	busy     string
+	tracker  TrackerState
+	seq      uint64
+	subs     map[int]func(Snapshot)
+	nextSub  int
 
 	notify sync.Mutex // serialises deliveries to subscribers
 }
@@ -111,6 +118,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		replug:       map[uint32]bool{},
 		restarting:   map[uint32]bool{},
 		passkeysRead: map[uint32]bool{},
+		lossNote:     map[string]string{},
 	}
 	w.initTracker()
 	if !w.hasStep(p.Current) {

@@ -212,3 +212,41 @@ func (a *windowActor) Report(context.Context) error {
 	a.press("Send to IT")
 	return nil
 }
+
+// OpenRemoval taps the service's "Open page" on the lost-key checklist.
+func (a *windowActor) OpenRemoval(_ context.Context, serviceID string) error {
+	a.tap(a.u.LossButton(serviceID, "Open page"), serviceID+": Open page")
+	return nil
+}
+
+// ConfirmRemoved presses the checklist's primary "I removed it from …",
+// which must be for this service.
+func (a *windowActor) ConfirmRemoved(_ context.Context, serviceID string) error {
+	st := a.u.Snapshot().CurrentStep()
+	for _, it := range st.Loss.Items {
+		if it.Service == serviceID {
+			a.press("I removed it from " + it.Name)
+			return nil
+		}
+	}
+	a.t.Fatalf("no checklist item for %s", serviceID)
+	return nil
+}
+
+// UnpairLost presses the checklist's primary "Unpair the lost key from
+// this Mac".
+func (a *windowActor) UnpairLost(context.Context, string) error {
+	a.press("Unpair the lost key from this Mac")
+	return nil
+}
+
+// tap taps b (which must be there and enabled), then settles.
+func (a *windowActor) tap(b *ui.Button, what string) {
+	a.t.Helper()
+	if b == nil || b.Hidden || b.Disabled() {
+		a.t.Fatalf("no button %s on %s", what, a.u.Snapshot().Current)
+	}
+	a.click()
+	test.Tap(b)
+	a.settle()
+}

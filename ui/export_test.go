@@ -71,3 +71,25 @@ func (u *UI) RoleButton() *Button { return u.roleButton }
 
 // PlainHeadline says what is wrong with an error headline, or "".
 func PlainHeadline(h string) string { return plainHeadline(h) }
+
+// SecondaryButton returns the current step's action under its content
+// labelled label, or nil.
+func (u *UI) SecondaryButton(label string) *Button {
+	for _, b := range u.secondaryButtons {
+		if b.Text == label {
+			return b
+		}
+	}
+	return nil
+}
+
+// LossButton returns the lost-key checklist's button labelled label on a
+// service's card, or nil.
+func (u *UI) LossButton(service, label string) *Button {
+	for _, b := range u.lossButtons[service] {
+		if b.Text == label {
+			return b
+		}
+	}
+	return nil
+}

@@ -51,6 +51,8 @@ func technical(err error) error {
 // knownErrors has one error for every error message.go decides on, by the
 // name message.go uses for it (TestHeadlinesArePlain checks none is missing).
 var knownErrors = map[string]error{
+	"steps.StillPairedError":       &steps.StillPairedError{Key: "YubiKey 5C NFC · serial 23456789", User: "alice", Hashes: []string{"C70F68C063AC8E69DC5EAAD16CAB633AF24AFA9C"}},
+	"steps.ErrLossOpen":            &steps.LossOpenError{Serial: 23456789, Label: "YubiKey 5C NFC · serial 23456789"},
 	"device.PINError":              &device.PINError{Which: device.FIDO2PIN, Retries: 7},
 	"device.ErrBlocked":            &fido.PowerCycleError{Retries: 5},
 	"device.ErrRemoved":            device.ErrRemoved,

@@ -70,6 +70,7 @@ func Explain(err error) (m Message, ok bool) {
 		weakPIN  *device.PINRefusedError
 		keyNotOK *device.UnsupportedKeyError
 		person   *steps.PersonError
+		paired   *steps.StillPairedError
 	)
 	switch {
 	case errors.As(err, &pinErr) && pinErr.Retries == 0:
@@ -129,6 +130,14 @@ func Explain(err error) (m Message, ok bool) {
 		m.Title = "Your browser did not open"
 		m.Text = "Open this address in your browser yourself, then carry on here. Your progress is kept."
 		m.URL = browser.URL
+	case errors.As(err, &paired):
+		m.Severity = Warning
+		m.Title = "The lost key is still paired with this Mac"
+		m.Text = fmt.Sprintf("Ask IT to unpair it (sudo sc_auth unpair -u %s -h HASH, for each hash under Details), then choose Unpair again.", paired.User)
+	case errors.Is(err, steps.ErrLossOpen):
+		m.Severity = Warning
+		m.Title = "Finish the lost key's checklist first"
+		m.Text = "Remove the key you reported lost from every service in Lost key, then report the other one."
 	case errors.As(err, &notVer):
 		m.Severity = Warning
 		m.Title = "Not found on the key yet"

@@ -364,6 +364,9 @@ func (u *UI) showConfirm(r steps.ConfirmRequest, answer chan<- bool) {
 	ad.ok.Importance = widget.HighImportance
 	if r.Destructive {
 		ad.ok.Text = "Yes, replace"
+		if r.Kind == steps.ConfirmLostKey {
+			ad.ok.Text = "Yes, it is lost"
+		}
 		ad.ok.Importance = widget.DangerImportance
 		ad.submit = func() {} // Enter alone never confirms a destructive change
 	}

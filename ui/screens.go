@@ -54,12 +54,15 @@ func (u *UI) renderStep() {
 	st, idx := u.currentStep()
 	u.heading.SetText(st.Title)
 	u.rowButtons = map[uint32][]*Button{}
+	u.secondaryButtons = nil
 	var scr screen
 	switch st.Kind {
 	case steps.KindWelcome:
 		scr = u.welcomeScreen()
 	case steps.KindKeys:
 		scr = u.keysScreen()
+	case steps.KindLost:
+		scr = u.lostScreen(st)
 	case steps.KindFIDOPIN:
 		scr = u.pinScreen(st)
 	case steps.KindService:
@@ -86,6 +89,7 @@ func (u *UI) renderStep() {
 			b := newButton("", nil)
 			u.setAction(b, st.ID, a, busy)
 			more.Add(container.NewHBox(b))
+			u.secondaryButtons = append(u.secondaryButtons, b)
 		}
 		scr.body = append(scr.body, more)
 	}
@@ -275,7 +279,7 @@ func (u *UI) keysScreen() screen {
 	}
 	if len(rows) == 0 {
 		body = append(body, u.messageBox(Message{Severity: Info, Title: "No keys found yet", Text: "Plug in your keys, then choose Look for keys."}))
-		return screen{body: body, primary: look}
+		return screen{body: body, primary: look, secondary: u.lostActions()}
 	}
 	body = append(body, container.NewGridWithColumns(2, rows...))
 	scr := screen{body: body, secondary: []*action{{label: "Look again", icon: theme.ViewRefreshIcon(), do: look.do}}}
@@ -285,6 +289,7 @@ func (u *UI) keysScreen() screen {
 			do: func(ctx context.Context) error { return u.wiz.IgnoreKey(ctx, serial) }})
 	}
 	scr.primary = &action{label: "Use these keys", icon: theme.ConfirmIcon(), do: u.assignRoles}
+	scr.secondary = append(scr.secondary, u.lostActions()...)
 	return scr
 }
 
@@ -732,7 +737,7 @@ func (u *UI) summaryScreen() screen {
 	return screen{
 		body:      []fyne.CanvasObject{rt},
 		primary:   &action{label: "Copy summary", icon: theme.ContentCopyIcon(), local: func() { u.app.Clipboard().SetContent(text) }},
-		secondary: []*action{{label: "Save summary…", icon: theme.DocumentSaveIcon(), local: func() { u.saveSummary(text) }}},
+		secondary: append([]*action{{label: "Save summary…", icon: theme.DocumentSaveIcon(), local: func() { u.saveSummary(text) }}}, u.lostActions()...),
 	}
 }
 

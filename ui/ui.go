@@ -102,18 +102,22 @@ type UI struct {
 	// Widgets, kept so tests can tap and type (calculator's loadUI style).
 	stepButtons map[steps.StepID]*Button
 	rowButtons  map[uint32][]*Button // the current step's buttons on each key's row
-	sidebar     *fyne.Container
-	heading     *widget.Label
-	person      *widget.Label
-	simulated   *widget.Label
-	deadline    *widget.Label
-	body        *fyne.Container
-	banner      *fyne.Container
-	mainScroll  *container.Scroll
-	sideScroll  *container.Scroll
-	busy        *widget.Label
-	primary     *Button
-	back, next  *Button
+	// lossButtons are the lost-key checklist's buttons per service;
+	// secondaryButtons the current step's actions under its content.
+	lossButtons      map[string][]*Button
+	secondaryButtons []*Button
+	sidebar          *fyne.Container
+	heading          *widget.Label
+	person           *widget.Label
+	simulated        *widget.Label
+	deadline         *widget.Label
+	body             *fyne.Container
+	banner           *fyne.Container
+	mainScroll       *container.Scroll
+	sideScroll       *container.Scroll
+	busy             *widget.Label
+	primary          *Button
+	back, next       *Button
 
 	// Persistent inputs (a re-render must not drop what is being typed).
 	name, email, start *Entry

@@ -181,3 +181,11 @@ func (s SCAuth) Pair(ctx context.Context, user, hash string) error {
 	_, err := s.run(ctx, "pair", "-u", user, "-h", hash)
 	return err
 }
+
+// Unpair removes hash's pairing with user (`sc_auth unpair -u USER -h
+// HASH`, docs/services.md §2 and §9.1): how a lost key's pairing is undone,
+// by the hashes remembered when it was paired.
+func (s SCAuth) Unpair(ctx context.Context, user, hash string) error {
+	_, err := s.run(ctx, "unpair", "-u", user, "-h", hash)
+	return err
+}

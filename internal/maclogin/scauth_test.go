@@ -162,6 +162,21 @@ func TestSCAuthPair(t *testing.T) {
 	}
 }
 
+func TestSCAuthUnpair(t *testing.T) {
+	f := &fakeSCAuth{}
+	if err := f.sc().Unpair(context.Background(), "alice", nano9a); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.args[0], []string{"unpair", "-u", "alice", "-h", nano9a}) {
+		t.Errorf("ran sc_auth %q", f.args[0])
+	}
+	f = &fakeSCAuth{err: &exec.ExitError{}}
+	var se *maclogin.SCAuthError
+	if err := f.sc().Unpair(context.Background(), "alice", nano9a); !errors.As(err, &se) || se.Args[0] != "unpair" {
+		t.Fatalf("err = %v (%T)", err, err)
+	}
+}
+
 func TestSCAuthSupported(t *testing.T) {
 	for goos, want := range map[string]bool{"darwin": true, "linux": false, "windows": false} {
 		ok, why := maclogin.SCAuth{GOOS: goos}.Supported()

@@ -8,6 +8,7 @@ package screens
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -28,6 +29,8 @@ const (
 	Everyday uint32 = stepstest.HarnessEveryday
 	Backup   uint32 = stepstest.HarnessBackup
 	Stranger uint32 = 34567890
+	// Replacement is the new key that takes a lost key's role.
+	Replacement uint32 = 45678901
 )
 
 // InviteCode is the invite code Env's tracker accepts, once.
@@ -44,11 +47,13 @@ var Large = fyne.NewSize(1920, 1200)
 
 // Env is a wizard over fakes with the UI attached.
 type Env struct {
-	UI        *ui.UI
-	Wizard    *steps.Wizard
-	Keys      *stepstest.FakeKeys
-	Browser   *stepstest.Browser
-	Reporter  *stepstest.Reporter
+	UI       *ui.UI
+	Wizard   *steps.Wizard
+	Keys     *stepstest.FakeKeys
+	Browser  *stepstest.Browser
+	Reporter *stepstest.Reporter
+	// Lost receives the wizard's lost-key reports.
+	Lost      *stepstest.LossReporter
 	SmartCard *stepstest.SmartCard
 	Clock     *stepstest.Clock
 	Store     *steps.FileStore
@@ -63,6 +68,10 @@ type Env struct {
 	prompter *switchPrompter
 	goos     string
 	cat      *catalogue.Catalogue
+	// The wizard's reporters and tracker when not the fakes above.
+	reporter     steps.Reporter
+	lossReporter steps.LossReporter
+	tracker      steps.Tracker
 }
 
 // switchPrompter answers the wizard's prompts from the scripted fake while
@@ -138,13 +147,18 @@ type EnvConfig struct {
 	// catalogue, stepstest.Catalogue, so adding a service to the default
 	// changes no screen).
 	Catalogue *catalogue.Catalogue
+	// Reporter, LossReporter and Tracker, when set, replace the fakes the
+	// wizard reports to (a test's real tracker through internal/trackerlink).
+	Reporter     steps.Reporter
+	LossReporter steps.LossReporter
+	Tracker      steps.Tracker
 }
 
 // NewEnvWith is NewEnv with an organisation's catalogue.
 func NewEnvWith(a fyne.App, w fyne.Window, c EnvConfig) (*Env, error) {
 	e := &Env{
 		Keys:    stepstest.NewFakeKeys(stepstest.NewKey(Everyday, true), stepstest.NewKey(Backup, false)),
-		Browser: &stepstest.Browser{}, Reporter: &stepstest.Reporter{}, SmartCard: &stepstest.SmartCard{},
+		Browser: &stepstest.Browser{}, Reporter: &stepstest.Reporter{}, Lost: &stepstest.LossReporter{}, SmartCard: &stepstest.SmartCard{},
 		Clock:    &stepstest.Clock{T: stepstest.FlowNow},
 		Store:    &steps.FileStore{Path: filepath.Join(c.Dir, "keywizard", "progress.json")},
 		Tracker:  &stepstest.Tracker{Codes: map[string]steps.JoinResult{InviteCode: {Name: "Alice Example", Email: "alice@example.com"}}},
@@ -152,6 +166,7 @@ func NewEnvWith(a fyne.App, w fyne.Window, c EnvConfig) (*Env, error) {
 		cat:      cmp.Or(c.Catalogue, stepstest.Catalogue()),
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
+	e.reporter, e.lossReporter, e.tracker = c.Reporter, c.LossReporter, c.Tracker
 	if err := e.attach(a, w, c.UI); err != nil {
 		return nil, err
 	}
@@ -160,12 +175,22 @@ func NewEnvWith(a fyne.App, w fyne.Window, c EnvConfig) (*Env, error) {
 
 // attach builds the wizard over e's fakes and store, and the UI in w.
 func (e *Env) attach(a fyne.App, w fyne.Window, opts ui.Options) error {
-	wiz, err := steps.New(context.Background(), steps.Options{
+	o := steps.Options{
 		Catalogue: e.cat,
-		Keys:      insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter,
+		Keys:      insertingKeys{e.Keys, e.SmartCard, e}, Browser: e.Browser, Prompter: e.prompter, Reporter: e.Reporter, LossReporter: e.Lost,
 		Store: e.Store, Clock: e.Clock, SmartCard: e.SmartCard, GOOS: e.goos, OSUser: "alice", AppVersion: "screens",
 		Tracker: e.Tracker,
-	})
+	}
+	if e.reporter != nil {
+		o.Reporter = e.reporter
+	}
+	if e.lossReporter != nil {
+		o.LossReporter = e.lossReporter
+	}
+	if e.tracker != nil {
+		o.Tracker = e.tracker
+	}
+	wiz, err := steps.New(context.Background(), o)
 	if err != nil {
 		return err
 	}
@@ -183,8 +208,9 @@ func (e *Env) attach(a fyne.App, w fyne.Window, opts ui.Options) error {
 func (e *Env) Reopen(a fyne.App, w fyne.Window, opts ui.Options) (*Env, error) {
 	e.UI.Cancel()
 	n := &Env{
-		Keys: e.Keys, Browser: e.Browser, Reporter: e.Reporter, SmartCard: e.SmartCard, Clock: e.Clock,
+		Keys: e.Keys, Browser: e.Browser, Reporter: e.Reporter, Lost: e.Lost, SmartCard: e.SmartCard, Clock: e.Clock,
 		Store: &steps.FileStore{Path: e.Store.Path}, Tracker: e.Tracker, goos: e.goos, cat: e.cat,
+		reporter: e.reporter, lossReporter: e.lossReporter, tracker: e.tracker,
 		prompter: &switchPrompter{p: stepstest.FlowPrompter()},
 	}
 	if err := n.attach(a, w, opts); err != nil {
@@ -542,6 +568,70 @@ func All() []Scenario {
 			return expectErr(e, func(ctx context.Context) error {
 				return fmt.Errorf("reading passkeys from the everyday key: listing FIDO2 credentials: %w", &device.PINError{Which: device.FIDO2PIN, Retries: -1})
 			})
+		}},
+		{Name: "lost-confirm", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			e.UseUI()
+			openPrompt(e, func(ctx context.Context) error { return e.Wizard.ReportLost(ctx, Backup, "") })
+			return nil
+		}},
+		{Name: "lost-checklist", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			e.Keys.Unplug(Backup)
+			if err := e.Wizard.DetectKeys(ctx); err != nil {
+				return err
+			}
+			return e.Wizard.ReportLost(ctx, Backup, "")
+		}},
+		{Name: "lost-waiting", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			e.Lost.Err = fmt.Errorf("%w: dial tcp: lookup tracker.example.com: no such host", steps.ErrReportQueued)
+			if err := e.Wizard.ReportLost(ctx, Everyday, ""); !errors.Is(err, steps.ErrReportQueued) {
+				return fmt.Errorf("offline loss report: %v", err)
+			}
+			return e.Wizard.ConfirmRemoved(ctx, "google")
+		}},
+		{Name: "lost-unpair-failed", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			if err := e.Wizard.ReportLost(ctx, Backup, ""); err != nil {
+				return err
+			}
+			e.SmartCard.KeepPaired = true
+			return expectErr(e, func(ctx context.Context) error { return e.Wizard.UnpairLost(ctx, "macos") })
+		}},
+		{Name: "lost-done", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			if err := e.Wizard.ReportLost(ctx, Backup, ""); err != nil {
+				return err
+			}
+			return e.Complete(ctx, steps.StepLost, 0)
+		}},
+		{Name: "lost-replacement", GOOS: "darwin", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepSummary); err != nil {
+				return err
+			}
+			if err := e.Wizard.ReportLost(ctx, Backup, ""); err != nil {
+				return err
+			}
+			if err := e.Complete(ctx, steps.StepLost, 0); err != nil {
+				return err
+			}
+			e.Keys.Unplug(Backup)
+			e.Keys.Add(stepstest.NewKey(Replacement, false))
+			if err := e.Wizard.GoTo(ctx, steps.StepKeys); err != nil {
+				return err
+			}
+			return e.Wizard.DetectKeys(ctx)
 		}},
 		{Name: "service-dark", GOOS: "linux", Size: d, Dark: true, Setup: func(e *Env) error {
 			if err := e.AdvanceTo("github"); err != nil {

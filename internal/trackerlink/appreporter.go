@@ -30,8 +30,9 @@ type AppReporter struct {
 }
 
 var (
-	_ steps.Reporter    = (*AppReporter)(nil)
-	_ steps.Destination = (*AppReporter)(nil)
+	_ steps.Reporter     = (*AppReporter)(nil)
+	_ steps.LossReporter = (*AppReporter)(nil)
+	_ steps.Destination  = (*AppReporter)(nil)
 )
 
 // NewAppReporter returns the app's reporter and, when a tracker is already
@@ -84,6 +85,18 @@ func (r *AppReporter) Report(ctx context.Context, rep steps.Report) error {
 		return err
 	}
 	return cur.Report(ctx, rep)
+}
+
+// ReportLost tells the tracker in the settings now that a key is lost, or,
+// with none configured, keeps it in the local record and says IT has not
+// been told (steps.ErrKeptLocally).
+func (r *AppReporter) ReportLost(ctx context.Context, l steps.LossReport) error {
+	cur, err := r.current()
+	if err != nil {
+		return err
+	}
+	// Both the local record and the tracker's Reporter take loss reports.
+	return cur.(steps.LossReporter).ReportLost(ctx, l)
 }
 
 // Destination says where the next report goes.

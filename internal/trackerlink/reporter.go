@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
 )
 
@@ -24,7 +25,10 @@ type Reporter struct {
 	Client *client.Client
 }
 
-var _ steps.Reporter = (*Reporter)(nil)
+var (
+	_ steps.Reporter     = (*Reporter)(nil)
+	_ steps.LossReporter = (*Reporter)(nil)
+)
 
 // Report queues and tries to send r. A report the tracker refuses for
 // good is set aside by the client without stopping its queue, so it is
@@ -60,6 +64,27 @@ func (t *Reporter) Report(ctx context.Context, r steps.Report) error {
 		return steps.ErrReportQueued
 	}
 	return nil
+}
+
+// ReportLost tells the tracker that one of the person's keys is lost
+// (POST /v1/me/keys/{serial}/lost): tracker/client queues it durably like
+// a report, then sends it. nil means the tracker answered; offline it
+// stays queued (steps.ErrReportQueued) and the client's send loop delivers
+// it later, never dropping it; a key that is not the person's is refused
+// for good (*steps.ReportRejectedError).
+func (t *Reporter) ReportLost(ctx context.Context, l steps.LossReport) error {
+	err := t.Client.ReportLost(ctx, tracker.LossReport{Serial: l.Serial, Role: tracker.KeyRole(l.Role), Reason: l.Reason, At: l.At.UTC()})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, client.ErrRejected):
+		return rejectedError(err)
+	case errors.Is(err, client.ErrQueued):
+		return fmt.Errorf("%w: %w", steps.ErrReportQueued, err)
+	}
+	// Not even queued (an invalid report, a full disk): nothing will
+	// send it later, so it is not "waiting to send".
+	return fmt.Errorf("telling the tracker about the lost key: %w", err)
 }
 
 // rejectedError puts the client's refusal in the steps package's words,

@@ -102,6 +102,33 @@ type Service struct {
 	Platforms []string `json:"platforms,omitempty"`
 	// Note is for whoever maintains the file; the wizard does not show it.
 	Note string `json:"note,omitempty"`
+	// Removal says how to take a lost key off the service; nil gives the
+	// wizard's general advice (an organisation's own service may not say).
+	Removal *Removal `json:"removal,omitempty"`
+}
+
+// Removal is how a lost key comes off a service (docs/services.md §9): the
+// page and steps for the person, signed in with their other key, and what
+// an administrator can do instead when the person cannot.
+type Removal struct {
+	// URL is the page where the person removes the key; empty for services
+	// keywizard undoes itself (KindSCAuth: sc_auth unpair).
+	URL string `json:"url,omitempty"`
+	// Steps are the person's steps in plain words; "<serial>" stands for
+	// the lost key's serial.
+	Steps []string `json:"steps"`
+	// Admin is what IT can do instead.
+	Admin string `json:"admin"`
+}
+
+// clone deep-copies r.
+func (r *Removal) clone() *Removal {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Steps = append([]string(nil), r.Steps...)
+	return &c
 }
 
 // AppliesOn reports whether the service applies on goos.
@@ -139,6 +166,7 @@ func (c *Catalogue) Clone() *Catalogue {
 		s.AlternateURLs = append([]Link(nil), s.AlternateURLs...)
 		s.Instructions = append([]string(nil), s.Instructions...)
 		s.Platforms = append([]string(nil), s.Platforms...)
+		s.Removal = s.Removal.clone()
 		out.Services[i] = s
 	}
 	return out
@@ -200,6 +228,7 @@ type serviceFile struct {
 	AccountLabel  *string       `json:"account_label,omitempty"`
 	Platforms     []string      `json:"platforms,omitempty"`
 	Note          *string       `json:"note,omitempty"`
+	Removal       *Removal      `json:"removal,omitempty"`
 }
 
 func decode(name string, data []byte) (*file, error) {
@@ -394,6 +423,9 @@ func apply(s *Service, f serviceFile) {
 	if f.Note != nil {
 		s.Note = *f.Note
 	}
+	if f.Removal != nil {
+		s.Removal = f.Removal.clone()
+	}
 }
 
 var (
@@ -408,7 +440,7 @@ var (
 		return regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	})
 	// reserved are the wizard's own step IDs; a service may not shadow them.
-	reserved = map[string]bool{"welcome": true, "keys": true, "fido-pin": true, "otp": true, "report": true, "summary": true}
+	reserved = map[string]bool{"welcome": true, "keys": true, "fido-pin": true, "otp": true, "report": true, "summary": true, "lost": true}
 	// platforms are the GOOS values keywizard builds for.
 	platforms = map[string]bool{"darwin": true, "linux": true, "windows": true, "freebsd": true, "openbsd": true}
 )
@@ -480,6 +512,27 @@ func (c *Catalogue) validate(name string, f *file) error {
 			}
 			if err := checkURL(l.URL); err != nil {
 				return bad(fmt.Sprintf("alternate_urls[%d].url", j), "%s", err)
+			}
+		}
+		if r := s.Removal; r != nil {
+			if len(r.Steps) == 0 {
+				return bad("removal.steps", "is missing; say how the person removes a lost key")
+			}
+			for j, in := range r.Steps {
+				if strings.TrimSpace(in) == "" {
+					return bad(fmt.Sprintf("removal.steps[%d]", j), "is empty")
+				}
+			}
+			if strings.TrimSpace(r.Admin) == "" {
+				return bad("removal.admin", "is missing; say what IT can do instead")
+			}
+			if r.URL == "" && s.Verification.Kind != KindSCAuth {
+				return bad("removal.url", "is missing; give the exact page where a key is removed")
+			}
+			if r.URL != "" {
+				if err := checkURL(r.URL); err != nil {
+					return bad("removal.url", "%s", err)
+				}
 			}
 		}
 		for j, p := range s.Platforms {

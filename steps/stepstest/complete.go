@@ -26,6 +26,9 @@ type Actor interface {
 	ProvisionMac(ctx context.Context, serviceID string, serial uint32) error
 	DisableOTP(ctx context.Context, serial uint32) error
 	Report(ctx context.Context) error
+	OpenRemoval(ctx context.Context, serviceID string) error
+	ConfirmRemoved(ctx context.Context, serviceID string) error
+	UnpairLost(ctx context.Context, serviceID string) error
 }
 
 // PasskeyMaker is the browser's part of a passkey service: after the page
@@ -96,6 +99,29 @@ func Complete(ctx context.Context, w Actor, st steps.Step, serial uint32) error 
 		return w.DisableOTP(ctx, serial)
 	case steps.ActionReport:
 		return w.Report(ctx)
+	case steps.ActionRemoveLost:
+		// Each item of the lost key's checklist: keywizard unpairs macOS
+		// login itself; the rest the person removes on the page and
+		// confirms.
+		if st.Loss == nil {
+			return fmt.Errorf("step %s: no lost key", st.ID)
+		}
+		for _, it := range st.Loss.Items {
+			var err error
+			switch {
+			case it.Status == steps.StatusDone || it.Status == steps.StatusNotApplicable:
+			case it.ByKeywizard:
+				err = w.UnpairLost(ctx, it.Service)
+			default:
+				if err = w.OpenRemoval(ctx, it.Service); err == nil {
+					err = w.ConfirmRemoved(ctx, it.Service)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("removing the lost key from %s: %w", it.Name, err)
+			}
+		}
+		return nil
 	}
 	if st.Service == nil {
 		return fmt.Errorf("step %s: action %q needs a service", st.ID, st.Action)

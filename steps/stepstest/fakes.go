@@ -564,8 +564,14 @@ type SmartCard struct {
 	Unsupported string // non-empty: Supported() is false with this reason
 	PairErr     error
 	ListErr     error
-	ids         []steps.Identity
-	paired      map[string][]string // user -> hashes
+	UnpairErr   error
+	// KeepPaired makes Unpair succeed without unpairing (a pairing that
+	// comes back, or an sc_auth that needed an administrator).
+	KeepPaired bool
+	// Unpaired lists the hashes Unpair was asked for.
+	Unpaired []string
+	ids      []steps.Identity
+	paired   map[string][]string // user -> hashes
 }
 
 // Supported reports Unsupported.
@@ -620,6 +626,57 @@ func (s *SmartCard) Pair(ctx context.Context, user, hash string) error {
 	}
 	s.paired[user] = append(s.paired[user], hash)
 	return nil
+}
+
+// Unpair removes hash's pairing with user, as `sc_auth unpair -u USER -h
+// HASH` does; UnpairErr makes it fail, and KeepPaired makes it succeed
+// without removing anything (to see the read-back catch it).
+func (s *SmartCard) Unpair(ctx context.Context, user, hash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Unpaired = append(s.Unpaired, hash)
+	if s.UnpairErr != nil {
+		return s.UnpairErr
+	}
+	if s.KeepPaired || s.paired == nil {
+		return nil
+	}
+	s.paired[user] = slices.DeleteFunc(s.paired[user], func(h string) bool { return h == hash })
+	return nil
+}
+
+// PairedWith lists what is paired with user now (for tests to read what
+// sc_auth would list).
+func (s *SmartCard) PairedWith(user string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.paired[user])
+}
+
+// LossReporter records loss reports; Err makes ReportLost fail (no
+// network: wrap steps.ErrReportQueued, or a tracker that refuses).
+type LossReporter struct {
+	mu      sync.Mutex
+	Err     error
+	Reports []steps.LossReport
+}
+
+// ReportLost records r or fails with Err.
+func (r *LossReporter) ReportLost(ctx context.Context, rep steps.LossReport) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Err != nil {
+		return r.Err
+	}
+	r.Reports = append(r.Reports, rep)
+	return nil
+}
+
+// Sent returns the loss reports received.
+func (r *LossReporter) Sent() []steps.LossReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.Reports)
 }
 
 // Reporter records reports; Err makes Report fail (no network).

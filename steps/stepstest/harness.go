@@ -18,12 +18,14 @@ const (
 // renders its snapshots) in the way tailscale's FakeBackend serves its
 // frontends, except that the state machine is the real one.
 type Harness struct {
-	W         *steps.Wizard
-	Options   steps.Options
-	Keys      *FakeKeys
-	Browser   *Browser
-	Prompter  *Prompter
-	Reporter  *Reporter
+	W        *steps.Wizard
+	Options  steps.Options
+	Keys     *FakeKeys
+	Browser  *Browser
+	Prompter *Prompter
+	Reporter *Reporter
+	// Lost receives the wizard's lost-key reports.
+	Lost      *LossReporter
 	SmartCard *SmartCard
 	Clock     *Clock
 	Store     *steps.FileStore
@@ -36,11 +38,11 @@ func NewHarness(tb testing.TB, goos string) *Harness {
 	tb.Helper()
 	h := &Harness{
 		Keys:    NewFakeKeys(NewKey(HarnessEveryday, true), NewKey(HarnessBackup, false)),
-		Browser: &Browser{}, Prompter: FlowPrompter(), Reporter: &Reporter{}, SmartCard: &SmartCard{},
+		Browser: &Browser{}, Prompter: FlowPrompter(), Reporter: &Reporter{}, Lost: &LossReporter{}, SmartCard: &SmartCard{},
 		Clock: &Clock{T: FlowNow},
 		Store: &steps.FileStore{Path: filepath.Join(tb.TempDir(), "keywizard", "progress.json")},
 	}
-	h.Options = steps.Options{Keys: insertingKeys{h.Keys, h.SmartCard}, Browser: h.Browser, Prompter: h.Prompter, Reporter: h.Reporter,
+	h.Options = steps.Options{Keys: insertingKeys{h.Keys, h.SmartCard}, Browser: h.Browser, Prompter: h.Prompter, Reporter: h.Reporter, LossReporter: h.Lost,
 		Store: h.Store, Clock: h.Clock, SmartCard: h.SmartCard, GOOS: goos, Catalogue: Catalogue(), OSUser: "alice", AppVersion: "test"}
 	w, err := steps.New(context.Background(), h.Options)
 	if err != nil {
