@@ -71,6 +71,7 @@ type Key struct {
 	piv  *pivState
 	att  *attestationKey
 	fido *simfido.Authenticator
+	apps appsState
 	// fidoCCID: the FIDO2 application answers over USB CCID too
 	// (Config.FIDOOverCCID).
 	fidoCCID bool
@@ -113,6 +114,9 @@ type session struct {
 	chain      []byte // data of chained commands (CLA bit 0x10) so far
 	chainINS   byte
 	chainValid bool
+
+	pgpVerified [3]bool // OpenPGP PW1 (81), PW1 (82), PW3 verified
+	pgpCert     int     // OpenPGP SELECT DATA occurrence of 7F21
 }
 
 type applet int
@@ -122,6 +126,10 @@ const (
 	appletMgmt
 	appletPIV
 	appletFIDO // NFC, and USB CCID with Config.FIDOOverCCID (firmware 5.8, §3.2)
+	appletOATH
+	appletOpenPGP
+	appletHSMAuth
+	appletOTP
 )
 
 // AIDs (docs/yubikey-protocol.md §1.1, §4.1).
@@ -178,6 +186,7 @@ func New(cfg Config) (*Key, error) {
 	k.att = att
 	k.piv.objects[objAttestation] = att.object()
 	k.fido = newFIDO(k, cfg)
+	k.apps = newAppsState(k.randFill)
 	return k, nil
 }
 
@@ -320,7 +329,9 @@ func (k *Key) process(raw []byte, nfc bool) []byte {
 		// (CTAP 2.1 §11.3.4).
 		return sw(apdu.SWClaNotSupported)
 	}
-	if cmd.INS == apdu.InsGetResponse {
+	// OATH continues long answers with its own SEND REMAINING (A5;
+	// yubikit/oath.py INS_SEND_REMAINING).
+	if cmd.INS == apdu.InsGetResponse || (cmd.INS == 0xA5 && k.sess.applet == appletOATH) {
 		if k.sess.pending == nil {
 			return sw(apdu.SWConditionsNotMet)
 		}
@@ -366,6 +377,14 @@ func (k *Key) process(raw []byte, nfc bool) []byte {
 		if err != nil {
 			status = apdu.SWNoPreciseDiagnosis
 		}
+	case appletOATH:
+		data, status = k.oathCommand(cmd)
+	case appletOpenPGP:
+		data, status = k.pgpCommand(cmd)
+	case appletHSMAuth:
+		data, status = k.hsmauthCommand(cmd)
+	case appletOTP:
+		data, status = k.otpCommand(cmd)
 	default:
 		status = apdu.SWInsNotSupported
 	}
@@ -426,6 +445,11 @@ func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
 		}
 		k.sess.applet = appletFIDO
 		return k.respond(simfido.SelectResponse())
+	}
+	if !nfc {
+		if resp, ok := k.selectOtherApplet(cmd.Data, enabled); ok {
+			return resp
+		}
 	}
 	return sw(apdu.SWFileNotFound)
 }
