@@ -469,7 +469,10 @@ func (k *Key) pgpVerify(cmd apdu.Command) uint16 {
 		if p.Tries[i] == 0 {
 			return apdu.SWAuthBlocked
 		}
-		return 0x63C0 | uint16(p.Tries[i])
+		// A wrong PIN is 69 82, not 63 Cx: yubikey-manager
+		// ykman/openpgp.py safe_reset verifies wrong PINs while the
+		// answer is SECURITY_CONDITION_NOT_SATISFIED.
+		return apdu.SWSecurityNotSatisfied
 	}
 	p.Tries[i] = p.Totals[i]
 	k.sess.pgpVerified[i] = true
