@@ -90,6 +90,7 @@ type Key struct {
 
 	// Fault injection.
 	removeAfter int // commands still answered before removal; <0 = off
+	removeINS   int // INS of the command during which the key is pulled out; <0 = off
 	mangle      func([]byte) []byte
 	mangleINS   int // INS the mangle waits for; -1 = the next response
 
@@ -175,6 +176,7 @@ func New(cfg Config) (*Key, error) {
 		present:     true,
 		changed:     make(chan struct{}),
 		removeAfter: -1,
+		removeINS:   -1,
 		fidoCCID:    cfg.FIDOOverCCID,
 	}
 	k.mgmt = newMgmtState(p, fw, cfg)
@@ -302,6 +304,11 @@ func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	}
 	if k.removeAfter > 0 {
 		k.removeAfter--
+	}
+	if k.removeINS >= 0 && len(raw) >= 2 && int(raw[1]) == k.removeINS {
+		k.removeINS = -1
+		k.unplugLocked()
+		return nil, false
 	}
 	k.commands++
 	resp = k.process(raw, nfc)
@@ -542,6 +549,15 @@ func (k *Key) RemoveAfter(n int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.removeAfter = n
+}
+
+// RemoveAtINS makes the key be pulled out while the next command with
+// instruction byte ins is in flight, as RemoveAfter does: e.g. 0x44 to
+// pull it between OpenPGP's TERMINATE and ACTIVATE. ins < 0 cancels.
+func (k *Key) RemoveAtINS(ins int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.removeINS = ins
 }
 
 // MangleNext makes f rewrite the next raw response (data and status word)
