@@ -2,7 +2,7 @@
 // keywizard never sets up but that can hold a former owner's secrets: OATH
 // (TOTP/HOTP accounts), OpenPGP (keys and PINs), YubiHSM Auth (credentials)
 // and the two OTP slots (reached over CCID). Each reset is the one Yubico's
-// own yubikey-manager performs (docs/yubikey-protocol.md §8); each read
+// own yubikey-manager performs (docs/yubikey-protocol.md §12); each read
 // needs no PIN and says what is left.
 //
 // Errors are the device package's: a status word unwraps through

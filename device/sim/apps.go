@@ -13,7 +13,7 @@ import (
 // The smart-card applications besides management, PIV and FIDO2 that can
 // hold an owner's secrets: OATH, OpenPGP, YubiHSM Auth and the OTP slots
 // (reached over CCID). Each is simulated as far as keywizard's wipe and
-// ykman 4.0.9's commands for it need (docs/yubikey-protocol.md §8, which
+// ykman 4.0.9's commands for it need (docs/yubikey-protocol.md §12, which
 // gives each fact with its yubikey-manager source): storing, listing and
 // the factory reset. Each answers only while enabled over USB, as PIV does.
 

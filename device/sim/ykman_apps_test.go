@@ -19,7 +19,7 @@ import (
 // into the attestation slot), PIN retries and touch
 // policy, and an OTP slot on the simulator, reads them back, and resets
 // OATH and OpenPGP and deletes the slots with its own commands
-// (docs/yubikey-protocol.md §8): what keywizard's wipe relies on, checked
+// (docs/yubikey-protocol.md §12): what keywizard's wipe relies on, checked
 // against Yubico's client. It takes about 40 s: each of its ykman runs
 // costs about 2 s of Python start-up and PC/SC connection.
 func TestYkmanOtherApplications(t *testing.T) {

@@ -73,7 +73,7 @@ type Devices interface {
 }
 
 // The applications a wipe erases besides PIV and FIDO2, as ykman names
-// them (docs/yubikey-protocol.md §8).
+// them (docs/yubikey-protocol.md §12).
 const (
 	AppOATH    = "OATH"
 	AppOpenPGP = "OpenPGP"
