@@ -131,6 +131,9 @@ type WipeRecord struct {
 type WipeRecorded struct {
 	Owner  string // the former owner's name, "" when the tracker did not know the key's owner
 	Status string // the key's status now ("retired")
+	// AlreadyRetired: the tracker had retired the key before, and a
+	// retired key's status changes no more; this wipe is not recorded.
+	AlreadyRetired bool
 }
 
 // WipeTarget is what keywizard key wipe shows before it erases anything.

@@ -413,6 +413,11 @@ func (w *wipe) record(ctx context.Context, erased []string) error {
 	if got.Owner != "" {
 		owner = " (former owner " + got.Owner + ")"
 	}
+	if got.AlreadyRetired {
+		fmt.Fprintf(w.out, "The tracker at %s had already retired serial %d%s; a retired key's record changes no more, so this wipe is not added to it.\n",
+			w.recorder.Destination(), w.serial, owner)
+		return nil
+	}
 	fmt.Fprintf(w.out, "Recorded in the tracker at %s: serial %d%s is %s, reason \"wiped\", erased %s.\n",
 		w.recorder.Destination(), w.serial, owner, got.Status, strings.Join(erased, ", "))
 	return nil
