@@ -453,10 +453,10 @@ func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
 		k.sess.applet = appletFIDO
 		return k.respond(simfido.SelectResponse())
 	}
-	if !nfc {
-		if resp, ok := k.selectOtherApplet(cmd.Data, enabled); ok {
-			return resp
-		}
+	// OATH, OpenPGP, YubiHSM Auth and OTP answer over NFC too, gated by
+	// the NFC enabled mask.
+	if resp, ok := k.selectOtherApplet(cmd.Data, enabled); ok {
+		return resp
 	}
 	return sw(apdu.SWFileNotFound)
 }

@@ -8,8 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +27,12 @@ import (
 	"github.com/keywizard/keywizard/internal/keys"
 	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/server"
+	"github.com/keywizard/keywizard/tracker/store"
 )
 
 // person is the one at the keyboard during a wipe: told to replug the key,
@@ -66,15 +74,81 @@ func (p *person) WaitReplug(ctx context.Context, serial uint32, ready func()) er
 	})
 }
 
-// recorder is the tracker as key wipe --tracker sees it.
-type recorder struct{ got []cli.WipeRecord }
+// memTokens is a keychain item in memory.
+type memTokens struct{ tok string }
 
-func (r *recorder) RecordWipe(ctx context.Context, w cli.WipeRecord) (cli.WipeRecorded, error) {
-	r.got = append(r.got, w)
-	return cli.WipeRecorded{Owner: "Alice Example", Status: "retired"}, nil
+func (m *memTokens) Token() (string, error) {
+	if m.tok == "" {
+		return "", client.ErrNoToken
+	}
+	return m.tok, nil
 }
+func (m *memTokens) SetToken(t string) error { m.tok = t; return nil }
+func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
 
-func (r *recorder) Destination() string { return "https://tracker.test" }
+// wipeTracker is a real onboarding tracker (server + SQLite) on httptest
+// where Alice has enrolled the key with serial as her everyday key. It
+// returns the recorder key wipe --tracker opens with IT's token, and a
+// way to read the key's record as IT.
+func wipeTracker(t *testing.T, serial uint32) (cli.WipeRecorder, func() tracker.KeyRecord) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	now := time.Now()
+	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(tracker.CreatePerson{Email: "alice@example.com", Name: "Alice Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
+	r, _ := http.NewRequest("POST", hs.URL+"/v1/people", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alice tracker.Person
+	json.NewDecoder(resp.Body).Decode(&alice)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("creating Alice: %s", resp.Status)
+	}
+	inv, err := server.IssueInvite(ctx, st, alice.ID, admin.ID, "test", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(client.Config{BaseURL: hs.URL, Dir: t.TempDir(), Tokens: &memTokens{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Exchange(ctx, inv.Code, "laptop"); err != nil {
+		t.Fatal(err)
+	}
+	rep := tracker.Report{IdempotencyKey: "alice-everyday-1", Serial: serial, Model: "YubiKey 5C Nano", Role: tracker.RoleEveryday, AppVersion: "1.0.0",
+		Items: []tracker.ReportItem{{Service: "github", Evidence: tracker.EvidenceOnKey, At: now}}}
+	if err := cl.Record(ctx, rep); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := trackerlink.OpenWipeRecorder(ctx, t.TempDir(), hs.URL, &memTokens{tok: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, func() tracker.KeyRecord {
+		k, err := rec.Client.FindKey(ctx, serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+}
 
 func wipeCmd(t *testing.T, ctx context.Context, devs cli.Devices, rec cli.WipeRecorder, stdin string, args ...string) (string, string, int) {
 	t.Helper()
@@ -246,12 +320,14 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 	}
 	testenv.WaitCardPresent(t, sim.ReaderName(0))
 
+	rec, trackerKey := wipeTracker(t, serial)
+	retired := func() bool { return trackerKey().Status == tracker.KeyRetired }
+
 	// A wrong answer changes nothing.
 	p := &person{Devices: &keys.Devices{Hub: s.Hub}, key: k}
-	rec := &recorder{}
-	_, stderr, code := wipeCmd(t, ctx, p, rec, "31000202\n", "--serial", "31000201", "--tracker", "https://tracker.test")
-	if code != cli.ExitError || !strings.Contains(stderr, "not confirmed") || p.replugs != 0 || len(rec.got) != 0 {
-		t.Fatalf("wrong serial typed: exit %d, %d replugs, %d records, %q", code, p.replugs, len(rec.got), stderr)
+	_, stderr, code := wipeCmd(t, ctx, p, rec, "31000202\n", "--serial", "31000201", "--tracker", rec.Destination())
+	if code != cli.ExitError || !strings.Contains(stderr, "not confirmed") || p.replugs != 0 || retired() {
+		t.Fatalf("wrong serial typed: exit %d, %d replugs, retired %v, %q", code, p.replugs, retired(), stderr)
 	}
 	if after := ykmanPIV(t); after != before {
 		t.Fatalf("a refused wipe changed PIV:\n%s", after)
@@ -259,10 +335,10 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 
 	// Pulled out during the PIV reset.
 	p.pullDuringPIV = true
-	out, stderr, code := wipeCmd(t, ctx, p, rec, "31000201\n", "--serial", "31000201", "--tracker", "https://tracker.test")
+	out, stderr, code := wipeCmd(t, ctx, p, rec, "31000201\n", "--serial", "31000201", "--tracker", rec.Destination())
 	if code != cli.ExitRemoved || !strings.Contains(stderr, "PIV: may be partly erased") || !strings.Contains(stderr, "FIDO2: not erased") ||
-		!strings.Contains(stderr, "OATH: not erased") || len(rec.got) != 0 {
-		t.Fatalf("pulled during PIV: exit %d, %d records\n%s%s", code, len(rec.got), out, stderr)
+		!strings.Contains(stderr, "OATH: not erased") || retired() {
+		t.Fatalf("pulled during PIV: exit %d, retired %v\n%s%s", code, retired(), out, stderr)
 	}
 	if !strings.Contains(out, "Enabling OTP over USB") {
 		t.Errorf("the disabled OTP was not enabled first:\n%s", out)
@@ -282,20 +358,20 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 
 	// Pulled out between OpenPGP's TERMINATE and ACTIVATE.
 	p.pullDuringOpenPGP = true
-	out, stderr, code = wipeCmd(t, ctx, p, rec, "", "--serial", "31000201", "--confirm-serial", "31000201", "--tracker", "https://tracker.test")
+	out, stderr, code = wipeCmd(t, ctx, p, rec, "", "--serial", "31000201", "--confirm-serial", "31000201", "--tracker", rec.Destination())
 	for _, want := range []string{"PIV: erased", "OATH: erased", "OpenPGP: may be partly erased (the key was removed while OpenPGP was being erased; its PINs may be blocked until the wipe is finished)",
 		"YubiHSM Auth: not erased", "OTP: not erased", "FIDO2: not erased", "run 'keywizard key wipe --serial 31000201' again"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("pulled during OpenPGP: stderr lacks %q", want)
 		}
 	}
-	if code != cli.ExitRemoved || len(rec.got) != 0 {
-		t.Fatalf("pulled during OpenPGP: exit %d, %d records\n%s%s", code, len(rec.got), out, stderr)
+	if code != cli.ExitRemoved || retired() {
+		t.Fatalf("pulled during OpenPGP: exit %d, retired %v\n%s%s", code, retired(), out, stderr)
 	}
 	p.pullDuringOpenPGP = false
 	replug()
 
-	out, stderr, code = wipeCmd(t, ctx, p, rec, "", "--serial", "31000201", "--confirm-serial", "31000201", "--tracker", "https://tracker.test")
+	out, stderr, code = wipeCmd(t, ctx, p, rec, "", "--serial", "31000201", "--confirm-serial", "31000201", "--tracker", rec.Destination())
 	if code != 0 {
 		t.Fatalf("wipe: exit %d\n%s%s", code, out, stderr)
 	}
@@ -306,7 +382,7 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 		"  PIV: no certificates; PIN tries 3, PUK tries 3; default PIN, PUK and management key\n",
 		"  FIDO2: no FIDO2 PIN set\n",
 		"is erased (PIV, OATH, OpenPGP, YubiHSM Auth, OTP and FIDO2 back to factory settings)",
-		`Recorded in the tracker at https://tracker.test: serial 31000201 (former owner Alice Example) is retired, reason "wiped", erased PIV, OATH, OpenPGP, YubiHSM Auth, OTP, FIDO2.`} {
+		`: serial 31000201 (former owner Alice Example) is retired, reason "wiped", erased PIV, OATH, OpenPGP, YubiHSM Auth, OTP, FIDO2.`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -314,8 +390,11 @@ func TestWipeOnSimulatedKey(t *testing.T) {
 	if p.replugs != 1 {
 		t.Errorf("%d replugs asked for, want 1", p.replugs)
 	}
-	if len(rec.got) != 1 || rec.got[0].Serial != serial || strings.Join(rec.got[0].Erased, ",") != "PIV,OATH,OpenPGP,YubiHSM Auth,OTP,FIDO2" {
-		t.Fatalf("tracker records: %+v", rec.got)
+	// The tracker has the key retired by IT, reason "wiped", with what was erased.
+	tk := trackerKey()
+	last := tk.History[len(tk.History)-1]
+	if tk.Status != tracker.KeyRetired || last.Reason != "wiped" || strings.Join(last.Erased, ",") != "piv,oath,openpgp,hsmauth,otp,fido2" || tk.OwnerName != "Alice Example" {
+		t.Fatalf("the tracker's record of the key: %+v, last event %+v", tk.Key, last)
 	}
 
 	// ykman, reading the key afresh, sees every application at factory settings.
