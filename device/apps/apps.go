@@ -60,7 +60,7 @@ var aids = map[App][]byte{
 	OTP:     {0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01},
 }
 
-// ErrAccessCode: an OTP slot is protected by an access code keywizard
+// ErrAccessCode is returned when an OTP slot is protected by an access code keywizard
 // does not have, so the key refused to delete it. It matches
 // device.ErrLocked.
 var ErrAccessCode = fmt.Errorf("an OTP slot is protected by an access code: %w", device.ErrLocked)

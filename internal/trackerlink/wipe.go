@@ -23,7 +23,7 @@ type WipeRecorder struct {
 
 var _ cli.WipeRecorder = (*WipeRecorder)(nil)
 
-// ErrNotIT: the token in the keychain is not an IT administrator's, so
+// ErrNotIT is returned when the token in the keychain is not an IT administrator's, so
 // the tracker would refuse to record the wipe.
 var ErrNotIT = errors.New("the tracker token in the keychain is not an IT administrator's")
 
