@@ -87,7 +87,11 @@ func (e *WipeError) Error() string {
 			fmt.Fprintf(&b, " (%s)", p.Note)
 		}
 	}
-	fmt.Fprintf(&b, "\nPlug the key in and run 'keywizard key wipe --serial %d' again; erasing a part again is harmless.", e.Serial)
+	if errors.Is(e.Err, device.ErrRemoved) {
+		fmt.Fprintf(&b, "\nPlug the key in and run 'keywizard key wipe --serial %d' again; erasing a part again is harmless.", e.Serial)
+	} else {
+		fmt.Fprintf(&b, "\nDeal with what is said above, then run 'keywizard key wipe --serial %d' again; erasing a part again is harmless.", e.Serial)
+	}
 	return b.String()
 }
 
