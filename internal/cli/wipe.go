@@ -121,7 +121,7 @@ func newWipeCmd(env Env) *cobra.Command {
 			"  PIV: keys, certificates, PIN, PUK and management key back to factory settings\n" +
 			"  OATH: every TOTP/HOTP account (and its password)\n" +
 			"  OpenPGP: keys, certificates, PINs and retry counters (its PINs are blocked first, then reset)\n" +
-			"  YubiHSM Auth: every credential (keys from 5.4.3)\n" +
+			"  YubiHSM Auth: every credential (on keys with firmware 5.4.3 or later)\n" +
 			"  OTP: both slots deleted, Yubico's factory credential in slot 1 too (it cannot be restored)\n" +
 			"  FIDO2: every passkey and security-key login, and the FIDO2 PIN\n" +
 			"An application disabled over USB is enabled first (a new key has them all on), which restarts\n" +
