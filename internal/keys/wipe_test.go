@@ -283,7 +283,9 @@ func provisionOthers(t *testing.T, k *sim.Key) {
 // ykman that each application is back to factory settings and that the
 // tracker was told. Two wipes are cut short first, by pulling the key out
 // during the PIV reset and between OpenPGP's TERMINATE and ACTIVATE: each
-// must say which parts were erased and how to finish, and exit 6.
+// must say which parts were erased and how to finish, and exit 6. It takes
+// 30-70 s: about twenty ykman runs of some 2 s each (Python start-up and a
+// PC/SC connection) provision and judge the key.
 func TestWipeOnSimulatedKey(t *testing.T) {
 	testenv.LockVPCD(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
