@@ -15,6 +15,7 @@ import (
 	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/cli"
 	"github.com/keywizard/keywizard/internal/keys"
+	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/internal/version"
 	trackercli "github.com/keywizard/keywizard/tracker/cli"
 )
@@ -28,6 +29,15 @@ func main() {
 			return &keys.Devices{Hub: keys.SystemHub()}, nil
 		},
 		RunSim: runSim,
+		OpenWipeRecorder: func(ctx context.Context, url string) (cli.WipeRecorder, error) {
+			dir, err := os.UserConfigDir()
+			if err != nil {
+				return nil, err
+			}
+			// IT's token: the one `keywizard tracker join` keeps in the OS
+			// keychain for this tracker.
+			return trackerlink.OpenWipeRecorder(ctx, dir, url, nil)
+		},
 	}
 	root := cli.NewRoot(env, appVersion(), runGUI, trackercli.Command())
 	os.Exit(cli.Execute(context.Background(), root, os.Args[1:]))

@@ -19,6 +19,7 @@ import (
 	"fmt"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/apps"
 	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/device/mgmt"
 	"github.com/keywizard/keywizard/device/piv"
@@ -141,6 +142,35 @@ func (h *Hub) PIVCertificateSlots(ctx context.Context, serial uint32) ([]byte, e
 		return nil, err
 	}
 	return s.CertificateSlots(ctx)
+}
+
+// AppContents reads what app (OATH, OpenPGP, YubiHSM Auth, OTP) holds on
+// the key with serial; no PIN is needed.
+func (h *Hub) AppContents(ctx context.Context, serial uint32, app apps.App) (apps.Contents, error) {
+	card, _, err := h.Scanner.OpenCard(ctx, serial)
+	if err != nil {
+		return apps.Contents{App: app}, err
+	}
+	defer card.Close()
+	return apps.Read(ctx, card, app)
+}
+
+// ResetApp erases app on the key with serial and returns what it holds
+// afterwards, read back. It refuses, before erasing, a key in the reader
+// that is not the model the person confirmed (device.ErrInvalidArgument).
+func (h *Hub) ResetApp(ctx context.Context, serial uint32, model string, app apps.App) (apps.Contents, error) {
+	if serial == 0 {
+		return apps.Contents{App: app}, fmt.Errorf("erasing %s needs the key's serial: %w", app, device.ErrInvalidArgument)
+	}
+	card, k, err := h.Scanner.OpenKey(ctx, serial)
+	if err != nil {
+		return apps.Contents{App: app}, err
+	}
+	defer card.Close()
+	if k.Serial != serial || k.Model != model {
+		return apps.Contents{App: app}, fmt.Errorf("the key in the reader is a %s with serial %d, not the %s %d confirmed; nothing was erased: %w", k.Model, k.Serial, model, serial, device.ErrInvalidArgument)
+	}
+	return apps.Reset(ctx, card, app)
 }
 
 // Attestation reads the key's attestation certificate and the certificate it

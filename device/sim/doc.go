@@ -1,6 +1,13 @@
 // Package sim is a software YubiKey 5: the management and PIV applications
 // implemented at the APDU level, faithful enough that Yubico's own ykman and
-// piv-go identify, configure and use it like hardware.
+// piv-go identify, configure and use it like hardware. OATH, OpenPGP,
+// YubiHSM Auth and the OTP slots (over CCID) are simulated as far as
+// storing, listing and their factory resets go, what `keywizard key wipe`
+// erases and ykman 4.0.9 reads back (apps.go, docs/yubikey-protocol.md
+// §12): OATH without passwords and without computing codes, OpenPGP
+// without signing or decrypting (a generated key is random bytes and
+// returns no public key), YubiHSM Auth without sessions, OTP slots that
+// store their configuration but type nothing.
 //
 // A [Key] is one simulated physical key. It can be used two ways:
 //
@@ -35,8 +42,8 @@
 //
 // # Fault injection
 //
-// Clients' error paths are tested with [Key.RemoveAfter] (the key is pulled
-// out mid-operation), [Key.BlockPIV] (PIN and PUK have no retries left),
+// Clients' error paths are tested with [Key.RemoveAfter] and
+// [Key.RemoveAtINS] (the key is pulled out mid-operation), [Key.BlockPIV] (PIN and PUK have no retries left),
 // [Config.LockCode] / [Key.SetLockCode] (configuration lock) and
 // [Key.MangleNext] / [Key.TruncateNext] and their ...INS forms (the next
 // response, or the next response to one instruction, is malformed).

@@ -71,6 +71,7 @@ type Key struct {
 	piv  *pivState
 	att  *attestationKey
 	fido *simfido.Authenticator
+	apps appsState
 	// fidoCCID: the FIDO2 application answers over USB CCID too
 	// (Config.FIDOOverCCID).
 	fidoCCID bool
@@ -89,6 +90,7 @@ type Key struct {
 
 	// Fault injection.
 	removeAfter int // commands still answered before removal; <0 = off
+	removeINS   int // INS of the command during which the key is pulled out; <0 = off
 	mangle      func([]byte) []byte
 	mangleINS   int // INS the mangle waits for; -1 = the next response
 
@@ -113,6 +115,9 @@ type session struct {
 	chain      []byte // data of chained commands (CLA bit 0x10) so far
 	chainINS   byte
 	chainValid bool
+
+	pgpVerified [3]bool // OpenPGP PW1 (81), PW1 (82), PW3 verified
+	pgpCert     int     // OpenPGP SELECT DATA occurrence of 7F21
 }
 
 type applet int
@@ -122,6 +127,10 @@ const (
 	appletMgmt
 	appletPIV
 	appletFIDO // NFC, and USB CCID with Config.FIDOOverCCID (firmware 5.8, §3.2)
+	appletOATH
+	appletOpenPGP
+	appletHSMAuth
+	appletOTP
 )
 
 // AIDs (docs/yubikey-protocol.md §1.1, §4.1).
@@ -167,6 +176,7 @@ func New(cfg Config) (*Key, error) {
 		present:     true,
 		changed:     make(chan struct{}),
 		removeAfter: -1,
+		removeINS:   -1,
 		fidoCCID:    cfg.FIDOOverCCID,
 	}
 	k.mgmt = newMgmtState(p, fw, cfg)
@@ -178,6 +188,7 @@ func New(cfg Config) (*Key, error) {
 	k.att = att
 	k.piv.objects[objAttestation] = att.object()
 	k.fido = newFIDO(k, cfg)
+	k.apps = newAppsState(k.randFill)
 	return k, nil
 }
 
@@ -294,6 +305,11 @@ func (k *Key) transmitLocked(raw []byte, nfc bool) (resp []byte, ok bool) {
 	if k.removeAfter > 0 {
 		k.removeAfter--
 	}
+	if k.removeINS >= 0 && len(raw) >= 2 && int(raw[1]) == k.removeINS {
+		k.removeINS = -1
+		k.unplugLocked()
+		return nil, false
+	}
 	k.commands++
 	resp = k.process(raw, nfc)
 	if k.onChange != nil {
@@ -320,7 +336,9 @@ func (k *Key) process(raw []byte, nfc bool) []byte {
 		// (CTAP 2.1 §11.3.4).
 		return sw(apdu.SWClaNotSupported)
 	}
-	if cmd.INS == apdu.InsGetResponse {
+	// OATH continues long answers with its own SEND REMAINING (A5;
+	// yubikit/oath.py INS_SEND_REMAINING).
+	if cmd.INS == apdu.InsGetResponse || (cmd.INS == 0xA5 && k.sess.applet == appletOATH) {
 		if k.sess.pending == nil {
 			return sw(apdu.SWConditionsNotMet)
 		}
@@ -366,6 +384,14 @@ func (k *Key) process(raw []byte, nfc bool) []byte {
 		if err != nil {
 			status = apdu.SWNoPreciseDiagnosis
 		}
+	case appletOATH:
+		data, status = k.oathCommand(cmd)
+	case appletOpenPGP:
+		data, status = k.pgpCommand(cmd)
+	case appletHSMAuth:
+		data, status = k.hsmauthCommand(cmd)
+	case appletOTP:
+		data, status = k.otpCommand(cmd)
 	default:
 		status = apdu.SWInsNotSupported
 	}
@@ -426,6 +452,11 @@ func (k *Key) selectApplet(cmd apdu.Command, nfc bool) []byte {
 		}
 		k.sess.applet = appletFIDO
 		return k.respond(simfido.SelectResponse())
+	}
+	// OATH, OpenPGP, YubiHSM Auth and OTP answer over NFC too, gated by
+	// the NFC enabled mask.
+	if resp, ok := k.selectOtherApplet(cmd.Data, enabled); ok {
+		return resp
 	}
 	return sw(apdu.SWFileNotFound)
 }
@@ -518,6 +549,15 @@ func (k *Key) RemoveAfter(n int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.removeAfter = n
+}
+
+// RemoveAtINS makes the key be pulled out while the next command with
+// instruction byte ins is in flight, as RemoveAfter does: e.g. 0x44 to
+// pull it between OpenPGP's TERMINATE and ACTIVATE. ins < 0 cancels.
+func (k *Key) RemoveAtINS(ins int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.removeINS = ins
 }
 
 // MangleNext makes f rewrite the next raw response (data and status word)

@@ -205,11 +205,14 @@ func TestYubiKey4(t *testing.T) {
 func TestSelectAndTransport(t *testing.T) {
 	k := newKey(t, Config{Serial: 99, Model: "5c-nano"})
 	c := k.Card()
-	expect(t, c, "00 A4 04 00 07 A0 00 00 05 27 20 01", "6A82") // OTP: not simulated
-	expect(t, c, "00 1D 00 00 00", "6D00")                      // nothing selected
-	expect(t, c, "80 A4 04 00 05 A0 00 00 03 08", "6E00")       // proprietary class
-	expect(t, c, "00 A4", "6700")                               // truncated
-	expect(t, c, "00 C0 00 00 00", "6985")                      // nothing pending
+	expect(t, c, "00 A4 04 00 07 A0 00 00 05 27 99 99", "6A82") // no such application
+	// OTP over CCID answers its status: firmware 5.7.1, programming
+	// sequence 1, slot 1 programmed and touch-triggered (as shipped).
+	expect(t, c, "00 A4 04 00 07 A0 00 00 05 27 20 01", "05 07 01 01 05 00 9000")
+	expect(t, c, "00 1D 00 00 00", "6D00")                // nothing selected
+	expect(t, c, "80 A4 04 00 05 A0 00 00 03 08", "6E00") // proprietary class
+	expect(t, c, "00 A4", "6700")                         // truncated
+	expect(t, c, "00 C0 00 00 00", "6985")                // nothing pending
 	// .NET sends the full PIV AID with version.
 	expect(t, c, "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00", hexs(pivSelectResponse)+"9000")
 	expect(t, c, "00 1D 00 00 00", "6D00") // a management INS under PIV

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -45,6 +46,19 @@ type stateFile struct {
 	Mgmt mgmtSaved      `json:"mgmt"`
 	PIV  pivSaved       `json:"piv"`
 	FIDO *simfido.State `json:"fido,omitempty"`
+	// Apps: OATH, OpenPGP, YubiHSM Auth and OTP (apps.go). A file
+	// without it is of a simulator that had none of them: they start
+	// at factory state.
+	Apps *appsSaved `json:"apps,omitempty"`
+}
+
+type appsSaved struct {
+	OATH    []oathCred `json:"oath,omitempty"`
+	OATHID  []byte     `json:"oath_id"`
+	PGP     pgpState   `json:"openpgp"`
+	HSMAuth []hsmCred  `json:"hsmauth,omitempty"`
+	OTP     [2]otpSlot `json:"otp"`
+	OTPSeq  byte       `json:"otp_seq"`
 }
 
 type mgmtSaved struct {
@@ -97,6 +111,8 @@ func (k *Key) MarshalState() ([]byte, error) {
 			Keys: map[string]keySav{}, Objects: map[string][]byte{},
 		},
 	}
+	a := k.apps
+	s.Apps = &appsSaved{OATH: slices.Clone(a.oath), OATHID: bytes.Clone(a.oathID), PGP: a.pgp, HSMAuth: slices.Clone(a.hsmauth), OTP: a.otp, OTPSeq: a.otpSeq}
 	if p := k.mgmt.pendingUSB; p != nil {
 		// A legacy mode change waiting for re-insertion: the next start
 		// is that re-insertion.
@@ -182,6 +198,9 @@ func (k *Key) RestoreState(b []byte) error {
 	p.keys = keys
 	objects[objAttestation] = k.att.object()
 	p.objects = objects
+	if a := s.Apps; a != nil {
+		k.apps = appsState{oath: a.OATH, oathID: a.OATHID, pgp: a.PGP, hsmauth: a.HSMAuth, otp: a.OTP, otpSeq: a.OTPSeq}
+	}
 	k.sess = session{}
 	k.syncFIDOLocked(true)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,7 +55,85 @@ type Devices interface {
 	// right after WaitReplug. onTouch is told while the key waits for a
 	// touch (true), and when it no longer does (false).
 	ResetFIDO(ctx context.Context, c WipeConfirmation, onTouch func(waiting bool)) error
+	// EnableForWipe enables over USB the applications in caps on the key
+	// that c names, so that a wipe can erase them (a disabled application
+	// does not answer, and a new key has them all on); it waits for the
+	// key to restart and reads the result back. A locked configuration
+	// fails with device.ErrLocked.
+	EnableForWipe(ctx context.Context, c WipeConfirmation, caps device.Capability) error
+	// ResetApp erases app (AppOATH, AppOpenPGP, AppHSMAuth or AppOTP) on
+	// the key that c names and returns what it holds afterwards, read
+	// back. An OTP slot protected by an access code is left and fails
+	// with device.ErrLocked.
+	ResetApp(ctx context.Context, c WipeConfirmation, app string) (AppContents, error)
+	// ReadBack reads, after a wipe, what each application of the key
+	// with serial holds. It changes nothing.
+	ReadBack(ctx context.Context, serial uint32) (WipeReadBack, error)
 	Close() error
+}
+
+// The applications a wipe erases besides PIV and FIDO2, as ykman names
+// them (docs/yubikey-protocol.md §12).
+const (
+	AppOATH    = "OATH"
+	AppOpenPGP = "OpenPGP"
+	AppHSMAuth = "YubiHSM Auth"
+	AppOTP     = "OTP"
+)
+
+// otherApps are those applications in the order a wipe erases them, with
+// their capability bits.
+var otherApps = []struct {
+	name string
+	cap  device.Capability
+}{{AppOATH, device.CapOATH}, {AppOpenPGP, device.CapOpenPGP}, {AppHSMAuth, device.CapHSMAuth}, {AppOTP, device.CapOTP}}
+
+// AppContents is what one application holds, read without a PIN.
+type AppContents struct {
+	App string
+	// Factory: nothing of an owner was readable, and PINs and retry
+	// counters are the factory ones where the application shows them.
+	Factory bool
+	// Summary says what was found: "2 accounts", "slot 1 programmed".
+	Summary string
+}
+
+// WipeReadBack is what a key holds after a wipe, as read at At.
+type WipeReadBack struct {
+	At time.Time
+	// PIV is nil when PIV was not read (not enabled).
+	PIV             *device.PIVState
+	PIVCertificates []byte
+	// FIDO is nil when the key's FIDO2 interface was not found.
+	FIDO *device.FIDOState
+	// Apps holds OATH, OpenPGP, YubiHSM Auth and OTP where the key has them.
+	Apps []AppContents
+}
+
+// WipeRecorder records a finished wipe in the onboarding tracker: the key
+// retired with the reason "wiped" and what was erased, in IT's name.
+type WipeRecorder interface {
+	// RecordWipe returns once the tracker has answered.
+	RecordWipe(ctx context.Context, r WipeRecord) (WipeRecorded, error)
+	// Destination names the tracker, for the person.
+	Destination() string
+}
+
+// WipeRecord is the wipe as the tracker records it.
+type WipeRecord struct {
+	Serial uint32
+	// Erased are the applications erased and read back at factory
+	// state, by name ("PIV", "OATH", ...).
+	Erased []string
+}
+
+// WipeRecorded is what the tracker answered.
+type WipeRecorded struct {
+	Owner  string // the former owner's name, "" when the tracker did not know the key's owner
+	Status string // the key's status now ("retired")
+	// AlreadyRetired: the tracker had retired the key before, and a
+	// retired key's status changes no more; this wipe is not recorded.
+	AlreadyRetired bool
 }
 
 // WipeTarget is what keywizard key wipe shows before it erases anything.
@@ -64,6 +143,9 @@ type WipeTarget struct {
 	Key device.Key
 	// PIVCertificates are the PIV slots holding a certificate (0x9A, ...).
 	PIVCertificates []byte
+	// Apps is what OATH, OpenPGP, YubiHSM Auth and OTP hold, for those
+	// enabled over USB.
+	Apps []AppContents
 }
 
 // WipeConfirmation names the key the person confirmed erasing: the serial
@@ -94,6 +176,12 @@ type Env struct {
 	OpenDevices func(ctx context.Context) (Devices, error)
 	// RunSim runs one simulated key until ctx ends (keywizard sim).
 	RunSim func(ctx context.Context, opts SimOptions) error
+	// OpenWipeRecorder opens the tracker at url with IT's token from the
+	// keychain, for key wipe --tracker; nil when this build cannot
+	// record wipes. Called before anything is erased.
+	OpenWipeRecorder func(ctx context.Context, url string) (WipeRecorder, error)
+	// Now is the clock read-backs are stamped with; nil = time.Now.
+	Now func() time.Time
 }
 
 // SimOptions are the flags of keywizard sim.

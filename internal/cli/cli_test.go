@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 )
@@ -25,6 +26,11 @@ type fakeDevices struct {
 	calls                      []string // wipe methods called, in order
 	confirmed                  []WipeConfirmation
 	opened                     bool
+	appErr                     map[string]error  // ResetApp fails for these
+	appLeft                    map[string]string // ResetApp reads these back not at factory settings
+	enableErr                  error
+	enabled                    device.Capability // what EnableForWipe was asked to enable
+	readBack                   *WipeReadBack     // nil: every application at factory settings
 }
 
 func (f *fakeDevices) Keys(ctx context.Context, withPIV bool) ([]device.Key, error) {
@@ -48,7 +54,13 @@ func (f *fakeDevices) WipeTarget(ctx context.Context, serial uint32) (WipeTarget
 	}
 	for _, k := range f.keys {
 		if k.Serial == serial {
-			return WipeTarget{Key: k, PIVCertificates: f.certs}, nil
+			t := WipeTarget{Key: k, PIVCertificates: f.certs}
+			for _, a := range otherApps {
+				if k.Info.USBEnabled&a.cap != 0 {
+					t.Apps = append(t.Apps, AppContents{App: a.name, Summary: "something of " + a.name})
+				}
+			}
+			return t, nil
 		}
 	}
 	return WipeTarget{}, &device.KeyNotFoundError{Serial: serial}
@@ -76,6 +88,40 @@ func (f *fakeDevices) ResetFIDO(ctx context.Context, c WipeConfirmation, onTouch
 	return f.fidoErr
 }
 
+func (f *fakeDevices) EnableForWipe(ctx context.Context, c WipeConfirmation, caps device.Capability) error {
+	f.calls = append(f.calls, "enable")
+	f.confirmed = append(f.confirmed, c)
+	f.enabled = caps
+	return f.enableErr
+}
+
+func (f *fakeDevices) ResetApp(ctx context.Context, c WipeConfirmation, app string) (AppContents, error) {
+	f.calls = append(f.calls, app)
+	f.confirmed = append(f.confirmed, c)
+	if err := f.appErr[app]; err != nil {
+		return AppContents{}, err
+	}
+	if left, ok := f.appLeft[app]; ok {
+		return AppContents{App: app, Summary: left}, nil
+	}
+	return AppContents{App: app, Factory: true, Summary: "empty"}, nil
+}
+
+func (f *fakeDevices) ReadBack(ctx context.Context, serial uint32) (WipeReadBack, error) {
+	f.calls = append(f.calls, "readback")
+	if f.readBack != nil {
+		return *f.readBack, nil
+	}
+	yes := true
+	rb := WipeReadBack{At: time.Date(2026, 12, 4, 17, 30, 0, 0, time.UTC),
+		PIV:  &device.PIVState{PINRetries: 3, PUKRetries: 3, DefaultPIN: &yes, DefaultPUK: &yes, DefaultMgmtKey: &yes},
+		FIDO: &device.FIDOState{}}
+	for _, a := range otherApps {
+		rb.Apps = append(rb.Apps, AppContents{App: a.name, Factory: true, Summary: "nothing"})
+	}
+	return rb, nil
+}
+
 func (f *fakeDevices) Close() error { f.closed = true; return nil }
 
 func nano() device.Key {
@@ -87,10 +133,19 @@ func nano() device.Key {
 
 func run(t *testing.T, f *fakeDevices, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return runWith(t, f, nil, stdin, args...)
+}
+
+// runWith is run with the Env changed by set first.
+func runWith(t *testing.T, f *fakeDevices, set func(*Env), stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := Env{Out: &out, Err: &errb, In: strings.NewReader(stdin),
 		OpenDevices: func(context.Context) (Devices, error) { f.opened = true; return f, nil },
 		RunSim:      func(context.Context, SimOptions) error { return nil }}
+	if set != nil {
+		set(&env)
+	}
 	root := NewRoot(env, "test", func(bool) error { return errors.New("no gui in tests") })
 	code := Execute(context.Background(), root, args)
 	return out.String(), errb.String(), code

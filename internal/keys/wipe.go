@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/apps"
 	"github.com/keywizard/keywizard/device/fido"
+	"github.com/keywizard/keywizard/device/mgmt"
 	"github.com/keywizard/keywizard/device/piv"
 	"github.com/keywizard/keywizard/device/scan"
 	"github.com/keywizard/keywizard/internal/cli"
@@ -23,6 +25,7 @@ func (d *Devices) WipeTarget(ctx context.Context, serial uint32) (cli.WipeTarget
 		return cli.WipeTarget{}, err
 	}
 	t := cli.WipeTarget{Key: k}
+	t.Apps = d.readApps(ctx, k)
 	if k.Info.USBEnabled&device.CapPIV == 0 {
 		return t, nil // nothing to read; the command decides what that means
 	}
@@ -33,6 +36,95 @@ func (d *Devices) WipeTarget(ctx context.Context, serial uint32) (cli.WipeTarget
 		return cli.WipeTarget{}, fmt.Errorf("reading the PIV certificates: %w", err)
 	}
 	return t, nil
+}
+
+// readApps reads OATH, OpenPGP, YubiHSM Auth and OTP where the key has
+// them enabled over USB. One that cannot be read says so; the wipe erases
+// it all the same.
+func (d *Devices) readApps(ctx context.Context, k device.Key) []cli.AppContents {
+	var out []cli.AppContents
+	for _, app := range apps.All {
+		if k.Info.USBEnabled&app.Capability() == 0 {
+			continue
+		}
+		c, err := d.Hub.AppContents(ctx, k.Serial, app)
+		if err != nil {
+			out = append(out, cli.AppContents{App: string(app), Summary: "could not be read"})
+			continue
+		}
+		out = append(out, appContents(c))
+	}
+	return out
+}
+
+func appContents(c apps.Contents) cli.AppContents {
+	return cli.AppContents{App: string(c.App), Factory: c.Factory, Summary: c.Summary}
+}
+
+// EnableForWipe enables caps over USB on the key c names, after checking
+// it is that key, and checks the result read back after its restart.
+func (d *Devices) EnableForWipe(ctx context.Context, c cli.WipeConfirmation, caps device.Capability) error {
+	k, err := d.Hub.Find(ctx, c.Serial)
+	if err != nil {
+		return err
+	}
+	if k.Model != c.Model {
+		return fmt.Errorf("the key with serial %d is a %s, not the %s confirmed; nothing was changed: %w", c.Serial, k.Model, c.Model, device.ErrInvalidArgument)
+	}
+	res, err := d.Hub.ChangeApplications(ctx, c.Serial, mgmt.Request{USBEnable: caps})
+	if err != nil {
+		return err
+	}
+	if res.ReplugRequired {
+		return fmt.Errorf("the key applies the change only once it is unplugged and plugged back in; do that and run the wipe again: %w", device.ErrUnsupported)
+	}
+	if missing := caps &^ res.After.USBEnabled; missing != 0 {
+		return fmt.Errorf("%s still disabled over USB after the change: %w", missing, device.ErrInvalidResponse)
+	}
+	return nil
+}
+
+// ResetApp erases one of OATH, OpenPGP, YubiHSM Auth and OTP on the key c
+// names. An OTP slot with an access code fails with apps.ErrAccessCode,
+// which matches device.ErrLocked.
+func (d *Devices) ResetApp(ctx context.Context, c cli.WipeConfirmation, app string) (cli.AppContents, error) {
+	for _, a := range apps.All {
+		if string(a) == app {
+			got, err := d.Hub.ResetApp(ctx, c.Serial, c.Model, a)
+			return appContents(got), err
+		}
+	}
+	return cli.AppContents{App: app}, fmt.Errorf("unknown application %q: %w", app, device.ErrInvalidArgument)
+}
+
+// ReadBack reads the key afresh after a wipe: PIV state and certificates,
+// FIDO2 PIN state, and the other applications.
+func (d *Devices) ReadBack(ctx context.Context, serial uint32) (cli.WipeReadBack, error) {
+	k, err := d.Hub.Find(ctx, serial)
+	if err != nil {
+		return cli.WipeReadBack{}, err
+	}
+	rb := cli.WipeReadBack{At: time.Now(), FIDO: k.FIDO}
+	for _, app := range apps.All {
+		if k.Info.USBEnabled&app.Capability() == 0 {
+			continue
+		}
+		c, err := d.Hub.AppContents(ctx, serial, app)
+		if err != nil {
+			return rb, fmt.Errorf("reading %s: %w", app, err)
+		}
+		rb.Apps = append(rb.Apps, appContents(c))
+	}
+	if k.Info.USBEnabled&device.CapPIV == 0 {
+		return rb, nil
+	}
+	if rb.PIV, err = d.Hub.PIVState(ctx, serial); err != nil {
+		return rb, fmt.Errorf("reading the PIV state: %w", err)
+	}
+	if rb.PIVCertificates, err = d.Hub.PIVCertificateSlots(ctx, serial); err != nil {
+		return rb, fmt.Errorf("reading the PIV certificates: %w", err)
+	}
+	return rb, nil
 }
 
 // ResetPIV resets PIV on the key c names; piv.Provisioner.Reset checks the

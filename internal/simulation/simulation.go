@@ -34,6 +34,10 @@ type KeySpec struct {
 	Serial   uint32
 	Model    string // sim preset: "5c-nano", "5c-nfc", ...
 	Firmware device.Version
+	// FIDOOverCCID makes the key's FIDO2 application answer on its
+	// smart-card reader too (sim.Config.FIDOOverCCID), so that ykman
+	// --reader can read its FIDO2 side in tests.
+	FIDOOverCCID bool
 }
 
 // DefaultKeys are the two keys `keywizard --simulate` plugs in: the
@@ -138,7 +142,7 @@ func newSimulation(ctx context.Context, specs []KeySpec, opts Options) (*Simulat
 		s.unlock = unlock
 	}
 	for _, sp := range specs {
-		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware})
+		k, err := sim.New(sim.Config{Serial: sp.Serial, Model: sp.Model, Firmware: sp.Firmware, FIDOOverCCID: sp.FIDOOverCCID})
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("simulated key %d: %w", sp.Serial, err)

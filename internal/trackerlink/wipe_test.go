@@ -1,0 +1,148 @@
+package trackerlink_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keywizard/keywizard/internal/cli"
+	"github.com/keywizard/keywizard/internal/trackerlink"
+	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/server"
+	"github.com/keywizard/keywizard/tracker/store"
+)
+
+// memTokens is a keychain item in memory.
+type memTokens struct{ tok string }
+
+func (m *memTokens) Token() (string, error) {
+	if m.tok == "" {
+		return "", client.ErrNoToken
+	}
+	return m.tok, nil
+}
+func (m *memTokens) SetToken(t string) error { m.tok = t; return nil }
+func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
+
+// wipeTracker is a real tracker (server + SQLite) on httptest where Ann
+// has enrolled her everyday key 6100; it returns its URL, IT's token and
+// Ann's.
+func wipeTracker(t *testing.T) (url string, it, ann *memTokens, audit func() []tracker.AuditEntry) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	now := time.Now()
+	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(tracker.CreatePerson{Email: "ann@example.com", Name: "Ann Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
+	r, _ := http.NewRequest("POST", hs.URL+"/v1/people", bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var person tracker.Person
+	json.NewDecoder(resp.Body).Decode(&person)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("creating Ann: %s", resp.Status)
+	}
+	inv, err := server.IssueInvite(ctx, st, person.ID, admin.ID, "test", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann = &memTokens{}
+	cl, err := client.New(client.Config{BaseURL: hs.URL, Dir: t.TempDir(), Tokens: ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Exchange(ctx, inv.Code, "laptop"); err != nil {
+		t.Fatal(err)
+	}
+	rep := tracker.Report{IdempotencyKey: "ann-everyday-1", Serial: 6100, Model: "YubiKey 5C Nano", Role: tracker.RoleEveryday, AppVersion: "1.0.0",
+		Items: []tracker.ReportItem{{Service: "github", Evidence: tracker.EvidenceOnKey, At: now}}}
+	if err := cl.Record(ctx, rep); err != nil {
+		t.Fatal(err)
+	}
+	audit = func() []tracker.AuditEntry {
+		entries, err := st.Audit(ctx, person.ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return entries
+	}
+	return hs.URL, &memTokens{tok: tok}, ann, audit
+}
+
+func TestWipeRecorder(t *testing.T) {
+	ctx := context.Background()
+	url, it, ann, audit := wipeTracker(t)
+	dir := t.TempDir()
+
+	// Before anything is erased: no token, or a person's token, is refused.
+	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, url, &memTokens{}); !errors.Is(err, client.ErrNoToken) {
+		t.Fatalf("no token: %v", err)
+	}
+	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, url, ann); !errors.Is(err, trackerlink.ErrNotIT) {
+		t.Fatalf("Ann's token: %v", err)
+	}
+	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, "", it); !errors.Is(err, trackerlink.ErrNoTracker) {
+		t.Fatalf("no URL and no settings: %v", err)
+	}
+
+	rec, err := trackerlink.OpenWipeRecorder(ctx, dir, url, it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erased := []string{"PIV", cli.AppOATH, cli.AppOpenPGP, cli.AppHSMAuth, cli.AppOTP, "FIDO2"}
+	got, err := rec.RecordWipe(ctx, cli.WipeRecord{Serial: 6100, Erased: erased})
+	if err != nil || got.Owner != "Ann Example" || got.Status != "retired" || got.AlreadyRetired {
+		t.Fatalf("RecordWipe: %+v, %v", got, err)
+	}
+	// The tracker has it: retired, reason "wiped", with what was erased.
+	key, err := rec.Client.FindKey(ctx, 6100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := key.History[len(key.History)-1]
+	if key.Status != tracker.KeyRetired || last.Status != tracker.KeyRetired || last.Reason != "wiped" ||
+		!slices.Equal(last.Erased, []string{"piv", "oath", "openpgp", "hsmauth", "otp", "fido2"}) {
+		t.Fatalf("key in the tracker: %+v, last event %+v", key.Key, last)
+	}
+
+	// IT's audit log has it, in IT's name.
+	if !slices.ContainsFunc(audit(), func(e tracker.AuditEntry) bool {
+		return e.Action == "key.retired" && e.Actor == key.History[len(key.History)-1].Actor && e.Reason == "wiped" &&
+			strings.Contains(e.Detail, "erased: piv, oath, openpgp, hsmauth, otp, fido2")
+	}) {
+		t.Fatalf("no audit entry for the wipe: %+v", audit())
+	}
+
+	// Wiped again: the retired key's record stays as it is, and says so.
+	if got, err = rec.RecordWipe(ctx, cli.WipeRecord{Serial: 6100, Erased: erased}); err != nil || !got.AlreadyRetired {
+		t.Fatalf("second RecordWipe: %+v, %v", got, err)
+	}
+	if _, err := rec.RecordWipe(ctx, cli.WipeRecord{Serial: 6999, Erased: erased}); !errors.Is(err, client.ErrNoSuchKey) {
+		t.Fatalf("a key the tracker does not know: %v", err)
+	}
+}
