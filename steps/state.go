@@ -365,6 +365,7 @@ func (w *Wizard) Report(ctx context.Context) error {
 	w.p.Report.Pending = false
 	w.p.Report.SentAt = w.o.Clock.Now()
 	w.p.Report.Destination = "sent to the onboarding tracker"
+	w.recordGenuineLocked(ctx, rep)
 	if d, ok := w.o.Reporter.(Destination); ok {
 		w.p.Report.Destination = d.Destination()
 	}
