@@ -389,8 +389,11 @@ func attestationProblem(err error) string {
 		return "the key was not plugged in when the report was made"
 	case errors.Is(err, device.ErrRemoved):
 		return "the key was removed while it was read"
+	case errors.Is(err, device.ErrAuthentication):
+		// device/piv's ManagementKeyNotDefaultError (docs/genuine-key.md).
+		return "the key's PIV management key is its owner's, and no key generated on it can be attested; keywizard leaves it as it is"
 	case errors.Is(err, device.ErrUnsupported):
-		return "the key cannot attest"
+		return "the key cannot attest, or cannot say which PIV slot is free (firmware before 5.3)"
 	}
 	return "the attestation could not be read"
 }
