@@ -37,14 +37,14 @@ type GenuineProof struct {
 	Generated bool
 }
 
-// ErrNoFreeSlot: every retired slot holds a key or a certificate, and no
-// slot holds a key generated on the key, so nothing can be attested
+// ErrNoFreeSlot says every retired slot holds a key or a certificate, and
+// no slot holds a key generated on the key, so nothing can be attested
 // without overwriting something.
 var ErrNoFreeSlot = errors.New("no free retired PIV slot")
 
-// ManagementKeyNotDefaultError: making a key to attest needs the PIV
-// management key, which is not the factory one; keywizard does not ask for
-// a management key, so it leaves the key as it is.
+// ManagementKeyNotDefaultError says that making a key to attest needs the
+// PIV management key, which is not the factory one; keywizard does not ask
+// for a management key, so it leaves the key as it is.
 type ManagementKeyNotDefaultError struct{}
 
 func (*ManagementKeyNotDefaultError) Error() string {
