@@ -67,3 +67,16 @@ func (w *Wizard) genuineText() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// genuineSummaryLocked is the summary's note on a key: what the tracker
+// answered about it, if it did.
+func (w *Wizard) genuineSummaryLocked(serial uint32) string {
+	a, ok := w.p.Report.Genuine[serial]
+	switch {
+	case !ok:
+		return ""
+	case a.Genuine:
+		return fmt.Sprintf(" (genuine YubiKey, checked at %s by IT's tracker)", a.CheckedAt.Format("2006-01-02 15:04 MST"))
+	}
+	return fmt.Sprintf(" (not confirmed genuine: %s)", strings.TrimSuffix(a.Detail, "."))
+}

@@ -45,6 +45,10 @@ func TestGenuineOnlyFromTheTrackersAnswer(t *testing.T) {
 			t.Errorf("key %d sent without attestation (%q)", k.Serial, k.AttestationError)
 		}
 	}
+	sum := e.w.Summary()
+	if !strings.Contains(sum, "(genuine YubiKey, checked at "+at+" by IT's tracker)") || !strings.Contains(sum, "(not confirmed genuine: not a genuine YubiKey") {
+		t.Errorf("summary:\n%s", sum)
+	}
 	// The answer is kept with the progress.
 	e.w = e.newWizard()
 	if st := step(e.w.Snapshot(), steps.StepReport); !strings.Contains(st.Reason, "checked at "+at) {
@@ -56,5 +60,8 @@ func TestGenuineOnlyFromTheTrackersAnswer(t *testing.T) {
 	plain.must("report", plain.w.Report(plain.ctx))
 	if st := step(plain.w.Snapshot(), steps.StepReport); st.Status != steps.StatusDone || strings.Contains(strings.ToLower(st.Reason), "genuine") {
 		t.Errorf("no answers, yet %q", st.Reason)
+	}
+	if sum := plain.w.Summary(); strings.Contains(strings.ToLower(sum), "genuine") {
+		t.Errorf("no answers, yet the summary says:\n%s", sum)
 	}
 }

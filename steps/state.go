@@ -446,7 +446,7 @@ func (w *Wizard) Summary() string {
 		b.WriteString("No key set up yet.\n")
 	}
 	for _, k := range s.Keys {
-		fmt.Fprintf(&b, "- **%s**: %s\n", k.Role.Words(), k.Label)
+		fmt.Fprintf(&b, "- **%s**: %s%s\n", k.Role.Words(), k.Label, w.genuineSummaryLocked(k.Serial))
 	}
 	b.WriteString("\n## Steps\n\n")
 	for _, st := range s.Steps {
