@@ -54,8 +54,13 @@ type Keys interface {
 	// nfcToo), as `ykman config usb --disable OTP` does (docs/yubikey-protocol.md
 	// §1.8), then reads the configuration back.
 	DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (OTPResult, error)
-	// Attestation returns the key's PIV attestation for the tracker's
-	// genuine-key check.
+	// Attestation returns a PIV attestation proving the key genuine, for
+	// the tracker's check, without changing the key's set-up: of a key
+	// already generated on it, else of one generated for the purpose in a
+	// free retired slot (82-95), never 9A-9E, never changing the PIN, PUK
+	// or management key (docs/genuine-key.md). A key that cannot (its
+	// management key is its owner's, no free slot, firmware before 5.3)
+	// returns an error saying so.
 	Attestation(ctx context.Context, serial uint32) (Attestation, error)
 }
 
@@ -117,6 +122,8 @@ type OTPResult struct {
 type Attestation struct {
 	DevicePEM string
 	SlotPEM   string
+	// Slot is the PIV slot whose key was attested.
+	Slot byte `json:",omitempty"`
 }
 
 // Browser opens pages in the person's browser (pkg/browser in cmd).

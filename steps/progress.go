@@ -126,6 +126,9 @@ type ReportRecord struct {
 	// Local is set when the report was kept on this computer because no
 	// tracker was connected.
 	Local bool `json:"local,omitempty"`
+	// Genuine is the tracker's answer about each key's attestation, by
+	// serial (GenuineReporter).
+	Genuine map[uint32]GenuineAnswer `json:"genuine,omitempty"`
 }
 
 // Progress is everything the wizard saves. It holds no secrets: no PIN, PUK,

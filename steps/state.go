@@ -376,6 +376,7 @@ func (w *Wizard) Report(ctx context.Context) error {
 	w.p.Report.Pending = false
 	w.p.Report.SentAt = w.o.Clock.Now()
 	w.p.Report.Destination = "sent to the onboarding tracker"
+	w.recordGenuineLocked(ctx, rep)
 	if d, ok := w.o.Reporter.(Destination); ok {
 		w.p.Report.Destination = d.Destination()
 	}
@@ -399,8 +400,11 @@ func attestationProblem(err error) string {
 		return "the key was not plugged in when the report was made"
 	case errors.Is(err, device.ErrRemoved):
 		return "the key was removed while it was read"
+	case errors.Is(err, device.ErrAuthentication):
+		// device/piv's ManagementKeyNotDefaultError (docs/genuine-key.md).
+		return "the key's PIV management key is its owner's, and no key generated on it can be attested; keywizard leaves it as it is"
 	case errors.Is(err, device.ErrUnsupported):
-		return "the key cannot attest"
+		return "the key cannot attest, or cannot say which PIV slot is free (firmware before 5.3)"
 	}
 	return "the attestation could not be read"
 }
@@ -458,7 +462,7 @@ func (w *Wizard) Summary() string {
 		b.WriteString("No key set up yet.\n")
 	}
 	for _, k := range s.Keys {
-		fmt.Fprintf(&b, "- **%s**: %s\n", k.Role.Words(), k.Label)
+		fmt.Fprintf(&b, "- **%s**: %s%s\n", k.Role.Words(), k.Label, w.genuineSummaryLocked(k.Serial))
 	}
 	b.WriteString("\n## Steps\n\n")
 	for _, st := range s.Steps {

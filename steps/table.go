@@ -276,7 +276,11 @@ func reportStatus(w *Wizard, id StepID) (Status, string) {
 		st, _ := plainStatus(w, id)
 		return st, "Not sent: IT has not received this. It is kept on this computer only (" + r.Destination + "). Ask IT how to connect keywizard to their tracker."
 	case !r.SentAt.IsZero() && !w.newerThanReportLocked():
-		return StatusDone, "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + "); IT's tracker accepted it."
+		done := "Sent " + r.SentAt.Format("2006-01-02 15:04 MST") + " (" + r.Destination + "); IT's tracker accepted it."
+		if g := w.genuineText(); g != "" {
+			done += " " + g
+		}
+		return StatusDone, done
 	case !r.SentAt.IsZero():
 		st, _ := plainStatus(w, id)
 		return st, "There is progress since the last report; send it again."

@@ -689,6 +689,9 @@ func (u *UI) reportScreen(st steps.Step) screen {
 	s := u.snap
 	body := []fyne.CanvasObject{
 		para("keywizard tells IT which keys you have (model and serial) and, for each service, how it knows the key is registered: verified on the key, verified by the system, or confirmed by you. No PIN or password is sent."),
+		// The proof may write to the key (a new key in a spare slot), so
+		// the person is told before sending (docs/genuine-key.md).
+		para("To prove each key is a genuine YubiKey, keywizard sends the key's own signed statement (PIV attestation). If the key has no key of its own to attest yet, keywizard makes one in a spare PIV slot; nothing else on the key changes."),
 	}
 	if st.Reason != "" {
 		body = append(body, u.messageBox(Message{Severity: Warning, Text: st.Reason}))

@@ -174,13 +174,26 @@ func (h *Hub) ResetApp(ctx context.Context, serial uint32, model string, app app
 }
 
 // Attestation reads the key's attestation certificate and the certificate it
-// issued for the key in slot (piv.GenuineKeySlot for the wizard's genuine-key check).
+// issued for the key in slot (GenuineAttestation finds or makes the key the
+// wizard's genuine-key check attests).
 func (h *Hub) Attestation(ctx context.Context, serial uint32, slot byte) (att, slotCert *x509.Certificate, err error) {
 	p, _, err := h.Provisioner(ctx, serial)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p.Attestation(ctx, slot)
+}
+
+// GenuineAttestation proves the key genuine by a PIV attestation without
+// changing its set-up: of a key already generated on it, or (generate) of
+// one generated in a free retired slot (piv.Session.GenuineAttestation,
+// docs/genuine-key.md).
+func (h *Hub) GenuineAttestation(ctx context.Context, serial uint32, generate bool) (*piv.GenuineProof, error) {
+	p, _, err := h.Provisioner(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	return p.GenuineAttestation(ctx, generate)
 }
 
 // PublicKeyHash is the identity hash macOS's `sc_auth identities` shows for

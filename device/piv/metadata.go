@@ -20,13 +20,6 @@ const (
 	SlotAttestation    byte = 0xF9
 )
 
-// GenuineKeySlot is the slot whose attestation the wizard sends for the
-// tracker's genuine-key check: 9A, the macOS login key the wizard itself
-// generated on the key, so the attestation (signed by the key's Yubico
-// device certificate in f9) proves both that the YubiKey is genuine and
-// that the login key was made on it and cannot have been copied.
-const GenuineKeySlot = SlotAuthentication
-
 // Metadata is a decoded GET METADATA (INS F7) response (docs/yubikey-protocol.md
 // §4.4). Fields the card did not send are left at their zero value and the
 // matching Has* flag is false.

@@ -631,3 +631,19 @@ func (p *Provisioner) identify(ctx context.Context) (ResetConfirmation, error) {
 	}
 	return ResetConfirmation{Serial: info.Serial, Model: info.Model()}, nil
 }
+
+// GenuineAttestation proves the key in the reader genuine without changing
+// its set-up (Session.GenuineAttestation, docs/genuine-key.md), over
+// keywizard's own connection.
+func (p *Provisioner) GenuineAttestation(ctx context.Context, generate bool) (*GenuineProof, error) {
+	s, closeS, err := p.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer closeS()
+	proof, err := s.GenuineAttestation(ctx, generate)
+	if err != nil {
+		return nil, p.removedOr(ctx, err)
+	}
+	return proof, nil
+}

@@ -41,3 +41,8 @@ func (p *Provisioner) Reset(ctx context.Context, confirm ResetConfirmation) erro
 func (p *Provisioner) Provision(ctx context.Context, prm Params) (*Result, error) {
 	return nil, errNoCgo
 }
+
+// GenuineAttestation needs cgo; this build returns device.ErrUnsupported.
+func (p *Provisioner) GenuineAttestation(ctx context.Context, generate bool) (*GenuineProof, error) {
+	return nil, errNoCgo
+}

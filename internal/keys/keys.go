@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 
 	"github.com/keywizard/keywizard/device"
@@ -200,17 +199,19 @@ func (k *Keys) DisableOTP(ctx context.Context, serial uint32, nfcToo bool) (step
 	return steps.OTPResult{USBEnabled: res.After.USBEnabled, HasNFC: res.After.HasNFC, NFCEnabled: res.After.NFCEnabled}, nil
 }
 
-// Attestation reads the key's PIV attestation for piv.GenuineKeySlot.
+// Attestation proves the key genuine with a PIV attestation: of a key
+// already generated on it (the macOS login key in 9A, say), else of an ECC
+// key generated for the purpose in a free retired slot (95 down to 82)
+// with the factory management key. Slots 9A-9E, the PIN, the PUK and the
+// management key are left as they are (docs/genuine-key.md).
 func (k *Keys) Attestation(ctx context.Context, serial uint32) (steps.Attestation, error) {
-	att, slot, err := k.Hub.Attestation(ctx, serial, piv.GenuineKeySlot)
+	p, err := k.Hub.GenuineAttestation(ctx, serial, true)
 	if err != nil {
-		if errors.Is(err, device.ErrNotFound) {
-			return steps.Attestation{}, fmt.Errorf("key %d has no key in slot %02x to attest yet: %w", serial, piv.GenuineKeySlot, err)
-		}
 		return steps.Attestation{}, err
 	}
 	return steps.Attestation{
-		DevicePEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: att.Raw})),
-		SlotPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: slot.Raw})),
+		DevicePEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Attestation.Raw})),
+		SlotPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.SlotCert.Raw})),
+		Slot:      p.Slot,
 	}, nil
 }

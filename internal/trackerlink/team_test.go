@@ -41,14 +41,18 @@ type org struct {
 	people map[string]tracker.Person
 }
 
-func newOrg(t *testing.T) *org {
+func newOrg(t *testing.T, configure ...func(*server.Config)) *org {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Store: st, Logf: t.Logf})
+	cfg := server.Config{Store: st, Logf: t.Logf}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

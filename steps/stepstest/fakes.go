@@ -440,7 +440,7 @@ func (f *FakeKeys) Attestation(ctx context.Context, serial uint32) (steps.Attest
 	block := func(what string) string {
 		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fmt.Appendf(nil, "fake %s certificate of %d", what, serial)}))
 	}
-	return steps.Attestation{DevicePEM: block("device"), SlotPEM: block("slot 9a")}, nil
+	return steps.Attestation{DevicePEM: block("device"), SlotPEM: block("slot 95"), Slot: 0x95}, nil
 }
 
 // Browser records opened URLs; Err makes Open fail; OnOpen runs after a

@@ -133,6 +133,9 @@ type Client struct {
 	// it (Rejected).
 	rmu      sync.Mutex
 	rejected map[string]*RejectedError
+	// answers holds the tracker's answers since this client started, by
+	// idempotency key (answers.go).
+	answers map[string]tracker.ReportResult
 }
 
 // New returns a client. It creates the queue directory.

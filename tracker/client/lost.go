@@ -66,7 +66,12 @@ func (c *Client) ReportLost(ctx context.Context, l tracker.LossReport) error {
 func (c *Client) sendQueued(ctx context.Context, name string, data []byte) error {
 	if !strings.HasSuffix(name, lossSuffix) {
 		var res tracker.ReportResult
-		return c.do(ctx, http.MethodPost, "/v1/reports", data, &res)
+		err := c.do(ctx, http.MethodPost, "/v1/reports", data, &res)
+		if err == nil {
+			// What the tracker checked (answers.go).
+			c.setAnswer(queueKey(name), res)
+		}
+		return err
 	}
 	var l tracker.LossReport
 	if err := json.Unmarshal(data, &l); err != nil {

@@ -115,7 +115,7 @@ func (e *env) auditLog() []tracker.AuditEntry {
 }
 
 var readOrRefusal = map[string]bool{"export.csv": true, "export.json": true, "people.list": true,
-	"team.read": true, "audit.read": true, "request.refused": true}
+	"team.read": true, "audit.read": true, "request.refused": true, "scim.read": true, "scim.list": true}
 
 // newAudit returns the entries added since the log had n entries.
 func (e *env) newAudit(n int) []tracker.AuditEntry {

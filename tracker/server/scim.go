@@ -374,6 +374,9 @@ func (u scimUsers) Get(r *http.Request, id string) (scim.Resource, error) {
 	if err != nil {
 		return scim.Resource{}, u.toSCIM(r, id, err)
 	}
+	if err := u.auditSCIMRead(r, actSCIMRead, p.ID, "SCIM User"); err != nil {
+		return scim.Resource{}, u.toSCIM(r, id, err)
+	}
 	return u.user(p), nil
 }
 
@@ -404,6 +407,9 @@ func (u scimUsers) GetAll(r *http.Request, params scim.ListRequestParams) (scim.
 	start := max(params.StartIndex, 1) - 1
 	if start < len(match) && params.Count > 0 {
 		page.Resources = match[start:min(len(match), start+params.Count)]
+	}
+	if err := u.auditSCIMRead(r, actSCIMList, "", scimListDetail(params.FilterValidator != nil, len(match), len(page.Resources))); err != nil {
+		return scim.Page{}, u.toSCIM(r, "", err)
 	}
 	return page, nil
 }
