@@ -649,19 +649,37 @@ func (w *Wizard) IgnoreKey(ctx context.Context, serial uint32) error {
 }
 
 // Watch follows keys arriving and leaving until ctx ends, keeping the
-// snapshot's Detected, Unknown and Connected up to date.
-func (w *Wizard) Watch(ctx context.Context) error {
+// snapshot's Detected, Unknown and Connected up to date. It returns once
+// the keys plugged in now are listed; the following goes on behind. done
+// is closed when it has stopped (ctx ended) and every re-check it started
+// has returned, so whoever started it can wait for it: the window does
+// before it closes, and nothing it started publishes afterwards.
+func (w *Wizard) Watch(ctx context.Context) (done <-chan struct{}, err error) {
 	ch, err := w.o.Keys.Watch(ctx)
 	if err != nil {
-		return fmt.Errorf("watching for keys: %w", err)
+		return nil, fmt.Errorf("watching for keys: %w", err)
 	}
 	// Start from what is plugged in now; events then keep it current.
 	if keys, err := w.o.Keys.List(ctx); err == nil {
 		w.setConnected(keys)
 		w.publish()
 	}
+	stopped := make(chan struct{})
 	go func() {
-		for ev := range ch {
+		var rechecks sync.WaitGroup
+		defer close(stopped)
+		defer rechecks.Wait()
+		for {
+			var ev KeyEvent
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok = <-ch:
+				if !ok {
+					return
+				}
+			}
 			serial := ev.Key.Serial
 			w.mu.Lock()
 			recheck := false
@@ -685,11 +703,15 @@ func (w *Wizard) Watch(ctx context.Context) error {
 			w.mu.Unlock()
 			w.publish()
 			if recheck {
-				go func() { _ = w.recheckAction(ctx, serial, false) }()
+				rechecks.Add(1)
+				go func() {
+					defer rechecks.Done()
+					_ = w.recheckAction(ctx, serial, false)
+				}()
 			}
 		}
 	}()
-	return nil
+	return stopped, nil
 }
 
 // GoTo makes id the current step. Steps after the welcome need the person,

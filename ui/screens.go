@@ -200,7 +200,9 @@ func (u *UI) welcomeScreen() screen {
 		primary: &action{label: label, icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error {
 			var p steps.Person
 			var dateText string
-			fyne.DoAndWait(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) })
+			if !u.onMain(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) }) {
+				return ctx.Err()
+			}
 			// Every field's problem at once, the date's included: fixing
 			// one to meet the next is a round trip per field.
 			dateProblem := ""
@@ -298,7 +300,7 @@ func (u *UI) keysScreen() screen {
 func (u *UI) assignRoles(ctx context.Context) error {
 	var everyday, backup uint32
 	var err error
-	fyne.DoAndWait(func() {
+	read := u.onMain(func() {
 		for _, k := range u.snap.Detected {
 			r, ok := u.roleChoice[k.Serial]
 			if !ok {
@@ -327,6 +329,9 @@ func (u *UI) assignRoles(ctx context.Context) error {
 			}
 		}
 	})
+	if !read {
+		return ctx.Err()
+	}
 	if err != nil {
 		return err
 	}
@@ -520,7 +525,9 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		}
 		saveAccount = &action{label: "Save", do: func(ctx context.Context) error {
 			var v string
-			fyne.DoAndWait(func() { v = e.Text })
+			if !u.onMain(func() { v = e.Text }) {
+				return ctx.Err()
+			}
 			return u.wiz.SetAccount(ctx, id, v)
 		}}
 		save := newButton("Save", nil)

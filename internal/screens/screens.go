@@ -206,7 +206,7 @@ func (e *Env) attach(a fyne.App, w fyne.Window, opts ui.Options) error {
 // file (read afresh) with the same keys plugged in. The new Env's prompts
 // are answered by the script until UseUI.
 func (e *Env) Reopen(a fyne.App, w fyne.Window, opts ui.Options) (*Env, error) {
-	e.UI.Cancel()
+	e.UI.Close()
 	n := &Env{
 		Keys: e.Keys, Browser: e.Browser, Reporter: e.Reporter, Lost: e.Lost, SmartCard: e.SmartCard, Clock: e.Clock,
 		Store: &steps.FileStore{Path: e.Store.Path}, Tracker: e.Tracker, goos: e.goos, cat: e.cat,
