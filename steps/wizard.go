@@ -55,7 +55,7 @@ type Wizard struct {
 	mu        sync.Mutex // guards everything below
 	p         *Progress
 	connected map[uint32]device.Key
-	attention map[StepID]map[uint32]string
+	attention map[StepID]map[uint32]error
 	// byHand holds, per step and key, the address the person was shown to
 	// open themselves after the browser failed; like attention it lasts
 	// for this run only (a later run tries the browser again).
@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 	w := &Wizard{
 		o: o, p: p,
 		connected: map[uint32]device.Key{},
-		attention: map[StepID]map[uint32]string{},
+		attention: map[StepID]map[uint32]error{},
 		byHand:    map[StepID]map[uint32]string{},
 		stepNote:  map[StepID]string{},
 		subs:      map[int]func(Snapshot){},
@@ -297,19 +297,19 @@ func (w *Wizard) prepare(id StepID, serial uint32) (KeyRef, AssignedKey, error) 
 	return w.keyRefLocked(serial)
 }
 
-// setAttention records (or with msg "" clears) a step's problem on a key.
-func (w *Wizard) setAttention(id StepID, serial uint32, msg string) {
+// setAttention records (or with nil clears) a step's problem on a key.
+func (w *Wizard) setAttention(id StepID, serial uint32, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m := w.attention[id]
 	if m == nil {
-		m = map[uint32]string{}
+		m = map[uint32]error{}
 		w.attention[id] = m
 	}
-	if msg == "" {
+	if err == nil {
 		delete(m, serial)
 	} else {
-		m[serial] = msg
+		m[serial] = err
 	}
 }
 
@@ -340,7 +340,7 @@ func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) err
 		w.replug[ref.Serial] = true
 		w.mu.Unlock()
 	}
-	w.setAttention(id, ref.Serial, err.Error())
+	w.setAttention(id, ref.Serial, err)
 	return err
 }
 
@@ -410,7 +410,7 @@ func (w *Wizard) requirePresent(ctx context.Context, ref KeyRef) error {
 // record stores evidence for a step on a key and moves on when the step is
 // complete.
 func (w *Wizard) record(ctx context.Context, id StepID, serial uint32, e Evidence) error {
-	w.setAttention(id, serial, "")
+	w.setAttention(id, serial, nil)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	it := w.p.item(id, serial)
@@ -1077,7 +1077,7 @@ func (w *Wizard) open(ctx context.Context, s catalogue.Service, serial uint32, u
 		w.mu.Unlock()
 		return w.fail(ctx, id, ref, &BrowserError{URL: url, Err: err})
 	}
-	w.setAttention(id, serial, "")
+	w.setAttention(id, serial, nil)
 	w.mu.Lock()
 	delete(w.byHand[id], serial)
 	w.mu.Unlock()

@@ -391,8 +391,8 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		switch {
 		case k.Missing:
 			lines = append(lines, para("Waiting for this key: plug it in and give it its role in Your keys when you have it."))
-		case k.Attention != "":
-			lines = append(lines, &widget.Label{Text: sentence(k.Attention), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case k.Problem != nil:
+			lines = append(lines, problemLines(k.Problem)...)
 		case k.Evidence != nil:
 			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", upperFirst(k.Evidence.Level.Words()), timeText(k.Evidence.At)),
 				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
@@ -416,6 +416,21 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		box.Add(widget.NewCard("", "", row))
 	}
 	return box
+}
+
+// problemLines says a key's last problem on its row as a headline and the
+// next action, in plain words (Explain); the program's own words are in
+// the message above the rows after the action that failed, behind
+// Details.
+func problemLines(err error) []fyne.CanvasObject {
+	m, ok := Explain(err)
+	if !ok { // cancelled: nothing went wrong
+		return []fyne.CanvasObject{para(statusSentence(steps.StatusTodo))}
+	}
+	return []fyne.CanvasObject{
+		&widget.Label{Text: m.Title, TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: m.Text, Wrapping: fyne.TextWrapWord},
+	}
 }
 
 func statusSentence(st steps.Status) string {
