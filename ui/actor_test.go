@@ -126,8 +126,12 @@ func (a *windowActor) Start(_ context.Context, p steps.Person) error {
 	return nil
 }
 
+// DetectKeys presses Look for keys, unless the window already lists the
+// keys (starting looks for them).
 func (a *windowActor) DetectKeys(context.Context) error {
-	a.press("Look for keys")
+	if len(a.u.Snapshot().Detected) == 0 {
+		a.press("Look for keys")
+	}
 	return nil
 }
 
@@ -209,7 +213,19 @@ func (a *windowActor) ProvisionMac(_ context.Context, _ string, serial uint32) e
 	return nil
 }
 
+// DisableOTP presses the button that turns OTP off on the key: one for
+// both keys while both need it (the second key's call then finds it done).
 func (a *windowActor) DisableOTP(_ context.Context, serial uint32) error {
+	st, _ := a.u.Snapshot().Step(steps.StepOTP)
+	for _, k := range st.Keys {
+		if k.Serial == serial && k.Status == steps.StatusDone {
+			return nil
+		}
+	}
+	if a.u.PrimaryButton().Text == "Turn off OTP on both keys" {
+		a.press("Turn off OTP on both keys")
+		return nil
+	}
 	a.press("Turn off OTP on your " + a.role(serial) + " key")
 	return nil
 }

@@ -127,8 +127,7 @@ func TestFullFlow(t *testing.T) {
 		t.Fatalf("person %q", got)
 	}
 
-	// Keys: look, accept the suggested roles.
-	d.press("Look for keys")
+	// Keys: starting looked for them; accept the suggested roles.
 	if n := len(u.Snapshot().Detected); n != 2 {
 		t.Fatalf("detected %d keys", n)
 	}

@@ -214,7 +214,19 @@ func (u *UI) welcomeScreen() screen {
 			if err := steps.CheckPerson(p, dateProblem); err != nil {
 				return err
 			}
-			return u.wiz.Start(ctx, p)
+			if err := u.wiz.Start(ctx, p); err != nil {
+				return err
+			}
+			// The next screen is the keys: look for them now rather than
+			// leave a "Look for keys" click between the person and their
+			// keys (the watch lists them too, when it is on and done). None
+			// found is what that screen says, with Look for keys.
+			if len(u.wiz.Snapshot().Detected) == 0 {
+				if err := u.wiz.DetectKeys(ctx); err != nil && !errors.Is(err, device.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
 		}},
 		noNext: true,
 	}
@@ -698,10 +710,30 @@ func (u *UI) otpScreen(st steps.Step) screen {
 		u.keyRows(st, func(k steps.StepKey) []*action { return []*action{off(k)} }),
 	}
 	scr := screen{body: body}
-	if k, ok := nextKey(st); ok {
+	var todo []uint32
+	for _, k := range st.Keys {
+		if !k.Missing && k.Status != steps.StatusDone && k.Connected {
+			todo = append(todo, k.Serial)
+		}
+	}
+	k, ok := nextKey(st)
+	switch {
+	case ok && len(todo) > 1:
+		// Nothing to choose or type per key: one click turns it off on
+		// both, each read back on its own (a touch asked of each in turn);
+		// the first that fails stops it, and its row says why.
+		scr.primary = &action{label: "Turn off OTP on both keys", icon: theme.CancelIcon(), do: func(ctx context.Context) error {
+			for _, serial := range todo {
+				if err := u.wiz.DisableOTP(ctx, serial); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	case ok:
 		scr.primary = off(k)
 		scr.primary.label = "Turn off OTP on your " + k.Role.Words()
-	} else {
+	default:
 		scr.primary, scr.noNext = u.nextAction(), true
 	}
 	return scr

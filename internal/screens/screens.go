@@ -453,6 +453,19 @@ func All() []Scenario {
 			}
 			return expectErr(e, func(ctx context.Context) error { return e.Wizard.DisableOTP(ctx, Everyday) })
 		}},
+		{Name: "otp-restarting", GOOS: "linux", Size: d, Setup: func(e *Env) error {
+			if err := e.AdvanceTo(steps.StepOTP); err != nil {
+				return err
+			}
+			// Turning OTP off reboots the key (docs/yubikey-protocol.md
+			// §1.9); the picture is taken before it is back: its row says
+			// Restarting, never "Not plugged in".
+			e.Keys.OnReboot = func(serial uint32) { e.Keys.Unplug(serial) }
+			if err := e.Wizard.DisableOTP(ctx, Everyday); err != nil {
+				return err
+			}
+			return e.Wizard.DetectKeys(ctx)
+		}},
 		{Name: "touch", GOOS: "linux", Size: d, Setup: func(e *Env) error {
 			if err := e.AdvanceTo(steps.StepOTP); err != nil {
 				return err
