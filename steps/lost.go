@@ -104,10 +104,11 @@ func (w *Wizard) ReportLost(ctx context.Context, serial uint32, reason string) e
 		}
 	}
 	delete(w.p.PIV, serial)
-	for _, m := range []map[StepID]map[uint32]string{w.attention, w.byHand} {
-		for _, per := range m {
-			delete(per, serial)
-		}
+	for _, per := range w.attention {
+		delete(per, serial)
+	}
+	for _, per := range w.byHand {
+		delete(per, serial)
 	}
 	w.p.Keys = slices.DeleteFunc(w.p.Keys, func(a AssignedKey) bool { return a.Serial == serial })
 	w.p.Losses = append(w.p.Losses, rec)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,7 +167,8 @@ func watchAll(t *testing.T, e *env) {
 	t.Helper()
 	ctx, cancel := contextWithCancel(e)
 	t.Cleanup(cancel)
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 }
 
 // TestInstructionsAndAccountFirst: instructions name the key worked on by
@@ -200,4 +203,47 @@ func TestInstructionsAndAccountFirst(t *testing.T) {
 
 func contextWithCancel(e *env) (context.Context, context.CancelFunc) {
 	return context.WithCancel(e.ctx)
+}
+
+// TestWatchDoneWaitsForRechecks: Watch's done channel closes only once the
+// watch has ended and the re-check a returning key started has returned,
+// so a window that waits for it knows nothing it started still publishes.
+func TestWatchDoneWaitsForRechecks(t *testing.T) {
+	e := newEnv(t, "linux", twoKeys()...)
+	e.setup(nano, nfc)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	done, err := e.w.Watch(ctx)
+	e.must("watch", err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.keys.Hook = func(op stepstest.Op, _ uint32) error {
+		if op == stepstest.OpList {
+			once.Do(func() { close(entered); <-release }) // the re-check reads the keys
+		}
+		return nil
+	}
+	// The re-check has finished once the wizard is no longer busy with it.
+	var checking, finished atomic.Bool
+	stop := e.w.OnChange(func(s steps.Snapshot) {
+		if strings.HasPrefix(s.Busy, "Checking") {
+			checking.Store(true)
+		} else if s.Busy == "" && checking.Load() {
+			finished.Store(true)
+		}
+	})
+	defer stop()
+	e.keys.Unplug(nano)
+	e.keys.Plug(nano) // one of the person's keys comes back: re-checked
+	<-entered
+	cancel()
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second): // a hang guard, not a deadline
+		t.Fatal("done never closed after the watch ended")
+	}
+	if !finished.Load() {
+		t.Fatal("done closed while a re-check the watch started was still running")
+	}
 }

@@ -178,8 +178,12 @@ type StepKey struct {
 	// because the browser failed (this run only): a frontend treats the
 	// page as opened and offers the next action rather than Open again.
 	OpenByHand string
-	// Attention is the last problem on this key, with what to do.
+	// Attention is the last problem on this key, with what to do, in the
+	// program's words (Problem's text).
 	Attention string
+	// Problem is that problem as the error it was (errors.Is/As), so a
+	// window can say it in plain words with one next action (ui.Explain).
+	Problem error
 	// Lost says why a result recorded earlier was taken back by a
 	// re-check (the step is to do again on this key).
 	Lost string

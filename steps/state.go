@@ -221,8 +221,8 @@ func (w *Wizard) buildStepLocked(e stepEntry) Step {
 				sk.Status = StatusDone
 			}
 		}
-		if msg := w.attention[id][k.Serial]; msg != "" {
-			sk.Attention = msg
+		if err := w.attention[id][k.Serial]; err != nil {
+			sk.Attention, sk.Problem = err.Error(), err
 			sk.Status = StatusNeedsAttention
 		}
 		sk.OpenByHand = w.byHand[id][k.Serial]

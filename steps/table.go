@@ -307,8 +307,8 @@ func perKeyStatus(w *Wizard, id StepID) (Status, string) {
 	}
 	done := 0
 	for _, k := range p.Keys {
-		if msg := w.attention[id][k.Serial]; msg != "" {
-			return StatusNeedsAttention, msg
+		if err := w.attention[id][k.Serial]; err != nil {
+			return StatusNeedsAttention, err.Error()
 		}
 		if p.evidence(id, k.Serial) != nil {
 			done++

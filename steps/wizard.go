@@ -55,7 +55,7 @@ type Wizard struct {
 	mu        sync.Mutex // guards everything below
 	p         *Progress
 	connected map[uint32]device.Key
-	attention map[StepID]map[uint32]string
+	attention map[StepID]map[uint32]error
 	// byHand holds, per step and key, the address the person was shown to
 	// open themselves after the browser failed; like attention it lasts
 	// for this run only (a later run tries the browser again).
@@ -110,7 +110,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 	w := &Wizard{
 		o: o, p: p,
 		connected: map[uint32]device.Key{},
-		attention: map[StepID]map[uint32]string{},
+		attention: map[StepID]map[uint32]error{},
 		byHand:    map[StepID]map[uint32]string{},
 		stepNote:  map[StepID]string{},
 		subs:      map[int]func(Snapshot){},
@@ -297,19 +297,19 @@ func (w *Wizard) prepare(id StepID, serial uint32) (KeyRef, AssignedKey, error) 
 	return w.keyRefLocked(serial)
 }
 
-// setAttention records (or with msg "" clears) a step's problem on a key.
-func (w *Wizard) setAttention(id StepID, serial uint32, msg string) {
+// setAttention records (or with nil clears) a step's problem on a key.
+func (w *Wizard) setAttention(id StepID, serial uint32, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m := w.attention[id]
 	if m == nil {
-		m = map[uint32]string{}
+		m = map[uint32]error{}
 		w.attention[id] = m
 	}
-	if msg == "" {
+	if err == nil {
 		delete(m, serial)
 	} else {
-		m[serial] = msg
+		m[serial] = err
 	}
 }
 
@@ -340,7 +340,7 @@ func (w *Wizard) fail(ctx context.Context, id StepID, ref KeyRef, err error) err
 		w.replug[ref.Serial] = true
 		w.mu.Unlock()
 	}
-	w.setAttention(id, ref.Serial, err.Error())
+	w.setAttention(id, ref.Serial, err)
 	return err
 }
 
@@ -410,7 +410,7 @@ func (w *Wizard) requirePresent(ctx context.Context, ref KeyRef) error {
 // record stores evidence for a step on a key and moves on when the step is
 // complete.
 func (w *Wizard) record(ctx context.Context, id StepID, serial uint32, e Evidence) error {
-	w.setAttention(id, serial, "")
+	w.setAttention(id, serial, nil)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	it := w.p.item(id, serial)
@@ -649,19 +649,37 @@ func (w *Wizard) IgnoreKey(ctx context.Context, serial uint32) error {
 }
 
 // Watch follows keys arriving and leaving until ctx ends, keeping the
-// snapshot's Detected, Unknown and Connected up to date.
-func (w *Wizard) Watch(ctx context.Context) error {
+// snapshot's Detected, Unknown and Connected up to date. It returns once
+// the keys plugged in now are listed; the following goes on behind. done
+// is closed when it has stopped (ctx ended) and every re-check it started
+// has returned, so whoever started it can wait for it: the window does
+// before it closes, and nothing it started publishes afterwards.
+func (w *Wizard) Watch(ctx context.Context) (done <-chan struct{}, err error) {
 	ch, err := w.o.Keys.Watch(ctx)
 	if err != nil {
-		return fmt.Errorf("watching for keys: %w", err)
+		return nil, fmt.Errorf("watching for keys: %w", err)
 	}
 	// Start from what is plugged in now; events then keep it current.
 	if keys, err := w.o.Keys.List(ctx); err == nil {
 		w.setConnected(keys)
 		w.publish()
 	}
+	stopped := make(chan struct{})
 	go func() {
-		for ev := range ch {
+		var rechecks sync.WaitGroup
+		defer close(stopped)
+		defer rechecks.Wait()
+		for {
+			var ev KeyEvent
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok = <-ch:
+				if !ok {
+					return
+				}
+			}
 			serial := ev.Key.Serial
 			w.mu.Lock()
 			recheck := false
@@ -685,11 +703,15 @@ func (w *Wizard) Watch(ctx context.Context) error {
 			w.mu.Unlock()
 			w.publish()
 			if recheck {
-				go func() { _ = w.recheckAction(ctx, serial, false) }()
+				rechecks.Add(1)
+				go func() {
+					defer rechecks.Done()
+					_ = w.recheckAction(ctx, serial, false)
+				}()
 			}
 		}
 	}()
-	return nil
+	return stopped, nil
 }
 
 // GoTo makes id the current step. Steps after the welcome need the person,
@@ -1055,7 +1077,7 @@ func (w *Wizard) open(ctx context.Context, s catalogue.Service, serial uint32, u
 		w.mu.Unlock()
 		return w.fail(ctx, id, ref, &BrowserError{URL: url, Err: err})
 	}
-	w.setAttention(id, serial, "")
+	w.setAttention(id, serial, nil)
 	w.mu.Lock()
 	delete(w.byHand[id], serial)
 	w.mu.Unlock()

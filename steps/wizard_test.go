@@ -68,7 +68,8 @@ func (e *env) replug(serial uint32) {
 		}
 	})
 	defer stop()
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 	e.keys.Unplug(serial)
 	e.keys.Plug(serial)
 	<-back
@@ -469,7 +470,8 @@ func TestOneKeyOnly(t *testing.T) {
 		}
 	}
 	// The backup key arrives later: it is offered, then given its role.
-	e.must("watch", e.w.Watch(e.ctx))
+	_, werr := e.w.Watch(e.ctx)
+	e.must("watch", werr)
 	e.keys.Add(stepstest.NewKey(nfc, false))
 	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Unknown) == 1 })
 	s = e.w.Snapshot()
@@ -518,7 +520,8 @@ func TestUnknownKeyMidWay(t *testing.T) {
 	e.setup(nano, nfc)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 	e.keys.Add(stepstest.NewKey(31415926, false))
 	waitFor(t, e.w, func(s steps.Snapshot) bool { return len(s.Unknown) == 1 })
 	s := e.w.Snapshot()
@@ -1198,7 +1201,8 @@ func TestWatchStartsFromPluggedKeys(t *testing.T) {
 	e.must("start", e.w.Start(e.ctx, steps.Person{Name: "A", Email: "a@example.com", StartDate: stepstest.FlowStart}))
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 	if s := e.w.Snapshot(); len(s.Detected) != 2 {
 		t.Fatalf("detected %+v", s.Detected)
 	}
@@ -1455,7 +1459,8 @@ func TestPINPowerCycle(t *testing.T) {
 		}
 	})
 	defer stop()
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 	e.keys.Unplug(nano)
 	e.keys.Plug(nano)
 	<-replugged
@@ -1473,7 +1478,8 @@ func TestConcurrentUse(t *testing.T) {
 	e.setup(nano, nfc)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	e.must("watch", e.w.Watch(ctx))
+	_, werr := e.w.Watch(ctx)
+	e.must("watch", werr)
 	var seen atomic.Int64
 	stop := e.w.OnChange(func(s steps.Snapshot) { seen.Add(1); _ = s.CurrentStep() })
 	defer stop()

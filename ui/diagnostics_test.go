@@ -36,7 +36,7 @@ func TestCopyDiagnostics(t *testing.T) {
 			t.Fatal(err)
 		}
 		u.Attach(context.Background(), wiz)
-		t.Cleanup(u.Cancel)
+		t.Cleanup(u.Close)
 		u.ShowError(fmt.Errorf("turning off OTP: %w", device.ErrRemoved))
 		b := u.BannerButton("Copy diagnostics")
 		if !withTrace {

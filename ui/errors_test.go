@@ -216,12 +216,17 @@ func TestErrorStates(t *testing.T) {
 			}
 			return nil
 		}
-		m := d.fails("Turn off OTP on your everyday key", "", ui.Error, "The key was removed")
+		// One click for both keys: the everyday key, first, fails and
+		// stops it.
+		m := d.fails("Turn off OTP on both keys", "", ui.Error, "The key was removed")
 		if !strings.Contains(m.Text, "plug it back in") {
 			t.Errorf("message does not say to plug it back in: %q", m.Text)
 		}
+		if k, _ := d.e.UI.Snapshot().CurrentStep().Key(screens.Backup); k.Evidence != nil {
+			t.Errorf("the backup key was changed after the everyday key failed: %+v", k)
+		}
 		d.e.Keys.Plug(screens.Everyday)
-		d.press("Turn off OTP on your everyday key")
+		d.press("Turn off OTP on both keys")
 	})
 	t.Run("wrong key", func(t *testing.T) {
 		d := newDriver(t, "linux")

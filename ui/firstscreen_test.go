@@ -43,7 +43,7 @@ func TestOnFirstScreenFiresOnceAfterAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Attach(context.Background(), wiz)
-	t.Cleanup(u.Cancel)
+	t.Cleanup(u.Close)
 	if !u.Settle(10 * time.Second) {
 		t.Fatal("the UI did not settle")
 	}

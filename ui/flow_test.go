@@ -37,7 +37,7 @@ func newDriver(t *testing.T, goos string) *driver {
 		t.Fatal(err)
 	}
 	e.UseUI()
-	t.Cleanup(e.UI.Cancel)
+	t.Cleanup(e.UI.Close)
 	return &driver{t: t, e: e, w: w}
 }
 
@@ -114,10 +114,12 @@ func TestFullFlow(t *testing.T) {
 	// Welcome: the form, submitted with Enter from the last field.
 	d.current(steps.StepWelcome)
 	name, email, start := u.WelcomeEntries()
-	test.Type(name, "Alice Example")
-	test.Type(email, "alice@example.com")
-	test.Type(start, "2026-11-23")
-	start.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	input(func() {
+		test.Type(name, "Alice Example")
+		test.Type(email, "alice@example.com")
+		test.Type(start, "2026-11-23")
+		start.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	})
 	d.settle()
 	d.noError()
 	d.current(steps.StepKeys)
@@ -125,8 +127,7 @@ func TestFullFlow(t *testing.T) {
 		t.Fatalf("person %q", got)
 	}
 
-	// Keys: look, accept the suggested roles.
-	d.press("Look for keys")
+	// Keys: starting looked for them; accept the suggested roles.
 	if n := len(u.Snapshot().Detected); n != 2 {
 		t.Fatalf("detected %d keys", n)
 	}
@@ -139,15 +140,19 @@ func TestFullFlow(t *testing.T) {
 	// the primary action is Continue (Enter), and Alt+Right moves on.
 	d.current("google")
 	keys := d.w.Canvas().(fyne.Shortcutable)
-	keys.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt})
+	input(func() {
+		keys.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt})
+	})
 	d.settle()
 	d.current(steps.StepFIDOPIN)
 	d.press("Continue")
 	d.current("google")
-	keys.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt})
+	input(func() {
+		keys.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt})
+	})
 	d.settle()
 	d.current(steps.StepFIDOPIN)
-	d.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn}) // Enter = primary
+	input(func() { d.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn}) }) // Enter = primary
 	d.settle()
 	d.current("google")
 
@@ -166,9 +171,12 @@ func TestFullFlow(t *testing.T) {
 	d.current(steps.StepOTP)
 	touched := 0
 	e.DuringTouch = func(uint32) {
-		if u.Touching() {
-			touched++
-		}
+		// Read on Fyne's goroutine, after the notice handed to it.
+		fyne.DoAndWait(func() {
+			if u.Touching() {
+				touched++
+			}
+		})
 	}
 	d.complete(steps.StepOTP)
 	if touched != 2 || u.Touching() {
@@ -234,7 +242,7 @@ func TestOrgCatalogueFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.UseUI()
-	t.Cleanup(e.UI.Cancel)
+	t.Cleanup(e.UI.Close)
 	d := &driver{t: t, e: e, w: w}
 	if _, ok := e.UI.Snapshot().Step("aws"); ok {
 		t.Fatal("the organisation dropped AWS, but the wizard has the step")

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 )
@@ -16,14 +18,16 @@ import (
 // inside New, that would come on top of building the screens; done here
 // first, New finds the fonts in Fyne's caches.
 //
-// Each style is measured on Fyne's goroutine, one fyne.DoAndWait each, so
-// the window can paint between them. Fyne's caches are not safe for
+// Each style is measured on Fyne's goroutine, one DoAndWait each, so the
+// window can paint between them; it stops when ctx ends (the window closed). Fyne's caches are not safe for
 // concurrent use when built with migrated_fynedo (its
 // internal/async/map_migratedfynedo.go is a plain map): measuring on
 // another goroutine while Fyne paints could corrupt them.
-func PreloadFonts() {
+func PreloadFonts(ctx context.Context) {
 	size := theme.TextSize()
 	for _, style := range []fyne.TextStyle{{}, {Bold: true}, {Italic: true}} {
-		fyne.DoAndWait(func() { fyne.MeasureText("keywizard", size, style) })
+		if !DoAndWait(ctx, func() { fyne.MeasureText("keywizard", size, style) }) {
+			return
+		}
 	}
 }

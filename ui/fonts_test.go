@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -21,7 +22,7 @@ func TestPreloadFontsOffFyneGoroutine(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ui.PreloadFonts()
+		ui.PreloadFonts(context.Background())
 	}()
 	measure := func() (s fyne.Size) {
 		fyne.DoAndWait(func() { s = fyne.MeasureText("Plugging in", theme.TextSize(), fyne.TextStyle{Bold: true}) })

@@ -38,7 +38,7 @@ func TestScreens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer e.UI.Cancel()
+			defer e.UI.Close()
 			if *pngDir != "" {
 				f, err := os.Create(filepath.Join(*pngDir, sc.Name+".png"))
 				if err != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,17 @@ import (
 	"go/parser"
 	"go/token"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/steps"
+	"github.com/keywizard/keywizard/ui/uitest"
 )
 
 // chainSep is a Go error chain's separator: ": " then a lower-case word.
@@ -152,6 +158,38 @@ func errorNames(t *testing.T) []string {
 		t.Fatalf("found only %d errors in message.go: %v", len(names), names)
 	}
 	return names
+}
+
+// TestKeyRowProblemsArePlain: a problem shown on a key's row is its
+// headline and next action in plain words, for every error message.go
+// knows, bare and inside a technical chain: never the chain itself.
+func TestKeyRowProblemsArePlain(t *testing.T) {
+	u := newTestUI(t)
+	for name, err := range knownErrors {
+		for _, e := range []error{err, technical(err)} {
+			m, _ := Explain(e)
+			st := steps.Step{ID: "github", Keys: []steps.StepKey{{Serial: 5, Role: steps.RoleEveryday, Label: "Your everyday key",
+				Connected: true, Presence: steps.PresencePlugged, Status: steps.StatusNeedsAttention, Attention: e.Error(), Problem: e}}}
+			var labels []string
+			fyne.DoAndWait(func() {
+				uitest.Walk(t, u.keyRows(st, func(steps.StepKey) []*action { return nil }), func(o fyne.CanvasObject) {
+					if l, ok := o.(*widget.Label); ok && l.Text != "" {
+						labels = append(labels, l.Text)
+					}
+				})
+			})
+			if !slices.Contains(labels, m.Title) || !slices.Contains(labels, m.Text) {
+				t.Errorf("%s: row shows %q, want the headline %q and the next action %q", name, labels, m.Title, m.Text)
+			}
+			for _, l := range labels {
+				// technical's wrapping is the program's words: on the row
+				// it would be the chain.
+				if why := plainHeadline(l); why != "" || strings.Contains(l, "credential metadata") {
+					t.Errorf("%s: row line %q %s", name, l, cmp.Or(why, "shows the error chain"))
+				}
+			}
+		}
+	}
 }
 
 func TestPlainHeadlineCatches(t *testing.T) {

@@ -109,7 +109,7 @@ func TestLostKeyRealTracker(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.UseUI()
-	t.Cleanup(e.UI.Cancel)
+	t.Cleanup(e.UI.Close)
 	d := &driver{t: t, e: e, w: w}
 
 	if err := e.Wizard.Join(ctx, rt.url, rt.code); err != nil {

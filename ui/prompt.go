@@ -164,7 +164,7 @@ func (u *UI) PIN(ctx context.Context, r steps.PINRequest) (string, error) {
 func (u *UI) closeDialog() {
 	if u.dlg != nil {
 		d := u.dlg
-		u.dlg = nil
+		u.setDialog(nil)
 		d.d.Hide()
 	}
 	u.closeKeptPIN()
@@ -246,7 +246,7 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 			ad.repeat.SetText("")
 		}
 		if u.dlg == ad {
-			u.dlg = nil
+			u.setDialog(nil)
 		}
 		if a.err == nil && !isNewPIN(r.Purpose) {
 			// Kept on screen while the key checks the PIN, so that a
@@ -321,7 +321,7 @@ func (u *UI) showPIN(r steps.PINRequest, answer chan<- pinAnswer) {
 	u.win.Canvas().Focus(ad.pin)
 	// Published last: Settle treats an open dialog as settled, so it must
 	// not see the dialog before it is shown with the focus in place.
-	u.dlg = ad
+	u.setDialog(ad)
 }
 
 // Confirm asks a yes/no question. Destructive questions name the key by
@@ -354,7 +354,7 @@ func (u *UI) showConfirm(r steps.ConfirmRequest, answer chan<- bool) {
 		answered = true
 		answer <- ok
 		if u.dlg == ad {
-			u.dlg = nil
+			u.setDialog(nil)
 		}
 		ad.d.Hide()
 	}
@@ -382,7 +382,7 @@ func (u *UI) showConfirm(r steps.ConfirmRequest, answer chan<- bool) {
 	if r.Destructive {
 		u.win.Canvas().Focus(ad.no)
 	}
-	u.dlg = ad // last, as in AskPIN
+	u.setDialog(ad) // last, as in AskPIN
 }
 
 // TouchKey shows "touch your key" while a key waits for a touch and hides
@@ -427,3 +427,10 @@ func touchWhere(model string) string {
 
 // Touching reports whether the "touch your key" notice is on screen.
 func (u *UI) Touching() bool { return u.touch != nil }
+
+// setDialog records the prompt on screen (nil: none); Settle counts an
+// action waiting in a dialog as settled. On Fyne's goroutine.
+func (u *UI) setDialog(ad *activeDialog) {
+	u.dlg = ad
+	u.idle.update(func() { u.idle.dialog = ad != nil })
+}

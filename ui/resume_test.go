@@ -49,7 +49,7 @@ func TestResumeThroughWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e2.UseUI()
-	t.Cleanup(e2.UI.Cancel)
+	t.Cleanup(e2.UI.Close)
 	d2 := &driver{t: t, e: e2, w: w2}
 	d2.settle()
 	if e2.UI == e.UI || e2.Wizard == e.Wizard {

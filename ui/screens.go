@@ -200,7 +200,9 @@ func (u *UI) welcomeScreen() screen {
 		primary: &action{label: label, icon: theme.NavigateNextIcon(), do: func(ctx context.Context) error {
 			var p steps.Person
 			var dateText string
-			fyne.DoAndWait(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) })
+			if !u.onMain(func() { p.Name, p.Email, dateText = u.name.Text, u.email.Text, strings.TrimSpace(u.start.Text) }) {
+				return ctx.Err()
+			}
 			// Every field's problem at once, the date's included: fixing
 			// one to meet the next is a round trip per field.
 			dateProblem := ""
@@ -212,7 +214,19 @@ func (u *UI) welcomeScreen() screen {
 			if err := steps.CheckPerson(p, dateProblem); err != nil {
 				return err
 			}
-			return u.wiz.Start(ctx, p)
+			if err := u.wiz.Start(ctx, p); err != nil {
+				return err
+			}
+			// The next screen is the keys: look for them now rather than
+			// leave a "Look for keys" click between the person and their
+			// keys (the watch lists them too, when it is on and done). None
+			// found is what that screen says, with Look for keys.
+			if len(u.wiz.Snapshot().Detected) == 0 {
+				if err := u.wiz.DetectKeys(ctx); err != nil && !errors.Is(err, device.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
 		}},
 		noNext: true,
 	}
@@ -298,7 +312,7 @@ func (u *UI) keysScreen() screen {
 func (u *UI) assignRoles(ctx context.Context) error {
 	var everyday, backup uint32
 	var err error
-	fyne.DoAndWait(func() {
+	read := u.onMain(func() {
 		for _, k := range u.snap.Detected {
 			r, ok := u.roleChoice[k.Serial]
 			if !ok {
@@ -327,6 +341,9 @@ func (u *UI) assignRoles(ctx context.Context) error {
 			}
 		}
 	})
+	if !read {
+		return ctx.Err()
+	}
 	if err != nil {
 		return err
 	}
@@ -386,8 +403,8 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		switch {
 		case k.Missing:
 			lines = append(lines, para("Waiting for this key: plug it in and give it its role in Your keys when you have it."))
-		case k.Attention != "":
-			lines = append(lines, &widget.Label{Text: sentence(k.Attention), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case k.Problem != nil:
+			lines = append(lines, problemLines(k.Problem)...)
 		case k.Evidence != nil:
 			lines = append(lines, &widget.Label{Text: fmt.Sprintf("%s · %s", upperFirst(k.Evidence.Level.Words()), timeText(k.Evidence.At)),
 				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
@@ -411,6 +428,21 @@ func (u *UI) keyRows(st steps.Step, actions func(k steps.StepKey) []*action) fyn
 		box.Add(widget.NewCard("", "", row))
 	}
 	return box
+}
+
+// problemLines says a key's last problem on its row as a headline and the
+// next action, in plain words (Explain); the program's own words are in
+// the message above the rows after the action that failed, behind
+// Details.
+func problemLines(err error) []fyne.CanvasObject {
+	m, ok := Explain(err)
+	if !ok { // cancelled: nothing went wrong
+		return []fyne.CanvasObject{para(statusSentence(steps.StatusTodo))}
+	}
+	return []fyne.CanvasObject{
+		&widget.Label{Text: m.Title, TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: m.Text, Wrapping: fyne.TextWrapWord},
+	}
 }
 
 func statusSentence(st steps.Status) string {
@@ -520,7 +552,9 @@ func (u *UI) serviceScreen(st steps.Step) screen {
 		}
 		saveAccount = &action{label: "Save", do: func(ctx context.Context) error {
 			var v string
-			fyne.DoAndWait(func() { v = e.Text })
+			if !u.onMain(func() { v = e.Text }) {
+				return ctx.Err()
+			}
 			return u.wiz.SetAccount(ctx, id, v)
 		}}
 		save := newButton("Save", nil)
@@ -676,10 +710,30 @@ func (u *UI) otpScreen(st steps.Step) screen {
 		u.keyRows(st, func(k steps.StepKey) []*action { return []*action{off(k)} }),
 	}
 	scr := screen{body: body}
-	if k, ok := nextKey(st); ok {
+	var todo []uint32
+	for _, k := range st.Keys {
+		if !k.Missing && k.Status != steps.StatusDone && k.Connected {
+			todo = append(todo, k.Serial)
+		}
+	}
+	k, ok := nextKey(st)
+	switch {
+	case ok && len(todo) > 1:
+		// Nothing to choose or type per key: one click turns it off on
+		// both, each read back on its own (a touch asked of each in turn);
+		// the first that fails stops it, and its row says why.
+		scr.primary = &action{label: "Turn off OTP on both keys", icon: theme.CancelIcon(), do: func(ctx context.Context) error {
+			for _, serial := range todo {
+				if err := u.wiz.DisableOTP(ctx, serial); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	case ok:
 		scr.primary = off(k)
 		scr.primary.label = "Turn off OTP on your " + k.Role.Words()
-	} else {
+	default:
 		scr.primary, scr.noNext = u.nextAction(), true
 	}
 	return scr

@@ -55,11 +55,11 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 
 	uitest.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
-	// NoWatch: Fyne's test driver runs fyne.Do on the calling goroutine, so
-	// key events from the watcher's goroutine would touch widgets while the
-	// test taps them; the watcher is tested in device/scan and internal/keys.
+	// NoWatch: the test looks for the keys itself (Look for keys), so each
+	// screen is in a known state; the watcher is tested in device/scan,
+	// internal/keys and ui's truth tests.
 	u := ui.New(fyne.CurrentApp(), w, ui.Options{NoWatch: true})
-	t.Cleanup(u.Cancel)
+	t.Cleanup(u.Close)
 	sc := &stepstest.SmartCard{}
 	rep := &stepstest.Reporter{}
 	var wiz *steps.Wizard
@@ -74,7 +74,7 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Attach(ctx, wiz)
+	fyne.DoAndWait(func() { u.Attach(ctx, wiz) }) // on Fyne's goroutine, as the app does
 
 	settle := func() {
 		t.Helper()

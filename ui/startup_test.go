@@ -50,7 +50,7 @@ func TestStartupProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.UI.Cancel()
+	defer e.UI.Close()
 	wizard := w.Content()
 
 	calls := 0

@@ -30,7 +30,7 @@ func TestSaveSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.UseUI()
-	t.Cleanup(e.UI.Cancel)
+	t.Cleanup(e.UI.Close)
 	d := &driver{t: t, e: e, w: w}
 	if err := e.AdvanceTo(steps.StepSummary); err != nil {
 		t.Fatal(err)

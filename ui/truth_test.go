@@ -22,15 +22,19 @@ import (
 func (d *driver) watch() {
 	d.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d.t.Cleanup(cancel)
-	if err := d.e.Wizard.Watch(ctx); err != nil {
+	done, err := d.e.Wizard.Watch(ctx)
+	if err != nil {
+		cancel()
 		d.t.Fatal(err)
 	}
+	// Stopped before the test ends: a key event it handles later would
+	// draw while the next test starts.
+	d.t.Cleanup(func() { cancel(); <-done })
 }
 
 // waitFor returns once the wizard publishes a snapshot satisfying ok. The
-// window renders each snapshot before later subscribers hear of it (the
-// test driver runs fyne.Do inline), so the screen shows it by then.
+// window hands each snapshot to Fyne before later subscribers hear of it,
+// so what the test reads through fyne.DoAndWait afterwards shows it.
 func (d *driver) waitFor(ok func(steps.Snapshot) bool) {
 	d.t.Helper()
 	done := make(chan struct{})
@@ -48,9 +52,10 @@ func (d *driver) waitFor(ok func(steps.Snapshot) bool) {
 func (d *driver) rowText(serial uint32) string {
 	d.t.Helper()
 	var text string
-	fyne.DoAndWait(func() { text = labelsIn(d.t, d.w.Content()) })
+	var snap steps.Snapshot
+	fyne.DoAndWait(func() { text, snap = labelsIn(d.t, d.w.Content()), d.e.UI.Snapshot() })
 	label := ""
-	for _, k := range d.e.UI.Snapshot().Keys {
+	for _, k := range snap.Keys {
 		if k.Serial == serial {
 			label = k.Label
 		}
@@ -61,7 +66,7 @@ func (d *driver) rowText(serial uint32) string {
 	}
 	rest := text[i+len(label):]
 	// Up to the next key's row.
-	for _, k := range d.e.UI.Snapshot().Keys {
+	for _, k := range snap.Keys {
 		if j := strings.Index(rest, k.Label); k.Serial != serial && j >= 0 {
 			rest = rest[:j]
 		}
@@ -102,7 +107,7 @@ func TestResumeRechecksThroughWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e2.UI.Cancel)
+	t.Cleanup(e2.UI.Close)
 	e2.UseUI()
 	d2 := &driver{t: t, e: e2, w: w2}
 	// The re-check started with the window; its PIN prompts (one per key)
@@ -305,7 +310,7 @@ func TestOTPRestartThroughWindow(t *testing.T) {
 		d.waitFor(func(s steps.Snapshot) bool { return !s.Keys[0].Connected })
 		during = d.rowText(serial)
 	}
-	d.press("Turn off OTP on your everyday key")
+	d.press("Turn off OTP on both keys") // one click: the everyday key first
 	d.noError()
 	// Back after the reboot.
 	d.waitFor(func(s steps.Snapshot) bool {
@@ -316,6 +321,10 @@ func TestOTPRestartThroughWindow(t *testing.T) {
 	if !strings.Contains(during, "Restarting") || strings.Contains(during, "Unplugged") || strings.Contains(during, "Not plugged in") {
 		t.Errorf("row while rebooting: %q", during)
 	}
+	// Both keys done, the wizard moved on: back to the step to read the row.
+	d.settle()
+	d.e.UI.Go(func(ctx context.Context) error { return d.e.Wizard.GoTo(ctx, steps.StepOTP) })
+	d.settle()
 	if row := d.rowText(screens.Everyday); strings.Contains(row, "Restarting") || strings.Contains(row, "Unplugged") {
 		t.Errorf("row after: %q", row)
 	}

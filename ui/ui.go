@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -143,8 +142,45 @@ type UI struct {
 	// while it is shown (Enter taps it), else nil.
 	problemPrimary *Button
 
-	actions sync.WaitGroup // running wizard actions (tests wait on it)
-	running atomic.Int32
+	// unsubscribe stops the wizard's snapshots coming (Close).
+	unsubscribe func()
+	// actions are the wizard actions running; background the key watch
+	// and the resend loop. Close waits for both: the UI owns every
+	// goroutine it starts, and none outlives the window.
+	actions    sync.WaitGroup
+	background sync.WaitGroup
+	idle       idleState
+}
+
+// idleState says whether the window waits for the person: no action is
+// running, or one waits for an answer in a dialog. Settle waits on it.
+type idleState struct {
+	mu      sync.Mutex
+	running int
+	dialog  bool
+	changed chan struct{} // closed and replaced on every change
+}
+
+// update changes the state and wakes whoever waits in Settle.
+func (s *idleState) update(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+// idle reports whether the window waits for the person, and a channel
+// closed at the next change.
+func (s *idleState) idle() (bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.running == 0 || s.dialog, s.changed
 }
 
 var _ steps.Prompter = (*UI)(nil)
@@ -177,35 +213,86 @@ func New(a fyne.App, w fyne.Window, opts Options) *UI {
 
 // Attach connects the wizard: the UI subscribes to its snapshots, starts
 // following keys being plugged in and out, and shows the current step.
-// ctx bounds every action the UI starts (cancel it when the window closes).
+// ctx bounds every action the UI starts; Close ends them and everything
+// else the UI started. Call it on Fyne's goroutine.
 func (u *UI) Attach(ctx context.Context, wiz *steps.Wizard) {
 	u.ctx, u.cancel = context.WithCancel(ctx)
 	u.wiz = wiz
 	// OnChange calls back at once and then from whichever goroutine changed
 	// the state: hop to Fyne's goroutine (Fyne 2.6 threading).
-	// Once ctx ends (the window closed) a late snapshot, such as the key
-	// watch's first listing finishing after the close, is not drawn.
-	wiz.OnChange(func(s steps.Snapshot) {
-		fyne.Do(func() {
-			if u.ctx.Err() == nil {
-				u.render(s)
-			}
-		})
-	})
+	u.unsubscribe = wiz.OnChange(func(s steps.Snapshot) { fyne.Do(func() { u.render(s) }) })
 	if s := wiz.Snapshot(); u.opts.Recheck && len(s.Keys) > 0 {
 		// Resuming: what was done may have been undone meanwhile (a key
 		// reset, a passkey deleted).
-		u.Go(func(ctx context.Context) error { return wiz.RecheckAll(ctx) })
+		u.run(s.Current, func(ctx context.Context) error { return wiz.RecheckAll(ctx) })
 	}
 	if !u.opts.NoWatch {
 		// Watch first lists the keys, which can take seconds on real
 		// hardware (PC/SC and HID scans): never before the first frame.
+		u.background.Add(2)
 		go func() {
-			if err := wiz.Watch(u.ctx); err != nil {
+			defer u.background.Done()
+			done, err := wiz.Watch(u.ctx)
+			if err != nil {
 				fyne.Do(func() { u.showMessage(steps.StepKeys, err) })
+				return
 			}
+			<-done
 		}()
-		go u.resendLoop(u.ctx)
+		go func() {
+			defer u.background.Done()
+			u.resendLoop(u.ctx)
+		}()
+	}
+}
+
+// Close ends everything the UI started, and returns once it has: the
+// actions running (an open prompt answers cancelled), the key watch with
+// the re-checks it started, and the resend loop. Snapshots published
+// afterwards are not drawn. Call it when the window closes, on Fyne's
+// goroutine or any other; tests call it when they end, so nothing of
+// theirs draws while the next test starts.
+func (u *UI) Close() {
+	if u.cancel != nil {
+		u.cancel()
+	}
+	if u.unsubscribe != nil {
+		u.unsubscribe()
+	}
+	u.actions.Wait()
+	u.background.Wait()
+	fyne.Do(func() {
+		u.closeDialog()
+		if u.touch != nil {
+			u.touch.Hide()
+			u.touch = nil
+		}
+	})
+}
+
+// onMain runs f on Fyne's goroutine and waits for it, unless the window
+// closes first (DoAndWait with the UI's context).
+func (u *UI) onMain(f func()) bool { return DoAndWait(u.ctx, f) }
+
+// DoAndWait runs f on Fyne's goroutine and waits for it, unless ctx ends
+// first; it reports whether f ran, and when it did not, f never will. A
+// goroutine that a window waits for when it closes uses it instead of
+// fyne.DoAndWait: the window may wait on Fyne's goroutine (Close from
+// SetOnClosed), which then never runs what the goroutine waits for.
+func DoAndWait(ctx context.Context, f func()) bool {
+	done := make(chan bool, 1)
+	fyne.Do(func() {
+		ran := ctx.Err() == nil
+		if ran {
+			f()
+		}
+		done <- ran
+	})
+	select {
+	case ran := <-done:
+		return ran
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -404,32 +491,38 @@ func (u *UI) tapIfEnabled(b *Button) {
 
 // run starts a wizard action off Fyne's goroutine (actions may wait for a
 // prompt the person answers on Fyne's goroutine) and shows its error, if
-// any, on the step it was started from.
+// any, on the step it was started from. It runs on Fyne's goroutine.
 func (u *UI) run(step steps.StepID, f func(ctx context.Context) error) {
+	u.begin()
+	u.launch(step, f)
+}
+
+// begin counts an action as running from now on (Settle and Close see it).
+func (u *UI) begin() {
+	u.actions.Add(1)
+	u.idle.update(func() { u.idle.running++ })
+}
+
+// launch runs an action counted by begin.
+func (u *UI) launch(step steps.StepID, f func(ctx context.Context) error) {
 	u.msg = nil
 	u.renderBanner()
-	u.actions.Add(1)
-	u.running.Add(1)
 	go func() {
 		defer u.actions.Done()
-		defer u.running.Add(-1)
+		defer u.idle.update(func() { u.idle.running-- })
 		for {
 			err := f(u.ctx)
-			if u.ctx.Err() != nil {
-				// The window is closing: Fyne may no longer run what is
-				// handed to it, so never wait on it.
-				fyne.Do(func() { u.closeKeptPIN(); u.showMessage(step, err) })
-				return
-			}
 			// Decided and shown before the action counts as finished, so
 			// Settle never sees a gap between a wrong PIN and its retry.
+			// Once the window closes nothing is shown (Close closes the
+			// dialogs).
 			again := false
-			fyne.DoAndWait(func() {
+			shown := u.onMain(func() {
 				if again = u.wrongPINAgain(err); !again && err != nil {
 					u.showMessage(step, err)
 				}
 			})
-			if !again {
+			if !shown || !again {
 				return
 			}
 		}
@@ -440,43 +533,32 @@ func (u *UI) run(step steps.StepID, f func(ctx context.Context) error) {
 // screenshot tool use it to reach a settled screen.
 func (u *UI) Wait() { u.actions.Wait() }
 
-// Cancel ends the actions the UI started (an open prompt answers
-// cancelled) and waits for them: call it when the window closes.
-func (u *UI) Cancel() {
-	if u.cancel != nil {
-		u.cancel()
-	}
-	u.Wait()
-	fyne.DoAndWait(func() {
-		u.closeDialog()
-		if u.touch != nil {
-			u.touch.Hide()
-			u.touch = nil
-		}
-	})
-}
-
 // Go starts f as a wizard action from the current step, exactly as a
-// button does (off Fyne's goroutine; its error shown on the step). Call it
-// from any goroutine but Fyne's.
+// button does (off Fyne's goroutine; its error shown on the step). It never
+// waits for Fyne, so it may be called from any goroutine, Fyne's included;
+// the action counts as running (Settle, Close) when Go returns.
 func (u *UI) Go(f func(ctx context.Context) error) {
-	fyne.DoAndWait(func() { u.run(u.snap.Current, f) })
+	u.begin()
+	fyne.Do(func() { u.launch(u.snap.Current, f) })
 }
 
 // Settle waits until no action is running or one is waiting for the person
 // in a dialog, for at most limit. Tests and the screenshot tool use it; the
 // UI itself never polls.
 func (u *UI) Settle(limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		var open bool
-		fyne.DoAndWait(func() { open = u.dlg != nil })
-		if u.running.Load() == 0 || open {
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+	for {
+		idle, changed := u.idle.idle()
+		if idle {
 			return true
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return false
+		}
 	}
-	return false
 }
 
 // ShowError shows err on the current step as the UI does when an action

@@ -30,7 +30,6 @@ func runGUI(simulate bool) error {
 	defer cancel()
 	a := app.NewWithID("io.keywizard.app")
 	w := a.NewWindow("keywizard")
-	w.SetOnClosed(cancel)
 	d := desktop.Deps{
 		Version:     appVersion(),
 		Diagnostics: trace.Default().Recent,

@@ -35,6 +35,9 @@ type Screen interface {
 	// ShowStartupProblem shows why the wizard cannot start; startOver, when
 	// not nil, is offered to start again (ui.UI.ShowStartupProblem).
 	ShowStartupProblem(err error, startOver func() error)
+	// Close ends what Attach and Go started and returns once it has
+	// stopped; it may be called on Fyne's goroutine.
+	Close()
 }
 
 // Settings is what the wizard needs before it can start (LoadSettings).
@@ -115,6 +118,19 @@ type App struct {
 	// showTeam adds the team view beside the wizard, on Fyne's goroutine.
 	showTeam  func(ctx context.Context, src team.Source)
 	teamShown atomic.Bool
+	// goroutines are the ones the app starts (plugging in the simulated
+	// keys, looking for the team view); close waits for them.
+	goroutines sync.WaitGroup
+}
+
+// close waits, once the window's context has ended, for everything the app
+// and its screen started. On Fyne's goroutine (the window's SetOnClosed):
+// nothing it waits for waits for Fyne once the context has ended.
+func (a *App) close() {
+	a.goroutines.Wait()
+	if a.screen != nil {
+		a.screen.Close()
+	}
 }
 
 // newWizard builds the wizard over keys and br on the progress file at
@@ -179,14 +195,27 @@ func (a *App) attach(ctx context.Context, wiz *steps.Wizard) {
 // reached, again with growing waits: FindTeam) and again when this computer
 // joins the tracker from the Tell IT step; it is shown once.
 func (a *App) watchTeam(ctx context.Context, wiz *steps.Wizard) {
-	go a.findTeam(ctx)
+	a.goFindTeam(ctx)
 	var wasConnected atomic.Bool
 	wasConnected.Store(wiz.Snapshot().Tracker.Connected)
-	wiz.OnChange(func(s steps.Snapshot) {
+	stop := wiz.OnChange(func(s steps.Snapshot) {
 		if s.Tracker.Connected && wasConnected.CompareAndSwap(false, true) {
-			go a.findTeam(ctx)
+			a.goFindTeam(ctx)
 		}
 	})
+	context.AfterFunc(ctx, stop)
+}
+
+// goFindTeam looks for the team view in the background (findTeam).
+func (a *App) goFindTeam(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	a.goroutines.Add(1)
+	go func() {
+		defer a.goroutines.Done()
+		a.findTeam(ctx)
+	}()
 }
 
 func (a *App) findTeam(ctx context.Context) {
@@ -194,7 +223,11 @@ func (a *App) findTeam(ctx context.Context) {
 	if err != nil || src == nil || !a.teamShown.CompareAndSwap(false, true) {
 		return
 	}
-	a.do(func() { a.showTeam(ctx, src) })
+	a.do(func() {
+		if ctx.Err() == nil {
+			a.showTeam(ctx, src)
+		}
+	})
 }
 
 // startReal starts the wizard over the real keys and browser. On Fyne's
@@ -243,6 +276,9 @@ func (a *App) startSimulated(ctx context.Context, slow func(waitingFor string), 
 		// Also on standard error: scripts/simstart.sh reports why a start
 		// never reached the first screen, which only the window shows.
 		fmt.Fprintf(os.Stderr, "keywizard: starting the simulated keys: %v\n", err)
+		if ctx.Err() != nil {
+			return // the window closed while the keys were being plugged in
+		}
 		a.do(func() {
 			ready()
 			a.screen.ShowStartupProblem(fmt.Errorf("starting the simulated keys: %w", err), nil)
@@ -253,6 +289,9 @@ func (a *App) startSimulated(ctx context.Context, slow func(waitingFor string), 
 	var current atomic.Pointer[steps.Wizard]
 	br := s.Browser(a.cfg.Catalogue, func() steps.Snapshot { return current.Load().Snapshot() })
 	a.do(func() {
+		if ctx.Err() != nil {
+			return // the window closed meanwhile
+		}
 		ready()
 		a.start(ctx, s.Keys, br, a.cfg.SimulatedStorePath(), func(wiz *steps.Wizard) {
 			current.Store(wiz)

@@ -41,6 +41,8 @@ func (s *fakeScreen) Go(f func(ctx context.Context) error) {
 	s.goErrs = append(s.goErrs, err)
 }
 
+func (s *fakeScreen) Close() {}
+
 func (s *fakeScreen) ShowStartupProblem(err error, startOver func() error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,8 +21,11 @@ import (
 // the window (w.ShowAndRun). It returns the error that stopped the wizard
 // from starting, if any, after showing it in the window, where someone who
 // started keywizard from the Dock or a launcher looks (the caller prints it
-// for a terminal's stderr). ctx is the window's life.
+// for a terminal's stderr). ctx bounds the window's life; the window's
+// closing (SetOnClosed, which Open sets) ends it too, and returns once
+// everything the app started has stopped.
 func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps) error {
+	ctx, cancel := context.WithCancel(ctx)
 	// The icon is not set here: ui.New sets it on the app and the window.
 	// With simulated keys that is just after the first frame, so decoding
 	// the 512 px icon and handing it to the window system does not hold
@@ -39,6 +42,10 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 		tv.InTabs(w)
 		tv.Start(ctx)
 	}}
+	w.SetOnClosed(func() {
+		cancel()
+		a.close()
+	})
 
 	// With simulated keys the window shows a note at once; the keys are
 	// plugged in behind it (that waits for vpcd's readers, which a test run
@@ -63,7 +70,9 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 		a.startReal(ctx)
 		return nil
 	}
+	a.goroutines.Add(1)
 	go func() {
+		defer a.goroutines.Done()
 		select {
 		case <-painted:
 		case <-ctx.Done():
@@ -71,16 +80,18 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 		}
 		// Loaded here, off Fyne's goroutine, so building the screens
 		// below does not hold the window still while fonts load.
-		ui.PreloadFonts()
+		ui.PreloadFonts(ctx)
 		// The UI is built behind the note (building every screen's widgets
 		// is most of the start-up time), then the note is put back.
 		var main fyne.CanvasObject
-		fyne.DoAndWait(func() {
+		if !ui.DoAndWait(ctx, func() {
 			shown := w.Content()
 			a.screen = ui.New(fa, w, uiOpts)
 			main = w.Content()
 			w.SetContent(shown)
-		})
+		}) {
+			return
+		}
 		a.startSimulated(ctx, func(waitingFor string) {
 			text := "Plugging in two simulated YubiKeys…"
 			if waitingFor != "" {

@@ -124,7 +124,7 @@ func TestOpenRecoversDamagedProgress(t *testing.T) {
 	if startOver == nil {
 		t.Fatal("no Start over button")
 	}
-	test.Tap(startOver) // not under fyne.DoAndWait: starting over waits on work that itself goes through fyne.Do
+	fyne.DoAndWait(func() { test.Tap(startOver) }) // as a real driver delivers a tap: on Fyne's goroutine
 	waitText(t, w, "Welcome")
 	if _, err := os.Stat(cfg.StorePath + ".damaged-20260302-093000"); err != nil {
 		t.Errorf("the damaged file was not kept aside: %v", err)

@@ -115,7 +115,7 @@ func shoot(a fyne.App, w fyne.Window, out, only string, settle time.Duration) er
 			return fmt.Errorf("capturing %s: %w", sc.Name, err)
 		}
 		fmt.Println(path)
-		e.UI.Cancel()
+		e.UI.Close()
 		os.RemoveAll(dir)
 		n++
 	}
