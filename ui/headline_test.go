@@ -172,7 +172,7 @@ func TestKeyRowProblemsArePlain(t *testing.T) {
 				Connected: true, Presence: steps.PresencePlugged, Status: steps.StatusNeedsAttention, Attention: e.Error(), Problem: e}}}
 			var labels []string
 			fyne.DoAndWait(func() {
-				uitest.Walk(t, u.keyRows(st, func(steps.StepKey) []*action { return nil }), func(o fyne.CanvasObject) {
+				uitest.Walk(u.keyRows(st, func(steps.StepKey) []*action { return nil }), func(o fyne.CanvasObject) {
 					if l, ok := o.(*widget.Label); ok && l.Text != "" {
 						labels = append(labels, l.Text)
 					}

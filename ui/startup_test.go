@@ -20,7 +20,7 @@ import (
 // buttonsIn maps the text of every button under o to it.
 func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
 	found := map[string]*widget.Button{}
-	uitest.Walk(t, o, func(o fyne.CanvasObject) {
+	uitest.Walk(o, func(o fyne.CanvasObject) {
 		if b, ok := o.(*ui.Button); ok {
 			found[b.Text] = &b.Button
 		}
@@ -31,7 +31,7 @@ func buttonsIn(t *testing.T, o fyne.CanvasObject) map[string]*widget.Button {
 // labelsIn concatenates the text of every label under o.
 func labelsIn(t *testing.T, o fyne.CanvasObject) string {
 	var text string
-	uitest.Walk(t, o, func(o fyne.CanvasObject) {
+	uitest.Walk(o, func(o fyne.CanvasObject) {
 		if l, ok := o.(*widget.Label); ok {
 			text += l.Text + "\n"
 		}

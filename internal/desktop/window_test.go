@@ -28,7 +28,7 @@ import (
 func windowText(t *testing.T, w fyne.Window) string {
 	var b strings.Builder
 	fyne.DoAndWait(func() {
-		uitest.Walk(t, w.Content(), func(o fyne.CanvasObject) {
+		uitest.Walk(w.Content(), func(o fyne.CanvasObject) {
 			switch v := o.(type) {
 			case *widget.Label:
 				b.WriteString(v.Text + "\n")
@@ -115,7 +115,7 @@ func TestOpenRecoversDamagedProgress(t *testing.T) {
 	waitText(t, w, "Your saved progress could not be read")
 	var startOver *ui.Button
 	fyne.DoAndWait(func() {
-		uitest.Walk(t, w.Content(), func(o fyne.CanvasObject) {
+		uitest.Walk(w.Content(), func(o fyne.CanvasObject) {
 			if b, ok := o.(*ui.Button); ok && b.Text == "Start over" {
 				startOver = b
 			}

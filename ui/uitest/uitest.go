@@ -159,17 +159,22 @@ func goroutineID() int64 {
 }
 
 // Walk calls f on o and on every object under it, widgets' rendered
-// children included, for tests that read what a window shows.
-func Walk(t *testing.T, o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+// children included, for tests that read what a window shows. Call it on
+// Fyne's goroutine (inside fyne.DoAndWait). It reads the renderers the
+// window itself uses (test.WidgetRenderer), never test.TempWidgetRenderer:
+// that one destroys each renderer in a t.Cleanup, which runs on the test's
+// goroutine outside this driver's lock while the wizard may still be
+// drawing (a fatal concurrent map write in Fyne's renderer cache).
+func Walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
 	f(o)
 	switch v := o.(type) {
 	case *fyne.Container:
 		for _, c := range v.Objects {
-			Walk(t, c, f)
+			Walk(c, f)
 		}
 	case fyne.Widget:
-		for _, c := range test.TempWidgetRenderer(t, v).Objects() {
-			Walk(t, c, f)
+		for _, c := range test.WidgetRenderer(v).Objects() {
+			Walk(c, f)
 		}
 	}
 }
