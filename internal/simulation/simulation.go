@@ -233,7 +233,8 @@ func (s *Simulation) Close() {
 // Browser stands in for the person at each service's website: opening a
 // service's page registers a passkey for its relying party on each of the
 // person's keys, as the instructions ask. Pages of services that keywizard
-// cannot verify from the key are just recorded.
+// cannot verify from the key, and pages opened from a lost key's removal
+// checklist, are just recorded.
 type Browser struct {
 	Sim       *Simulation
 	Catalogue *catalogue.Catalogue
@@ -254,6 +255,11 @@ func (b *Browser) Open(url string) error {
 		return nil
 	}
 	snap := b.Snapshot()
+	if snap.CurrentStep().Kind == steps.KindLost {
+		// The page is open to remove the lost key (a service's removal
+		// page is often its sign-in options page): nothing is registered.
+		return nil
+	}
 	user := snap.Person.Email
 	if acct := snap.Person.Accounts[svc.ID]; acct != "" {
 		user = acct
