@@ -183,6 +183,14 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 		}
 	}
 
+	pages := br.Pages()
+	removal := pages[len(pages)-4:]
+	for i, url := range removal {
+		if !strings.HasPrefix(url, "https://") {
+			t.Errorf("removal page %d %q", i, url)
+		}
+	}
+
 	// A new key in the lost key's slot, set up for the backup role.
 	a.press("Set up a new backup key")
 	if cur := u.Snapshot().Current; cur != steps.StepKeys {
@@ -251,5 +259,9 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	}
 	if k := rt.key(t, everydaySerial); k.Status != tracker.KeyActive || k.Role != everydayRec.Role || !reflect.DeepEqual(k.History, everydayRec.History) {
 		t.Fatalf("the everyday key changed in the tracker: %+v, was %+v", k, everydayRec)
+	}
+	a.press("Copy summary")
+	if sum := fyne.CurrentApp().Clipboard().Content(); !strings.Contains(sum, "## Lost keys") || !strings.Contains(sum, "Replaced") {
+		t.Fatalf("summary:\n%s", sum)
 	}
 }

@@ -277,6 +277,13 @@ func (b *Browser) Open(url string) error {
 	return errors.Join(errs...)
 }
 
+// Pages is a copy of Opened, safe while the wizard may open more.
+func (b *Browser) Pages() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.Opened...)
+}
+
 func (b *Browser) service(url string) (catalogue.Service, bool) {
 	for _, s := range b.Catalogue.Services {
 		if s.URL != "" && strings.HasPrefix(url, s.URL) {
