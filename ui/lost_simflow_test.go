@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/sim"
 	"github.com/keywizard/keywizard/internal/keys"
 	"github.com/keywizard/keywizard/internal/simulation"
 	"github.com/keywizard/keywizard/internal/testenv"
@@ -21,6 +23,8 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
 	"github.com/keywizard/keywizard/tracker"
+	"github.com/keywizard/keywizard/tracker/attest"
+	"github.com/keywizard/keywizard/tracker/server"
 	"github.com/keywizard/keywizard/ui"
 	"github.com/keywizard/keywizard/ui/uitest"
 )
@@ -28,7 +32,9 @@ import (
 // TestLostKeySimulatedKeys is the lost-key flow through the window on
 // simulated YubiKeys in the real pcscd (vpcd) with the production
 // adapters, reporting to a real tracker through the app's adapters
-// (internal/trackerlink, the keychain mocked): both keys are enrolled; the
+// (internal/trackerlink, the keychain mocked) under the tracker's default
+// policy (genuine keys, the simulator's root trusted): both keys are
+// enrolled; the
 // backup key (the 5C NFC in vpcd slot 1) is reported lost, and the tracker
 // has it reported lost and Alice incomplete; the checklist is worked
 // through (macOS login unpaired and read back through the sc_auth fake,
@@ -41,14 +47,19 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	testenv.LockVPCD(t)
 	keyring.MockInit()
 	t.Setenv("KEYWIZARD_TRACKER", "")
-	rt := newRealTracker(t)
+	// The tracker's default policy, genuine keys included, trusting the
+	// simulator's attestation root as it trusts Yubico's in production
+	// (docs/genuine-key.md).
+	roots := x509.NewCertPool()
+	roots.AddCert(sim.AttestationRoot())
+	rt := newRealTrackerWith(t, func(c *server.Config) { c.Verifier = &attest.Verifier{Roots: roots} })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	sim, err := simulation.Start(ctx, simulation.DefaultKeys, false)
+	keysim, err := simulation.Start(ctx, simulation.DefaultKeys, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
+	defer keysim.Close()
 	everydaySerial, backupSerial := simulation.DefaultKeys[0].Serial, simulation.DefaultKeys[1].Serial
 	replacement := simulation.KeySpec{Serial: 31000003, Model: "5c-nfc", Firmware: device.Version{Major: 5, Minor: 7, Patch: 2}}
 
@@ -68,9 +79,9 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	clock := &stepstest.Clock{T: stepstest.FlowNow}
 	var wiz *steps.Wizard
 	cat := stepstest.Catalogue()
-	br := &simulation.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
+	br := &simulation.Browser{Sim: keysim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
 	wiz, err = steps.New(ctx, steps.Options{
-		Keys: pairingKeys{&keys.Keys{Hub: sim.Hub}, sc}, Browser: br, Prompter: u,
+		Keys: pairingKeys{&keys.Keys{Hub: keysim.Hub}, sc}, Browser: br, Prompter: u,
 		Reporter: rep, LossReporter: rep, Tracker: link,
 		Store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "progress.json")},
 		Clock: clock, SmartCard: sc, GOOS: "darwin", OSUser: "alice", AppVersion: "test",
@@ -130,7 +141,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 
 	// The backup key is lost days later; it is not plugged in.
 	clock.Advance(72 * time.Hour)
-	sim.Keys[1].Unplug()
+	keysim.Keys[1].Unplug()
 	lost := u.SecondaryButton(fmt.Sprintf("I lost my backup key (serial %d)…", backupSerial))
 	if lost == nil {
 		t.Fatal("the summary offers no \"I lost my backup key\"")
@@ -196,7 +207,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	if cur := u.Snapshot().Current; cur != steps.StepKeys {
 		t.Fatalf("after Set up a new backup key, current %s", cur)
 	}
-	if _, err := sim.Replace(ctx, 1, replacement); err != nil {
+	if _, err := keysim.Replace(ctx, 1, replacement); err != nil {
 		t.Fatal(err)
 	}
 	look := u.SecondaryButton("Look again")
@@ -259,6 +270,19 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	}
 	if k := rt.key(t, everydaySerial); k.Status != tracker.KeyActive || k.Role != everydayRec.Role || !reflect.DeepEqual(k.History, everydayRec.History) {
 		t.Fatalf("the everyday key changed in the tracker: %+v, was %+v", k, everydayRec)
+	}
+	// Complete under the default policy means both active keys proven
+	// genuine: the replacement's proof was checked against the root too.
+	recs, _, err := rt.st.Records(context.Background(), []string{rt.alice.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	genuine := map[uint32]bool{}
+	for _, k := range recs {
+		genuine[k.Serial] = k.Genuine
+	}
+	if !genuine[everydaySerial] || !genuine[replacement.Serial] {
+		t.Fatalf("the tracker's genuine-key results %v, want the everyday key and the replacement genuine", genuine)
 	}
 	a.press("Copy summary")
 	if sum := fyne.CurrentApp().Clipboard().Content(); !strings.Contains(sum, "## Lost keys") || !strings.Contains(sum, "Replaced") {
