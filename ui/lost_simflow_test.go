@@ -74,7 +74,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	// NoWatch, as in TestFullFlowSimulatedKeys: the keys are looked for
 	// when the person asks.
 	u := ui.New(fyne.CurrentApp(), w, ui.Options{NoWatch: true})
-	t.Cleanup(u.Cancel)
+	t.Cleanup(u.Close)
 	sc := &stepstest.SmartCard{}
 	clock := &stepstest.Clock{T: stepstest.FlowNow}
 	var wiz *steps.Wizard
@@ -90,7 +90,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Attach(ctx, wiz)
+	fyne.DoAndWait(func() { u.Attach(ctx, wiz) }) // on Fyne's goroutine, as the app does
 	if err := wiz.Join(ctx, rt.url, rt.code); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	if yes.Text != "Yes, it is lost" {
 		t.Fatalf("confirm button %q", yes.Text)
 	}
-	test.Tap(yes)
+	input(func() { test.Tap(yes) })
 	settle()
 	st, _ := u.Snapshot().Step(steps.StepLost)
 	if u.Snapshot().Current != steps.StepLost || st.Loss == nil || st.Loss.Told != steps.ToldSent {
