@@ -269,6 +269,6 @@ func (a *windowActor) tap(b *ui.Button, what string) {
 		a.t.Fatalf("no button %s on %s", what, a.u.Snapshot().Current)
 	}
 	a.click()
-	test.Tap(b)
+	input(func() { test.Tap(b) })
 	a.settle()
 }

@@ -51,7 +51,7 @@ func runLostKeyFlow(t *testing.T, d *driver, c lostFlowChecks) {
 	if lost == nil {
 		t.Fatal("the summary offers no \"I lost my backup key\"")
 	}
-	test.Tap(lost)
+	input(func() { test.Tap(lost) })
 	d.settle()
 	title, text, open := u.Dialog()
 	if !open || !strings.Contains(title, fmt.Sprint(screens.Backup)) || !strings.Contains(title, "YubiKey 5C NFC") || !strings.Contains(text, "IT") {
@@ -61,7 +61,7 @@ func runLostKeyFlow(t *testing.T, d *driver, c lostFlowChecks) {
 	if yes.Text != "Yes, it is lost" {
 		t.Fatalf("confirm button %q", yes.Text)
 	}
-	test.Tap(yes)
+	input(func() { test.Tap(yes) })
 	d.settle()
 	d.noError()
 	d.current(steps.StepLost)
@@ -118,7 +118,7 @@ func runLostKeyFlow(t *testing.T, d *driver, c lostFlowChecks) {
 	if look == nil {
 		t.Fatal("no Look again on Your keys")
 	}
-	test.Tap(look)
+	input(func() { test.Tap(look) })
 	d.settle()
 	for _, k := range u.Snapshot().Detected {
 		if k.Serial == screens.Replacement && k.SuggestedRole != steps.RoleBackup {

@@ -33,15 +33,24 @@ type realTracker struct {
 
 func newRealTracker(t *testing.T) *realTracker {
 	t.Helper()
+	// The fake keys' attestations do not chain to Yubico's roots
+	// (docs/yubikey-protocol.md §4.10), so completion here is the policy
+	// without the genuine-key check: both keys, every service, OTP off.
+	return newRealTrackerWith(t, func(c *server.Config) { c.Policy = &tracker.LegacyPolicy })
+}
+
+// newRealTrackerWith is newRealTracker with the server's configuration
+// changed by configure first.
+func newRealTrackerWith(t *testing.T, configure func(*server.Config)) *realTracker {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The fake keys' attestations do not chain to Yubico's roots
-	// (docs/yubikey-protocol.md §4.10), so completion here is the policy
-	// without the genuine-key check: both keys, every service, OTP off.
-	srv, err := server.New(server.Config{Store: st, Logf: t.Logf, Policy: &tracker.LegacyPolicy})
+	cfg := server.Config{Store: st, Logf: t.Logf}
+	configure(&cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

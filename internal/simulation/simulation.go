@@ -60,8 +60,11 @@ type Simulation struct {
 	attachments []*sim.Attachment
 	procs       []*simProc // StartProcesses' keys
 	unlock      func()
-	hid         []*sim.HIDNode // the keys' FIDO HID nodes (Linux)
+	hid         []*sim.HIDNode // the keys' FIDO HID nodes by slot, nil for none (Linux)
 	hidDir      string
+	// replaced stops the attachments Replace made (theirs end with
+	// Close, not with Start's context).
+	replaced []context.CancelFunc
 }
 
 // Start creates the keys and attaches them to vpcd, waiting until
@@ -176,18 +179,28 @@ func (s *Simulation) fidoProvider() (fido.Provider, error) {
 	}
 	s.hidDir = dir
 	var paths []string
-	for _, k := range s.Keys {
+	s.hid = make([]*sim.HIDNode, len(s.Keys))
+	for i, k := range s.Keys {
+		// One node path per vpcd slot, like a USB port: a key put in the
+		// slot by Replace gets its node at the same path, which the
+		// provider (made once, here) already lists.
+		path := s.hidPath(i)
+		paths = append(paths, path)
 		if k.FIDO() == nil {
 			continue // a YubiKey 4: no FIDO2
 		}
-		h, err := k.ServeHID(filepath.Join(dir, fmt.Sprintf("fido-%d", k.Serial())))
+		h, err := k.ServeHID(path)
 		if err != nil {
 			return nil, fmt.Errorf("simulated key %d: %w", k.Serial(), err)
 		}
-		s.hid = append(s.hid, h)
-		paths = append(paths, h.Path())
+		s.hid[i] = h
 	}
 	return libfido2.NewProvider(paths...), nil
+}
+
+// hidPath is the FIDO HID node path of the key in vpcd slot.
+func (s *Simulation) hidPath(slot int) string {
+	return filepath.Join(s.hidDir, fmt.Sprintf("fido-slot%d", slot))
 }
 
 // Close unplugs every simulated key.
@@ -196,8 +209,14 @@ func (s *Simulation) Close() {
 		a.Detach()
 	}
 	s.attachments = nil
+	for _, cancel := range s.replaced {
+		cancel()
+	}
+	s.replaced = nil
 	for _, h := range s.hid {
-		h.Close()
+		if h != nil {
+			h.Close()
+		}
 	}
 	s.hid = nil
 	if s.hidDir != "" {
@@ -214,7 +233,8 @@ func (s *Simulation) Close() {
 // Browser stands in for the person at each service's website: opening a
 // service's page registers a passkey for its relying party on each of the
 // person's keys, as the instructions ask. Pages of services that keywizard
-// cannot verify from the key are just recorded.
+// cannot verify from the key, and pages opened from a lost key's removal
+// checklist, are just recorded.
 type Browser struct {
 	Sim       *Simulation
 	Catalogue *catalogue.Catalogue
@@ -235,6 +255,11 @@ func (b *Browser) Open(url string) error {
 		return nil
 	}
 	snap := b.Snapshot()
+	if snap.CurrentStep().Kind == steps.KindLost {
+		// The page is open to remove the lost key (a service's removal
+		// page is often its sign-in options page): nothing is registered.
+		return nil
+	}
 	user := snap.Person.Email
 	if acct := snap.Person.Accounts[svc.ID]; acct != "" {
 		user = acct
@@ -250,6 +275,13 @@ func (b *Browser) Open(url string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Pages is a copy of Opened, safe while the wizard may open more.
+func (b *Browser) Pages() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.Opened...)
 }
 
 func (b *Browser) service(url string) (catalogue.Service, bool) {
