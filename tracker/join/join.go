@@ -121,22 +121,14 @@ func Join(ctx context.Context, rawURL, code string, o Options) (Result, error) {
 // tracker on another machine.
 func Run(ctx context.Context, rawURL string, allowHTTP bool, o Options, getCode func() (string, error)) (Result, error) {
 	o.defaults()
-	base, err := trackerURL(rawURL, allowHTTP)
-	if err != nil {
-		return Result{}, err
-	}
 	// Everything that can fail locally is checked before the invite code
 	// is spent: the code works once, and a token the keychain refused to
 	// keep would be lost with it.
-	dir, err := o.ConfigDir()
-	if err != nil {
-		return Result{}, fmt.Errorf("finding the user config directory: %w", err)
-	}
-	cfgPath := filepath.Join(dir, "keywizard", "config.json")
-	settings, err := readSettings(cfgPath)
+	loc, err := o.local(rawURL, allowHTTP)
 	if err != nil {
 		return Result{}, err
 	}
+	base, dir := loc.base, loc.dir
 	tokens := &watchedStore{TokenStore: o.Tokens(base)}
 	if _, err := tokens.Token(); err != nil && !errors.Is(err, client.ErrNoToken) {
 		return Result{}, fmt.Errorf("the OS keychain cannot be used, so the tracker token could not be kept (unlock the keychain or log in to the desktop, then run join again): %w", err)
@@ -158,19 +150,57 @@ func Run(ctx context.Context, rawURL string, allowHTTP bool, o Options, getCode 
 	if err != nil {
 		return Result{}, explain(base, err)
 	}
-	old, _ := settings["tracker_url"].(string)
-	settings["tracker_url"] = base
-	if err := writeSettings(cfgPath, settings); err != nil {
+	if err := loc.saveURL(); err != nil {
 		return Result{}, fmt.Errorf("joined, and the token is in the keychain, but the tracker address could not be saved (run join again with a new invite code once fixed): %w", err)
 	}
-	res := Result{URL: base, Person: me, Role: role(ctx, cl, me)}
-	if old != "" && old != base {
-		res.Previous = old
+	return loc.result(ctx, o, cl, me), nil
+}
+
+// local is what join and login check on this computer before they talk
+// to the tracker: the tracker's canonical address and the settings file
+// it will be saved in.
+type local struct {
+	base, dir, cfgPath string
+	settings           map[string]any
+	previous           string
+}
+
+// local checks rawURL and reads the settings it will be saved in.
+func (o Options) local(rawURL string, allowHTTP bool) (local, error) {
+	base, err := trackerURL(rawURL, allowHTTP)
+	if err != nil {
+		return local{}, err
 	}
-	if env := o.Getenv(EnvTracker); env != "" && strings.TrimSuffix(env, "/") != base {
+	dir, err := o.ConfigDir()
+	if err != nil {
+		return local{}, fmt.Errorf("finding the user config directory: %w", err)
+	}
+	cfgPath := filepath.Join(dir, "keywizard", "config.json")
+	settings, err := readSettings(cfgPath)
+	if err != nil {
+		return local{}, err
+	}
+	return local{base: base, dir: dir, cfgPath: cfgPath, settings: settings}, nil
+}
+
+// saveURL saves the tracker's address, remembering the one it replaces.
+func (l *local) saveURL() error {
+	l.previous, _ = l.settings["tracker_url"].(string)
+	l.settings["tracker_url"] = l.base
+	return writeSettings(l.cfgPath, l.settings)
+}
+
+// result says who joined or signed in, and what the saved address replaced
+// or is overridden by.
+func (l *local) result(ctx context.Context, o Options, cl *client.Client, me tracker.Person) Result {
+	res := Result{URL: l.base, Person: me, Role: role(ctx, cl, me)}
+	if l.previous != "" && l.previous != l.base {
+		res.Previous = l.previous
+	}
+	if env := o.Getenv(EnvTracker); env != "" && strings.TrimSuffix(env, "/") != l.base {
 		res.OverriddenBy = env
 	}
-	return res, nil
+	return res
 }
 
 // watchedStore remembers whether storing the token failed: client.Exchange

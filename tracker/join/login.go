@@ -29,19 +29,11 @@ var ErrNoToken = errors.New("no token given; paste it when asked, or pipe it in 
 // the token nor anything derived from it.
 func Login(ctx context.Context, rawURL string, allowHTTP bool, o Options, getToken func() (string, error)) (Result, error) {
 	o.defaults()
-	base, err := trackerURL(rawURL, allowHTTP)
+	loc, err := o.local(rawURL, allowHTTP)
 	if err != nil {
 		return Result{}, err
 	}
-	dir, err := o.ConfigDir()
-	if err != nil {
-		return Result{}, fmt.Errorf("finding the user config directory: %w", err)
-	}
-	cfgPath := filepath.Join(dir, "keywizard", "config.json")
-	settings, err := readSettings(cfgPath)
-	if err != nil {
-		return Result{}, err
-	}
+	base, dir := loc.base, loc.dir
 	keep := o.Tokens(base)
 	if _, err := keep.Token(); err != nil && !errors.Is(err, client.ErrNoToken) {
 		return Result{}, fmt.Errorf("the OS keychain cannot be used, so the token could not be kept (unlock the keychain or log in to the desktop, then run login again): %w", err)
@@ -72,19 +64,10 @@ func Login(ctx context.Context, rawURL string, allowHTTP bool, o Options, getTok
 	if err := keep.SetToken(tok); err != nil {
 		return Result{}, fmt.Errorf("the token works but the OS keychain refused it; unlock the keychain and run login again: %w", err)
 	}
-	old, _ := settings["tracker_url"].(string)
-	settings["tracker_url"] = base
-	if err := writeSettings(cfgPath, settings); err != nil {
+	if err := loc.saveURL(); err != nil {
 		return Result{}, fmt.Errorf("signed in, and the token is in the keychain, but the tracker address could not be saved (run login again once fixed): %w", err)
 	}
-	res := Result{URL: base, Person: me, Role: role(ctx, cl, me)}
-	if old != "" && old != base {
-		res.Previous = old
-	}
-	if env := o.Getenv(EnvTracker); env != "" && strings.TrimSuffix(env, "/") != base {
-		res.OverriddenBy = env
-	}
-	return res, nil
+	return loc.result(ctx, o, cl, me), nil
 }
 
 // ErrNotJoined says this computer has no tracker saved and none was named.
