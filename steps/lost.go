@@ -112,7 +112,7 @@ func (w *Wizard) ReportLost(ctx context.Context, serial uint32, reason string) e
 	}
 	w.p.Keys = slices.DeleteFunc(w.p.Keys, func(a AssignedKey) bool { return a.Serial == serial })
 	w.p.Losses = append(w.p.Losses, rec)
-	w.lossNote = map[string]string{}
+	w.lossNote = map[string]error{}
 	w.p.Current = StepLost
 	err = w.saveLocked(ctx)
 	w.mu.Unlock()
@@ -231,8 +231,8 @@ func (w *Wizard) removalItemLocked(l *LossRecord, s catalogue.Service) RemovalIt
 	case l.Removed[s.ID] != nil:
 		e := *l.Removed[s.ID]
 		it.Evidence, it.Status = &e, StatusDone
-	case w.lossNote[s.ID] != "":
-		it.Attention, it.Status = w.lossNote[s.ID], StatusNeedsAttention
+	case w.lossNote[s.ID] != nil:
+		it.Attention, it.Problem, it.Status = w.lossNote[s.ID].Error(), w.lossNote[s.ID], StatusNeedsAttention
 	}
 	return it
 }
@@ -336,7 +336,7 @@ func (w *Wizard) noteLoss(serviceID string, err error) error {
 		delete(w.lossNote, serviceID)
 		return nil
 	}
-	w.lossNote[serviceID] = err.Error()
+	w.lossNote[serviceID] = err
 	return err
 }
 

@@ -158,8 +158,12 @@ type RemovalItem struct {
 	Identities    []string
 	NotApplicable string
 	Evidence      *Evidence
-	Attention     string
-	Status        Status
+	// Attention is the item's last problem in words; Problem is the same
+	// problem as the error it was (errors.Is/As), so the window can say
+	// it as a headline and a next action (ui.Explain) instead.
+	Attention string
+	Problem   error
+	Status    Status
 }
 
 // StepKey is a step's state on one key. A role with no key yet has Serial 0

@@ -73,7 +73,7 @@ type Wizard struct {
 	passkeysRead map[uint32]bool
 	// lossNote holds, per service ID, the last problem with the lost
 	// key's checklist item (this run only).
-	lossNote map[string]string
+	lossNote map[string]error
 	busy     string
 	tracker  TrackerState
 	seq      uint64
@@ -118,7 +118,7 @@ func New(ctx context.Context, o Options) (*Wizard, error) {
 		replug:       map[uint32]bool{},
 		restarting:   map[uint32]bool{},
 		passkeysRead: map[uint32]bool{},
-		lossNote:     map[string]string{},
+		lossNote:     map[string]error{},
 	}
 	w.initTracker()
 	if !w.hasStep(p.Current) {

@@ -192,6 +192,38 @@ func TestKeyRowProblemsArePlain(t *testing.T) {
 	}
 }
 
+// TestRemovalItemProblemsArePlain: a problem on an item of the lost-key
+// checklist (an unpair that failed) is its headline and next action, as on
+// a key's row, never the error chain.
+func TestRemovalItemProblemsArePlain(t *testing.T) {
+	u := newTestUI(t)
+	for name, err := range knownErrors {
+		for _, e := range []error{err, technical(err)} {
+			m, _ := Explain(e)
+			it := steps.RemovalItem{Service: "macos", Name: "macOS login", ByKeywizard: true, Identities: []string{"A1B2"},
+				Status: steps.StatusNeedsAttention, Attention: e.Error(), Problem: e}
+			var labels []string
+			fyne.DoAndWait(func() {
+				u.lossButtons = map[string][]*Button{} // as lostScreen starts a checklist
+				card, _ := u.removalCard(steps.StepLost, it, false)
+				uitest.Walk(card, func(o fyne.CanvasObject) {
+					if l, ok := o.(*widget.Label); ok && l.Text != "" {
+						labels = append(labels, l.Text)
+					}
+				})
+			})
+			if !slices.Contains(labels, m.Title) || !slices.Contains(labels, m.Text) {
+				t.Errorf("%s: item shows %q, want the headline %q and the next action %q", name, labels, m.Title, m.Text)
+			}
+			for _, l := range labels {
+				if why := plainHeadline(l); why != "" || strings.Contains(l, "credential metadata") {
+					t.Errorf("%s: item line %q %s", name, l, cmp.Or(why, "shows the error chain"))
+				}
+			}
+		}
+	}
+}
+
 func TestPlainHeadlineCatches(t *testing.T) {
 	for _, bad := range []string{
 		"Reading passkeys: wrong FIDO2 PIN; 7 tries left (CTAP status 0x31)",

@@ -118,8 +118,8 @@ func (u *UI) removalCard(step steps.StepID, it steps.RemovalItem, busy bool) (fy
 			lines = append(lines, &widget.Label{Text: fmt.Sprintf("Removed · %s · %s", it.Evidence.Level.Words(), timeText(it.Evidence.At)),
 				Importance: widget.SuccessImportance, Wrapping: fyne.TextWrapWord},
 				&widget.Label{Text: sentence(it.Evidence.Detail), TextStyle: fyne.TextStyle{Italic: true}, Wrapping: fyne.TextWrapWord})
-		case it.Attention != "":
-			lines = append(lines, &widget.Label{Text: sentence(it.Attention), Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord})
+		case it.Problem != nil:
+			lines = append(lines, problemLines(it.Problem)...)
 		}
 		if it.ByKeywizard {
 			unpair := &action{label: "Unpair from this Mac", icon: theme.LogoutIcon(), do: func(ctx context.Context) error { return u.wiz.UnpairLost(ctx, id) }}
