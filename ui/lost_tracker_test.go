@@ -3,8 +3,6 @@ package ui_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/server"
+	"github.com/keywizard/keywizard/tracker/server/servertest"
 	"github.com/keywizard/keywizard/tracker/store"
 	"github.com/keywizard/keywizard/ui"
 	"github.com/keywizard/keywizard/ui/uitest"
@@ -44,33 +43,14 @@ func newRealTracker(t *testing.T) *realTracker {
 func newRealTrackerWith(t *testing.T, configure func(*server.Config)) *realTracker {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{Store: st, Logf: t.Logf}
-	configure(&cfg)
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
-	now := time.Now()
-	admin, _, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := servertest.Start(t, servertest.Options{Configure: configure})
+	st, admin, now := tr.Store, tr.Admin, time.Now()
 	alice, err := st.CreatePerson(ctx, tracker.Person{Email: "alice@example.com", Name: "Alice Example", Team: "Eng",
 		StartDate: "2026-11-23", CreatedAt: now}, tracker.AuditEntry{Actor: admin.ID, Action: "person.create", At: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := server.IssueInvite(ctx, st, alice.ID, admin.ID, "test", time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &realTracker{url: hs.URL, st: st, alice: alice, code: inv.Code}
+	return &realTracker{url: tr.URL, st: st, alice: alice, code: tr.Invite(t, alice.ID)}
 }
 
 // complete reads whether Alice is complete now, from the tracker's store.

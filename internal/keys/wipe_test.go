@@ -8,11 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +28,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
-	"github.com/keywizard/keywizard/tracker/server"
-	"github.com/keywizard/keywizard/tracker/store"
+	"github.com/keywizard/keywizard/tracker/server/servertest"
 )
 
 // person is the one at the keyboard during a wipe: told to replug the key,
@@ -93,43 +89,15 @@ func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
 func wipeTracker(t *testing.T, serial uint32) (cli.WipeRecorder, func() tracker.KeyRecord) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	tr := servertest.Start(t, servertest.Options{})
 	now := time.Now()
-	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
+	alice := tr.AddPerson(t, tracker.CreatePerson{Email: "alice@example.com", Name: "Alice Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
+	code := tr.Invite(t, alice.ID)
+	cl, err := client.New(client.Config{BaseURL: tr.URL, Dir: t.TempDir(), Tokens: &memTokens{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(tracker.CreatePerson{Email: "alice@example.com", Name: "Alice Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
-	r, _ := http.NewRequest("POST", hs.URL+"/v1/people", bytes.NewReader(body))
-	r.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alice tracker.Person
-	json.NewDecoder(resp.Body).Decode(&alice)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("creating Alice: %s", resp.Status)
-	}
-	inv, err := server.IssueInvite(ctx, st, alice.ID, admin.ID, "test", time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(client.Config{BaseURL: hs.URL, Dir: t.TempDir(), Tokens: &memTokens{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.Exchange(ctx, inv.Code, "laptop"); err != nil {
+	if _, err := cl.Exchange(ctx, code, "laptop"); err != nil {
 		t.Fatal(err)
 	}
 	rep := tracker.Report{IdempotencyKey: "alice-everyday-1", Serial: serial, Model: "YubiKey 5C Nano", Role: tracker.RoleEveryday, AppVersion: "1.0.0",
@@ -137,7 +105,7 @@ func wipeTracker(t *testing.T, serial uint32) (cli.WipeRecorder, func() tracker.
 	if err := cl.Record(ctx, rep); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := trackerlink.OpenWipeRecorder(ctx, t.TempDir(), hs.URL, &memTokens{tok: tok})
+	rec, err := trackerlink.OpenWipeRecorder(ctx, t.TempDir(), tr.URL, &memTokens{tok: tr.AdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package trackerlink_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +22,7 @@ import (
 	"github.com/keywizard/keywizard/tracker/client"
 	"github.com/keywizard/keywizard/tracker/join"
 	"github.com/keywizard/keywizard/tracker/server"
+	"github.com/keywizard/keywizard/tracker/server/servertest"
 	"github.com/keywizard/keywizard/tracker/store"
 	"github.com/keywizard/keywizard/ui/team"
 )
@@ -43,59 +43,36 @@ type org struct {
 
 func newOrg(t *testing.T, configure ...func(*server.Config)) *org {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{Store: st, Logf: t.Logf}
-	for _, f := range configure {
-		f(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	down := new(atomic.Int32)
-	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// While down is above zero the tracker answers as one that is
-		// restarting behind its load balancer.
-		if down.Add(-1) >= 0 {
-			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
-			return
-		}
-		down.Store(0)
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	tr := servertest.Start(t, servertest.Options{
+		Configure: func(c *server.Config) {
+			for _, f := range configure {
+				f(c)
+			}
+		},
+		Wrap: func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// While down is above zero the tracker answers as one that is
+				// restarting behind its load balancer.
+				if down.Add(-1) >= 0 {
+					http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+					return
+				}
+				down.Store(0)
+				h.ServeHTTP(w, r)
+			})
+		},
+	})
 	now := time.Now()
-	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &org{url: hs.URL, st: st, admin: admin, people: map[string]tracker.Person{}, down: down}
+	o := &org{url: tr.URL, st: tr.Store, admin: tr.Admin, people: map[string]tracker.Person{}, down: down}
 	for _, p := range []struct{ name, manager string }{{"ada", ""}, {"ann", "ada"}, {"dee", "ann"}} {
 		req := tracker.CreatePerson{Email: p.name + "@example.com", Name: p.name, Team: "Eng", StartDate: now.Format(time.DateOnly)}
 		if p.manager != "" {
 			req.ManagerEmail = p.manager + "@example.com"
 		}
-		body, _ := json.Marshal(req)
-		r, _ := http.NewRequest("POST", hs.URL+"/v1/people", bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var person tracker.Person
-		json.NewDecoder(resp.Body).Decode(&person)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("creating %s: %s", p.name, resp.Status)
-		}
-		o.people[p.name] = person
+		o.people[p.name] = tr.AddPerson(t, req)
 	}
-	o.people["it"] = admin
+	o.people["it"] = tr.Admin
 	return o
 }
 

@@ -1,13 +1,8 @@
 package trackerlink_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +12,7 @@ import (
 	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
-	"github.com/keywizard/keywizard/tracker/server"
-	"github.com/keywizard/keywizard/tracker/store"
+	"github.com/keywizard/keywizard/tracker/server/servertest"
 )
 
 // memTokens is a keychain item in memory.
@@ -39,44 +33,16 @@ func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
 func wipeTracker(t *testing.T) (url string, it, ann *memTokens, audit func() []tracker.AuditEntry) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "tracker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close(); st.Close() })
+	tr := servertest.Start(t, servertest.Options{})
 	now := time.Now()
-	admin, tok, err := server.CreateAdmin(ctx, st, tracker.CreatePerson{Email: "it@example.com", Name: "IT Desk", Team: "IT"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(tracker.CreatePerson{Email: "ann@example.com", Name: "Ann Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
-	r, _ := http.NewRequest("POST", hs.URL+"/v1/people", bytes.NewReader(body))
-	r.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var person tracker.Person
-	json.NewDecoder(resp.Body).Decode(&person)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("creating Ann: %s", resp.Status)
-	}
-	inv, err := server.IssueInvite(ctx, st, person.ID, admin.ID, "test", time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	person := tr.AddPerson(t, tracker.CreatePerson{Email: "ann@example.com", Name: "Ann Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
+	code := tr.Invite(t, person.ID)
 	ann = &memTokens{}
-	cl, err := client.New(client.Config{BaseURL: hs.URL, Dir: t.TempDir(), Tokens: ann})
+	cl, err := client.New(client.Config{BaseURL: tr.URL, Dir: t.TempDir(), Tokens: ann})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.Exchange(ctx, inv.Code, "laptop"); err != nil {
+	if _, err := cl.Exchange(ctx, code, "laptop"); err != nil {
 		t.Fatal(err)
 	}
 	rep := tracker.Report{IdempotencyKey: "ann-everyday-1", Serial: 6100, Model: "YubiKey 5C Nano", Role: tracker.RoleEveryday, AppVersion: "1.0.0",
@@ -85,13 +51,13 @@ func wipeTracker(t *testing.T) (url string, it, ann *memTokens, audit func() []t
 		t.Fatal(err)
 	}
 	audit = func() []tracker.AuditEntry {
-		entries, err := st.Audit(ctx, person.ID, 50)
+		entries, err := tr.Store.Audit(ctx, person.ID, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return entries
 	}
-	return hs.URL, &memTokens{tok: tok}, ann, audit
+	return tr.URL, &memTokens{tok: tr.AdminToken}, ann, audit
 }
 
 func TestWipeRecorder(t *testing.T) {
