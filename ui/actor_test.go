@@ -36,6 +36,23 @@ type windowActor struct {
 	count *effort
 }
 
+// simActor is the actor of the tests over simulated keys: it waits for the
+// wizard up to two minutes (the keys answer through the real pcscd) and
+// fails on a message on screen; the simulated browser makes each passkey
+// when its page is opened, so the actor need not.
+func simActor(t *testing.T, u *ui.UI) *windowActor {
+	settle := func() {
+		t.Helper()
+		if !u.Settle(2 * time.Minute) {
+			t.Fatal("the UI did not settle")
+		}
+		if m, ok := u.Message(); ok {
+			t.Fatalf("message on screen: %s: %s", m.Title, m.Text)
+		}
+	}
+	return &windowActor{t: t, u: u, settle: settle}
+}
+
 // effort counts what a person does: clicks (taps) and keystrokes (each
 // character typed, Enter included).
 type effort struct{ clicks, keys int }

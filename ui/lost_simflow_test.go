@@ -95,16 +95,8 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	settle := func() {
-		t.Helper()
-		if !u.Settle(2 * time.Minute) {
-			t.Fatal("the UI did not settle")
-		}
-		if m, ok := u.Message(); ok {
-			t.Fatalf("message on screen: %s: %s", m.Title, m.Text)
-		}
-	}
-	a := &windowActor{t: t, u: u, settle: settle}
+	a := simActor(t, u)
+	settle := a.settle
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -170,37 +162,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 
 	// The checklist, through the window.
 	must(stepstest.Complete(ctx, a, st, 0))
-	st, _ = u.Snapshot().Step(steps.StepLost)
-	if st.Status != steps.StatusDone {
-		t.Fatalf("checklist %s: %s", st.Status, st.Reason)
-	}
-	var lostIDs []string
-	for _, it := range st.Loss.Items {
-		want := steps.SelfAttested
-		if it.ByKeywizard {
-			want, lostIDs = steps.VerifiedBySystem, it.Identities
-		}
-		if it.Evidence == nil || it.Evidence.Level != want {
-			t.Errorf("%s: %+v, want %s", it.Service, it.Evidence, want)
-		}
-	}
-	pairedAfter := sc.PairedWith("alice")
-	if len(lostIDs) != 2 || len(pairedAfter) != len(pairedBefore)-2 {
-		t.Fatalf("paired before %v, after %v, lost key's %v", pairedBefore, pairedAfter, lostIDs)
-	}
-	for _, h := range lostIDs {
-		if strings.Contains(strings.Join(pairedAfter, " "), h) {
-			t.Fatalf("the lost key's %s is still paired", h)
-		}
-	}
-
-	pages := br.Pages()
-	removal := pages[len(pages)-4:]
-	for i, url := range removal {
-		if !strings.HasPrefix(url, "https://") {
-			t.Errorf("removal page %d %q", i, url)
-		}
-	}
+	checklistDone(t, u, pairedBefore, sc.PairedWith("alice"), br.Pages())
 
 	// A new key in the lost key's slot, set up for the backup role.
 	a.press("Set up a new backup key")

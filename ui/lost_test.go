@@ -14,6 +14,7 @@ import (
 	"github.com/keywizard/keywizard/internal/screens"
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/stepstest"
+	"github.com/keywizard/keywizard/ui"
 )
 
 // lostFlowChecks are what a lost-key test reads from its tracker at each
@@ -81,34 +82,7 @@ func runLostKeyFlow(t *testing.T, d *driver, c lostFlowChecks) {
 	if err := stepstest.Complete(ctx, d.actor(), st, 0); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = u.Snapshot().Step(steps.StepLost)
-	if st.Status != steps.StatusDone {
-		t.Fatalf("checklist %s: %s", st.Status, st.Reason)
-	}
-	var lostIDs []string
-	for _, it := range st.Loss.Items {
-		want := steps.SelfAttested
-		if it.ByKeywizard {
-			want, lostIDs = steps.VerifiedBySystem, it.Identities
-		}
-		if it.Evidence == nil || it.Evidence.Level != want {
-			t.Errorf("%s: %+v, want %s", it.Service, it.Evidence, want)
-		}
-	}
-	pairedAfter := e.SmartCard.PairedWith("alice")
-	if len(lostIDs) != 2 || len(pairedAfter) != len(pairedBefore)-2 {
-		t.Fatalf("paired before %v, after %v, lost key's %v", pairedBefore, pairedAfter, lostIDs)
-	}
-	for _, h := range lostIDs {
-		if strings.Contains(strings.Join(pairedAfter, " "), h) {
-			t.Fatalf("the lost key's %s is still paired", h)
-		}
-	}
-	for i, url := range e.Browser.Opened()[len(e.Browser.Opened())-4:] {
-		if !strings.HasPrefix(url, "https://") {
-			t.Errorf("removal page %d %q", i, url)
-		}
-	}
+	checklistDone(t, u, pairedBefore, e.SmartCard.PairedWith("alice"), e.Browser.Opened())
 
 	// The replacement, for the backup role only.
 	d.press("Set up a new backup key")
@@ -206,4 +180,39 @@ func TestLostKeyThroughWindow(t *testing.T) {
 			}
 		},
 	})
+}
+
+// checklistDone checks a worked lost-key checklist: done, each item with
+// the evidence it can have (the Mac's unpair verified by the system, the
+// rest confirmed by the person), the lost key's two pairings and only they
+// gone from the Mac, and the last four pages opened the removal pages.
+func checklistDone(t *testing.T, u *ui.UI, pairedBefore, pairedAfter, opened []string) {
+	t.Helper()
+	st, _ := u.Snapshot().Step(steps.StepLost)
+	if st.Status != steps.StatusDone {
+		t.Fatalf("checklist %s: %s", st.Status, st.Reason)
+	}
+	var lostIDs []string
+	for _, it := range st.Loss.Items {
+		want := steps.SelfAttested
+		if it.ByKeywizard {
+			want, lostIDs = steps.VerifiedBySystem, it.Identities
+		}
+		if it.Evidence == nil || it.Evidence.Level != want {
+			t.Errorf("%s: %+v, want %s", it.Service, it.Evidence, want)
+		}
+	}
+	if len(lostIDs) != 2 || len(pairedAfter) != len(pairedBefore)-2 {
+		t.Fatalf("paired before %v, after %v, lost key's %v", pairedBefore, pairedAfter, lostIDs)
+	}
+	for _, h := range lostIDs {
+		if strings.Contains(strings.Join(pairedAfter, " "), h) {
+			t.Fatalf("the lost key's %s is still paired", h)
+		}
+	}
+	for i, url := range opened[len(opened)-4:] {
+		if !strings.HasPrefix(url, "https://") {
+			t.Errorf("removal page %d %q", i, url)
+		}
+	}
 }

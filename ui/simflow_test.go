@@ -76,18 +76,8 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	}
 	fyne.DoAndWait(func() { u.Attach(ctx, wiz) }) // on Fyne's goroutine, as the app does
 
-	settle := func() {
-		t.Helper()
-		if !u.Settle(2 * time.Minute) {
-			t.Fatal("the UI did not settle")
-		}
-		if m, ok := u.Message(); ok {
-			t.Fatalf("message on screen: %s: %s", m.Title, m.Text)
-		}
-	}
-	// The window as a person works it; the simulated browser makes each
-	// passkey when its page is opened, so the actor need not.
-	a := &windowActor{t: t, u: u, settle: settle}
+	// The window as a person works it.
+	a := simActor(t, u)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
