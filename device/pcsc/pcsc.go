@@ -36,8 +36,12 @@
 package pcsc
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
 
 	"github.com/keywizard/keywizard/device"
 )
@@ -284,4 +288,93 @@ func transmitError(n int, err error) error {
 		return fmt.Errorf("transmitting: %w", err)
 	}
 	return nil
+}
+
+// ListSchedule says when [Context.WaitReadersChange] lists the readers:
+// Often apart for the first Count listings, Every apart after.
+type ListSchedule struct {
+	Often time.Duration
+	Count int
+	Every time.Duration
+	// Nudge, when set, also ends the wait at a listing once it has been
+	// nudged since Seen (its [Nudge.Seen] when the caller last looked).
+	Nudge *Nudge
+	Seen  uint32
+}
+
+// gap is the wait before listing number i (from 0): at least a
+// millisecond, so a zero schedule does not spin.
+func (s ListSchedule) gap(i int) time.Duration {
+	if i < s.Count {
+		return max(s.Often, time.Millisecond)
+	}
+	return max(s.Every, time.Millisecond)
+}
+
+// A Nudge tells a [Context.WaitReadersChange] in progress that the caller's
+// own view of the readers changed, to be reported at the next listing as a
+// change of the list is. It is for a layer over the service that shows
+// readers differently from the service's own list (device/scan/macpcsc
+// shows a reader only while a card is in it, as macOS does) and must still
+// be seen only when a listing happens. The zero value is ready to use.
+type Nudge struct {
+	// n is read by the C listing loop while it runs (so a plain word, used
+	// only through sync/atomic, in memory that holds no Go pointers).
+	n uint32
+}
+
+// Nudge records a change.
+func (n *Nudge) Nudge() { atomic.AddUint32(&n.n, 1) }
+
+// Seen is the count of changes so far, to pass as [ListSchedule.Seen].
+func (n *Nudge) Seen() uint32 { return atomic.LoadUint32(&n.n) }
+
+// nudged reports whether s's nudge moved since s.Seen.
+func (s ListSchedule) nudged() bool { return s.Nudge != nil && s.Nudge.Seen() != s.Seen }
+
+// PollReaders is [Context.WaitReadersChange] in Go, for a service reached
+// without cgo (Windows) or a stand-in for one: list calls the service on
+// s's schedule until the list differs from known or s's nudge moved, and
+// returns that listing. The Go runtime wakes for every listing, which costs
+// more at rest than the cgo binding's loop (BENCHMARKS.md).
+func PollReaders(ctx context.Context, list func() ([]string, error), known []string, s ListSchedule) ([]string, error) {
+	t := time.NewTimer(s.gap(0))
+	defer t.Stop()
+	for i := 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		names, err := list()
+		if err != nil {
+			return nil, err
+		}
+		if !SameReaders(names, known) || s.nudged() {
+			return names, nil
+		}
+		t.Reset(s.gap(i))
+	}
+}
+
+// SameReaders reports whether a listing names exactly the readers in known
+// (in any order), leaving out the PnP pseudo-reader.
+func SameReaders(names, known []string) bool {
+	n := 0
+	for _, r := range names {
+		if r == PnPNotification {
+			continue
+		}
+		if !slices.Contains(known, r) {
+			return false
+		}
+		n++
+	}
+	m := 0
+	for _, r := range known {
+		if r != PnPNotification {
+			m++
+		}
+	}
+	return n == m
 }

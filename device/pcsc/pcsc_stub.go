@@ -65,3 +65,8 @@ func (k *Card) End() error { return errNoBinding }
 
 // Close does nothing.
 func (k *Card) Close() error { return nil }
+
+// WaitReadersChange fails: this build has no PC/SC binding.
+func (c *Context) WaitReadersChange(ctx context.Context, known []string, s ListSchedule) ([]string, error) {
+	return nil, errNoBinding
+}

@@ -14,9 +14,13 @@ package pcsc
 #cgo darwin LDFLAGS: -framework PCSC
 #cgo freebsd openbsd netbsd CFLAGS: -I/usr/local/include -I/usr/local/include/PCSC
 #cgo freebsd openbsd netbsd LDFLAGS: -L/usr/local/lib -lpcsclite
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
 
@@ -53,6 +57,69 @@ static const SCARD_IO_REQUEST *kw_pci(DWORD proto) {
 }
 
 static uint32_t kw_rc(LONG rc) { return (uint32_t)rc; }
+
+// kw_listed reports whether name is one of the strings of the multi-string
+// ms (n bytes).
+static int kw_listed(const char *ms, size_t n, const char *name) {
+	size_t i = 0;
+	while (i < n && ms[i] != 0) {
+		if (strcmp(ms + i, name) == 0) return 1;
+		i += strlen(ms + i) + 1;
+	}
+	return 0;
+}
+
+// kw_same reports whether two multi-strings hold the same names, in any
+// order (a listing names each reader once). The PnP pseudo-reader is never
+// listed (pcsc-lite, macOS).
+static int kw_same(const char *a, size_t an, const char *b, size_t bn) {
+	size_t i = 0, na = 0, nb = 0;
+	while (i < an && a[i] != 0) {
+		if (!kw_listed(b, bn, a + i)) return 0;
+		na++;
+		i += strlen(a + i) + 1;
+	}
+	for (i = 0; i < bn && b[i] != 0; i += strlen(b + i) + 1) nb++;
+	return na == nb;
+}
+
+static int kw_pipe(int *fds) {
+	if (pipe(fds) != 0) return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static void kw_close(int fd) { close(fd); }
+
+enum { KW_LIST_CHANGED, KW_LIST_CANCELLED, KW_LIST_FAILED };
+
+// kw_wait_list lists the readers into buf (cap *n bytes) every often_ms for
+// count listings, then every every_ms, until the list differs from known
+// (known_len bytes), *nudge differs from seen (when nudge is not NULL), or
+// cancel_fd becomes readable. Between listings only this thread wakes, and
+// only to list: the whole wait is one cgo call, so the Go runtime does not
+// run at all while nothing changes (docs/pcsc-platforms.md §1.1).
+static int kw_wait_list(SCARDCONTEXT ctx, int cancel_fd, const char *known, size_t known_len,
+		char *buf, DWORD *n, int often_ms, int count, int every_ms,
+		const uint32_t *nudge, uint32_t seen, LONG *rv) {
+	DWORD cap = *n;
+	struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
+	for (int i = 0;; i++) {
+		int r = poll(&p, 1, i < count ? often_ms : every_ms);
+		if (r < 0 && errno == EINTR) continue;
+		if (r != 0) return KW_LIST_CANCELLED;
+		*n = cap;
+		*rv = SCardListReaders(ctx, NULL, buf, n);
+		if ((uint32_t)*rv == (uint32_t)SCARD_E_NO_READERS_AVAILABLE) {
+			*n = 0;
+		} else if (*rv != SCARD_S_SUCCESS) {
+			return KW_LIST_FAILED;
+		}
+		if (!kw_same(buf, *n, known, known_len)) return KW_LIST_CHANGED;
+		if (nudge != NULL && __atomic_load_n(nudge, __ATOMIC_SEQ_CST) != seen) return KW_LIST_CHANGED;
+	}
+}
 */
 import "C"
 
@@ -60,6 +127,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -117,6 +185,10 @@ func (c *Context) Release() error {
 func (c *Context) Readers() ([]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.readersLocked()
+}
+
+func (c *Context) readersLocked() ([]string, error) {
 	// The list can grow between two calls; retry then.
 	for range 3 {
 		if len(c.list) == 0 {
@@ -138,6 +210,85 @@ func (c *Context) Readers() ([]string, error) {
 		return splitMultiString(c.list[:min(int(n), len(c.list))]), nil
 	}
 	return nil, fmt.Errorf("listing readers: the reader list kept changing: %w", &Error{Code: CodeInsufficientBuf})
+}
+
+// WaitReadersChange lists the readers on s's schedule until the list
+// differs from known (in any order), or s's nudge moved, and returns that
+// listing; cancelling ctx ends it with ctx.Err(). It is how the scanner
+// follows readers where the platform has no [PnPNotification] reader
+// (macOS): the whole wait is one cgo call that sleeps in poll(2) between
+// listings, so at rest only the listing itself runs, one SCardListReaders
+// per interval, and the Go runtime's threads stay asleep (waking them for
+// each listing from Go cost more than the listing: BENCHMARKS.md). Like
+// GetStatusChange it holds this Context for its whole duration.
+func (c *Context) WaitReadersChange(ctx context.Context, known []string, s ListSchedule) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The known names as a multi-string, in Go memory C only reads during
+	// the call.
+	ms := []byte{0}
+	for _, k := range known {
+		if k != PnPNotification {
+			ms = append(append(ms[:len(ms)-1], k...), 0, 0)
+		}
+	}
+	var fds [2]C.int
+	if r, err := C.kw_pipe(&fds[0]); r != 0 {
+		return nil, fmt.Errorf("waiting for the reader list to change: %w", err)
+	}
+	// The pipe is closed only once the write that cancels (if it started)
+	// is over, so it never writes to a reused descriptor.
+	wrote := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(wrote)
+		syscall.Write(int(fds[1]), []byte{0})
+	})
+	defer func() {
+		if !stop() {
+			<-wrote
+		}
+		C.kw_close(fds[0])
+		C.kw_close(fds[1])
+	}()
+	var nudge *C.uint32_t
+	if s.Nudge != nil {
+		nudge = (*C.uint32_t)(unsafe.Pointer(&s.Nudge.n))
+	}
+	often, every, count := max(s.Often, time.Millisecond), max(s.Every, time.Millisecond), s.Count
+	for {
+		if len(c.list) == 0 {
+			c.list = make([]byte, 256)
+		}
+		n := C.DWORD(len(c.list))
+		var r C.LONG
+		switch C.kw_wait_list(c.ctx, fds[0], (*C.char)(unsafe.Pointer(&ms[0])), C.size_t(len(ms)-1),
+			(*C.char)(unsafe.Pointer(&c.list[0])), &n, C.int(often.Milliseconds()), C.int(count),
+			C.int(every.Milliseconds()), nudge, C.uint32_t(s.Seen), &r) {
+		case C.KW_LIST_CHANGED:
+			return splitMultiString(c.list[:min(int(n), len(c.list))]), nil
+		case C.KW_LIST_CANCELLED:
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("waiting for the reader list to change: %w", &Error{Code: CodeCancelled})
+		}
+		if Code(C.kw_rc(r)) != CodeInsufficientBuf {
+			return nil, fmt.Errorf("listing readers: %w", rc(r))
+		}
+		// The list outgrew the buffer: list again at once, growing it, and
+		// go on waiting if it is still the known list.
+		names, err := c.readersLocked()
+		if err != nil {
+			return nil, err
+		}
+		if !SameReaders(names, known) || s.nudged() {
+			return names, nil
+		}
+		count = 0
+	}
 }
 
 // Connect connects to the card in reader, shared unless exclusive is set,

@@ -97,6 +97,13 @@ func (c *Context) Release() error {
 	return rc(r)
 }
 
+// WaitReadersChange lists the readers on s's schedule until the list
+// differs from known (see [PollReaders]; Windows has the PnP notification
+// reader, so the scanner has no need to list there).
+func (c *Context) WaitReadersChange(ctx context.Context, known []string, s ListSchedule) ([]string, error) {
+	return PollReaders(ctx, c.Readers, known, s)
+}
+
 // Readers lists the readers. No readers is an empty slice, not an error.
 func (c *Context) Readers() ([]string, error) {
 	for range 3 {

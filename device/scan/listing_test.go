@@ -194,32 +194,34 @@ func TestWatchReadsKeyOnceHoldEnds(t *testing.T) {
 	}
 }
 
-// TestListingGap: after a change the waiter lists every quarter interval,
-// and keeps doing so while the few intervals after the change last; once
-// they are over, a listing that finds nothing new puts the next one a whole
-// interval away, and a change brings the short gap back.
-func TestListingGap(t *testing.T) {
-	w := &waiter{interval: time.Second}
+// TestListingSchedule: after a change the waiter lists every third of the
+// interval for the few intervals after it (12 listings in 3 s at a 750 ms
+// interval), then every interval; a wait begun later in that while gets only the quick listings
+// left; once it is over, every listing is an interval apart, and a change
+// brings the quick ones back.
+func TestListingSchedule(t *testing.T) {
+	w := &waiter{interval: 750 * time.Millisecond}
 	w.changed()
-	if w.gap != 250*time.Millisecond {
-		t.Fatalf("gap after a change = %v, want 250ms", w.gap)
+	if s := w.schedule(); s.Often != 250*time.Millisecond || s.Count != 12 || s.Every != 750*time.Millisecond {
+		t.Fatalf("schedule after a change = %+v, want 12 listings 250ms apart, then 750ms", s)
 	}
-	w.unchanged()
-	if w.gap != 250*time.Millisecond {
-		t.Errorf("gap after a quiet listing soon after a change = %v, want 250ms", w.gap)
+	if g := w.gap(); g != 250*time.Millisecond {
+		t.Errorf("gap after a change = %v, want 250ms", g)
+	}
+	w.hotUntil = time.Now().Add(600 * time.Millisecond) // 2.4 s after the change
+	if s := w.schedule(); s.Count != 3 {
+		t.Errorf("quick listings left 600ms before the while ends = %d, want 3", s.Count)
 	}
 	w.hotUntil = time.Now().Add(-time.Millisecond) // the while after the change is over
-	w.unchanged()
-	if w.gap != time.Second {
-		t.Errorf("gap once the while after a change is over = %v, want the interval", w.gap)
+	if s := w.schedule(); s.Count != 0 || s.Every != 750*time.Millisecond {
+		t.Errorf("schedule once the while after a change is over = %+v, want every 750ms", s)
 	}
-	w.unchanged()
-	if w.gap != time.Second {
-		t.Errorf("gap stays at the interval while nothing changes: %v", w.gap)
+	if g := w.gap(); g != 750*time.Millisecond {
+		t.Errorf("gap once the while after a change is over = %v, want the interval", g)
 	}
 	before := time.Now()
 	w.changed()
-	if w.gap != 250*time.Millisecond || w.hotUntil.Before(before.Add(3*time.Second)) {
-		t.Errorf("after a new change: gap %v, frequent listing until %v; want 250ms for 3 intervals", w.gap, w.hotUntil)
+	if s := w.schedule(); s.Count != 12 || w.hotUntil.Before(before.Add(3*time.Second)) {
+		t.Errorf("after a new change: %+v, quick listing until %v; want 12 quick listings for 3 intervals", s, w.hotUntil)
 	}
 }

@@ -16,19 +16,18 @@ import (
 // has changed for a while. Meanwhile it blocks in SCardGetStatusChange on
 // the readers it knows, so a card or reader leaving wakes it at once; a new
 // reader is seen within this interval. Each listing costs CPU, so the
-// interval is as long as the arrival target allows (docs/pcsc-platforms.md
-// §1.1 has the platforms' behaviour and the cost; BENCHMARKS.md measures
-// both).
-const DefaultListInterval = time.Second
+// interval leaves room within a second for the platform to show the reader
+// after the key is plugged in (docs/pcsc-platforms.md §1.1 has the
+// platforms' behaviour and the cost; BENCHMARKS.md measures both).
+const DefaultListInterval = 750 * time.Millisecond
 
-// Just after a change the waiter lists four times as often, for
-// hotListIntervals intervals: a key that was just pulled, or rebooted by a
-// configuration change, tends to come back within seconds (the OTP change's
-// reboot, the wipe's replug), and is then seen within a quarter of the
-// interval.
+// Just after a change the waiter lists three times as often (every 250 ms),
+// for hotListIntervals intervals (3 s): a key that was just pulled, or
+// rebooted by a configuration change, tends to come back within seconds
+// (the OTP change's reboot, the wipe's replug), and is then seen sooner.
 const (
-	hotListDivisor   = 4
-	hotListIntervals = 3
+	hotListDivisor   = 3
+	hotListIntervals = 4
 )
 
 // change is one reader's transition as a waiter saw it.
@@ -77,9 +76,8 @@ type waiter struct {
 	pnp      bool             // the PnP pseudo-reader works here
 	pnpState pcsc.ReaderState // its state, when pnp
 	interval time.Duration
-	// gap is the wait before the next listing: interval/hotListDivisor
-	// until hotUntil, interval after.
-	gap      time.Duration
+	// hotUntil ends the while after a change when listings come
+	// hotListDivisor times as often.
 	hotUntil time.Time
 	restarts bool // the service stops without readers (see stopsWithoutReaders)
 	// recheck makes waits end every interval: pcscd wakes no waiter when
@@ -310,15 +308,40 @@ func (w *waiter) waitPnP(ctx context.Context) ([]change, error) {
 // changed makes the listings come often for a while (see hotListDivisor).
 func (w *waiter) changed() {
 	w.hotUntil = time.Now().Add(hotListIntervals * w.interval)
-	w.gap = max(w.interval/hotListDivisor, time.Millisecond)
 }
 
-// unchanged is called after a listing that found nothing new: once the
-// while after the last change is over, listings come every interval.
-func (w *waiter) unchanged() {
-	if !time.Now().Before(w.hotUntil) {
-		w.gap = w.interval
+// schedule is when to list from now on: often until the while after the
+// last change is over, every interval after.
+func (w *waiter) schedule() pcsc.ListSchedule {
+	s := pcsc.ListSchedule{Often: max(w.interval/hotListDivisor, time.Millisecond), Every: w.interval}
+	if left := time.Until(w.hotUntil); left > 0 {
+		s.Count = int((left + s.Often - 1) / s.Often)
 	}
+	return s
+}
+
+// gap is the wait before the next listing (see schedule).
+func (w *waiter) gap() time.Duration {
+	if s := w.schedule(); s.Count > 0 {
+		return s.Often
+	}
+	return w.interval
+}
+
+// readersWaiter is a Context that waits for its reader list to change in
+// one call ([pcsc.Context.WaitReadersChange]: with cgo, a loop in C that
+// wakes only this thread, and only to list).
+type readersWaiter interface {
+	WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error)
+}
+
+// waitList lists the readers on the lister context, on the schedule, until
+// the list is no longer known, and returns it.
+func (w *waiter) waitList(ctx context.Context, known []string) ([]string, error) {
+	if rw, ok := w.lister.(readersWaiter); ok {
+		return rw.WaitReadersChange(ctx, known, w.schedule())
+	}
+	return pcsc.PollReaders(ctx, w.lister.Readers, known, w.schedule())
 }
 
 // waitListing follows readers without the PnP pseudo-reader: it blocks in
@@ -326,16 +349,18 @@ func (w *waiter) unchanged() {
 // wakes it at once) while listing the readers on a second context, often
 // just after a change and every interval otherwise (see hotListDivisor); a new
 // or vanished reader in the list ends the wait (SCardCancel). Idle, that is
-// one SCardListReaders per interval, the cheapest call there is: a wait
-// with a timeout costs pcsc-lite 1.9.9 over a millisecond of this process's
-// CPU each time (docs/pcsc-platforms.md, BENCHMARKS.md). With no readers
-// (or no service) it only lists.
+// one SCardListReaders per interval, the cheapest call there is, made from
+// a loop in C that leaves the Go runtime asleep: a wait with a timeout
+// costs pcsc-lite 1.9.9 over a millisecond of this process's CPU each time,
+// and a listing from Go wakes the runtime's threads, which costs more than
+// the listing (docs/pcsc-platforms.md §1.1, BENCHMARKS.md). With no readers
+// it only lists; with no service it tries to start one every interval.
 func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 	for {
 		var out []change
 		switch {
 		case w.pc == nil:
-			if err := sleepCtx(ctx, w.gap); err != nil {
+			if err := sleepCtx(ctx, w.gap()); err != nil {
 				return nil, err
 			}
 			if err := w.establish(ctx); err != nil {
@@ -357,8 +382,14 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 			}
 			continue
 		case len(w.states) == 0:
-			if err := sleepCtx(ctx, w.gap); err != nil {
-				return nil, err
+			if _, err := w.waitList(ctx, nil); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if !w.stopped(err) {
+					return nil, fmt.Errorf("listing readers: %w", err)
+				}
+				return w.lose(), nil
 			}
 		default:
 			var lost bool
@@ -380,16 +411,15 @@ func (w *waiter) waitListing(ctx context.Context) ([]change, error) {
 			w.changed()
 			return out, nil
 		}
-		w.unchanged()
 	}
 }
 
 // blockAndList waits on the known readers until one changes or the reader
 // list does. lost reports that the service stopped (Windows).
 func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err error) {
-	known := map[string]bool{}
-	for _, st := range w.states {
-		known[st.Reader] = true
+	known := make([]string, len(w.states))
+	for i, st := range w.states {
+		known[i] = st.Reader
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -401,8 +431,11 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 		}
 		done <- w.pc.GetStatusChange(wctx, w.states)
 	}()
-	tick := time.NewTimer(w.gap)
-	defer tick.Stop()
+	listed := make(chan error, 1)
+	go func() {
+		_, err := w.waitList(wctx, known)
+		listed <- err
+	}()
 	finish := func(err error) ([]change, bool, error) {
 		switch {
 		case ctx.Err() != nil:
@@ -419,47 +452,27 @@ func (w *waiter) blockAndList(ctx context.Context) (out []change, lost bool, err
 		}
 		return nil, false, err
 	}
-	for {
-		select {
-		case err := <-done:
-			return finish(err)
-		case <-tick.C:
-			names, err := w.lister.Readers()
-			if err != nil {
-				cancel()
-				werr := <-done
-				if w.stopped(err) {
-					return nil, true, nil
-				}
-				if out, lost, ferr := finish(werr); ferr != nil || lost || len(out) > 0 {
-					return out, lost, ferr
-				}
-				return nil, false, fmt.Errorf("listing readers: %w", err)
-			}
-			if sameReaders(names, known) {
-				w.unchanged()
-				tick.Reset(w.gap)
-				continue
-			}
-			cancel()
-			return finish(<-done)
+	select {
+	case err := <-done:
+		cancel()
+		<-listed
+		return finish(err)
+	case lerr := <-listed:
+		// The list changed (the caller lists again and reports it), or
+		// listing failed.
+		cancel()
+		werr := <-done
+		if lerr == nil || ctx.Err() != nil {
+			return finish(werr)
 		}
+		if w.stopped(lerr) {
+			return nil, true, nil
+		}
+		if out, lost, ferr := finish(werr); ferr != nil || lost || len(out) > 0 {
+			return out, lost, ferr
+		}
+		return nil, false, fmt.Errorf("listing readers: %w", lerr)
 	}
-}
-
-// sameReaders reports whether a listing holds exactly the known readers.
-func sameReaders(names []string, known map[string]bool) bool {
-	n := 0
-	for _, r := range names {
-		if r == pcsc.PnPNotification {
-			continue
-		}
-		if !known[r] {
-			return false
-		}
-		n++
-	}
-	return n == len(known)
 }
 
 // collect turns the event states of the last wait into changes and makes

@@ -71,6 +71,9 @@ type Layer struct {
 	ferr   error
 	stop   context.CancelFunc
 	done   chan struct{}
+	// nudge counts changes of the cards in the underlying readers: the
+	// readers this layer lists change only then (see WaitReadersChange).
+	nudge pcsc.Nudge
 }
 
 // Close stops following the underlying readers. Contexts established from
@@ -109,11 +112,19 @@ func (l *Layer) start() error {
 		}
 		observe := func() {
 			l.mu.Lock()
+			old := l.under
 			l.under = map[string]pcsc.State{}
+			moved := len(old) != len(states)-1
 			for _, st := range states[:len(states)-1] {
-				l.under[st.Reader] = st.EventState &^ pcsc.StateChanged
+				ev := st.EventState &^ pcsc.StateChanged
+				l.under[st.Reader] = ev
+				was, ok := old[st.Reader]
+				moved = moved || !ok || cardIn(was) != cardIn(ev) || was.Count() != ev.Count()
 			}
 			l.mu.Unlock()
+			if moved {
+				l.nudge.Nudge()
+			}
 		}
 		if err := relist(); err != nil {
 			pc.Release()
@@ -209,7 +220,7 @@ func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
 	live := map[string]bool{}
 	for _, r := range readers {
 		ev, ok := c.l.under[r]
-		if !ok || !ev.Present() || ev&(pcsc.StateUnknown|pcsc.StateUnavailable) != 0 {
+		if !ok || !cardIn(ev) {
 			continue // no key, no USB reader
 		}
 		live[r] = true
@@ -252,6 +263,12 @@ func (c *macContext) lookup(ctx context.Context, names []pcsc.ReaderState) (map[
 	return c.l.byName, nil
 }
 
+// cardIn reports whether an underlying reader's state shows a card, which
+// is when this layer lists the reader.
+func cardIn(ev pcsc.State) bool {
+	return ev.Present() && ev&(pcsc.StateUnknown|pcsc.StateUnavailable) == 0
+}
+
 func isTimeout(err error) bool {
 	var pe *pcsc.Error
 	return asPCSC(err, &pe) && pe.Code == pcsc.CodeTimeout
@@ -270,6 +287,52 @@ func (c *macContext) Readers() ([]string, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// readersWaiter is the underlying service's wait for its list to change
+// ([pcsc.Context.WaitReadersChange]).
+type readersWaiter interface {
+	WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error)
+}
+
+// WaitReadersChange lists the readers on s's schedule until the readers
+// this layer shows differ from known. Each listing is the underlying
+// service's (one SCardListReaders to pcscd, made by the same loop in C the
+// scanner uses on a Mac), and a key arriving or leaving is reported at the
+// first listing after it, as a Mac's listing would show it: the layer's
+// follower nudges the wait when a card comes or goes, and the loop looks at
+// the nudge only when it lists. So what a watcher costs at rest and how
+// soon it sees a key are what they would be on a Mac, give or take the
+// service.
+func (c *macContext) WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error) {
+	for {
+		seen := c.l.nudge.Seen()
+		shown, err := c.Readers()
+		if err != nil {
+			return nil, err
+		}
+		if !pcsc.SameReaders(shown, known) {
+			// Changed before this wait: report it at the first listing.
+			seen--
+		}
+		under, err := c.under.Readers()
+		if err != nil {
+			return nil, err
+		}
+		us := s
+		us.Nudge, us.Seen = &c.l.nudge, seen
+		if rw, ok := c.under.(readersWaiter); ok {
+			_, err = rw.WaitReadersChange(ctx, under, us)
+		} else {
+			_, err = pcsc.PollReaders(ctx, c.under.Readers, under, us)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if shown, err = c.Readers(); err != nil || !pcsc.SameReaders(shown, known) {
+			return shown, err
+		}
+	}
 }
 
 // Connect connects to the card behind a reader name; a name that is not (or

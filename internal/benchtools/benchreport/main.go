@@ -455,12 +455,18 @@ func (r *report) readerList() string {
 	if err != nil {
 		sb.WriteString(r.notMeasured("scan-readerlist-arrival", err))
 	} else {
-		sb.WriteString(benchTable(rs, []string{"ms/op"}, "BenchmarkReaderListArrival/pnp", "BenchmarkReaderListArrival/listing",
-			"BenchmarkReaderListArrival/listing-replug"))
-		if l, ok := benchtools.Summarize(rs, "BenchmarkReaderListArrival/listing", "ms/op"); ok {
+		sb.WriteString(benchTable(rs, []string{"ms/op", "max-ms", "after-service-ms", "after-service-max-ms"},
+			"BenchmarkReaderListArrival/pnp", "BenchmarkReaderListArrival/listing", "BenchmarkReaderListArrival/listing-replug"))
+		l, ok1 := benchtools.Summarize(rs, "BenchmarkReaderListArrival/listing", "ms/op")
+		w, ok2 := benchtools.Summarize(rs, "BenchmarkReaderListArrival/listing", "after-service-max-ms")
+		if !ok1 || !ok2 {
+			r.missed++
+			sb.WriteString(r.notMeasured("scan-readerlist-arrival", fmt.Errorf("no ms/op or after-service-max-ms for BenchmarkReaderListArrival/listing")))
+		} else {
 			sb.WriteString("\n")
 			sb.WriteString(r.checks([]benchtools.Check{
-				{What: "macOS-like arrival: key connected → watcher's event ≤ 1 s", Got: l.Median, Unit: "ms", Limit: 1000, Rule: "1000 ms"},
+				{What: "macOS-like arrival: key connected → watcher's event, mean ≤ 1 s", Got: l.Median, Unit: "ms", Limit: 1000, Rule: "1000 ms"},
+				{What: "macOS-like arrival: service shows the key → watcher's event, slowest of every run ≤ 1 s", Got: w.Max, Unit: "ms", Limit: 1000, Rule: "1000 ms"},
 			}))
 		}
 	}

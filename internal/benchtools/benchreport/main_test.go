@@ -173,9 +173,10 @@ func TestReaderListSection(t *testing.T) {
 			"-max-cpu-ms/idle-s " + pcscd + " " + mode + "-pcscd-ms/idle-s"
 	}
 	results := fstest.MapFS{
-		"scan-readerlist-arrival.txt": {Data: []byte("BenchmarkReaderListArrival/pnp-2 20 1 ns/op 190.0 ms/op\n" +
-			"BenchmarkReaderListArrival/listing-2 20 1 ns/op 450.0 ms/op\n" +
-			"BenchmarkReaderListArrival/listing-replug-2 20 1 ns/op 300.0 ms/op\n")},
+		"scan-readerlist-arrival.txt": {Data: []byte("BenchmarkReaderListArrival/pnp-2 20 1 ns/op 190.0 ms/op 400.0 max-ms 2.0 after-service-ms 4.0 after-service-max-ms\n" +
+			"BenchmarkReaderListArrival/listing-2 20 1 ns/op 450.0 ms/op 900.0 max-ms 300.0 after-service-ms 700.0 after-service-max-ms\n" +
+			"BenchmarkReaderListArrival/listing-2 20 1 ns/op 470.0 ms/op 1300.0 max-ms 320.0 after-service-ms 1100.0 after-service-max-ms\n" +
+			"BenchmarkReaderListArrival/listing-replug-2 20 1 ns/op 300.0 ms/op 450.0 max-ms 130.0 after-service-ms 210.0 after-service-max-ms\n")},
 		"scan-readerlist-idle.txt": {Data: []byte("BenchmarkReaderListIdle-2 6 1 ns/op" +
 			idle("baseline", "1.20", "1.00", "1.60", "0.80") + idle("pnp", "1.30", "1.10", "1.50", "0.80") +
 			idle("listing", "1.80", "1.70", "2.00", "1.00") + "\n")},
@@ -188,9 +189,10 @@ func TestReaderListSection(t *testing.T) {
 	b, _ := os.ReadFile(doc)
 	out := string(b)
 	for _, want := range []string{
-		"| ReaderListArrival/listing | 450.0 (450.0–450.0) | 1 |",
-		"| ReaderListArrival/listing-replug | 300.0 (300.0–300.0) | 1 |",
-		"| macOS-like arrival: key connected → watcher's event ≤ 1 s | 450.0 ms | 1000 ms | PASS |",
+		"| ReaderListArrival/listing | 460.0 (450.0–470.0) | 1100.0 (900.0–1300.0) | 310.0 (300.0–320.0) | 900.0 (700.0–1100.0) | 2 |",
+		"| ReaderListArrival/listing-replug | 300.0 (300.0–300.0) | 450.0 (450.0–450.0) | 130.0 (130.0–130.0) | 210.0 (210.0–210.0) | 1 |",
+		"| macOS-like arrival: key connected → watcher's event, mean ≤ 1 s | 460.0 ms | 1000 ms | PASS |",
+		"| macOS-like arrival: service shows the key → watcher's event, slowest of every run ≤ 1 s | 1100.0 ms | 1000 ms | **MISS** |",
 		"| baseline | 1.20 (1.00–1.60) | 0.80 | 2.00 |",
 		"| listing | 1.80 (1.70–2.00) | 1.00 | 2.80 |",
 		"| Linux idle (PnP reader): pnp − baseline, this process (no CPU while idle) | 0.10 ms per idle s | 0.50 ms/s (noise allowance) | PASS |",
@@ -202,8 +204,8 @@ func TestReaderListSection(t *testing.T) {
 			t.Errorf("document lacks %q:\n%s", want, out)
 		}
 	}
-	if missed != 1 {
-		t.Errorf("missed = %d, want 1 (the macOS-like idle CPU)", missed)
+	if missed != 2 {
+		t.Errorf("missed = %d, want 2 (the slowest macOS-like arrival and the macOS-like idle CPU)", missed)
 	}
 }
 
@@ -211,7 +213,7 @@ func TestReaderListSection(t *testing.T) {
 // watcher's figures is not a target met.
 func TestReaderListSectionMissingMode(t *testing.T) {
 	results := fstest.MapFS{
-		"scan-readerlist-arrival.txt": {Data: []byte("BenchmarkReaderListArrival/listing-2 20 1 ns/op 450.0 ms/op\n")},
+		"scan-readerlist-arrival.txt": {Data: []byte("BenchmarkReaderListArrival/listing-2 20 1 ns/op 450.0 ms/op 600.0 after-service-max-ms\n")},
 		"scan-readerlist-idle.txt": {Data: []byte("BenchmarkReaderListIdle-2 6 1 ns/op 1.2 baseline-cpu-ms/idle-s 1.0 baseline-min-cpu-ms/idle-s " +
 			"1.4 baseline-max-cpu-ms/idle-s 0.8 baseline-pcscd-ms/idle-s 1.2 pnp-cpu-ms/idle-s 1.0 pnp-min-cpu-ms/idle-s " +
 			"1.4 pnp-max-cpu-ms/idle-s 0.8 pnp-pcscd-ms/idle-s\n")},
