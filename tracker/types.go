@@ -104,8 +104,14 @@ type Key struct {
 	// Genuine is true when a PIV attestation chained to a Yubico root.
 	Genuine bool `json:"genuine"`
 	// GenuineDetail says why a key is not (yet) known to be genuine.
-	GenuineDetail string    `json:"genuine_detail,omitempty"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	GenuineDetail string `json:"genuine_detail,omitempty"`
+	// GenuineCheckedAt is when the tracker checked the attestation that
+	// gave Genuine and GenuineDetail: the receipt of the report that
+	// carried it, by the tracker's clock. Zero when no attestation was
+	// checked (GenuineDetail says why) and for keys stored before the
+	// tracker kept it; a later report without an attestation leaves it.
+	GenuineCheckedAt time.Time `json:"genuine_checked_at,omitzero"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Item records that a service is set up on a key.

@@ -128,8 +128,8 @@ func (s *sqlStore) checkLimits(ctx context.Context, tx *sql.Tx, personID string,
 // active keys and, of their items, only the required services' and OTP's,
 // not the whole record.
 func (s *sqlStore) completionRecords(ctx context.Context, tx *sql.Tx, personID string, services []string) ([]tracker.Key, []tracker.Item, error) {
-	rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
-	keys, err := collect(rows, err, scanKey)
+	rows, err := s.query(ctx, tx, "SELECT "+keyColsV1+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
+	keys, err := collect(rows, err, scanKeyV1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading keys: %w", err)
 	}
