@@ -125,6 +125,11 @@ type Item struct {
 	// ReceivedAt is when the tracker received the item (At is the
 	// wizard's clock); absent for items stored before it was kept.
 	ReceivedAt time.Time `json:"received_at,omitzero"`
+	// CheckedAt is the report's [ReportItem.CheckedAt]: when the wizard
+	// last read the key or system and found the item still there, by the
+	// wizard's clock. Absent when the report did not say, and for items
+	// stored before the tracker kept it.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
 // AuditEntry is one line of the append-only audit log. Actor and Subject are

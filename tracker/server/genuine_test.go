@@ -122,3 +122,77 @@ func TestGenuineCheckedAt(t *testing.T) {
 		}
 	})
 }
+
+// TestItemCheckedAt: the report's checked_at of each item is kept and
+// shown: the person page's "Last checked" ("not reported" when the report
+// did not say), the CSV and JSON exports; one in the future is refused
+// like an item's time.
+func TestItemCheckedAt(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		e := newEnv(t, b)
+		ann := e.id("ann")
+		e.clock.Add(3 * time.Hour)
+		checked := start.Add(2 * time.Hour)
+		rep := fullReport("ann-everyday-1", 8300, tracker.RoleEveryday)
+		for i := range rep.Items {
+			if rep.Items[i].Service == "google" {
+				rep.Items[i].CheckedAt = checked
+			}
+		}
+		future := rep
+		future.IdempotencyKey = "ann-everyday-future"
+		future.Items = append([]tracker.ReportItem(nil), rep.Items...)
+		future.Items[0].CheckedAt = e.clock.Now().Add(time.Hour)
+		if code, body := e.call("ann", "POST", "/v1/reports", future); code != http.StatusBadRequest || !strings.Contains(string(body), `"field": "items[0].checked_at"`) {
+			t.Errorf("checked_at in the future: %d %s; want 400 on items[0].checked_at", code, body)
+		}
+		e.do("ann", "POST", "/v1/reports", rep, http.StatusOK, nil)
+
+		it, _ := e.signIn("it")
+		_, page := e.get(personPath(ann), it)
+		if !strings.Contains(page, "<td>2026-03-02 09:00</td><td>2026-03-02 11:00</td>") || !strings.Contains(page, "<td>2026-03-02 09:00</td><td>not reported</td>") {
+			t.Errorf("person page: want google last checked 2026-03-02 11:00 and the other items not reported:\n%s", page)
+		}
+		code, csvBody := e.call("it", "GET", "/v1/export.csv", nil)
+		if code != http.StatusOK {
+			t.Fatalf("CSV export: %d %s", code, csvBody)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(csvBody), "\n") {
+			if !strings.HasPrefix(l, "#") {
+				lines = append(lines, l)
+			}
+		}
+		recs, err := csv.NewReader(strings.NewReader(strings.Join(lines, "\n"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := map[string]int{}
+		for i, c := range recs[0] {
+			col[c] = i
+		}
+		got := map[string]string{}
+		for _, r := range recs[1:] {
+			if r[col["record"]] == "item" && r[col["serial"]] == "8300" {
+				got[r[col["service"]]] = r[col["checked_at"]]
+			}
+		}
+		if got["google"] != "2026-03-02T11:00:00Z" || got["github"] != "" {
+			t.Errorf("CSV item rows (checked_at by service): %q; want google 2026-03-02T11:00:00Z, github none", got)
+		}
+		var jx server.Export
+		e.do("it", "GET", "/v1/export.json", nil, http.StatusOK, &jx)
+		n := 0
+		for _, item := range jx.Items {
+			if item.Serial == 8300 && item.Service == "google" {
+				n++
+				if !item.CheckedAt.Equal(checked) {
+					t.Errorf("JSON export, google on 8300: checked at %v, want %v", item.CheckedAt, checked)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("JSON export has %d google items of key 8300, want 1", n)
+		}
+	})
+}

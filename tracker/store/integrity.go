@@ -148,7 +148,7 @@ func (s *sqlStore) completionRecords(ctx context.Context, tx *sql.Tx, personID s
 	rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version, i.received_at
 		FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
 		WHERE i.person_id = ? AND k.status = 'active' AND i.service `+in, args...)
-	items, err := collect(rows, err, scanItem)
+	items, err := collect(rows, err, scanItemV5)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading items: %w", err)
 	}

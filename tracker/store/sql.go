@@ -510,19 +510,35 @@ func scanKeyCols(r scanner, all bool) (tracker.Key, error) {
 	return k, err
 }
 
-const itemCols = "person_id, serial, service, evidence, at, app_version, received_at"
+// itemColsV5 are the item columns of schema version 5 on: completion is
+// judged on them alone (completionRecords), also while the upgrade to
+// version 6 (settleExisting) runs, before later columns exist.
+const itemColsV5 = "person_id, serial, service, evidence, at, app_version, received_at"
 
-func scanItem(r scanner) (tracker.Item, error) {
+const itemCols = itemColsV5 + ", checked_at"
+
+func scanItem(r scanner) (tracker.Item, error) { return scanItemCols(r, true) }
+
+// scanItemV5 scans itemColsV5.
+func scanItemV5(r scanner) (tracker.Item, error) { return scanItemCols(r, false) }
+
+func scanItemCols(r scanner, all bool) (tracker.Item, error) {
 	var (
-		it     tracker.Item
-		serial int64
-		at     int64
-		recv   int64
+		it      tracker.Item
+		serial  int64
+		at      int64
+		recv    int64
+		checked int64
 	)
-	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv)
+	dst := []any{&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv}
+	if all {
+		dst = append(dst, &checked)
+	}
+	err := r.Scan(dst...)
 	it.Serial = uint32(serial)
 	it.At = fromMicros(at)
 	it.ReceivedAt = fromMicros(recv)
+	it.CheckedAt = fromMicros(checked)
 	return it, err
 }
 
@@ -744,9 +760,12 @@ const (
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
 	firmware = excluded.firmware, form_factor = excluded.form_factor, genuine = excluded.genuine,
 	genuine_detail = excluded.genuine_detail, genuine_checked_at = excluded.genuine_checked_at, updated_at = excluded.updated_at` + upsertKeyOwned
+	// A report of the same result (the same at) sent out of order does not
+	// take back a later check time: checked_at only moves forward for it.
 	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
-	app_version = excluded.app_version, received_at = excluded.received_at
+	app_version = excluded.app_version, received_at = excluded.received_at,
+	checked_at = CASE WHEN excluded.at = items.at AND items.checked_at > excluded.checked_at THEN items.checked_at ELSE excluded.checked_at END
 	WHERE excluded.at >= items.at OR items.at > excluded.received_at`
 )
 
@@ -758,7 +777,7 @@ func upsertItems(n int) string {
 		return q.(string)
 	}
 	q := "INSERT INTO items (" + itemCols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
 	upsertItemsSQL.Store(n, q)
 	return q
 }
@@ -823,9 +842,9 @@ func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tra
 			// a newer one), unless the stored time is past this report's
 			// receipt: a time in the future (stored before the server
 			// bounded item times) gives way rather than block updates.
-			args := make([]any, 0, 7*len(r.Items))
+			args := make([]any, 0, 8*len(r.Items))
 			for _, it := range r.Items {
-				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now))
+				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now), micros(it.CheckedAt))
 			}
 			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
 				return fmt.Errorf("storing items: %w", err)

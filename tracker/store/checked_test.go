@@ -67,10 +67,51 @@ func TestGenuineCheckedAt(t *testing.T) {
 	})
 }
 
-// TestUpgradeKeepsGenuineUndated: keys stored before version 7 keep their
-// genuine result, with no check time: the tracker did not keep it, and
-// their last update is not taken for it.
-func TestUpgradeKeepsGenuineUndated(t *testing.T) {
+// TestItemCheckedAt: an item keeps the report's checked_at (when the
+// wizard last found it on the key); the same result sent again out of
+// order does not take a later check time back; a new result carries its
+// own, none if its report did not say.
+func TestItemCheckedAt(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
+		ctx := context.Background()
+		s, _ := testdb.Open(t, b)
+		mustCreate(t, s, person("ann", "ann@x.test", ""))
+		at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+		n := 0
+		submit := func(itemAt, checked time.Time) {
+			t.Helper()
+			n++
+			r := report(fmt.Sprintf("report-%04d", n), 401, tracker.RoleEveryday)
+			r.Items = []tracker.ReportItem{{Service: "google", Evidence: tracker.EvidenceOnKey, At: itemAt, CheckedAt: checked}}
+			if _, err := s.SubmitReport(ctx, "ann", r, store.KeyInfo{}, []string{"google"}, at(10)); err != nil {
+				t.Fatalf("report %d: %v", n, err)
+			}
+		}
+		check := func(what string, wantAt, wantChecked time.Time) {
+			t.Helper()
+			_, items, err := s.Records(ctx, []string{"ann"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != 1 || !items[0].At.Equal(wantAt) || !items[0].CheckedAt.Equal(wantChecked) {
+				t.Errorf("%s: items %+v; want one at %v checked at %v", what, items, wantAt, wantChecked)
+			}
+		}
+		submit(at(0), at(2))
+		check("first report", at(0), at(2))
+		submit(at(0), at(1))
+		check("an earlier check of the same result, sent late", at(0), at(2))
+		submit(at(0), at(3))
+		check("a later check", at(0), at(3))
+		submit(at(4), time.Time{})
+		check("a new result whose report gives no check time", at(4), time.Time{})
+	})
+}
+
+// TestUpgradeLeavesCheckTimesUnknown: keys and items stored before version 7
+// keep their results, with no check times: the tracker did not keep them,
+// and their other times are not taken for them.
+func TestUpgradeLeavesCheckTimesUnknown(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		ctx := context.Background()
 		dsn := b.DSN(t)
@@ -78,8 +119,13 @@ func TestUpgradeKeepsGenuineUndated(t *testing.T) {
 			t.Fatal(err)
 		}
 		db := rawDB(t, b, dsn)
-		if _, err := db.Exec(fmt.Sprintf("INSERT INTO keys (serial, person_id, model, role, status, firmware, genuine, genuine_detail, updated_at) VALUES (7, 'ann', 'YubiKey 5C', 'everyday', 'active', '5.4.3', 1, 'attested by Yubico', %d)", t0.UnixMicro())); err != nil {
-			t.Fatal(err)
+		for _, q := range []string{
+			fmt.Sprintf("INSERT INTO keys (serial, person_id, model, role, status, firmware, genuine, genuine_detail, updated_at) VALUES (7, 'ann', 'YubiKey 5C', 'everyday', 'active', '5.4.3', 1, 'attested by Yubico', %d)", t0.UnixMicro()),
+			fmt.Sprintf("INSERT INTO items (person_id, serial, service, evidence, at, app_version, received_at) VALUES ('ann', 7, 'google', 'verified-on-key', %d, '1.0.0', %d)", t0.UnixMicro(), t0.UnixMicro()),
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s, err := store.Open(ctx, dsn)
 		if err != nil {
@@ -92,6 +138,13 @@ func TestUpgradeKeepsGenuineUndated(t *testing.T) {
 		}
 		if !rec.Genuine || rec.GenuineDetail != "attested by Yubico" || rec.Firmware != "5.4.3" || !rec.UpdatedAt.Equal(t0) || !rec.GenuineCheckedAt.IsZero() {
 			t.Errorf("key after the upgrade: %+v; want genuine, attested by Yubico, 5.4.3, updated %v, no check time", rec.Key, t0)
+		}
+		_, items, err := s.Records(ctx, []string{"ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 1 || items[0].Evidence != tracker.EvidenceOnKey || !items[0].At.Equal(t0) || !items[0].ReceivedAt.Equal(t0) || !items[0].CheckedAt.IsZero() {
+			t.Errorf("items after the upgrade: %+v; want google verified on the key at %v, received then, no check time", items, t0)
 		}
 	})
 }
