@@ -18,8 +18,9 @@ const (
 
 // CheckItemTimes refuses an item whose time lies outside [start date -
 // [ItemBeforeStart], now + [ItemClockSkew]], naming the item's field
-// (items[2].at). startDate is the person's YYYY-MM-DD; an unreadable one
-// bounds only the future.
+// (items[2].at), and one checked after now + [ItemClockSkew]
+// (items[2].checked_at). startDate is the person's YYYY-MM-DD; an
+// unreadable one bounds only the future.
 func (r *Report) CheckItemTimes(startDate string, now time.Time) error {
 	latest := now.Add(ItemClockSkew)
 	var earliest time.Time
@@ -34,6 +35,12 @@ func (r *Report) CheckItemTimes(startDate string, now time.Time) error {
 		}
 		if !earliest.IsZero() && it.At.Before(earliest) {
 			return fieldErr(field, "%s is before the person's start date %s", it.At.UTC().Format(time.RFC3339), startDate)
+		}
+		// checked_at is at or after at (Validate), so only the future is
+		// left to refuse; the tracker keeps it and shows it as a check.
+		if it.CheckedAt.After(latest) {
+			return fieldErr(fmt.Sprintf("items[%d].checked_at", i), "%s is in the future (the tracker's time is %s); check the computer's clock",
+				it.CheckedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil

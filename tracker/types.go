@@ -104,8 +104,14 @@ type Key struct {
 	// Genuine is true when a PIV attestation chained to a Yubico root.
 	Genuine bool `json:"genuine"`
 	// GenuineDetail says why a key is not (yet) known to be genuine.
-	GenuineDetail string    `json:"genuine_detail,omitempty"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	GenuineDetail string `json:"genuine_detail,omitempty"`
+	// GenuineCheckedAt is when the tracker checked the attestation that
+	// gave Genuine and GenuineDetail: the receipt of the report that
+	// carried it, by the tracker's clock. Zero when no attestation was
+	// checked (GenuineDetail says why) and for keys stored before the
+	// tracker kept it; a later report without an attestation leaves it.
+	GenuineCheckedAt time.Time `json:"genuine_checked_at,omitzero"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // Item records that a service is set up on a key.
@@ -119,6 +125,11 @@ type Item struct {
 	// ReceivedAt is when the tracker received the item (At is the
 	// wizard's clock); absent for items stored before it was kept.
 	ReceivedAt time.Time `json:"received_at,omitzero"`
+	// CheckedAt is the report's [ReportItem.CheckedAt]: when the wizard
+	// last read the key or system and found the item still there, by the
+	// wizard's clock. Absent when the report did not say, and for items
+	// stored before the tracker kept it.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
 // AuditEntry is one line of the append-only audit log. Actor and Subject are

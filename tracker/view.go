@@ -59,12 +59,14 @@ type Row struct {
 // Cell is one key's column group in a [Row]. A zero Serial means the person
 // has no active key in that role yet.
 type Cell struct {
-	Serial      uint32              `json:"serial,omitempty"`
-	Model       string              `json:"model,omitempty"`
-	Firmware    string              `json:"firmware,omitempty"`
-	Genuine     bool                `json:"genuine"`
-	OTPDisabled bool                `json:"otp_disabled"`
-	Services    map[string]Evidence `json:"services"`
+	Serial   uint32 `json:"serial,omitempty"`
+	Model    string `json:"model,omitempty"`
+	Firmware string `json:"firmware,omitempty"`
+	Genuine  bool   `json:"genuine"`
+	// GenuineCheckedAt is the key's [Key.GenuineCheckedAt].
+	GenuineCheckedAt time.Time           `json:"genuine_checked_at,omitzero"`
+	OTPDisabled      bool                `json:"otp_disabled"`
+	Services         map[string]Evidence `json:"services"`
 }
 
 // Has reports whether service s is registered on this key.
@@ -167,7 +169,7 @@ func BuildTeamViewPolicy(manager Person, people []Person, keys []Key, items []It
 		if !ok {
 			return Cell{Services: map[string]Evidence{}}
 		}
-		c := Cell{Serial: k.Serial, Model: k.Model, Firmware: k.Firmware, Genuine: k.Genuine, Services: map[string]Evidence{}}
+		c := Cell{Serial: k.Serial, Model: k.Model, Firmware: k.Firmware, Genuine: k.Genuine, GenuineCheckedAt: k.GenuineCheckedAt, Services: map[string]Evidence{}}
 		for s, e := range evidence[owned{p, k.Serial}] {
 			if s == ServiceOTP {
 				c.OTPDisabled = true

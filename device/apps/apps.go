@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/aid"
 	"github.com/keywizard/keywizard/device/apdu"
 	"github.com/keywizard/keywizard/device/tlv"
 )
@@ -52,12 +53,12 @@ func (a App) Capability() device.Capability {
 	return 0
 }
 
-// AIDs (yubikey-manager yubikit/core/smartcard.py AID).
-var aids = map[App][]byte{
-	OATH:    {0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x01},
-	OpenPGP: {0xD2, 0x76, 0x00, 0x01, 0x24, 0x01},
-	HSMAuth: {0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x07, 0x01},
-	OTP:     {0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01},
+// aids are the applications' identifiers.
+var aids = map[App]aid.AID{
+	OATH:    aid.OATH,
+	OpenPGP: aid.OpenPGP,
+	HSMAuth: aid.HSMAuth,
+	OTP:     aid.OTP,
 }
 
 // ErrAccessCode is returned when an OTP slot is protected by an access code keywizard
@@ -351,7 +352,7 @@ func otpSlots(status []byte) ([2]bool, error) {
 }
 
 func selectApp(ctx context.Context, card device.Card, app App) ([]byte, error) {
-	resp, err := apdu.Transmit(ctx, card, apdu.Select(aids[app]))
+	resp, err := apdu.Transmit(ctx, card, apdu.Select(aids[app].Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("selecting %s: %w", app, err)
 	}

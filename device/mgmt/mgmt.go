@@ -37,12 +37,9 @@ import (
 	"strconv"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/aid"
 	"github.com/keywizard/keywizard/device/apdu"
 )
-
-// AID is the management application's identifier (docs/yubikey-protocol.md §1.1,
-// ykman yubikit/core AID.MANAGEMENT).
-var AID = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
 
 // Management instructions (ykman-4.0.9 yubikit/management.py, §1.2, §1.7, §1.10).
 const (
@@ -76,7 +73,7 @@ func Open(ctx context.Context, card device.Card) (*Session, error) {
 	if card == nil {
 		return nil, fmt.Errorf("opening management application: no card: %w", device.ErrInvalidArgument)
 	}
-	resp, err := apdu.Transmit(ctx, card, apdu.Select(AID))
+	resp, err := apdu.Transmit(ctx, card, apdu.Select(aid.Management.Bytes()))
 	if err != nil {
 		if errors.Is(err, device.ErrNotFound) {
 			return nil, fmt.Errorf("selecting management application: this card is not a YubiKey, or its management interface is off (%w): %w", device.ErrUnsupported, err)

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/keywizard/keywizard/device"
+	"github.com/keywizard/keywizard/device/aid"
 	"github.com/keywizard/keywizard/device/apdu"
 	"github.com/keywizard/keywizard/device/tlv"
 )
@@ -24,9 +25,6 @@ const (
 	insGetSerial    = 0xF8
 	insGetVersion   = 0xFD
 )
-
-// AID is the PIV application identifier as ykman and piv-go select it.
-var AID = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
 
 // Factory PIN and PUK (docs/yubikey-protocol.md §4.1).
 const (
@@ -47,7 +45,7 @@ type Session struct {
 
 // NewSession selects the PIV application on card and reads its version.
 func NewSession(ctx context.Context, card device.Card) (*Session, error) {
-	if _, err := apdu.Transmit(ctx, card, apdu.Select(AID)); err != nil {
+	if _, err := apdu.Transmit(ctx, card, apdu.Select(aid.PIV.Bytes())); err != nil {
 		return nil, fmt.Errorf("selecting the PIV application: %w", err)
 	}
 	v, err := apdu.Transmit(ctx, card, apdu.Command{INS: insGetVersion})

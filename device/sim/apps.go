@@ -17,7 +17,11 @@ import (
 // gives each fact with its yubikey-manager source): storing, listing and
 // the factory reset. Each answers only while enabled over USB, as PIV does.
 
-// AIDs (yubikey-manager yubikit/core/smartcard.py AID).
+// AIDs (yubikey-manager yubikit/core/smartcard/__init__.py, class AID).
+// The simulator spells them itself rather than reading device/aid: it
+// stands in for the key and is checked by ykman on its own, so a wrong
+// byte shared with keywizard's client could not let both sides agree on a
+// bug.
 var (
 	aidOATH    = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x01}
 	aidOTP     = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01}

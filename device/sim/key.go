@@ -133,7 +133,8 @@ const (
 	appletOTP
 )
 
-// AIDs (docs/yubikey-protocol.md §1.1, §4.1).
+// AIDs (docs/yubikey-protocol.md §1.1, §4.1), the simulator's own copy:
+// see the AIDs in apps.go for why it does not read device/aid.
 var (
 	aidMgmt = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
 	aidPIV  = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}

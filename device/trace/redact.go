@@ -5,17 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-)
 
-// Application identifiers the decoder knows (yubikey-manager
-// yubikit/core/smartcard AID; docs/yubikey-protocol.md §1.1, §4).
-var (
-	aidPIV     = []byte{0xA0, 0x00, 0x00, 0x03, 0x08}
-	aidMgmt    = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x47, 0x11, 0x17}
-	aidFIDO    = []byte{0xA0, 0x00, 0x00, 0x06, 0x47, 0x2F, 0x00, 0x01}
-	aidOATH    = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x01}
-	aidOTP     = []byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01}
-	aidOpenPGP = []byte{0xD2, 0x76, 0x00, 0x01, 0x24, 0x01}
+	"github.com/keywizard/keywizard/device/aid"
 )
 
 // pivmanProtected is the PIV object holding the PIN-protected management
@@ -31,20 +22,26 @@ type command struct {
 	showsResponse bool
 }
 
-func appName(aid []byte) string {
-	switch {
-	case bytes.HasPrefix(aid, aidPIV):
-		return "PIV"
-	case bytes.HasPrefix(aid, aidMgmt):
-		return "MGMT"
-	case bytes.HasPrefix(aid, aidFIDO):
-		return "FIDO"
-	case bytes.HasPrefix(aid, aidOATH):
-		return "OATH"
-	case bytes.HasPrefix(aid, aidOTP):
-		return "OTP"
-	case bytes.HasPrefix(aid, aidOpenPGP):
-		return "OPENPGP"
+// apps are the applications the decoder names, with their names in the trace.
+var apps = []struct {
+	aid  aid.AID
+	name string
+}{
+	{aid.PIV, "PIV"},
+	{aid.Management, "MGMT"},
+	{aid.FIDO, "FIDO"},
+	{aid.OATH, "OATH"},
+	{aid.OTP, "OTP"},
+	{aid.OpenPGP, "OPENPGP"},
+	{aid.HSMAuth, "HSMAUTH"},
+}
+
+// appName names the application the data of a SELECT names, or "".
+func appName(selected []byte) string {
+	for _, a := range apps {
+		if a.aid.SelectedBy(selected) {
+			return a.name
+		}
 	}
 	return ""
 }

@@ -101,6 +101,10 @@ func exchanges() []exchange {
 		// MGMT is selected (another program selected PIV meanwhile): unknown
 		// to MGMT, so only its length.
 		{"stale application", apdu(0, 0x20, 0, 0x80, pad8(pin)), ok, []string{"<8 bytes>"}},
+		// YubiHSM Auth is named; its commands, which carry credential
+		// keys and passwords, show only their length.
+		{"select HSMAUTH", sel([]byte{0xA0, 0x00, 0x00, 0x05, 0x27, 0x21, 0x07, 0x01}), ok, []string{"SELECT a000000527210701 (HSMAUTH)"}},
+		{"HSMAUTH command with a key", apdu(0, 0x01, 0, 0, mgmtKey), ok, []string{"HSMAUTH <24 bytes>"}},
 		{"select FIDO", sel([]byte{0xA0, 0x00, 0x00, 0x06, 0x47, 0x2F, 0x00, 0x01}), ok, []string{"(FIDO)"}},
 		{"CTAP clientPIN getPinToken", apdu(0x80, 0x10, 0, 0, clientPIN), append(tokenResp, ok...), []string{"clientPIN {pinUvAuthProtocol=2, subCommand=getPinToken, keyAgreement=<", "pinHashEnc=<17 bytes>", "pinUvAuthToken=<34 bytes>"}},
 		{"CTAP makeCredential", apdu(0x80, 0x10, 0, 0, makeCred), append([]byte{0x00}, ok...), []string{"makeCredential {member 1=<34 bytes>, member 8=<17 bytes>}", "status 0x00"}},

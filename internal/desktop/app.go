@@ -115,19 +115,31 @@ type App struct {
 	screen Screen
 	// do runs f on Fyne's goroutine (fyne.Do); tests run it at once.
 	do func(f func())
-	// showTeam adds the team view beside the wizard, on Fyne's goroutine.
-	showTeam  func(ctx context.Context, src team.Source)
+	// showTeam adds the team view beside the wizard, on Fyne's goroutine,
+	// and returns what waits for the view's fetches (team.View.Wait).
+	showTeam  func(ctx context.Context, src team.Source) (wait func())
 	teamShown atomic.Bool
 	// goroutines are the ones the app starts (plugging in the simulated
 	// keys, looking for the team view); close waits for them.
 	goroutines sync.WaitGroup
+	// teamWait waits for the shown team view's fetches; close calls it.
+	teamMu   sync.Mutex
+	teamWait func()
 }
 
-// close waits, once the window's context has ended, for everything the app
-// and its screen started. On Fyne's goroutine (the window's SetOnClosed):
-// nothing it waits for waits for Fyne once the context has ended.
+// close waits, once the window's context has ended, for everything the app,
+// its team view and its screen started. On Fyne's goroutine (the window's
+// SetOnClosed): nothing it waits for waits for Fyne once the context has
+// ended.
 func (a *App) close() {
 	a.goroutines.Wait()
+	// After goroutines: the team view is shown from one of them.
+	a.teamMu.Lock()
+	wait := a.teamWait
+	a.teamMu.Unlock()
+	if wait != nil {
+		wait()
+	}
 	if a.screen != nil {
 		a.screen.Close()
 	}
@@ -225,7 +237,10 @@ func (a *App) findTeam(ctx context.Context) {
 	}
 	a.do(func() {
 		if ctx.Err() == nil {
-			a.showTeam(ctx, src)
+			wait := a.showTeam(ctx, src)
+			a.teamMu.Lock()
+			a.teamWait = wait
+			a.teamMu.Unlock()
 		}
 	})
 }

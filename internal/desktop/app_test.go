@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func newApp(t *testing.T) (*App, *fakeScreen, *stepstest.FakeKeys) {
 		},
 		screen:   scr,
 		do:       func(f func()) { f() },
-		showTeam: func(context.Context, team.Source) { t.Error("team view shown") },
+		showTeam: func(context.Context, team.Source) func() { t.Error("team view shown"); return nil },
 	}
 	return a, scr, keys
 }
@@ -172,7 +173,7 @@ func TestPendingReportSentAgain(t *testing.T) {
 func TestTeamViewFoundAtStart(t *testing.T) {
 	a, _, _ := newApp(t)
 	shown := make(chan team.Source, 2)
-	a.showTeam = func(_ context.Context, src team.Source) { shown <- src }
+	a.showTeam = func(_ context.Context, src team.Source) func() { shown <- src; return nil }
 	var dirs []string
 	var mu sync.Mutex
 	a.d.FindTeam = func(_ context.Context, configDir string) (team.Source, error) {
@@ -201,6 +202,32 @@ func TestTeamViewFoundAtStart(t *testing.T) {
 	}
 }
 
+// TestCloseWaitsForTheTeamView: when the window closes, the app waits for
+// the team view's fetches (what showTeam returned) before closing the
+// wizard's screen, as it waits for its own goroutines.
+func TestCloseWaitsForTheTeamView(t *testing.T) {
+	a, _, _ := newApp(t)
+	a.d.FindTeam = func(context.Context, string) (team.Source, error) { return fakeSource{}, nil }
+	var waited atomic.Bool
+	shown := make(chan struct{}, 1)
+	a.showTeam = func(context.Context, team.Source) func() {
+		shown <- struct{}{}
+		return func() { waited.Store(true) }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.startReal(ctx)
+	select {
+	case <-shown:
+	case <-time.After(30 * time.Second): // a hang guard, not a deadline
+		t.Fatal("no team view shown")
+	}
+	cancel()
+	a.close()
+	if !waited.Load() {
+		t.Error("the window closed without waiting for the team view's fetches")
+	}
+}
+
 // TestTeamViewAfterJoining: someone with no team view at start (not joined
 // yet) gets it when this computer joins the tracker from the Tell IT step.
 func TestTeamViewAfterJoining(t *testing.T) {
@@ -219,7 +246,7 @@ func TestTeamViewAfterJoining(t *testing.T) {
 		}
 	}
 	shown := make(chan struct{}, 2)
-	a.showTeam = func(context.Context, team.Source) { shown <- struct{}{} }
+	a.showTeam = func(context.Context, team.Source) func() { shown <- struct{}{}; return nil }
 	a.startReal(context.Background())
 	<-calls // the look at start, before joining
 	close(joined)

@@ -37,10 +37,11 @@ func Open(ctx context.Context, fa fyne.App, w fyne.Window, simulate bool, d Deps
 	uiOpts := startupMarks()
 	uiOpts.Diagnostics = d.Diagnostics
 	uiOpts.Simulated = simulate
-	a := &App{d: d, do: fyne.Do, showTeam: func(ctx context.Context, src team.Source) {
+	a := &App{d: d, do: fyne.Do, showTeam: func(ctx context.Context, src team.Source) func() {
 		tv := team.New(w, src, team.Options{})
 		tv.InTabs(w)
 		tv.Start(ctx)
+		return tv.Wait
 	}}
 	w.SetOnClosed(func() {
 		cancel()

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/steps/catalogue"
 	"github.com/keywizard/keywizard/steps/stepstest"
+	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/ui"
 	"github.com/keywizard/keywizard/ui/team"
 	"github.com/keywizard/keywizard/ui/uitest"
@@ -219,5 +222,49 @@ func TestTrackerTeamNoTracker(t *testing.T) {
 	src, err := desktop.TrackerTeam("test", time.After)(context.Background(), t.TempDir())
 	if !errors.Is(err, trackerlink.ErrNoTracker) || src != nil {
 		t.Errorf("TrackerTeam with no tracker = %v, %v; want nil, ErrNoTracker", src, err)
+	}
+}
+
+// closingSource is a team view's source whose fetch ends only when the
+// window's context does, as the tracker client's request does when the
+// window closes; it records that the fetch returned.
+type closingSource struct {
+	called   chan struct{}
+	returned atomic.Bool
+}
+
+func (s *closingSource) Team(ctx context.Context) (tracker.TeamView, error) {
+	close(s.called)
+	<-ctx.Done()
+	s.returned.Store(true)
+	return tracker.TeamView{}, ctx.Err()
+}
+
+// TestCloseEndsTheTeamViewFetch: the real window with its team view
+// closed while the view's fetch is in progress: the fetch is told to stop
+// (the context ends) and has returned when Close does, without a hang
+// between the closing window and the view. (That close waits for the view
+// is TestCloseWaitsForTheTeamView in app_test.go, deterministically; here
+// the fetch may also end first by itself.)
+func TestCloseEndsTheTeamViewFetch(t *testing.T) {
+	a := uitest.NewTempApp(t)
+	w := test.NewWindow(nil) // closed by the test (the test driver's window panics when closed twice)
+	var closeOnce sync.Once
+	closeWindow := func() { closeOnce.Do(func() { fyne.DoAndWait(w.Close) }) } // as a real driver closes it: on Fyne's goroutine
+	t.Cleanup(closeWindow)
+	src := &closingSource{called: make(chan struct{})}
+	d := fakeDeps(settingsIn(t))
+	d.FindTeam = func(context.Context, string) (team.Source, error) { return src, nil }
+	if err := open(context.Background(), a, w, false, d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-src.called:
+	case <-time.After(30 * time.Second): // a hang guard, not a deadline
+		t.Fatal("the team view never asked for the team")
+	}
+	closeWindow()
+	if !src.returned.Load() {
+		t.Error("the window closed while the team view's fetch was still running")
 	}
 }

@@ -19,6 +19,8 @@ type Rule struct {
 var Rules = []Rule{
 	{From: "device", Forbidden: []string{"fyne.io/", "steps", "ui", "tracker", "device/", "github.com/go-piv/", "github.com/keys-pub/"},
 		Why: "the device root is pure types and errors; everything builds on it"},
+	{From: "device/aid", Forbidden: []string{Module + "/"},
+		Why: "the AIDs are read by device/trace, which device/piv imports, so they import nothing of the project"},
 	{From: "device/...", Forbidden: []string{"fyne.io/", "steps", "ui", "tracker", "github.com/zalando/go-keyring", "github.com/pkg/browser"},
 		Why: "the hardware layer knows nothing of the wizard, the UI or the tracker"},
 	{From: "steps/...", Forbidden: []string{"fyne.io/", "ui", "device/pcsc", "device/piv", "device/scan", "device/sim", "device/fido/libfido2",

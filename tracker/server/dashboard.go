@@ -114,12 +114,22 @@ func cells(services, names []string, r tracker.Row) []dashCell {
 		case c.Serial == 0:
 			out = append(out, dashCell{"none", "·", "no active key yet"})
 		case c.Genuine:
-			out = append(out, dashCell{"key", "✓", "genuine YubiKey, serial " + itoa(c.Serial) + ", firmware " + c.Firmware})
+			out = append(out, dashCell{"key", "✓", "genuine YubiKey, serial " + itoa(c.Serial) + ", firmware " + c.Firmware + checkedAt(c)})
 		default:
-			out = append(out, dashCell{"no", "✗", "not attested, serial " + itoa(c.Serial)})
+			out = append(out, dashCell{"no", "✗", "not attested, serial " + itoa(c.Serial) + checkedAt(c)})
 		}
 	}
 	return out
+}
+
+// checkedAt is ", checked at ..." for a key whose attestation the tracker
+// checked, and "" for one it never checked (nor kept the time of): the
+// cell never dates a check that the tracker has no time for.
+func checkedAt(c tracker.Cell) string {
+	if c.GenuineCheckedAt.IsZero() {
+		return ""
+	}
+	return ", checked at " + c.GenuineCheckedAt.UTC().Format("2006-01-02 15:04 MST")
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -180,7 +180,7 @@ func (s *Server) exportHeader(ctx context.Context, c *caller, scope string, at t
 // columns may be added at the end; readers go by column name.
 var csvColumns = []string{"record", "email", "name", "team", "manager_email", "start_date", "completed_at", "complete", "overdue",
 	"serial", "role", "model", "key_status", "genuine", "genuine_detail", "firmware", "form_factor",
-	"service", "evidence", "at", "app_version", "event", "actor", "reason", "detail", "person_id", "due_date", "left_at"}
+	"service", "evidence", "at", "app_version", "event", "actor", "reason", "detail", "person_id", "due_date", "left_at", "genuine_checked_at", "checked_at"}
 
 // exportCSV writes the caller's scope as a signed CSV file: '#' header
 // lines, then a row per person, key, item and history event.
@@ -245,12 +245,13 @@ func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, c *caller) er
 			keyOf[k.Serial] = k
 			row(with("record", "key", "serial", itoa(k.Serial), "role", string(k.Role), "model", k.Model, "key_status", string(k.Status),
 				"genuine", strconv.FormatBool(k.Genuine), "genuine_detail", k.GenuineDetail, "firmware", k.Firmware, "form_factor", k.FormFactor,
-				"at", timeCell(k.UpdatedAt)))
+				"at", timeCell(k.UpdatedAt), "genuine_checked_at", timeCell(k.GenuineCheckedAt)))
 		}
 		for _, it := range itemsOf[p.ID] {
 			k := keyOf[it.Serial]
 			row(with("record", "item", "serial", itoa(it.Serial), "role", string(k.Role), "model", k.Model, "key_status", string(k.Status),
-				"genuine", strconv.FormatBool(k.Genuine), "service", it.Service, "evidence", string(it.Evidence), "at", timeCell(it.At), "app_version", it.AppVersion))
+				"genuine", strconv.FormatBool(k.Genuine), "service", it.Service, "evidence", string(it.Evidence), "at", timeCell(it.At), "app_version", it.AppVersion,
+				"checked_at", timeCell(it.CheckedAt)))
 		}
 		for _, ev := range histOf[p.ID] {
 			row(with("record", "event", "event", ev.Event, "at", timeCell(ev.At), "actor", ev.Actor, "reason", ev.Reason, "detail", ev.Detail))

@@ -440,11 +440,7 @@ func (s *Server) revokeTokensAs(ctx context.Context, c *caller, id string, req t
 }
 
 func (s *Server) keyStatus(w http.ResponseWriter, r *http.Request, c *caller) error {
-	serial, err := parseSerial(r.PathValue("serial"))
-	if err != nil {
-		return err
-	}
-	req, err := tracker.Decode[tracker.KeyStatusChange](r.Body)
+	serial, req, err := serialAndBody[tracker.KeyStatusChange](r)
 	if err != nil {
 		return err
 	}
@@ -453,6 +449,25 @@ func (s *Server) keyStatus(w http.ResponseWriter, r *http.Request, c *caller) er
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// serialAndBody parses the key serial in the request's path, then decodes
+// its JSON body, for the routes that change a key: each error is the 400
+// of parseSerial or tracker.Decode.
+func serialAndBody[T any, P interface {
+	*T
+	Validate() error
+}](r *http.Request) (uint32, T, error) {
+	var req T
+	serial, err := parseSerial(r.PathValue("serial"))
+	if err != nil {
+		return 0, req, err
+	}
+	req, err = tracker.Decode[T, P](r.Body)
+	if err != nil {
+		return 0, req, err
+	}
+	return serial, req, nil
 }
 
 func parseSerial(v string) (uint32, error) {

@@ -40,11 +40,7 @@ func (s *Server) lostRoutes() []route {
 // any other serial, whether or not it exists, so serials cannot be
 // probed), reported lost until IT decides. Sent again, it changes nothing.
 func (s *Server) reportLost(w http.ResponseWriter, r *http.Request, c *caller) error {
-	serial, err := parseSerial(r.PathValue("serial"))
-	if err != nil {
-		return err
-	}
-	req, err := tracker.Decode[tracker.LossReport](r.Body)
+	serial, req, err := serialAndBody[tracker.LossReport](r)
 	if err != nil {
 		return err
 	}
@@ -110,11 +106,7 @@ func (s *Server) findKey(w http.ResponseWriter, r *http.Request, c *caller) erro
 }
 
 func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request, c *caller) error {
-	serial, err := parseSerial(r.PathValue("serial"))
-	if err != nil {
-		return err
-	}
-	req, err := tracker.Decode[tracker.KeyStatusChange](r.Body)
+	serial, req, err := serialAndBody[tracker.KeyStatusChange](r)
 	if err != nil {
 		return err
 	}

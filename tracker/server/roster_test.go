@@ -206,7 +206,7 @@ func TestLeaver(t *testing.T) {
 		// The exports keep the leaver, marked.
 		code, csvBody := e.call("it", "GET", "/v1/export.csv", nil)
 		if code != 200 || !strings.Contains(string(csvBody), "\nperson,ann@example.com,ann,Eng,mid@example.com,2026-01-05,") ||
-			!strings.Contains(string(csvBody), ",2026-02-04,2026-03-02T09:00:00Z\n") || !strings.Contains(string(csvBody), "\nkey,ann@example.com,,,,,,,,4001,everyday,") {
+			!strings.Contains(string(csvBody), ",2026-02-04,2026-03-02T09:00:00Z,,\n") || !strings.Contains(string(csvBody), "\nkey,ann@example.com,,,,,,,,4001,everyday,") {
 			t.Errorf("CSV export after ann left: %d %s", code, csvBody)
 		}
 		var jx server.Export

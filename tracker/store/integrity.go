@@ -128,8 +128,8 @@ func (s *sqlStore) checkLimits(ctx context.Context, tx *sql.Tx, personID string,
 // active keys and, of their items, only the required services' and OTP's,
 // not the whole record.
 func (s *sqlStore) completionRecords(ctx context.Context, tx *sql.Tx, personID string, services []string) ([]tracker.Key, []tracker.Item, error) {
-	rows, err := s.query(ctx, tx, "SELECT "+keyCols+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
-	keys, err := collect(rows, err, scanKey)
+	rows, err := s.query(ctx, tx, "SELECT "+keyColsV1+" FROM keys WHERE person_id = ? AND status = 'active'", personID)
+	keys, err := collect(rows, err, scanKeyV1)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading keys: %w", err)
 	}
@@ -148,7 +148,7 @@ func (s *sqlStore) completionRecords(ctx context.Context, tx *sql.Tx, personID s
 	rows, err = s.query(ctx, tx, `SELECT i.person_id, i.serial, i.service, i.evidence, i.at, i.app_version, i.received_at
 		FROM items i JOIN keys k ON k.serial = i.serial AND k.person_id = i.person_id
 		WHERE i.person_id = ? AND k.status = 'active' AND i.service `+in, args...)
-	items, err := collect(rows, err, scanItem)
+	items, err := collect(rows, err, scanItemV5)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading items: %w", err)
 	}

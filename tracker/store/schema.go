@@ -8,7 +8,7 @@ import (
 )
 
 // schemaVersion is bumped with each migration appended to migrations.
-const schemaVersion = 6
+const schemaVersion = 7
 
 // migrations are portable SQL; {{autoid}} is the only dialect difference.
 var migrations = []string{
@@ -161,6 +161,17 @@ CREATE TABLE IF NOT EXISTS key_events (
 );
 CREATE INDEX IF NOT EXISTS key_events_serial ON key_events (serial);
 CREATE INDEX IF NOT EXISTS key_events_person ON key_events (person_id)
+`,
+	// 7: when results were checked. keys.genuine_checked_at: when the
+	// tracker checked the attestation that gave genuine and genuine_detail
+	// (the receipt of the report that carried it); 0 when none was checked.
+	// items.checked_at: the report's checked_at, when the wizard last read
+	// the key or system and found the item still there; 0 when the report
+	// did not say. Both are 0 for rows stored before this version, whose
+	// times were dropped (they are not guessed from updated_at or at).
+	7: `
+ALTER TABLE keys ADD COLUMN genuine_checked_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN checked_at BIGINT NOT NULL DEFAULT 0;
 `,
 }
 

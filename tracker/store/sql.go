@@ -478,35 +478,67 @@ func (s *sqlStore) Manages(ctx context.Context, managerID, personID string) (boo
 	return true, nil
 }
 
-const keyCols = "serial, person_id, model, role, status, firmware, form_factor, genuine, genuine_detail, updated_at"
+// keyColsV1 are the key columns of every schema version: completion is
+// judged on them alone (completionRecords), also while the upgrade to
+// version 6 (settleExisting) runs, before later columns exist.
+const keyColsV1 = "serial, person_id, model, role, status, firmware, form_factor, genuine, genuine_detail, updated_at"
 
-func scanKey(r scanner) (tracker.Key, error) {
+const keyCols = keyColsV1 + ", genuine_checked_at"
+
+func scanKey(r scanner) (tracker.Key, error) { return scanKeyCols(r, true) }
+
+// scanKeyV1 scans keyColsV1.
+func scanKeyV1(r scanner) (tracker.Key, error) { return scanKeyCols(r, false) }
+
+func scanKeyCols(r scanner, all bool) (tracker.Key, error) {
 	var (
 		k       tracker.Key
 		serial  int64
 		genuine int
 		updated int64
+		checked int64
 	)
-	err := r.Scan(&serial, &k.PersonID, &k.Model, &k.Role, &k.Status, &k.Firmware, &k.FormFactor, &genuine, &k.GenuineDetail, &updated)
+	dst := []any{&serial, &k.PersonID, &k.Model, &k.Role, &k.Status, &k.Firmware, &k.FormFactor, &genuine, &k.GenuineDetail, &updated}
+	if all {
+		dst = append(dst, &checked)
+	}
+	err := r.Scan(dst...)
 	k.Serial = uint32(serial)
 	k.Genuine = genuine != 0
 	k.UpdatedAt = fromMicros(updated)
+	k.GenuineCheckedAt = fromMicros(checked)
 	return k, err
 }
 
-const itemCols = "person_id, serial, service, evidence, at, app_version, received_at"
+// itemColsV5 are the item columns of schema version 5 on: completion is
+// judged on them alone (completionRecords), also while the upgrade to
+// version 6 (settleExisting) runs, before later columns exist.
+const itemColsV5 = "person_id, serial, service, evidence, at, app_version, received_at"
 
-func scanItem(r scanner) (tracker.Item, error) {
+const itemCols = itemColsV5 + ", checked_at"
+
+func scanItem(r scanner) (tracker.Item, error) { return scanItemCols(r, true) }
+
+// scanItemV5 scans itemColsV5.
+func scanItemV5(r scanner) (tracker.Item, error) { return scanItemCols(r, false) }
+
+func scanItemCols(r scanner, all bool) (tracker.Item, error) {
 	var (
-		it     tracker.Item
-		serial int64
-		at     int64
-		recv   int64
+		it      tracker.Item
+		serial  int64
+		at      int64
+		recv    int64
+		checked int64
 	)
-	err := r.Scan(&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv)
+	dst := []any{&it.PersonID, &serial, &it.Service, &it.Evidence, &at, &it.AppVersion, &recv}
+	if all {
+		dst = append(dst, &checked)
+	}
+	err := r.Scan(dst...)
 	it.Serial = uint32(serial)
 	it.At = fromMicros(at)
 	it.ReceivedAt = fromMicros(recv)
+	it.CheckedAt = fromMicros(checked)
 	return it, err
 }
 
@@ -719,17 +751,21 @@ const (
 	upsertKeyFresh = `, firmware = CASE WHEN keys.person_id = excluded.person_id THEN keys.firmware ELSE '' END,
 	form_factor = CASE WHEN keys.person_id = excluded.person_id THEN keys.form_factor ELSE '' END,
 	genuine = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine ELSE 0 END,
-	genuine_detail = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine_detail ELSE excluded.genuine_detail END`
-	upsertKeyPlain = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?)
+	genuine_detail = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine_detail ELSE excluded.genuine_detail END,
+	genuine_checked_at = CASE WHEN keys.person_id = excluded.person_id THEN keys.genuine_checked_at ELSE 0 END`
+	upsertKeyPlain = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', '', '', 0, 'no attestation received', ?, 0)
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + upsertKeyFresh + `, model = excluded.model, role = excluded.role,
 	updated_at = excluded.updated_at` + upsertKeyOwned
-	upsertKeyAttested = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
+	upsertKeyAttested = `INSERT INTO keys (` + keyCols + `) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (serial) DO UPDATE SET person_id = excluded.person_id, ` + upsertKeyStatus + `, model = excluded.model, role = excluded.role,
 	firmware = excluded.firmware, form_factor = excluded.form_factor, genuine = excluded.genuine,
-	genuine_detail = excluded.genuine_detail, updated_at = excluded.updated_at` + upsertKeyOwned
+	genuine_detail = excluded.genuine_detail, genuine_checked_at = excluded.genuine_checked_at, updated_at = excluded.updated_at` + upsertKeyOwned
+	// A report of the same result (the same at) sent out of order does not
+	// take back a later check time: checked_at only moves forward for it.
 	upsertItemsConflict = `
 	ON CONFLICT (person_id, serial, service) DO UPDATE SET evidence = excluded.evidence, at = excluded.at,
-	app_version = excluded.app_version, received_at = excluded.received_at
+	app_version = excluded.app_version, received_at = excluded.received_at,
+	checked_at = CASE WHEN excluded.at = items.at AND items.checked_at > excluded.checked_at THEN items.checked_at ELSE excluded.checked_at END
 	WHERE excluded.at >= items.at OR items.at > excluded.received_at`
 )
 
@@ -741,7 +777,7 @@ func upsertItems(n int) string {
 		return q.(string)
 	}
 	q := "INSERT INTO items (" + itemCols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ") + upsertItemsConflict
 	upsertItemsSQL.Store(n, q)
 	return q
 }
@@ -778,7 +814,7 @@ func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tra
 		}
 		if k.Verified {
 			n, err = s.exec(ctx, tx, upsertKeyAttested, int64(r.Serial), personID, r.Model, string(r.Role),
-				k.Firmware, k.FormFactor, b2i(k.Genuine), k.GenuineDetail, micros(now))
+				k.Firmware, k.FormFactor, b2i(k.Genuine), k.GenuineDetail, micros(now), micros(now))
 		} else {
 			n, err = s.exec(ctx, tx, upsertKeyPlain, int64(r.Serial), personID, r.Model, string(r.Role), micros(now))
 		}
@@ -806,9 +842,9 @@ func (s *sqlStore) SubmitReportRules(ctx context.Context, personID string, r tra
 			// a newer one), unless the stored time is past this report's
 			// receipt: a time in the future (stored before the server
 			// bounded item times) gives way rather than block updates.
-			args := make([]any, 0, 7*len(r.Items))
+			args := make([]any, 0, 8*len(r.Items))
 			for _, it := range r.Items {
-				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now))
+				args = append(args, personID, int64(r.Serial), it.Service, string(it.Evidence), micros(it.At), r.AppVersion, micros(now), micros(it.CheckedAt))
 			}
 			if _, err := s.exec(ctx, tx, upsertItems(len(r.Items)), args...); err != nil {
 				return fmt.Errorf("storing items: %w", err)

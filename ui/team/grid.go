@@ -264,9 +264,18 @@ func details(v tracker.TeamView, r tracker.Row) string {
 					b.WriteString("  OTP: still enabled\n")
 				}
 			case colGenuine:
-				if m == MarkDone {
-					b.WriteString("  Genuine YubiKey: yes (attested)\n")
-				} else {
+				// The time is the tracker's check of the attestation,
+				// shown only when the tracker kept one.
+				checked := ""
+				if at := k.cell.GenuineCheckedAt; !at.IsZero() {
+					checked = ", checked at " + at.Local().Format("2 Jan 2006 15:04")
+				}
+				switch {
+				case m == MarkDone:
+					fmt.Fprintf(&b, "  Genuine YubiKey: yes (attested%s)\n", checked)
+				case checked != "":
+					fmt.Fprintf(&b, "  Genuine YubiKey: not confirmed (%s)\n", strings.TrimPrefix(checked, ", "))
+				default:
 					b.WriteString("  Genuine YubiKey: not confirmed\n")
 				}
 			default:

@@ -567,3 +567,24 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestDetailsSayWhenGenuineWasChecked: a key's details give the time the
+// tracker checked its attestation, and none where the tracker kept none.
+func TestDetailsSayWhenGenuineWasChecked(t *testing.T) {
+	at := time.Date(2026, 3, 1, 14, 5, 0, 0, time.UTC)
+	row := tracker.Row{
+		Person:   tracker.Person{Name: "Ann", Email: "ann@example.com", StartDate: "2026-01-05"},
+		Everyday: tracker.Cell{Serial: 1, Model: "YubiKey 5C", Genuine: true, GenuineCheckedAt: at, Services: map[string]tracker.Evidence{}},
+		Backup:   tracker.Cell{Serial: 2, Model: "YubiKey 5C", GenuineCheckedAt: at, Services: map[string]tracker.Evidence{}},
+	}
+	got := details(tracker.TeamView{GeneratedAt: now}, row)
+	for _, want := range []string{"Genuine YubiKey: yes (attested, checked at 1 Mar 2026 14:05)\n", "Genuine YubiKey: not confirmed (checked at 1 Mar 2026 14:05)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("details:\n%s\nwant %q", got, want)
+		}
+	}
+	row.Everyday.GenuineCheckedAt = time.Time{}
+	if got := details(tracker.TeamView{GeneratedAt: now}, row); !strings.Contains(got, "Genuine YubiKey: yes (attested)\n") {
+		t.Errorf("details without a check time:\n%s", got)
+	}
+}

@@ -129,9 +129,10 @@ func (v *View) Start(ctx context.Context) {
 	v.refresh()
 }
 
-// Wait blocks until the fetches started so far have been shown. The
-// test driver runs fyne.DoAndWait inline, so tests call it after Start
-// or a tap on Refresh.
+// Wait blocks until the fetches started so far have been shown, or have
+// ended because Start's context did. Tests call it after Start or a tap on
+// Refresh; the window calls it when it closes, after ending the context
+// (internal/desktop), so no fetch outlives the window.
 func (v *View) Wait() { v.loads.Wait() }
 
 // refresh starts one fetch unless one is running; the Refresh button is
@@ -151,7 +152,21 @@ func (v *View) refresh() {
 		if ctx.Err() != nil {
 			return // the window went away
 		}
-		fyne.DoAndWait(func() { v.show(tv, err) })
+		// Not fyne.DoAndWait: the window waits for this goroutine on
+		// Fyne's goroutine when it closes (Wait), which would then never
+		// run show. Once ctx has ended, show is not run and the goroutine
+		// stops waiting for it.
+		shown := make(chan struct{})
+		fyne.Do(func() {
+			defer close(shown)
+			if ctx.Err() == nil {
+				v.show(tv, err)
+			}
+		})
+		select {
+		case <-shown:
+		case <-ctx.Done():
+		}
 	}()
 }
 

@@ -8,7 +8,9 @@ import (
 
 // AID is the FIDO application's AID for the ISO 7816 transports (NFC, and
 // CCID on firmware that offers it): CTAP 2.1 §11.3.1; python-fido2
-// pcsc.py AID_FIDO.
+// pcsc.py AID_FIDO. The simulator's own copy, not device/aid's: it is
+// checked against ykman and python-fido2 by itself (see device/sim's
+// apps.go).
 var AID = []byte{0xA0, 0x00, 0x00, 0x06, 0x47, 0x2F, 0x00, 0x01}
 
 // SelectResponse is the data a SELECT of [AID] answers (with 90 00): an
