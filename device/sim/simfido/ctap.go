@@ -48,7 +48,7 @@ type session struct {
 	keyAgreement *ecdh.PrivateKey
 	token        []byte // pinUvAuthToken, 32 bytes; nil = none issued
 	tokenProto   int
-	tokenPerms   int64 // 0 = legacy getPinToken (all permissions)
+	tokenPerms   int64  // 0 = legacy getPinToken (all permissions)
 	tokenRPID    string // the RP ID the token is bound to; "" = none yet
 
 	// getAssertion's further credentials for getNextAssertion
