@@ -10,11 +10,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/keywizard/keywizard/device"
 	"github.com/keywizard/keywizard/device/fido"
 	"github.com/keywizard/keywizard/device/sim/simfido"
+	"github.com/keywizard/keywizard/device/trace"
 )
 
 // authData strips the CBOR byte-string head libfido2 keeps around
@@ -61,7 +63,7 @@ func verifyES256(t *testing.T, pub, ad, cdh, sig []byte) bool {
 func TestSimPasskey(t *testing.T) {
 	bothFirmwares(t, func(t *testing.T, fw device.Version) {
 		k := newSimKey(t, fw)
-		const pin = "123456"
+		const pin = "ana-pin-4821"
 		if err := k.open().SetPIN(ctx, pin); err != nil {
 			t.Fatal(err)
 		}
@@ -90,6 +92,11 @@ func TestSimPasskey(t *testing.T) {
 			t.Errorf("authenticator data flags %#02x, want UP, UV, AT (0x45)", ad[32])
 		case !verifyES256(t, got.PublicKey, ad, cdh, got.Sig):
 			t.Errorf("the attestation signature does not verify with the credential's key")
+		}
+
+		// The trace has the call and the PIN's length, never the PIN.
+		if rec := trace.Default().Recent(); !strings.Contains(rec, "makeCredential (rk, es256, <PIN 12 bytes>) -> ok") || strings.Contains(rec, pin) {
+			t.Errorf("trace of MakeCredential lacks the call or has the PIN:\n%s", rec)
 		}
 
 		creds, err := k.open().Credentials(ctx, pin, "github.com")
