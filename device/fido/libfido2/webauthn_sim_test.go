@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 
@@ -46,7 +45,10 @@ func verifyES256(t *testing.T, pub, ad, cdh, sig []byte) bool {
 	if len(pub) != 64 {
 		t.Fatalf("public key of %d bytes, want X || Y (64)", len(pub))
 	}
-	k := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(pub[:32]), Y: new(big.Int).SetBytes(pub[32:])}
+	k, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append([]byte{4}, pub...))
+	if err != nil {
+		t.Fatalf("the credential's public key is not a P-256 point: %v", err)
+	}
 	h := sha256.Sum256(append(append([]byte(nil), ad...), cdh...))
 	return ecdsa.VerifyASN1(k, h[:], sig)
 }

@@ -149,6 +149,11 @@ func TestMakeCredentialRules(t *testing.T) {
 	expect("discoverable sign-in to an RP with no stored credential", st, fido.CTAPNoCredentials)
 	st, r = p.ga("example.net", false, map[int]any{3: []any{map[string]any{"id": nonRK, "type": "public-key"}}})
 	expect("sign-in with the non-resident credential's ID", st, statusOK)
+	if st == statusOK {
+		if _, hasUser := r.get(4); hasUser {
+			t.Error("a non-resident credential's assertion carries a user")
+		}
+	}
 	st, _ = p.ga("example.org", false, map[int]any{3: []any{map[string]any{"id": nonRK, "type": "public-key"}}})
 	expect("its ID for another RP", st, fido.CTAPNoCredentials)
 
