@@ -79,9 +79,10 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	clock := &stepstest.Clock{T: stepstest.FlowNow}
 	var wiz *steps.Wizard
 	cat := stepstest.Catalogue()
-	br := &simulation.Browser{Sim: keysim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
+	person := &simulation.Person{}
+	br := &simulation.Browser{Sim: keysim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }, PIN: person.FIDOPIN}
 	wiz, err = steps.New(ctx, steps.Options{
-		Keys: pairingKeys{&keys.Keys{Hub: keysim.Hub}, sc}, Browser: br, Prompter: u,
+		Keys: person.Keys(pairingKeys{&keys.Keys{Hub: keysim.Hub}, sc}), Browser: br, Prompter: u,
 		Reporter: rep, LossReporter: rep, Tracker: link,
 		Store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "progress.json")},
 		Clock: clock, SmartCard: sc, GOOS: "darwin", OSUser: "alice", AppVersion: "test",

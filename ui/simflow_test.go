@@ -64,9 +64,11 @@ func TestFullFlowSimulatedKeys(t *testing.T) {
 	rep := &stepstest.Reporter{}
 	var wiz *steps.Wizard
 	cat := stepstest.Catalogue()
-	br := &simulation.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }}
+	// The person types the PINs they set into the browser's prompt too.
+	person := &simulation.Person{}
+	br := &simulation.Browser{Sim: sim, Catalogue: cat, Snapshot: func() steps.Snapshot { return wiz.Snapshot() }, PIN: person.FIDOPIN}
 	wiz, err = steps.New(ctx, steps.Options{
-		Keys: pairingKeys{&keys.Keys{Hub: sim.Hub}, sc}, Browser: br, Prompter: u, Reporter: rep,
+		Keys: person.Keys(pairingKeys{&keys.Keys{Hub: sim.Hub}, sc}), Browser: br, Prompter: u, Reporter: rep,
 		Store: &steps.FileStore{Path: filepath.Join(t.TempDir(), "progress.json")},
 		Clock: &stepstest.Clock{T: stepstest.FlowNow}, SmartCard: sc, GOOS: "darwin", OSUser: "alice", AppVersion: "test",
 		Catalogue: cat,

@@ -67,10 +67,13 @@ func startSimulation(ctx context.Context, progress func(string)) (*desktop.Simul
 	if err != nil {
 		return nil, err
 	}
+	// The person remembers the FIDO2 PINs they type into the wizard and
+	// types them again at the simulated browser's PIN prompt.
+	person := &simulation.Person{}
 	return &desktop.Simulated{
-		Keys: &keys.Keys{Hub: s.Hub},
+		Keys: person.Keys(&keys.Keys{Hub: s.Hub}),
 		Browser: func(cat *catalogue.Catalogue, snapshot func() steps.Snapshot) steps.Browser {
-			return &simulation.Browser{Sim: s, Catalogue: cat, Snapshot: snapshot}
+			return &simulation.Browser{Sim: s, Catalogue: cat, Snapshot: snapshot, PIN: person.FIDOPIN}
 		},
 		Close: s.Close,
 	}, nil

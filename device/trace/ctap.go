@@ -49,11 +49,25 @@ func ctapResponse(cmd byte, data []byte) string {
 	return s
 }
 
-// Names of CBOR map members worth a word in the trace (CTAP 2.1 §6.5.5 and
-// §6.1, §6.2, §6.8); unnamed members are "member N".
+// Names of CBOR map members worth a word in the trace (CTAP 2.1 §6.5.5,
+// §6.1, §6.2); unnamed members are "member N". A name changes nothing of
+// what is shown: only unsigned integers appear as values.
 var (
 	pinRequestKeys  = map[uint64]string{1: "pinUvAuthProtocol", 2: "subCommand", 3: "keyAgreement", 4: "pinUvAuthParam", 5: "newPinEnc", 6: "pinHashEnc", 9: "permissions", 10: "rpId"}
 	pinResponseKeys = map[uint64]string{1: "keyAgreement", 2: "pinUvAuthToken", 3: "pinRetries", 4: "powerCycleState", 5: "uvRetries"}
+	// memberNames by command: [request, response] (CTAP 2.1 §6.1, §6.2,
+	// §6.5.5).
+	memberNames = map[byte][2]map[uint64]string{
+		0x01: {
+			{1: "clientDataHash", 2: "rp", 3: "user", 4: "pubKeyCredParams", 5: "excludeList", 6: "extensions", 7: "options", 8: "pinUvAuthParam", 9: "pinUvAuthProtocol", 10: "enterpriseAttestation"},
+			{1: "fmt", 2: "authData", 3: "attStmt", 4: "epAtt", 5: "largeBlobKey"},
+		},
+		0x02: {
+			{1: "rpId", 2: "clientDataHash", 3: "allowList", 4: "extensions", 5: "options", 6: "pinUvAuthParam", 7: "pinUvAuthProtocol"},
+			{1: "credential", 2: "authData", 3: "signature", 4: "user", 5: "numberOfCredentials"},
+		},
+		0x06: {pinRequestKeys, pinResponseKeys},
+	}
 )
 
 func ctapMap(cmd byte, b []byte, request bool) string {
@@ -79,12 +93,12 @@ func ctapMap(cmd byte, b []byte, request bool) string {
 		}
 		value := after[:len(after)-len(end)]
 		label := fmt.Sprintf("member %d", key)
-		if cmd == 0x06 {
-			names := pinResponseKeys
+		if names, ok := memberNames[cmd]; ok {
+			i := 1
 			if request {
-				names = pinRequestKeys
+				i = 0
 			}
-			if s, ok := names[key]; ok {
+			if s, ok := names[i][key]; ok {
 				label = s
 			}
 		}

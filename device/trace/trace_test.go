@@ -82,6 +82,19 @@ func exchanges() []exchange {
 	makeCred = append(makeCred, 0x08)
 	makeCred = append(makeCred, cborBytes(pinAuth)...)
 
+	// getAssertion {1: rpId, 2: clientDataHash, 6: pinUvAuthParam, 7: 2}
+	// and its answer {1: credential, 3: signature, 4: user, 5: 2}.
+	getAssert := []byte{0x02, 0xA4, 0x01, 0x6B}
+	getAssert = append(getAssert, "example.org"...)
+	getAssert = append(append(getAssert, 0x02), cborBytes(bytes.Repeat([]byte{0x02}, 32))...)
+	getAssert = append(append(getAssert, 0x06), cborBytes(pinAuth)...)
+	getAssert = append(getAssert, 0x07, 0x02)
+	assertResp := []byte{0x00, 0xA4, 0x01, 0xA1, 0x62, 'i', 'd'}
+	assertResp = append(assertResp, cborBytes(privKey[:32])...)
+	assertResp = append(append(assertResp, 0x03), cborBytes(privKey[32:64])...)
+	assertResp = append(assertResp, 0x04, 0xA1, 0x64, 'n', 'a', 'm', 'e', 0x63, 'a', 'n', 'a')
+	assertResp = append(assertResp, 0x05, 0x02)
+
 	protected := append([]byte{0x53, 0x1C, 0x88, 0x1A, 0x89, 0x18}, mgmtKey...)
 	out := []exchange{
 		{"select PIV", sel([]byte{0xA0, 0x00, 0x00, 0x03, 0x08}), append([]byte{0x61, 0x11}, ok...), []string{"SELECT a000000308 (PIV)"}},
@@ -107,7 +120,8 @@ func exchanges() []exchange {
 		{"HSMAUTH command with a key", apdu(0, 0x01, 0, 0, mgmtKey), ok, []string{"HSMAUTH <24 bytes>"}},
 		{"select FIDO", sel([]byte{0xA0, 0x00, 0x00, 0x06, 0x47, 0x2F, 0x00, 0x01}), ok, []string{"(FIDO)"}},
 		{"CTAP clientPIN getPinToken", apdu(0x80, 0x10, 0, 0, clientPIN), append(tokenResp, ok...), []string{"clientPIN {pinUvAuthProtocol=2, subCommand=getPinToken, keyAgreement=<", "pinHashEnc=<17 bytes>", "pinUvAuthToken=<34 bytes>"}},
-		{"CTAP makeCredential", apdu(0x80, 0x10, 0, 0, makeCred), append([]byte{0x00}, ok...), []string{"makeCredential {member 1=<34 bytes>, member 8=<17 bytes>}", "status 0x00"}},
+		{"CTAP makeCredential", apdu(0x80, 0x10, 0, 0, makeCred), append([]byte{0x00}, ok...), []string{"makeCredential {clientDataHash=<34 bytes>, pinUvAuthParam=<17 bytes>}", "status 0x00"}},
+		{"CTAP getAssertion", apdu(0x80, 0x10, 0, 0, getAssert), append(assertResp, ok...), []string{"getAssertion {rpId=<12 bytes>, clientDataHash=<34 bytes>, pinUvAuthParam=<17 bytes>, pinUvAuthProtocol=2}", "status 0x00 {credential=<", "signature=<", "user=<", "numberOfCredentials=2}"}},
 	}
 	out = append(out, exchange{"select PIV again", sel([]byte{0xA0, 0x00, 0x00, 0x03, 0x08}), ok, []string{"(PIV)"}})
 	return append(out, chained...)

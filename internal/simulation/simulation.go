@@ -8,6 +8,9 @@ package simulation
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -230,16 +233,42 @@ func (s *Simulation) Close() {
 	}
 }
 
+// HIDPath is the FIDO HID node of the key with serial, where it has one
+// (Linux with libfido2: fidoProvider); false elsewhere.
+func (s *Simulation) HIDPath(serial uint32) (string, bool) {
+	for i, k := range s.Keys {
+		if k.Serial() == serial && i < len(s.hid) && s.hid[i] != nil {
+			return s.hid[i].Path(), true
+		}
+	}
+	return "", false
+}
+
 // Browser stands in for the person at each service's website: opening a
 // service's page registers a passkey for its relying party on each of the
 // person's keys, as the instructions ask. Pages of services that keywizard
 // cannot verify from the key, and pages opened from a lost key's removal
 // checklist, are just recorded.
+//
+// A key with a FIDO HID node (Linux) is registered on as a browser
+// registers on a USB key: authenticatorMakeCredential with rk=true through
+// go-libfido2 and libfido2 (device/fido/libfido2 MakeCredential), with the
+// FIDO2 PIN the person set, as they would type it into the browser's PIN
+// prompt, and the key's touch as the simulation gives it (at once, unless
+// the key's touch was changed, simfido.Authenticator.SetTouch). Without a
+// node (other systems, or a build without libfido2) the credential is put
+// on the simulated key directly (simfido.Authenticator.AddCredential),
+// with no PIN or touch.
 type Browser struct {
 	Sim       *Simulation
 	Catalogue *catalogue.Catalogue
 	// Snapshot gives the person and their keys at the time of the visit.
 	Snapshot func() steps.Snapshot
+	// PIN gives the FIDO2 PIN the person set on the key with serial
+	// (Person.FIDOPIN); nil or false: the person knows none, and a key
+	// with a PIN refuses the registration (PIN required). The PIN is
+	// never logged: the trace has its length only.
+	PIN func(serial uint32) (string, bool)
 
 	mu     sync.Mutex
 	Opened []string
@@ -266,15 +295,58 @@ func (b *Browser) Open(url string) error {
 	}
 	var errs []error
 	for _, kv := range snap.Keys {
-		fa, ok := b.Sim.FIDO[kv.Serial]
-		if !ok {
-			continue
-		}
-		if err := fa.AddCredential(svc.Verification.RPID, svc.Name, user, snap.Person.Name); err != nil {
+		if err := b.register(kv.Serial, svc, user, snap.Person.Name); err != nil {
 			errs = append(errs, fmt.Errorf("simulated registration on key %d: %w", kv.Serial, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// register makes the passkey for svc on the key with serial.
+func (b *Browser) register(serial uint32, svc catalogue.Service, user, display string) error {
+	rpID := svc.Verification.RPID
+	path, ok := b.Sim.HIDPath(serial)
+	if !ok {
+		fa, ok := b.Sim.FIDO[serial]
+		if !ok {
+			return nil // a key without FIDO2 (YubiKey 4)
+		}
+		return fa.AddCredential(rpID, svc.Name, user, display)
+	}
+	pin := ""
+	if b.PIN != nil {
+		pin, _ = b.PIN(serial)
+	}
+	_, err := libfido2.NewProvider(path).MakeCredential(context.Background(), path, pin, libfido2.Registration{
+		ClientDataHash:  clientDataHash(rpID),
+		RPID:            rpID,
+		RPName:          svc.Name,
+		UserID:          userHandle(rpID, user),
+		UserName:        user,
+		UserDisplayName: display,
+	})
+	return err
+}
+
+// clientDataHash is what a browser hashes for a registration (WebAuthn
+// §5.8.1 CollectedClientData: type, a challenge the site sent, the
+// origin); the site's challenge is random here.
+func clientDataHash(rpID string) []byte {
+	challenge := make([]byte, 32)
+	rand.Read(challenge)
+	cd := fmt.Sprintf(`{"type":"webauthn.create","challenge":%q,"origin":%q,"crossOrigin":false}`,
+		base64.RawURLEncoding.EncodeToString(challenge), "https://"+rpID)
+	h := sha256.Sum256([]byte(cd))
+	return h[:]
+}
+
+// userHandle is the site's user handle for the account: opaque, as
+// WebAuthn §14.6.1 asks (a hash, not the name), and stable per account, so
+// that the same account registering again replaces its passkey on the
+// key, as at a real site.
+func userHandle(rpID, user string) []byte {
+	h := sha256.Sum256([]byte("simulated user handle\x00" + rpID + "\x00" + strings.ToLower(user)))
+	return h[:16]
 }
 
 // Pages is a copy of Opened, safe while the wizard may open more.

@@ -29,3 +29,13 @@ func (Provider) Open(context.Context, string) (fido.Authenticator, error) { retu
 // Available reports whether this build reaches FIDO devices through
 // libfido2: not without cgo.
 func Available() bool { return false }
+
+// MakeCredential returns device.ErrUnsupported.
+func (Provider) MakeCredential(context.Context, string, string, Registration) (*Registered, error) {
+	return nil, errNoCgo
+}
+
+// GetAssertion returns device.ErrUnsupported.
+func (Provider) GetAssertion(context.Context, string, string, AssertionRequest) (*Asserted, error) {
+	return nil, errNoCgo
+}

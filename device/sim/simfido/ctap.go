@@ -18,14 +18,15 @@ import (
 
 // This file is the authenticator's CTAP2 wire protocol (CTAP 2.1 §6,
 // messages as command byte + canonical CBOR), so that real clients can
-// drive the simulator: ykman and python-fido2 over the ISO 7816 (NFC/CCID)
-// transport in iso7816.go. It implements what a wizard and ykman's
-// `fido info`, `fido access change-pin`, `fido credentials list` and
-// `fido reset` use: getInfo, clientPIN (PIN/UV auth protocols 1 and 2),
-// reset and credential management (enumeration and metadata).
-// makeCredential and getAssertion are not implemented (the simulator
-// holds no key pairs; [Authenticator.AddCredential] stands in for
-// registrations) and answer INVALID_COMMAND.
+// drive the simulator: libfido2 over the FIDO HID node (device/sim/simhid),
+// ykman and python-fido2 over the ISO 7816 (NFC/CCID) transport in
+// iso7816.go. It implements getInfo, clientPIN (PIN/UV auth protocols 1
+// and 2, tokens with permissions and RP ID), reset and credential
+// management (enumeration and metadata) here, and makeCredential,
+// getAssertion and getNextAssertion in webauthn.go: what a wizard, a
+// browser registering a passkey, fido2-cred, fido2-assert, fido2-token
+// and ykman's `fido` commands use (docs/fido-hid.md). Other commands
+// (selection, largeBlobs, config, bio enrollment) answer INVALID_COMMAND.
 
 // CTAP2 command bytes (CTAP 2.1 §6).
 const (
@@ -47,7 +48,15 @@ type session struct {
 	keyAgreement *ecdh.PrivateKey
 	token        []byte // pinUvAuthToken, 32 bytes; nil = none issued
 	tokenProto   int
-	tokenPerms   int64 // 0 = legacy getPinToken (all permissions)
+	tokenPerms   int64  // 0 = legacy getPinToken (all permissions)
+	tokenRPID    string // the RP ID the token is bound to; "" = none yet
+
+	// getAssertion's further credentials for getNextAssertion
+	// (webauthn.go), with the first one's flags and clientDataHash.
+	assertQueue []assertion
+	assertFlags byte
+	assertCDH   []byte
+	assertUV    bool
 
 	// Credential enumeration in progress (getNextRP/getNextCredential).
 	rpQueue   []credential
@@ -106,6 +115,12 @@ func (a *Authenticator) handleCTAP(ctx context.Context, msg []byte) ([]byte, err
 		params = m
 	}
 	switch msg[0] {
+	case cmdMakeCredential:
+		return a.ctapMakeCredential(ctx, params)
+	case cmdGetAssertion:
+		return a.ctapGetAssertion(ctx, params)
+	case cmdGetNextAssertion:
+		return a.ctapGetNextAssertion(ctx)
 	case cmdGetInfo:
 		return a.ctapGetInfo(ctx)
 	case cmdClientPIN:
@@ -495,9 +510,17 @@ func (a *Authenticator) ctapGetToken(version int, sub int64, ka any, p *cborMap)
 	}
 	// A fresh token for every successful request (CTAP 2.1 §6.5.5.7:
 	// "resetPinUvAuthToken").
+	rpID := ""
+	if v, ok := p.get(0x0A); ok && sub == pinGetTokenPerms {
+		s, ok := v.(string)
+		if !ok {
+			return nil, ctapStatus(ctapUnexpectedTyp)
+		}
+		rpID = s
+	}
 	token := make([]byte, 32)
 	rand.Read(token)
-	a.sess.token, a.sess.tokenProto, a.sess.tokenPerms = token, version, perms
+	a.sess.token, a.sess.tokenProto, a.sess.tokenPerms, a.sess.tokenRPID = token, version, perms, rpID
 	return encodeCBOR(map[int]any{0x02: proto.encrypt(token)}), nil
 }
 
@@ -639,21 +662,22 @@ func encodeRP(c credential, total int) []byte {
 	return encodeCBOR(m)
 }
 
-// encodeCred is an enumerateCredentials response; total 0 = not the first.
-// The simulator keeps no user handle or key pair: the user ID and
-// credential ID are derived from the RP ID and user name, stable across
-// calls, and no publicKey (0x08) is sent.
+// encodeCred is an enumerateCredentials response (CTAP 2.1 §6.8.4): the
+// user entity, credential ID, public key and credProtect level; total 0 =
+// not the first.
 func encodeCred(c credential, total int) []byte {
-	uid := sha256.Sum256([]byte("user\x00" + c.rpID + "\x00" + c.userName))
-	cid := sha256.Sum256([]byte("cred\x00" + c.rpID + "\x00" + c.userName))
-	user := map[string]any{"id": uid[:16], "name": c.userName}
+	user := map[string]any{"id": c.userID}
+	if c.userName != "" {
+		user["name"] = c.userName
+	}
 	if c.userDisplay != "" {
 		user["displayName"] = c.userDisplay
 	}
 	m := map[int]any{
 		0x06: user,
-		0x07: map[string]any{"id": cid[:], "type": "public-key"},
-		0x0A: credProtectUV0,
+		0x07: map[string]any{"id": c.id, "type": "public-key"},
+		0x08: coseKey(&c.priv.PublicKey),
+		0x0A: c.protect,
 	}
 	if total > 0 {
 		m[0x09] = total

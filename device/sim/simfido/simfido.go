@@ -17,7 +17,9 @@
 package simfido
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -74,9 +76,17 @@ func NoTouch(ctx context.Context) error { return errNoTouch }
 
 var errNoTouch = errors.New("simfido: no touch")
 
+// credential is a discoverable credential (CTAP 2.1 §6.1.2 step 17: the
+// key stores it with the user entity; credential management lists it).
 type credential struct {
 	rpID, rpName          string
 	userName, userDisplay string
+	userID                []byte
+	// id is the credential ID: the private key wrapped under the key's
+	// credential-wrapping key (webauthn.go), as for a non-resident one.
+	id      []byte
+	priv    *ecdsa.PrivateKey
+	protect int // credProtect level (CTAP 2.1 §12.1), 1 when not asked
 }
 
 // Authenticator is one simulated FIDO2 authenticator.
@@ -101,6 +111,15 @@ type Authenticator struct {
 	forcePINChange bool
 
 	creds []credential // in registration order, as enumeration returns them
+
+	// wrapKey is the AES-256 key that wraps credentials' private keys into
+	// their IDs (webauthn.go), so that a non-resident credential needs no
+	// storage, as on a YubiKey. A reset makes a new one: every credential
+	// made before stops working.
+	wrapKey []byte
+	// signCount is the signature counter of authenticator data (one for
+	// the whole key, as CTAP 2.1 §6.1 "signCount" allows).
+	signCount uint32
 
 	// onChange is told when persistent state changed (SetOnChange).
 	onChange func()
@@ -130,6 +149,7 @@ func New(cfg Config) *Authenticator {
 		product:     "YubiKey OTP+FIDO+CCID",
 	}
 	a.poweredAt = cfg.Now()
+	a.wrapKey = newWrapKey()
 	s := cfg.AAGUID
 	if s == "" {
 		s, _ = fido.AAGUIDFor(cfg.Model, cfg.Firmware)
@@ -533,12 +553,15 @@ func (a *Authenticator) Credentials(ctx context.Context, pin, rpID string) ([]fi
 }
 
 // AddCredential stores a discoverable credential as a website's
-// registration (authenticatorMakeCredential with rk=true) would: it stands
-// in for the browser in tests and in the simulated wizard. It needs
-// neither PIN nor touch (the "browser" has collected them). As on a real
-// key, registering the same user name again for an RP replaces the
-// credential (the simulator uses the user name as the user handle), and a
-// full store answers KEY_STORE_FULL (CTAP 2.1 §6.1.2 step 17).
+// registration (authenticatorMakeCredential with rk=true) would, with a
+// fresh key pair, without PIN or touch. It is for tests of what reads the
+// store, and for the simulated browser where no FIDO HID node lets it go
+// through libfido2 (internal/simulation: not on Linux); elsewhere
+// registrations are made over CTAP (makeCredential, webauthn.go). The user
+// handle is derived from the RP ID and user name, so registering the same
+// user name again for an RP replaces the credential, as on a real key for
+// the same user handle; a full store answers KEY_STORE_FULL (CTAP 2.1
+// §6.1.2 step 17).
 func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -548,9 +571,28 @@ func (a *Authenticator) AddCredential(rpID, rpName, userName, displayName string
 	if rpID == "" {
 		return fmt.Errorf("simfido: empty RP ID: %w", device.ErrInvalidArgument)
 	}
-	c := credential{rpID: rpID, rpName: rpName, userName: userName, userDisplay: displayName}
+	c, err := a.newCredential(rpID, 1)
+	if err != nil {
+		return err
+	}
+	c.rpName, c.userName, c.userDisplay, c.userID = rpName, userName, displayName, derivedUserID(rpID, userName)
+	return a.storeLocked(c)
+}
+
+// derivedUserID is the user handle of a credential AddCredential made
+// (or an older simulator's state kept without one): stable for an RP and
+// user name.
+func derivedUserID(rpID, userName string) []byte {
+	h := sha256.Sum256([]byte("user\x00" + rpID + "\x00" + userName))
+	return h[:16]
+}
+
+// storeLocked keeps c as a discoverable credential: it replaces one of the
+// same RP and user handle (CTAP 2.1 §6.1.2 step 17), or is added if the
+// store has room (else KEY_STORE_FULL).
+func (a *Authenticator) storeLocked(c credential) error {
 	for i := range a.creds {
-		if a.creds[i].rpID == rpID && a.creds[i].userName == userName {
+		if a.creds[i].rpID == c.rpID && bytes.Equal(a.creds[i].userID, c.userID) {
 			a.creds[i] = c
 			a.changedLocked()
 			return nil
@@ -618,6 +660,7 @@ func (a *Authenticator) Reset(ctx context.Context) error {
 	a.authBlocked = false
 	a.forcePINChange = false
 	a.creds = nil
+	a.wrapKey = newWrapKey()
 	a.sess = session{}
 	a.changedLocked()
 	return nil

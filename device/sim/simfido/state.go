@@ -1,6 +1,7 @@
 package simfido
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/keywizard/keywizard/device"
@@ -12,34 +13,50 @@ import (
 // key-agreement key and PIN tokens are not part of it, since a power
 // cycle clears them (CTAP 2.1 §6.5.2.1, §6.5.5.5).
 //
-// It holds the simulated key's secrets (the PIN hash) because it is the
-// simulated key's own storage; whoever saves it must keep it as private
-// as the key itself (device/sim saves it with mode 0600).
+// It holds the simulated key's secrets (the PIN hash, and the
+// credential-wrapping key, which opens every credential ID to its private
+// key, so the passkeys' private keys are in it in effect) because it is the
+// simulated key's own storage: a simulator may keep them there, a real key
+// never lets them out. Whoever saves it must keep it as private as the key
+// itself (device/sim saves it with mode 0600), and it never goes to a log
+// or trace.
 type State struct {
 	PINHash        []byte            `json:"pin_hash,omitempty"`
 	PINRetries     int               `json:"pin_retries"`
 	ForcePINChange bool              `json:"force_pin_change,omitempty"`
 	Credentials    []StateCredential `json:"credentials,omitempty"`
+	// CredentialKey is the credential-wrapping key (webauthn.go); a
+	// state without one (of an older simulator) gets a new one.
+	CredentialKey []byte `json:"credential_key,omitempty"`
+	SignCount     uint32 `json:"sign_count,omitempty"`
 }
 
-// StateCredential is one discoverable credential in [State].
+// StateCredential is one discoverable credential in [State]. Its private
+// key is inside its ID, wrapped under [State.CredentialKey]. A credential
+// without an ID (of an older simulator, which kept no key pairs) is given
+// a new key pair on restore.
 type StateCredential struct {
 	RPID            string `json:"rp_id"`
 	RPName          string `json:"rp_name,omitempty"`
 	UserName        string `json:"user_name"`
 	UserDisplayName string `json:"user_display_name,omitempty"`
+	UserID          []byte `json:"user_id,omitempty"`
+	ID              []byte `json:"id,omitempty"`
+	CredProtect     int    `json:"cred_protect,omitempty"`
 }
 
 // State returns the persistent state.
 func (a *Authenticator) State() State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := State{PINHash: append([]byte(nil), a.pinHash...), PINRetries: a.retries, ForcePINChange: a.forcePINChange}
+	s := State{PINHash: append([]byte(nil), a.pinHash...), PINRetries: a.retries, ForcePINChange: a.forcePINChange,
+		CredentialKey: bytes.Clone(a.wrapKey), SignCount: a.signCount}
 	if a.pinHash == nil {
 		s.PINHash = nil
 	}
 	for _, c := range a.creds {
-		s.Credentials = append(s.Credentials, StateCredential{RPID: c.rpID, RPName: c.rpName, UserName: c.userName, UserDisplayName: c.userDisplay})
+		s.Credentials = append(s.Credentials, StateCredential{RPID: c.rpID, RPName: c.rpName, UserName: c.userName, UserDisplayName: c.userDisplay,
+			UserID: bytes.Clone(c.userID), ID: bytes.Clone(c.id), CredProtect: c.protect})
 	}
 	return s
 }
@@ -58,11 +75,38 @@ func (a *Authenticator) Restore(s State) error {
 		return fmt.Errorf("restoring FIDO2 state: %d PIN retries: %w", s.PINRetries, device.ErrInvalidArgument)
 	case len(s.Credentials) > a.capacity():
 		return fmt.Errorf("restoring FIDO2 state: %d credentials, the key holds %d: %w", len(s.Credentials), a.capacity(), device.ErrInvalidArgument)
+	case s.CredentialKey != nil && len(s.CredentialKey) != 32:
+		return fmt.Errorf("restoring FIDO2 state: credential key of %d bytes: %w", len(s.CredentialKey), device.ErrInvalidArgument)
 	}
-	for _, c := range s.Credentials {
-		if c.RPID == "" {
+	// The credentials are opened with the restored key into a copy, so
+	// that a refused state changes nothing.
+	b := &Authenticator{wrapKey: s.CredentialKey}
+	if b.wrapKey == nil {
+		b.wrapKey = newWrapKey()
+	}
+	var creds []credential
+	for _, sc := range s.Credentials {
+		if sc.RPID == "" {
 			return fmt.Errorf("restoring FIDO2 state: a credential without an RP ID: %w", device.ErrInvalidArgument)
 		}
+		var c credential
+		if sc.ID == nil {
+			var err error
+			if c, err = b.newCredential(sc.RPID, 1); err != nil {
+				return fmt.Errorf("restoring FIDO2 state: %w", err)
+			}
+		} else {
+			priv, prot, ok := b.unwrap(sc.RPID, sc.ID)
+			if !ok {
+				return fmt.Errorf("restoring FIDO2 state: credential of %s: %w: %w", sc.RPID, errNotOwnCredential, device.ErrInvalidArgument)
+			}
+			c = credential{rpID: sc.RPID, id: bytes.Clone(sc.ID), priv: priv, protect: prot}
+		}
+		c.rpName, c.userName, c.userDisplay, c.userID = sc.RPName, sc.UserName, sc.UserDisplayName, bytes.Clone(sc.UserID)
+		if c.userID == nil {
+			c.userID = derivedUserID(sc.RPID, sc.UserName)
+		}
+		creds = append(creds, c)
 	}
 	a.pinHash = nil
 	if s.PINHash != nil {
@@ -70,10 +114,9 @@ func (a *Authenticator) Restore(s State) error {
 	}
 	a.retries = s.PINRetries
 	a.forcePINChange = s.ForcePINChange
-	a.creds = nil
-	for _, c := range s.Credentials {
-		a.creds = append(a.creds, credential{rpID: c.RPID, rpName: c.RPName, userName: c.UserName, userDisplay: c.UserDisplayName})
-	}
+	a.wrapKey = b.wrapKey
+	a.signCount = s.SignCount
+	a.creds = creds
 	a.powerUp()
 	return nil
 }

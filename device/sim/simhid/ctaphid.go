@@ -53,6 +53,8 @@ const (
 	// request cancelled with CTAPHID_CANCEL (CTAP 2.1 §11.2.9.1.5).
 	ctapKeepaliveCancel = 0x2D
 	ctapReset           = 0x07
+	ctapMakeCredential  = 0x01
+	ctapGetAssertion    = 0x02
 )
 
 // KeepaliveInterval is how often a request that is still running sends
@@ -263,8 +265,8 @@ func (d *Device) runLocked(cid uint32, cmd byte, data []byte) {
 }
 
 // run answers one CBOR or MSG request, sending keep-alives while it runs:
-// UPNEEDED for authenticatorReset, which waits for a touch, PROCESSING
-// otherwise.
+// UPNEEDED for the commands that wait for a touch (authenticatorReset,
+// makeCredential, getAssertion), PROCESSING otherwise.
 func (d *Device) run(ctx context.Context, cid uint32, cmd byte, data []byte) {
 	defer d.wg.Done()
 	done := make(chan struct{})
@@ -286,7 +288,7 @@ func (d *Device) run(ctx context.Context, cid uint32, cmd byte, data []byte) {
 		resp = append(resp, byte(sw>>8), byte(sw))
 	}()
 	status := byte(keepaliveProcessing)
-	if cmd == cmdCBOR && data[0] == ctapReset {
+	if cmd == cmdCBOR && (data[0] == ctapReset || data[0] == ctapMakeCredential || data[0] == ctapGetAssertion) {
 		status = keepaliveUPNeeded
 	}
 	t := time.NewTicker(KeepaliveInterval)

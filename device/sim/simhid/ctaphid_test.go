@@ -220,38 +220,47 @@ func TestContinuationErrors(t *testing.T) {
 	}
 }
 
-// TestKeepaliveBusyCancel: while a request runs, the device sends
+// TestKeepaliveBusyCancel: while a request that waits for a touch runs
+// (reset, makeCredential, getAssertion), the device sends UPNEEDED
 // keep-alives on its channel, answers other channels CHANNEL_BUSY, and a
-// CANCEL ends the request with KEEPALIVE_CANCEL (CTAP 2.1 §11.2.9.1.5).
+// CANCEL ends the request with KEEPALIVE_CANCEL (CTAP 2.1 §11.2.9.1.5,
+// §11.2.9.1.7).
 func TestKeepaliveBusyCancel(t *testing.T) {
-	f := &fakeAuth{release: make(chan struct{}), started: make(chan struct{})}
-	h := newHost(t, f)
-	a, b := h.init(), h.init()
-	h.send(a, cmdCBOR, []byte{ctapReset})
-	<-f.started
-	h.send(b, cmdPing, []byte{1})
-	if cid, cmd, data, _ := h.recv(); cid != b || cmd != cmdError || !bytes.Equal(data, []byte{errChannelBusy}) {
-		t.Fatalf("request on another channel = %08x %02x %x, want CHANNEL_BUSY", cid, cmd, data)
-	}
-	// Wait for two keep-alives, then cancel.
-	for n := 0; n < 2; {
-		r := h.report()
-		if binary.BigEndian.Uint32(r) == a && r[4] == cmdKeepalive {
-			if r[7] != keepaliveUPNeeded {
-				t.Fatalf("keep-alive status %02x during reset, want UPNEEDED", r[7])
+	for _, c := range []struct {
+		name string
+		cmd  byte
+	}{{"reset", ctapReset}, {"makeCredential", ctapMakeCredential}, {"getAssertion", ctapGetAssertion}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeAuth{release: make(chan struct{}), started: make(chan struct{})}
+			h := newHost(t, f)
+			a, b := h.init(), h.init()
+			h.send(a, cmdCBOR, []byte{c.cmd})
+			<-f.started
+			h.send(b, cmdPing, []byte{1})
+			if cid, cmd, data, _ := h.recv(); cid != b || cmd != cmdError || !bytes.Equal(data, []byte{errChannelBusy}) {
+				t.Fatalf("request on another channel = %08x %02x %x, want CHANNEL_BUSY", cid, cmd, data)
 			}
-			n++
-		}
-	}
-	h.send(a, cmdCancel, nil)
-	cid, cmd, data, _ := h.recv()
-	if cid != a || cmd != cmdCBOR || !bytes.Equal(data, []byte{ctapKeepaliveCancel}) {
-		t.Fatalf("after CANCEL = %08x %02x %x, want CBOR 2D", cid, cmd, data)
-	}
-	// The device is idle again.
-	h.send(b, cmdPing, []byte{2})
-	if cid, cmd, _, _ := h.recv(); cid != b || cmd != cmdPing {
-		t.Fatalf("PING after the cancelled request = %08x %02x", cid, cmd)
+			// Wait for two keep-alives, then cancel.
+			for n := 0; n < 2; {
+				r := h.report()
+				if binary.BigEndian.Uint32(r) == a && r[4] == cmdKeepalive {
+					if r[7] != keepaliveUPNeeded {
+						t.Fatalf("keep-alive status %02x during %s, want UPNEEDED", r[7], c.name)
+					}
+					n++
+				}
+			}
+			h.send(a, cmdCancel, nil)
+			cid, cmd, data, _ := h.recv()
+			if cid != a || cmd != cmdCBOR || !bytes.Equal(data, []byte{ctapKeepaliveCancel}) {
+				t.Fatalf("after CANCEL = %08x %02x %x, want CBOR 2D", cid, cmd, data)
+			}
+			// The device is idle again.
+			h.send(b, cmdPing, []byte{2})
+			if cid, cmd, _, _ := h.recv(); cid != b || cmd != cmdPing {
+				t.Fatalf("PING after the cancelled request = %08x %02x", cid, cmd)
+			}
+		})
 	}
 }
 
