@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,28 +72,10 @@ func TestGenuineCheckedAt(t *testing.T) {
 			t.Errorf("dashboard: want key 8100 genuine checked at 2026-03-02 09:00 UTC and key 8200 not attested, without a time:\n%s", page)
 		}
 
-		code, csvBody := e.call("it", "GET", "/v1/export.csv", nil)
-		if code != http.StatusOK {
-			t.Fatalf("CSV export: %d %s", code, csvBody)
-		}
-		var lines []string
-		for _, l := range strings.Split(string(csvBody), "\n") {
-			if !strings.HasPrefix(l, "#") {
-				lines = append(lines, l)
-			}
-		}
-		recs, err := csv.NewReader(strings.NewReader(strings.Join(lines, "\n"))).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := map[string]int{}
-		for i, c := range recs[0] {
-			col[c] = i
-		}
 		got := map[string]string{}
-		for _, r := range recs[1:] {
-			if r[col["record"]] == "key" {
-				got[r[col["serial"]]] = r[col["genuine"]] + " " + r[col["genuine_checked_at"]]
+		for _, r := range e.exportCSV("it").rows {
+			if r["record"] == "key" {
+				got[r["serial"]] = r["genuine"] + " " + r["genuine_checked_at"]
 			}
 		}
 		if got["8100"] != "true 2026-03-02T09:00:00Z" || got["8200"] != "false " {
@@ -153,28 +134,10 @@ func TestItemCheckedAt(t *testing.T) {
 		if !strings.Contains(page, "<td>2026-03-02 09:00</td><td>2026-03-02 11:00</td>") || !strings.Contains(page, "<td>2026-03-02 09:00</td><td>not reported</td>") {
 			t.Errorf("person page: want google last checked 2026-03-02 11:00 and the other items not reported:\n%s", page)
 		}
-		code, csvBody := e.call("it", "GET", "/v1/export.csv", nil)
-		if code != http.StatusOK {
-			t.Fatalf("CSV export: %d %s", code, csvBody)
-		}
-		var lines []string
-		for _, l := range strings.Split(string(csvBody), "\n") {
-			if !strings.HasPrefix(l, "#") {
-				lines = append(lines, l)
-			}
-		}
-		recs, err := csv.NewReader(strings.NewReader(strings.Join(lines, "\n"))).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		col := map[string]int{}
-		for i, c := range recs[0] {
-			col[c] = i
-		}
 		got := map[string]string{}
-		for _, r := range recs[1:] {
-			if r[col["record"]] == "item" && r[col["serial"]] == "8300" {
-				got[r[col["service"]]] = r[col["checked_at"]]
+		for _, r := range e.exportCSV("it").rows {
+			if r["record"] == "item" && r["serial"] == "8300" {
+				got[r["service"]] = r["checked_at"]
 			}
 		}
 		if got["google"] != "2026-03-02T11:00:00Z" || got["github"] != "" {

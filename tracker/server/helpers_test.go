@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -214,4 +215,41 @@ func fullReport(key string, serial uint32, role tracker.KeyRole) tracker.Report 
 		r.Items = append(r.Items, tracker.ReportItem{Service: s, Evidence: tracker.EvidenceOnKey, At: start})
 	}
 	return r
+}
+
+// csvExport is the CSV export as one caller got it: its records after the
+// header, each by column name, and the raw file.
+type csvExport struct {
+	rows []map[string]string
+	file []byte
+}
+
+// exportCSV fetches the CSV export as who, checks it answered 200 and that
+// its signature verifies, and reads its records by the header's column
+// names (the "#" lines are the signed preamble).
+func (e *env) exportCSV(who string) csvExport {
+	e.t.Helper()
+	code, file := e.call(who, "GET", "/v1/export.csv", nil)
+	if code != http.StatusOK {
+		e.t.Fatalf("CSV export as %s: %d %s", who, code, file)
+	}
+	if _, err := evidence.Verify(e.signer.PublicKey(), file); err != nil {
+		e.t.Fatalf("the CSV export as %s does not verify: %v", who, err)
+	}
+	// Every record has the header's fields (csv.Reader's default checks it).
+	r := csv.NewReader(bytes.NewReader(file))
+	r.Comment = '#'
+	recs, err := r.ReadAll()
+	if err != nil || len(recs) == 0 {
+		e.t.Fatalf("reading the CSV export as %s: %v (%d records)", who, err, len(recs))
+	}
+	x := csvExport{file: file}
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, c := range recs[0] {
+			row[c] = rec[i]
+		}
+		x.rows = append(x.rows, row)
+	}
+	return x
 }
