@@ -44,6 +44,33 @@ func (m *cborMap) get(k any) (any, bool) {
 	return nil, false
 }
 
+// member is m's value under k (an integer or a text key), when there is
+// one, as a T. Absent is not an error here (the caller decides; see
+// required); another CBOR type is CBOR_UNEXPECTED_TYPE, a missing required
+// one MISSING_PARAMETER (CTAP 2.1 §8.2).
+func member[T any](m *cborMap, k any) (T, bool, error) {
+	var zero T
+	v, ok := m.get(k)
+	if !ok {
+		return zero, false, nil
+	}
+	t, ok := v.(T)
+	if !ok {
+		return zero, false, ctapStatus(ctapUnexpectedTyp)
+	}
+	return t, true, nil
+}
+
+// required is member for a parameter the command cannot go without:
+// absent is CTAP2_ERR_MISSING_PARAMETER.
+func required[T any](m *cborMap, k any) (T, error) {
+	t, ok, err := member[T](m, k)
+	if err == nil && !ok {
+		err = ctapStatus(ctapMissingParam)
+	}
+	return t, err
+}
+
 // decodeCBOR decodes exactly one item filling all of b.
 func decodeCBOR(b []byte) (any, error) {
 	v, rest, err := decodeItem(b, 0)

@@ -181,32 +181,6 @@ func (a *Authenticator) ctapGetInfo(ctx context.Context) ([]byte, error) {
 	return encodeCBOR(m), nil
 }
 
-// Parameter helpers: a wrong type is CBOR_UNEXPECTED_TYPE, a missing one
-// MISSING_PARAMETER (CTAP 2.1 §8.2).
-func intParam(m *cborMap, k int64) (int64, bool, error) {
-	v, ok := m.get(k)
-	if !ok {
-		return 0, false, nil
-	}
-	n, ok := v.(int64)
-	if !ok {
-		return 0, false, ctapStatus(ctapUnexpectedTyp)
-	}
-	return n, true, nil
-}
-
-func bytesParam(m *cborMap, k int64) ([]byte, error) {
-	v, ok := m.get(k)
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
-	}
-	b, ok := v.([]byte)
-	if !ok {
-		return nil, ctapStatus(ctapUnexpectedTyp)
-	}
-	return b, nil
-}
-
 // keyAgreementLocked returns the current key-agreement key, making one if
 // none exists since power-up or the last regeneration.
 func (a *Authenticator) keyAgreementLocked() (*ecdh.PrivateKey, error) {
@@ -236,11 +210,11 @@ func (a *Authenticator) sharedSecret(version int, cose any) (*pinProtocol, error
 	if !ok {
 		return nil, ctapStatus(ctapUnexpectedTyp)
 	}
-	x, err := bytesParam(m, -2)
+	x, err := required[[]byte](m, -2)
 	if err != nil {
 		return nil, err
 	}
-	y, err := bytesParam(m, -3)
+	y, err := required[[]byte](m, -3)
 	if err != nil {
 		return nil, err
 	}
@@ -337,14 +311,11 @@ func (a *Authenticator) ctapClientPIN(ctx context.Context, p *cborMap) ([]byte, 
 	if err := a.begin(ctx); err != nil {
 		return nil, err
 	}
-	sub, ok, err := intParam(p, 0x02)
+	sub, err := required[int64](p, 0x02)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
-	}
-	version, hasVersion, err := intParam(p, 0x01)
+	version, hasVersion, err := member[int64](p, 0x01)
 	if err != nil {
 		return nil, err
 	}
@@ -408,11 +379,11 @@ func newPIN(proto *pinProtocol, enc []byte) (string, error) {
 }
 
 func (a *Authenticator) ctapSetPIN(version int, ka any, p *cborMap) error {
-	param, err := bytesParam(p, 0x04)
+	param, err := required[[]byte](p, 0x04)
 	if err != nil {
 		return err
 	}
-	enc, err := bytesParam(p, 0x05)
+	enc, err := required[[]byte](p, 0x05)
 	if err != nil {
 		return err
 	}
@@ -434,15 +405,15 @@ func (a *Authenticator) ctapSetPIN(version int, ka any, p *cborMap) error {
 }
 
 func (a *Authenticator) ctapChangePIN(version int, ka any, p *cborMap) error {
-	param, err := bytesParam(p, 0x04)
+	param, err := required[[]byte](p, 0x04)
 	if err != nil {
 		return err
 	}
-	enc, err := bytesParam(p, 0x05)
+	enc, err := required[[]byte](p, 0x05)
 	if err != nil {
 		return err
 	}
-	hashEnc, err := bytesParam(p, 0x06)
+	hashEnc, err := required[[]byte](p, 0x06)
 	if err != nil {
 		return err
 	}
@@ -473,7 +444,7 @@ func (a *Authenticator) ctapChangePIN(version int, ka any, p *cborMap) error {
 }
 
 func (a *Authenticator) ctapGetToken(version int, sub int64, ka any, p *cborMap) ([]byte, error) {
-	hashEnc, err := bytesParam(p, 0x06)
+	hashEnc, err := required[[]byte](p, 0x06)
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +454,7 @@ func (a *Authenticator) ctapGetToken(version int, sub int64, ka any, p *cborMap)
 			return nil, ctapStatus(ctapInvalidSubcmd)
 		}
 		var ok bool
-		perms, ok, err = intParam(p, 0x09)
+		perms, ok, err = member[int64](p, 0x09)
 		if err != nil {
 			return nil, err
 		}
@@ -539,11 +510,11 @@ const (
 // (CTAP 2.1 §6.8.2). The parameters are re-encoded canonically: CTAP
 // requires clients to send canonical CBOR, so this is the bytes they sent.
 func (a *Authenticator) checkToken(sub int64, p *cborMap) error {
-	param, err := bytesParam(p, 0x04)
+	param, err := required[[]byte](p, 0x04)
 	if err != nil {
 		return ctapErr(fido.CTAPPUATRequired)
 	}
-	version, ok, err := intParam(p, 0x03)
+	version, ok, err := member[int64](p, 0x03)
 	if err != nil {
 		return err
 	}
@@ -575,12 +546,9 @@ func (a *Authenticator) ctapCredMgmt(ctx context.Context, p *cborMap) ([]byte, e
 	if err := a.begin(ctx); err != nil {
 		return nil, err
 	}
-	sub, ok, err := intParam(p, 0x01)
+	sub, err := required[int64](p, 0x01)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
 	}
 	switch sub {
 	case cmMetadata, cmRPsBegin, cmCredsBegin:
@@ -621,7 +589,7 @@ func (a *Authenticator) ctapCredMgmt(ctx context.Context, p *cborMap) ([]byte, e
 		if !ok {
 			return nil, ctapStatus(ctapUnexpectedTyp)
 		}
-		hash, err := bytesParam(spm, 0x01)
+		hash, err := required[[]byte](spm, 0x01)
 		if err != nil {
 			return nil, err
 		}

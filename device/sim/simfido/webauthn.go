@@ -149,32 +149,6 @@ func coseKey(pub *ecdsa.PublicKey) map[int]any {
 	return map[int]any{1: 2, 3: coseES256, -1: 1, -2: b[1:33], -3: b[33:65]}
 }
 
-// textMember reads a text member of a CBOR map (rp, user, credential
-// descriptors); a missing one is "", ok false.
-func textMember(m *cborMap, k string) (string, bool, error) {
-	v, ok := m.get(k)
-	if !ok {
-		return "", false, nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", false, ctapStatus(ctapUnexpectedTyp)
-	}
-	return s, true, nil
-}
-
-func mapParam(m *cborMap, k int64) (*cborMap, bool, error) {
-	v, ok := m.get(k)
-	if !ok {
-		return nil, false, nil
-	}
-	mm, ok := v.(*cborMap)
-	if !ok {
-		return nil, false, ctapStatus(ctapUnexpectedTyp)
-	}
-	return mm, true, nil
-}
-
 // descriptorIDs are the IDs of a list of PublicKeyCredentialDescriptors
 // (excludeList, allowList) of type "public-key"; others are skipped
 // (CTAP 2.1 §6.1.2 step 8).
@@ -189,7 +163,7 @@ func descriptorIDs(v any) ([][]byte, error) {
 		if !ok {
 			return nil, ctapStatus(ctapUnexpectedTyp)
 		}
-		typ, _, err := textMember(d, "type")
+		typ, _, err := member[string](d, "type")
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +185,7 @@ func descriptorIDs(v any) ([][]byte, error) {
 // options reads the options map (0x07 of makeCredential, 0x05 of
 // getAssertion): each present option is a bool.
 func options(p *cborMap, k int64) (map[string]bool, error) {
-	m, ok, err := mapParam(p, k)
+	m, ok, err := member[*cborMap](p, k)
 	if err != nil || !ok {
 		return map[string]bool{}, err
 	}
@@ -237,11 +211,11 @@ func options(p *cborMap, k int64) (map[string]bool, error) {
 // not yet: §6.5.5.7 "permissions RP ID"). A legacy token (getPinToken)
 // has every permission.
 func (a *Authenticator) checkUVParam(p *cborMap, paramKey, protoKey int64, cdh []byte, perm int64, rpID string) error {
-	param, err := bytesParam(p, paramKey)
+	param, err := required[[]byte](p, paramKey)
 	if err != nil {
 		return err
 	}
-	version, ok, err := intParam(p, protoKey)
+	version, ok, err := member[int64](p, protoKey)
 	if err != nil {
 		return err
 	}
@@ -334,36 +308,27 @@ func (a *Authenticator) ctapMakeCredential(ctx context.Context, p *cborMap) ([]b
 		return nil, err
 	}
 	// Required parameters (CTAP 2.1 §6.1.2 step 1 and §6.1 table).
-	cdh, err := bytesParam(p, 0x01)
+	cdh, err := required[[]byte](p, 0x01)
 	if err != nil {
 		return nil, err
 	}
-	rp, ok, err := mapParam(p, 0x02)
+	rp, err := required[*cborMap](p, 0x02)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
-	}
-	user, ok, err := mapParam(p, 0x03)
+	user, err := required[*cborMap](p, 0x03)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
 	}
 	algs, ok := p.get(0x04)
 	if !ok {
 		return nil, ctapStatus(ctapMissingParam)
 	}
-	rpID, ok, err := textMember(rp, "id")
+	rpID, err := required[string](rp, "id")
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, ctapStatus(ctapMissingParam)
-	}
-	rpName, _, err := textMember(rp, "name")
+	rpName, _, err := member[string](rp, "name")
 	if err != nil {
 		return nil, err
 	}
@@ -378,11 +343,11 @@ func (a *Authenticator) ctapMakeCredential(ctx context.Context, p *cborMap) ([]b
 	if len(uid) == 0 || len(uid) > maxUserIDLen {
 		return nil, ctapStatus(fido.CTAPInvalidLength)
 	}
-	userName, _, err := textMember(user, "name")
+	userName, _, err := member[string](user, "name")
 	if err != nil {
 		return nil, err
 	}
-	display, _, err := textMember(user, "displayName")
+	display, _, err := member[string](user, "displayName")
 	if err != nil {
 		return nil, err
 	}
@@ -397,11 +362,11 @@ func (a *Authenticator) ctapMakeCredential(ctx context.Context, p *cborMap) ([]b
 		if !ok {
 			return nil, ctapStatus(ctapUnexpectedTyp)
 		}
-		alg, _, err := intParamAny(m, "alg")
+		alg, _, err := member[int64](m, "alg")
 		if err != nil {
 			return nil, err
 		}
-		typ, _, err := textMember(m, "type")
+		typ, _, err := member[string](m, "type")
 		if err != nil {
 			return nil, err
 		}
@@ -435,10 +400,10 @@ func (a *Authenticator) ctapMakeCredential(ctx context.Context, p *cborMap) ([]b
 	// Step 7 (extensions): credProtect only.
 	protect := 1
 	askedProtect := false
-	if ext, ok, err := mapParam(p, 0x06); err != nil {
+	if ext, ok, err := member[*cborMap](p, 0x06); err != nil {
 		return nil, err
 	} else if ok && a.fw(5, 2) {
-		if v, ok, err := intParamAny(ext, "credProtect"); err != nil {
+		if v, ok, err := member[int64](ext, "credProtect"); err != nil {
 			return nil, err
 		} else if ok {
 			if v < 1 || v > 3 {
@@ -505,19 +470,6 @@ func (a *Authenticator) ctapMakeCredential(ctx context.Context, p *cborMap) ([]b
 	}), nil
 }
 
-// intParamAny is intParam for maps keyed by text (descriptors, extensions).
-func intParamAny(m *cborMap, k string) (int64, bool, error) {
-	v, ok := m.get(k)
-	if !ok {
-		return 0, false, nil
-	}
-	n, ok := v.(int64)
-	if !ok {
-		return 0, false, ctapStatus(ctapUnexpectedTyp)
-	}
-	return n, true, nil
-}
-
 // assertion is one credential getAssertion found, with how it was found.
 type assertion struct {
 	c        credential
@@ -540,7 +492,7 @@ func (a *Authenticator) ctapGetAssertion(ctx context.Context, p *cborMap) ([]byt
 	if !ok {
 		return nil, ctapStatus(ctapUnexpectedTyp)
 	}
-	cdh, err := bytesParam(p, 0x02)
+	cdh, err := required[[]byte](p, 0x02)
 	if err != nil {
 		return nil, err
 	}
