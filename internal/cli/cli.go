@@ -176,9 +176,10 @@ type Env struct {
 	OpenDevices func(ctx context.Context) (Devices, error)
 	// RunSim runs one simulated key until ctx ends (keywizard sim).
 	RunSim func(ctx context.Context, opts SimOptions) error
-	// OpenWipeRecorder opens the tracker at url with IT's token from the
-	// keychain, for key wipe --tracker; nil when this build cannot
-	// record wipes. Called before anything is erased.
+	// OpenWipeRecorder opens the tracker at url (empty: the one this
+	// computer signed in to) with IT's token from the keychain, for key
+	// wipe --record and --tracker; nil when this build cannot record
+	// wipes. Called before anything is erased.
 	OpenWipeRecorder func(ctx context.Context, url string) (WipeRecorder, error)
 	// Now is the clock read-backs are stamped with; nil = time.Now.
 	Now func() time.Time

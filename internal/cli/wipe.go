@@ -112,6 +112,7 @@ func newKeyCmd(env Env) *cobra.Command {
 
 func newWipeCmd(env Env) *cobra.Command {
 	var serialFlag, confirmFlag, trackerFlag string
+	var record bool
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "wipe --serial N",
@@ -133,8 +134,9 @@ func newWipeCmd(env Env) *cobra.Command {
 			"A YubiKey allows a FIDO2 reset only within " + fidoResetWindow + " of being plugged in, and only with\n" +
 			"a touch: after erasing the rest keywizard asks you to unplug the key and plug it back in, starts\n" +
 			"the reset as soon as the key is back, and asks you to touch it when it blinks.\n\n" +
-			"With --tracker URL, a finished wipe is recorded in the onboarding tracker with IT's token from\n" +
-			"the keychain: the key is retired with the reason \"wiped\" and the list of erased applications.\n\n" +
+			"With --record, a finished wipe is recorded in the onboarding tracker this computer signed in to\n" +
+			"(keywizard tracker login), with IT's token from the keychain; --tracker URL names another. The\n" +
+			"key is retired with the reason \"wiped\" and the list of erased applications.\n\n" +
 			"If the key is pulled out part-way, keywizard says which parts were erased and exits 6.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -160,15 +162,19 @@ func newWipeCmd(env Env) *cobra.Command {
 			if w.now == nil {
 				w.now = time.Now
 			}
-			if trackerFlag != "" {
+			if trackerFlag != "" || record {
 				if env.OpenWipeRecorder == nil {
-					return fmt.Errorf("this build of keywizard cannot record wipes in the tracker; nothing was changed. Run without --tracker and mark serial %d retired in the dashboard: %w", serial, device.ErrUnsupported)
+					return fmt.Errorf("this build of keywizard cannot record wipes in the tracker; nothing was changed. Run without --record and --tracker and mark serial %d retired in the dashboard: %w", serial, device.ErrUnsupported)
 				}
 				// Opened before anything is erased: a missing token
 				// stops the wipe while nothing has changed.
 				rec, err := env.OpenWipeRecorder(cmd.Context(), trackerFlag)
 				if err != nil {
-					return fmt.Errorf("opening the tracker at %s: %w\nNothing was changed. Sign in to the tracker as IT first, or run without --tracker", trackerFlag, err)
+					where := "the tracker"
+					if trackerFlag != "" {
+						where += " at " + trackerFlag
+					}
+					return fmt.Errorf("opening %s: %w\nNothing was changed. Sign in to the tracker as IT first (keywizard tracker login --url URL), or run without --record and --tracker", where, err)
 				}
 				w.recorder = rec
 			}
@@ -183,7 +189,8 @@ func newWipeCmd(env Env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&serialFlag, "serial", "", "serial number of the key to erase (required)")
 	cmd.Flags().StringVar(&confirmFlag, "confirm-serial", "", "the same serial number again, to confirm without the question (for scripts)")
-	cmd.Flags().StringVar(&trackerFlag, "tracker", "", "record the finished wipe in the onboarding tracker at this URL (IT's token from the keychain)")
+	cmd.Flags().BoolVar(&record, "record", false, "record the finished wipe in the onboarding tracker this computer signed in to (IT's token from the keychain)")
+	cmd.Flags().StringVar(&trackerFlag, "tracker", "", "record the finished wipe in the onboarding tracker at this URL instead (IT's token from the keychain)")
 	cmd.Flags().BoolVar(&yes, "yes", false, "not enough on its own: use --confirm-serial")
 	cmd.Flags().MarkHidden("yes")
 	return cmd

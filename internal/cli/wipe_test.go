@@ -317,6 +317,15 @@ func TestWipeRecordedInTracker(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 
+	// --record: the tracker this computer signed in to (the recorder
+	// is opened without a URL and finds the saved one).
+	rec.got, url = nil, "unset"
+	f = wipeFake()
+	out, stderr, code = runWith(t, f, withTracker, "", "key", "wipe", "--serial", "12345678", "--confirm-serial", "12345678", "--record")
+	if code != 0 || url != "" || len(rec.got) != 1 || !strings.Contains(out, "Recorded in the tracker at https://tracker.example") {
+		t.Fatalf("--record: exit %d, tracker %q, recorded %+v\n%s%s", code, url, rec.got, out, stderr)
+	}
+
 	// A wipe cut short is not recorded.
 	rec.got = nil
 	f = wipeFake()

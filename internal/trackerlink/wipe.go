@@ -8,14 +8,15 @@ import (
 	"strings"
 
 	"github.com/keywizard/keywizard/internal/cli"
-	"github.com/keywizard/keywizard/internal/settings"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/join"
 )
 
-// WipeRecorder records `keywizard key wipe --tracker` in the onboarding
-// tracker: the key retired with the reason "wiped" and the applications
-// erased (POST /v1/keys/{serial}/status, IT only, audited).
+// WipeRecorder records `keywizard key wipe --record` (or `--tracker URL`)
+// in the onboarding tracker: the key retired with the reason "wiped" and
+// the applications erased (POST /v1/keys/{serial}/status, IT only,
+// audited).
 type WipeRecorder struct {
 	Client *client.Client
 	URL    string
@@ -27,26 +28,28 @@ var _ cli.WipeRecorder = (*WipeRecorder)(nil)
 // the tracker would refuse to record the wipe.
 var ErrNotIT = errors.New("the tracker token in the keychain is not an IT administrator's")
 
-// OpenWipeRecorder opens the tracker at url (empty: the one in the
-// settings file under configDir) with the token kept in the keychain for
-// it by `keywizard tracker join` (tokens nil: the OS keychain), and checks
-// that the token is IT's. It is called before a wipe erases anything, so
-// a missing token or a person's token stops the wipe with nothing changed.
+// OpenWipeRecorder opens the tracker at url (empty: KEYWIZARD_TRACKER, or
+// the one `keywizard tracker login` or join saved under configDir) with the
+// token kept in the keychain for it (tokens nil: the OS keychain), and
+// checks that the token is IT's. The tracker is found as `keywizard tracker
+// key` finds it (join.Tracker), so a URL typed with a trailing slash or in
+// capitals names the same keychain item login filled. It is called before a
+// wipe erases anything, so a missing token or a person's token stops the
+// wipe with nothing changed.
 func OpenWipeRecorder(ctx context.Context, configDir, url string, tokens client.TokenStore) (*WipeRecorder, error) {
-	if url == "" {
-		c, err := settings.Load(configDir)
-		if err != nil {
-			return nil, err
-		}
-		if url = c.TrackerURL; url == "" {
-			return nil, ErrNoTracker
-		}
+	o := join.Options{ConfigDir: func() (string, error) { return configDir, nil }}
+	if tokens != nil {
+		o.Tokens = func(string) client.TokenStore { return tokens }
 	}
-	if tokens == nil {
-		tokens = client.KeyringStore{Service: "keywizard", User: url}
+	url, tokens, err := join.Tracker(url, false, o)
+	switch {
+	case errors.Is(err, join.ErrNotJoined):
+		return nil, ErrNoTracker
+	case err != nil:
+		return nil, err
 	}
 	if _, err := tokens.Token(); err != nil {
-		return nil, fmt.Errorf("no token for %s in the keychain (join it as IT: keywizard tracker join --url %s): %w", url, url, err)
+		return nil, fmt.Errorf("no token for %s in the keychain (IT signs in once with: keywizard tracker login --url %s): %w", url, url, err)
 	}
 	cl, err := client.New(client.Config{BaseURL: url, Dir: filepath.Join(configDir, "keywizard", "queue"), Tokens: tokens})
 	if err != nil {

@@ -3,6 +3,8 @@ package trackerlink_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/client"
+	"github.com/keywizard/keywizard/tracker/join"
 	"github.com/keywizard/keywizard/tracker/server/servertest"
 )
 
@@ -74,6 +77,25 @@ func TestWipeRecorder(t *testing.T) {
 	}
 	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, "", it); !errors.Is(err, trackerlink.ErrNoTracker) {
 		t.Fatalf("no URL and no settings: %v", err)
+	}
+
+	// The tracker is found as "keywizard tracker key" finds it: the one
+	// login saved, and a URL typed with a trailing slash or in capitals
+	// is the same tracker (and the same keychain item).
+	if err := os.MkdirAll(filepath.Join(dir, "keywizard"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keywizard", "config.json"), []byte(`{"tracker_url": "`+url+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"", strings.ToUpper(url) + "/"} {
+		r, err := trackerlink.OpenWipeRecorder(ctx, dir, u, it)
+		if err != nil || r.URL != url {
+			t.Fatalf("tracker %q: recorder for %v, %v; want %s", u, r, err, url)
+		}
+	}
+	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, "http://tracker.example.com", it); !errors.Is(err, join.ErrBadTrackerURL) {
+		t.Fatalf("plain http to another machine: %v, want join.ErrBadTrackerURL", err)
 	}
 
 	rec, err := trackerlink.OpenWipeRecorder(ctx, dir, url, it)
