@@ -5,7 +5,6 @@ import (
 	"encoding/pem"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/zalando/go-keyring"
 
@@ -28,12 +27,7 @@ func TestGenuineAnswersAfterTheTrackerAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := steps.Report{
-		Person:   steps.Person{Name: "ann", Email: "ann@example.com", StartDate: time.Now()},
-		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
-		Keys: []steps.ReportKey{{Serial: 12345678, Model: "YubiKey 5C Nano", Role: steps.RoleEveryday,
-			Items: []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}}}},
-	}
+	rep := report("ann@example.com", 12345678, "YubiKey 5C Nano", steps.RoleEveryday)
 	if got := r.GenuineAnswers(ctx, rep); len(got) != 0 {
 		t.Errorf("answers before sending: %+v", got)
 	}
@@ -82,13 +76,8 @@ func TestGenuineEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := steps.Report{
-		Person:   steps.Person{Name: "ann", Email: "ann@example.com", StartDate: time.Now()},
-		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
-		Keys: []steps.ReportKey{{Serial: k.Serial(), Model: "YubiKey 5C Nano", Role: steps.RoleEveryday,
-			Items:       []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}},
-			Attestation: &steps.Attestation{DevicePEM: pemOf(proof.Attestation.Raw), SlotPEM: pemOf(proof.SlotCert.Raw), Slot: proof.Slot}}},
-	}
+	rep := report("ann@example.com", k.Serial(), "YubiKey 5C Nano", steps.RoleEveryday)
+	rep.Keys[0].Attestation = &steps.Attestation{DevicePEM: pemOf(proof.Attestation.Raw), SlotPEM: pemOf(proof.SlotCert.Raw), Slot: proof.Slot}
 	if err := r.Report(ctx, rep); err != nil {
 		t.Fatal(err)
 	}

@@ -57,12 +57,7 @@ func TestTrackerLinkJoinThenReport(t *testing.T) {
 		t.Errorf("Connected() = %q, %v", url, ok)
 	}
 
-	rep := steps.Report{
-		Person:   steps.Person{Name: "ann", Email: "ann@example.com", StartDate: time.Now()},
-		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
-		Keys: []steps.ReportKey{{Serial: 12345678, Model: "YubiKey 5C Nano", Role: steps.RoleEveryday,
-			Items: []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}}}},
-	}
+	rep := report("ann@example.com", 12345678, "YubiKey 5C Nano", steps.RoleEveryday)
 	if err := r.Report(ctx, rep); err != nil {
 		t.Fatalf("report after joining: %v", err)
 	}

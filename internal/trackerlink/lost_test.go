@@ -28,12 +28,7 @@ func TestReportLost(t *testing.T) {
 	}
 
 	o.join(t, "ann", dir)
-	rep := steps.Report{
-		Person:   steps.Person{Name: "ann", Email: "ann@example.com", StartDate: time.Now()},
-		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
-		Keys: []steps.ReportKey{{Serial: 23456789, Model: "YubiKey 5C NFC", Role: steps.RoleBackup,
-			Items: []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}}}},
-	}
+	rep := report("ann@example.com", 23456789, "YubiKey 5C NFC", steps.RoleBackup)
 	if err := r.Report(ctx, rep); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/keywizard/keywizard/internal/trackerlink"
 	"github.com/keywizard/keywizard/steps"
@@ -25,12 +24,7 @@ func TestReportRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := steps.Report{
-		Person:   steps.Person{Name: "ann", Email: "ann.lee@example.com", StartDate: time.Now()},
-		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
-		Keys: []steps.ReportKey{{Serial: 12345678, Model: "YubiKey 5C Nano", Role: steps.RoleEveryday,
-			Items: []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}}}},
-	}
+	rep := report("ann.lee@example.com", 12345678, "YubiKey 5C Nano", steps.RoleEveryday)
 	err = r.Report(ctx, rep)
 	var re *steps.ReportRejectedError
 	if !errors.Is(err, steps.ErrReportRejected) || !errors.As(err, &re) {

@@ -17,6 +17,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/keywizard/keywizard/internal/trackerlink"
+	"github.com/keywizard/keywizard/steps"
 	"github.com/keywizard/keywizard/tracker"
 	"github.com/keywizard/keywizard/tracker/cli"
 	"github.com/keywizard/keywizard/tracker/client"
@@ -91,6 +92,17 @@ func (o *org) join(t *testing.T, who, configDir string) {
 	}
 	if err := cli.RunJoin(context.Background(), env, cli.JoinOptions{URL: o.url}); err != nil {
 		t.Fatalf("join as %s: %v\n%s", who, err, out.String())
+	}
+}
+
+// report is a report from the app with one key and one confirmed item
+// (github), as the wizard sends it.
+func report(email string, serial uint32, model string, role steps.Role) steps.Report {
+	return steps.Report{
+		Person:   steps.Person{Name: "ann", Email: email, StartDate: time.Now()},
+		Deadline: time.Now().Add(30 * 24 * time.Hour), AppVersion: "test", GeneratedAt: time.Now(),
+		Keys: []steps.ReportKey{{Serial: serial, Model: model, Role: role,
+			Items: []steps.ReportItem{{Service: "github", Level: steps.SelfAttested, Detail: "confirmed", At: time.Now()}}}},
 	}
 }
 
