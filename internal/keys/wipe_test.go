@@ -70,18 +70,6 @@ func (p *person) WaitReplug(ctx context.Context, serial uint32, ready func()) er
 	})
 }
 
-// memTokens is a keychain item in memory.
-type memTokens struct{ tok string }
-
-func (m *memTokens) Token() (string, error) {
-	if m.tok == "" {
-		return "", client.ErrNoToken
-	}
-	return m.tok, nil
-}
-func (m *memTokens) SetToken(t string) error { m.tok = t; return nil }
-func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
-
 // wipeTracker is a real onboarding tracker (server + SQLite) on httptest
 // where Alice has enrolled the key with serial as her everyday key. It
 // returns the recorder key wipe --tracker opens with IT's token, and a
@@ -93,7 +81,7 @@ func wipeTracker(t *testing.T, serial uint32) (cli.WipeRecorder, func() tracker.
 	now := time.Now()
 	alice := tr.AddPerson(t, tracker.CreatePerson{Email: "alice@example.com", Name: "Alice Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
 	code := tr.Invite(t, alice.ID)
-	cl, err := client.New(client.Config{BaseURL: tr.URL, Dir: t.TempDir(), Tokens: &memTokens{}})
+	cl, err := client.New(client.Config{BaseURL: tr.URL, Dir: t.TempDir(), Tokens: &client.MemoryStore{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +93,7 @@ func wipeTracker(t *testing.T, serial uint32) (cli.WipeRecorder, func() tracker.
 	if err := cl.Record(ctx, rep); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := trackerlink.OpenWipeRecorder(ctx, t.TempDir(), tr.URL, &memTokens{tok: tr.AdminToken})
+	rec, err := trackerlink.OpenWipeRecorder(ctx, t.TempDir(), tr.URL, &client.MemoryStore{Value: tr.AdminToken})
 	if err != nil {
 		t.Fatal(err)
 	}

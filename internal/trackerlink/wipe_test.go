@@ -18,29 +18,17 @@ import (
 	"github.com/keywizard/keywizard/tracker/server/servertest"
 )
 
-// memTokens is a keychain item in memory.
-type memTokens struct{ tok string }
-
-func (m *memTokens) Token() (string, error) {
-	if m.tok == "" {
-		return "", client.ErrNoToken
-	}
-	return m.tok, nil
-}
-func (m *memTokens) SetToken(t string) error { m.tok = t; return nil }
-func (m *memTokens) DeleteToken() error      { m.tok = ""; return nil }
-
 // wipeTracker is a real tracker (server + SQLite) on httptest where Ann
 // has enrolled her everyday key 6100; it returns its URL, IT's token and
 // Ann's.
-func wipeTracker(t *testing.T) (url string, it, ann *memTokens, audit func() []tracker.AuditEntry) {
+func wipeTracker(t *testing.T) (url string, it, ann *client.MemoryStore, audit func() []tracker.AuditEntry) {
 	t.Helper()
 	ctx := context.Background()
 	tr := servertest.Start(t, servertest.Options{})
 	now := time.Now()
 	person := tr.AddPerson(t, tracker.CreatePerson{Email: "ann@example.com", Name: "Ann Example", Team: "Eng", StartDate: now.Format(time.DateOnly)})
 	code := tr.Invite(t, person.ID)
-	ann = &memTokens{}
+	ann = &client.MemoryStore{}
 	cl, err := client.New(client.Config{BaseURL: tr.URL, Dir: t.TempDir(), Tokens: ann})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +48,7 @@ func wipeTracker(t *testing.T) (url string, it, ann *memTokens, audit func() []t
 		}
 		return entries
 	}
-	return tr.URL, &memTokens{tok: tr.AdminToken}, ann, audit
+	return tr.URL, &client.MemoryStore{Value: tr.AdminToken}, ann, audit
 }
 
 func TestWipeRecorder(t *testing.T) {
@@ -69,7 +57,7 @@ func TestWipeRecorder(t *testing.T) {
 	dir := t.TempDir()
 
 	// Before anything is erased: no token, or a person's token, is refused.
-	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, url, &memTokens{}); !errors.Is(err, client.ErrNoToken) {
+	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, url, &client.MemoryStore{}); !errors.Is(err, client.ErrNoToken) {
 		t.Fatalf("no token: %v", err)
 	}
 	if _, err := trackerlink.OpenWipeRecorder(ctx, dir, url, ann); !errors.Is(err, trackerlink.ErrNotIT) {
