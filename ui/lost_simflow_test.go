@@ -211,26 +211,7 @@ func TestLostKeySimulatedKeys(t *testing.T) {
 	}
 
 	// The tracker: complete again, with the history, the everyday key as it was.
-	if !rt.complete(t) {
-		t.Fatal("the tracker does not have Alice complete after the replacement")
-	}
-	if k := rt.key(t, replacement.Serial); k.Status != tracker.KeyActive || k.Role != tracker.RoleBackup {
-		t.Fatalf("replacement %s %s", k.Status, k.Role)
-	}
-	if k := rt.key(t, backupSerial); k.Status != tracker.KeyReportedLost {
-		t.Fatalf("the lost key is %s at the end", k.Status)
-	}
-	hist, err := rt.st.CompletionHistory(context.Background(), []string{rt.alice.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seq []bool
-	for _, c := range hist[rt.alice.ID] {
-		seq = append(seq, c.Complete)
-	}
-	if fmt.Sprint(seq) != "[true false true]" {
-		t.Fatalf("completion history %+v, want complete, incomplete, complete", hist[rt.alice.ID])
-	}
+	rt.replaced(t, replacement.Serial, backupSerial)
 	if k := rt.key(t, everydaySerial); k.Status != tracker.KeyActive || k.Role != everydayRec.Role || !reflect.DeepEqual(k.History, everydayRec.History) {
 		t.Fatalf("the everyday key changed in the tracker: %+v, was %+v", k, everydayRec)
 	}

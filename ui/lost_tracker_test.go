@@ -72,6 +72,34 @@ func (r *realTracker) key(t *testing.T, serial uint32) tracker.KeyRecord {
 	return rec
 }
 
+// replaced checks the tracker after a lost backup key was replaced: Alice
+// complete again, the replacement her active backup key, the lost key
+// still reported lost, and her completion history complete, incomplete,
+// complete.
+func (r *realTracker) replaced(t *testing.T, replacement, lost uint32) {
+	t.Helper()
+	if !r.complete(t) {
+		t.Fatal("the tracker does not have Alice complete after the replacement")
+	}
+	if k := r.key(t, replacement); k.Status != tracker.KeyActive || k.Role != tracker.RoleBackup {
+		t.Fatalf("replacement %s %s", k.Status, k.Role)
+	}
+	if k := r.key(t, lost); k.Status != tracker.KeyReportedLost {
+		t.Fatalf("the lost key is %s at the end", k.Status)
+	}
+	hist, err := r.st.CompletionHistory(context.Background(), []string{r.alice.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq []bool
+	for _, c := range hist[r.alice.ID] {
+		seq = append(seq, c.Complete)
+	}
+	if fmt.Sprint(seq) != "[true false true]" {
+		t.Fatalf("completion history %+v, want complete, incomplete, complete", hist[r.alice.ID])
+	}
+}
+
 // TestLostKeyRealTracker: the lost-key flow through the window, reporting
 // to a real tracker through the app's adapters (internal/trackerlink, the
 // keychain mocked): after the loss the tracker has the backup key
@@ -125,26 +153,7 @@ func TestLostKeyRealTracker(t *testing.T) {
 			}
 		},
 		atEnd: func(t *testing.T) {
-			if !rt.complete(t) {
-				t.Fatal("the tracker does not have Alice complete after the replacement")
-			}
-			if k := rt.key(t, screens.Replacement); k.Status != tracker.KeyActive || k.Role != tracker.RoleBackup {
-				t.Fatalf("replacement %s %s", k.Status, k.Role)
-			}
-			if k := rt.key(t, screens.Backup); k.Status != tracker.KeyReportedLost {
-				t.Fatalf("the lost key is %s at the end", k.Status)
-			}
-			hist, err := rt.st.CompletionHistory(context.Background(), []string{rt.alice.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var seq []bool
-			for _, c := range hist[rt.alice.ID] {
-				seq = append(seq, c.Complete)
-			}
-			if fmt.Sprint(seq) != "[true false true]" {
-				t.Fatalf("completion history %+v, want complete, incomplete, complete", hist[rt.alice.ID])
-			}
+			rt.replaced(t, screens.Replacement, screens.Backup)
 			if k := rt.key(t, screens.Everyday); k.Status != tracker.KeyActive || len(k.History) != len(everyday.History) || k.Role != everyday.Role {
 				t.Fatalf("the everyday key changed: %+v, was %+v", k, everyday)
 			}
