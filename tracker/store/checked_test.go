@@ -114,19 +114,10 @@ func TestItemCheckedAt(t *testing.T) {
 func TestUpgradeLeavesCheckTimesUnknown(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		ctx := context.Background()
-		dsn := b.DSN(t)
-		if err := store.MigrateOnlyTo(ctx, dsn, 6); err != nil {
-			t.Fatal(err)
-		}
-		db := rawDB(t, b, dsn)
-		for _, q := range []string{
+		dsn, _ := atVersion(t, b, 6,
 			fmt.Sprintf("INSERT INTO keys (serial, person_id, model, role, status, firmware, genuine, genuine_detail, updated_at) VALUES (7, 'ann', 'YubiKey 5C', 'everyday', 'active', '5.4.3', 1, 'attested by Yubico', %d)", t0.UnixMicro()),
 			fmt.Sprintf("INSERT INTO items (person_id, serial, service, evidence, at, app_version, received_at) VALUES ('ann', 7, 'google', 'verified-on-key', %d, '1.0.0', %d)", t0.UnixMicro(), t0.UnixMicro()),
-		} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
+		)
 		s, err := store.Open(ctx, dsn)
 		if err != nil {
 			t.Fatalf("upgrading: %v", err)

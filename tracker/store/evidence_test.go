@@ -45,6 +45,23 @@ func rawDB(t *testing.T, b testdb.Backend, dsn string) *sql.DB {
 	return db
 }
 
+// atVersion makes a database left at schema version, as an older tracker
+// left it, and runs queries on it: the data an upgrade test starts from.
+func atVersion(t *testing.T, b testdb.Backend, version int, queries ...string) (dsn string, db *sql.DB) {
+	t.Helper()
+	dsn = b.DSN(t)
+	if err := store.MigrateOnlyTo(context.Background(), dsn, version); err != nil {
+		t.Fatal(err)
+	}
+	db = rawDB(t, b, dsn)
+	for _, q := range queries {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dsn, db
+}
+
 // databaseFiles returns what a byte search must cover: SQLite's file with
 // its -wal and -shm; PostgreSQL's files of the test database (tables,
 // indexes, TOAST), after a CHECKPOINT has written every page out.

@@ -236,20 +236,11 @@ func TestRetiredKeyTakeover(t *testing.T) {
 func TestUpgradeSettlesCompletion(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, b testdb.Backend) {
 		ctx := context.Background()
-		dsn := b.DSN(t)
-		if err := store.MigrateOnlyTo(ctx, dsn, 5); err != nil {
-			t.Fatal(err)
-		}
-		db := rawDB(t, b, dsn)
 		done := t0.UnixMicro()
-		for _, q := range []string{
+		dsn, db := atVersion(t, b, 5,
 			"INSERT INTO services (position, id, name) VALUES (0, 'google', 'Google')",
 			fmt.Sprintf("INSERT INTO people (id, email, name, team, start_date, created_at, completed_at) VALUES ('ann', 'ann@x.test', 'Ann', 'ops', '2026-01-05', 1, %d), ('bob', 'bob@x.test', 'Bob', 'ops', '2026-01-05', 1, %d)", done, done),
-		} {
-			if _, err := db.Exec(q); err != nil {
-				t.Fatal(err)
-			}
-		}
+		)
 		for _, k := range []struct {
 			person string
 			serial int
