@@ -335,13 +335,22 @@ type readersWaiter interface {
 	WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error)
 }
 
+// WaitReadersChange lists c's readers on s's schedule until the list is no
+// longer known (or s's nudge moved) and returns that listing: in one call
+// where c can ([pcsc.Context.WaitReadersChange]), else from Go
+// ([pcsc.PollReaders]). A [Context] that wraps another (as
+// device/scan/macpcsc does) waits through it with this.
+func WaitReadersChange(ctx context.Context, c Context, known []string, s pcsc.ListSchedule) ([]string, error) {
+	if rw, ok := c.(readersWaiter); ok {
+		return rw.WaitReadersChange(ctx, known, s)
+	}
+	return pcsc.PollReaders(ctx, c.Readers, known, s)
+}
+
 // waitList lists the readers on the lister context, on the schedule, until
 // the list is no longer known, and returns it.
 func (w *waiter) waitList(ctx context.Context, known []string) ([]string, error) {
-	if rw, ok := w.lister.(readersWaiter); ok {
-		return rw.WaitReadersChange(ctx, known, w.schedule())
-	}
-	return pcsc.PollReaders(ctx, w.lister.Readers, known, w.schedule())
+	return WaitReadersChange(ctx, w.lister, known, w.schedule())
 }
 
 // waitListing follows readers without the PnP pseudo-reader: it blocks in

@@ -202,17 +202,17 @@ type macContext struct {
 func (c *macContext) Release() error { return c.under.Release() }
 
 // refresh brings the reader instances up to date with the cards in the
-// underlying readers and returns the underlying reader of every instance by
-// its name. Call with l.mu held.
-func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
+// underlying readers and returns the underlying reader of every instance
+// by its name, and the underlying listing it read. Call with l.mu held.
+func (c *macContext) refresh(ctx context.Context) (map[string]string, []string, error) {
 	readers, err := c.under.Readers()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byName := map[string]string{}
 	if len(readers) == 0 {
 		c.l.cards = nil
-		return byName, nil
+		return byName, readers, nil
 	}
 	if c.l.cards == nil {
 		c.l.cards = map[string]*instance{}
@@ -247,7 +247,7 @@ func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
 		byName[name] = u
 	}
 	c.l.byName = byName
-	return byName, nil
+	return byName, readers, nil
 }
 
 // lookup maps reader names to underlying readers as last listed, listing
@@ -257,7 +257,8 @@ func (c *macContext) refresh(ctx context.Context) (map[string]string, error) {
 func (c *macContext) lookup(ctx context.Context, names []pcsc.ReaderState) (map[string]string, error) {
 	for _, st := range names {
 		if _, ok := c.l.byName[st.Reader]; !ok && st.Reader != pcsc.PnPNotification {
-			return c.refresh(ctx)
+			byName, _, err := c.refresh(ctx)
+			return byName, err
 		}
 	}
 	return c.l.byName, nil
@@ -276,23 +277,23 @@ func isTimeout(err error) bool {
 
 // Readers lists the readers that have a card, by their macOS names.
 func (c *macContext) Readers() ([]string, error) {
-	c.l.mu.Lock()
-	defer c.l.mu.Unlock()
-	byName, err := c.refresh(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(byName))
-	for n := range byName {
-		out = append(out, n)
-	}
-	return out, nil
+	shown, _, err := c.list()
+	return shown, err
 }
 
-// readersWaiter is the underlying service's wait for its list to change
-// ([pcsc.Context.WaitReadersChange]).
-type readersWaiter interface {
-	WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error)
+// list is Readers with the underlying service's own listing it came from.
+func (c *macContext) list() (shown, under []string, err error) {
+	c.l.mu.Lock()
+	defer c.l.mu.Unlock()
+	byName, under, err := c.refresh(context.Background())
+	if err != nil {
+		return nil, nil, err
+	}
+	shown = make([]string, 0, len(byName))
+	for n := range byName {
+		shown = append(shown, n)
+	}
+	return shown, under, nil
 }
 
 // WaitReadersChange lists the readers on s's schedule until the readers
@@ -307,7 +308,7 @@ type readersWaiter interface {
 func (c *macContext) WaitReadersChange(ctx context.Context, known []string, s pcsc.ListSchedule) ([]string, error) {
 	for {
 		seen := c.l.nudge.Seen()
-		shown, err := c.Readers()
+		shown, under, err := c.list()
 		if err != nil {
 			return nil, err
 		}
@@ -315,18 +316,9 @@ func (c *macContext) WaitReadersChange(ctx context.Context, known []string, s pc
 			// Changed before this wait: report it at the first listing.
 			seen--
 		}
-		under, err := c.under.Readers()
-		if err != nil {
-			return nil, err
-		}
 		us := s
 		us.Nudge, us.Seen = &c.l.nudge, seen
-		if rw, ok := c.under.(readersWaiter); ok {
-			_, err = rw.WaitReadersChange(ctx, under, us)
-		} else {
-			_, err = pcsc.PollReaders(ctx, c.under.Readers, under, us)
-		}
-		if err != nil {
+		if _, err := scan.WaitReadersChange(ctx, c.under, under, us); err != nil {
 			return nil, err
 		}
 		if shown, err = c.Readers(); err != nil || !pcsc.SameReaders(shown, known) {
@@ -339,7 +331,7 @@ func (c *macContext) WaitReadersChange(ctx context.Context, known []string, s pc
 // no longer) listed is an unknown reader.
 func (c *macContext) Connect(ctx context.Context, reader string, exclusive bool) (device.Card, error) {
 	c.l.mu.Lock()
-	byName, err := c.refresh(ctx)
+	byName, _, err := c.refresh(ctx)
 	c.l.mu.Unlock()
 	if err != nil {
 		return nil, err
